@@ -1,0 +1,53 @@
+"""chanpub: one approved release to every official channel, exactly once.
+
+The names in `__all__` are the API for adapter authors; everything else is internal.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiguousError",
+    "AuthError",
+    "Capabilities",
+    "Channel",
+    "ChannelContext",
+    "ChannelError",
+    "DuplicateError",
+    "ItemJournal",
+    "Links",
+    "PermanentError",
+    "Preview",
+    "Receipt",
+    "Release",
+    "RetryableError",
+    "__version__",
+]
+
+_LAZY = {
+    "Capabilities": "chanpub.channels.base",
+    "Channel": "chanpub.channels.base",
+    "ChannelContext": "chanpub.channels.base",
+    "ItemJournal": "chanpub.channels.base",
+    "Links": "chanpub.channels.base",
+    "Preview": "chanpub.channels.base",
+    "Receipt": "chanpub.channels.base",
+    "Release": "chanpub.release",
+    "AmbiguousError": "chanpub.errors",
+    "AuthError": "chanpub.errors",
+    "ChannelError": "chanpub.errors",
+    "DuplicateError": "chanpub.errors",
+    "PermanentError": "chanpub.errors",
+    "RetryableError": "chanpub.errors",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Import API names on first use, so `import chanpub` stays cheap."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'chanpub' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module_name), name)

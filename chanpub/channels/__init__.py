@@ -1,0 +1,1 @@
+"""Built-in channel adapters; each registers through the `chanpub.channels` entry points."""

@@ -1,0 +1,1 @@
+"""The e-mail channel: one message per recipient, through an outbox folder or SMTP."""

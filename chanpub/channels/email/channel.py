@@ -1,0 +1,264 @@
+"""email: the release to press lists and subscribers, one message per recipient, each
+recipient exactly once (their outcome is kept in the ledger's item journal).
+
+Transports: `outbox` (RFC 5322 .eml files in a folder, no credentials) and `smtp`
+(chanpub.channels.email.smtp). Options are the ones users write in channels.yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.channels.email.message import MessageParts, build_message, subject_for
+from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
+from chanpub.channels.email.transport import Job, Transport
+from chanpub.errors import PartialFailure, PermanentError
+from chanpub.i18n import _
+from chanpub.release import Release
+
+IMAGE = "image"  # in `attach:`, the release's own image
+
+
+class RecipientList(BaseModel):
+    """A named list: its sources and, for subscribers, an unsubscribe link."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: list[str]
+    unsubscribe: str | None = None  # URL or mailto: with {email} and {token} placeholders
+
+
+class EmailOptions(BaseModel):
+    """Options of an email channel (both transports)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    transport: Literal["outbox", "smtp"] = "outbox"
+    path: str | None = None
+    sender: str = Field(alias="from")
+    reply_to: str | None = None
+    lists: list[str] | dict[str, list[str] | RecipientList]
+    subject_prefix: str | None = None
+    attach: list[str] = []
+    host: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: SecretStr | None = None
+    connections: int = Field(default=1, ge=1, le=16)
+    rate_per_minute: int = Field(default=0, ge=0)
+    timeout: float = Field(default=30.0, gt=0, le=600)
+    verify_tls: bool = True
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in parseaddr(value)[1]:
+            raise ValueError('is not an e-mail address: write e.g. "Diskominfo <humas@example.go.id>"')
+        return value
+
+    @model_validator(mode="after")
+    def _transport_needs(self) -> EmailOptions:
+        if self.transport == "outbox" and not self.path:
+            raise ValueError("the outbox transport needs 'path:' (the folder for .eml files)")
+        if self.transport == "smtp" and not self.host:
+            raise ValueError("the smtp transport needs 'host:' (the SMTP server)")
+        return self
+
+    def named_lists(self) -> dict[str, RecipientList]:
+        """Every list by name; a plain list of sources is the list 'default'."""
+        if isinstance(self.lists, list):
+            return {"default": RecipientList(sources=self.lists)}
+        return {name: spec if isinstance(spec, RecipientList) else RecipientList(sources=spec)
+                for name, spec in self.lists.items()}
+
+
+class EmailChannel:
+    """Sends one message per recipient through the configured transport."""
+
+    channel_type: ClassVar[str] = "email"
+    Options: ClassVar[type[BaseModel]] = EmailOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        title=True, html=True, images=1, recipients=True
+    )
+
+    def __init__(self, name: str, options: EmailOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    def depends_on(self) -> tuple[str, ...]:
+        """Channels whose outputs are attached must publish first."""
+        return tuple(name for name in self.options.attach if name != IMAGE)
+
+    def _lists(self) -> dict[str, list[str]]:
+        return {name: spec.sources for name, spec in self.options.named_lists().items()}
+
+    def check(self) -> None:
+        """Fail before sending on list files that are missing or lack an email column."""
+        from chanpub.channels.email.recipients import check_source
+
+        for name, sources in self._lists().items():
+            for source in sources:
+                check_source(source, self.context.base_dir, f"channels.{self.name}.lists.{name}")
+
+    # --- preview ------------------------------------------------------------------------
+
+    def _parts(self, release: Release, links: Links) -> MessageParts:
+        from chanpub.render.markdown import to_html, to_plain
+
+        return MessageParts(
+            subject=subject_for(release, self.options.subject_prefix),
+            sender=self.options.sender, reply_to=self.options.reply_to,
+            body_text=to_plain(release.body), body_html=to_html(release.body),
+            url=links.canonical_url or "", language=release.language or self.context.language,
+            organisation=self.context.organisation,
+        )
+
+    def _attachments(self, release: Release, links: Links) -> tuple[list[Path], list[str]]:
+        files: list[Path] = []
+        missing: list[str] = []
+        for name in self.options.attach:
+            if name == IMAGE:
+                if release.image:
+                    files.append(release.image)
+                continue
+            receipt = links.outputs.get(name)
+            if receipt is None:
+                missing.append(name)
+            else:
+                shared = [f for f in receipt.files if "per_recipient" not in receipt.details]
+                files.extend(p for p in shared if p.suffix.lower() == ".pdf" or len(shared) == 1)
+        return files, missing
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The message a recipient gets (the first on the list), and how many get it."""
+        self.check()
+        parts = self._parts(release, links)
+        invalid: list[Invalid] = []
+        count = 0
+        first: Recipient | None = None
+        for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
+            count += 1
+            first = first or recipient
+        sample = first or Recipient("penerima@example.go.id", "")
+        text_body, html_body = _bodies(release, parts, sample,
+                                       self._unsubscribe(sample, release))
+        files, missing = self._attachments(release, links)
+        warnings = [_("{n} invalid address(es): {addresses}").format(
+            n=len(invalid), addresses=", ".join(i.address for i in invalid[:5]))] if invalid else []
+        warnings += [_("attachment from '{name}' will come from this run").format(name=m)
+                     for m in missing]
+        if not links.canonical_url:
+            warnings.append(_("no canonical URL: the message will have no link to the article"))
+        return Preview(
+            channel=self.name, release=release, links=links, title=parts.subject,
+            text=text_body, html=html_body, recipients=count, warnings=tuple(warnings),
+            attachments=tuple(files),
+            data={"from": self.options.sender, "reply_to": self.options.reply_to,
+                  "transport": self.options.transport, "invalid": [i.address for i in invalid]},
+        )
+
+    def _unsubscribe(self, recipient: Recipient, release: Release) -> str | None:
+        from urllib.parse import quote
+
+        spec = self.options.named_lists().get(recipient.list_name)
+        if spec is None or not spec.unsubscribe:
+            return None
+        import hashlib
+
+        token = hashlib.sha256(f"{recipient.key}:{self.name}".encode()).hexdigest()[:24]
+        return spec.unsubscribe.replace("{email}", quote(recipient.email)).replace(
+            "{token}", token)
+
+    # --- publish ------------------------------------------------------------------------
+
+    def _transport(self) -> Transport:
+        if self.options.transport == "outbox":
+            from chanpub.channels.email.outbox import OutboxTransport
+
+            assert self.options.path is not None  # checked by the options model
+            return OutboxTransport(self.name, self.context.resolve(self.options.path))
+        from chanpub.channels.email.smtp import SmtpTransport
+
+        return SmtpTransport(self.name, self.options, self.context)
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Send to every recipient not yet reached; recipients already sent are skipped."""
+        release = preview.release
+        transport = self._transport()
+        journal = self.context.journal(key)
+        parts = self._parts(release, preview.links)
+        files, missing = self._attachments(release, preview.links)
+        if missing:
+            raise PermanentError(_(
+                "{channel}: the attachment from '{names}' is not there (did that channel "
+                "publish?): nothing was sent").format(channel=self.name, names=", ".join(missing)))
+        parts = MessageParts(**{**parts.__dict__, "attachments": tuple(files)})
+        per_recipient = self._per_recipient_files(preview.links)
+        invalid: list[Invalid] = []
+
+        def jobs() -> Iterator[Job]:
+            for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
+                state = journal.status(recipient.key)
+                if state in ("sent", "failed"):
+                    continue
+                if state == "in_progress" and not transport.idempotent:
+                    journal.failed(recipient.key, _(
+                        "a run stopped while sending to this address: it may have received "
+                        "the message; check before sending again"))
+                    continue
+                extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
+                yield Job(recipient, build_message(
+                    release, parts, recipient, key=key,
+                    unsubscribe=self._unsubscribe(recipient, release), extra_attachments=extra))
+
+        transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
+        return self._receipt(key, journal.counts(), invalid)
+
+    def _per_recipient_files(self, links: Links) -> Mapping[str, Path]:
+        files: dict[str, Path] = {}
+        for name in self.options.attach:
+            receipt = links.outputs.get(name)
+            if receipt is not None:
+                for address, path in dict(receipt.details.get("per_recipient", {})).items():
+                    files[str(address).lower()] = Path(path)
+        return files
+
+    def _receipt(self, key: str, counts: Mapping[str, int], invalid: list[Invalid]) -> Receipt:
+        details: dict[str, Any] = {
+            "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
+            "deferred": counts.get("deferred", 0), "invalid": len(invalid),
+            "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
+        }
+        folder = (self.context.resolve(self.options.path),) \
+            if self.options.transport == "outbox" and self.options.path else ()
+        receipt = Receipt(remote_id=f"{self.name}:{key[:16]}", url=None,
+                          published_at=datetime.now(UTC), details=details, files=folder)
+        not_reached = details["failed"] + details["deferred"]
+        if not_reached:
+            raise PartialFailure(
+                _("{channel}: {failed} of {total} recipients were not reached (see "
+                  "'chanpub history')").format(
+                    channel=self.name, failed=not_reached, total=not_reached + details["sent"]),
+                receipt=receipt,
+            )
+        return receipt
+
+    def verify(self) -> None:
+        """Check the transport (SMTP login, or that the outbox folder is writable)."""
+        self._transport().verify()
+
+
+def _bodies(release: Release, parts: MessageParts, recipient: Recipient,
+            unsubscribe: str | None) -> tuple[str, str]:
+    from chanpub.channels.email.message import render_bodies
+
+    return render_bodies(release, parts, recipient, unsubscribe)

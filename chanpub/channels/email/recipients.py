@@ -1,0 +1,123 @@
+"""Recipients from inline addresses and CSV files: streamed, checked and de-duplicated."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chanpub.errors import ConfigError
+from chanpub.i18n import _
+
+EMAIL_COLUMNS = ("email", "e-mail", "mail", "surel")
+NAME_COLUMNS = ("name", "nama")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One address to send to, with its name and the other CSV columns."""
+
+    email: str
+    name: str = ""
+    list_name: str = "default"
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The journal key: the address in lower case."""
+        return self.email.lower()
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """An address that failed the syntax check, and why."""
+
+    address: str
+    reason: str
+    source: str
+
+
+def is_inline_address(entry: str) -> bool:
+    """An entry of `lists:` that is an address rather than a file."""
+    return "@" in entry and not entry.lower().endswith(".csv") and "/" not in entry
+
+
+def check_source(entry: str, base_dir: Path, where: str) -> None:
+    """Fail before sending on a list file that is missing or has no email column."""
+    if is_inline_address(entry):
+        return
+    path = base_dir / entry
+    if not path.is_file():
+        raise ConfigError(_("{where}: list file {path} does not exist: check the path "
+                            "(relative to channels.yaml)").format(where=where, path=path))
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        header = next(csv.reader(file), [])
+    if _column(header, EMAIL_COLUMNS) is None:
+        raise ConfigError(_("{where}: {path} has no 'email' column: add a header line with "
+                            "email (and name)").format(where=where, path=path))
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> str | None:
+    for column in header:
+        if column.strip().lower() in names:
+            return column
+    return None
+
+
+def _validate(address: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return str(validate_email(address, check_deliverability=False).normalized)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+
+
+def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, str, dict[str, str],
+                                                                        str]]:
+    if is_inline_address(entry):
+        name, _sep, address = entry.rpartition("<")
+        if _sep:
+            yield address.rstrip(">").strip(), name.strip().strip('"'), {}, list_name
+        else:
+            yield entry.strip(), "", {}, list_name
+        return
+    path = base_dir / entry
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file)
+        email_column = _column(list(reader.fieldnames or []), EMAIL_COLUMNS)
+        name_column = _column(list(reader.fieldnames or []), NAME_COLUMNS)
+        if email_column is None:
+            raise ConfigError(_("{path} has no 'email' column").format(path=path))
+        for row in reader:
+            address = (row.get(email_column) or "").strip()
+            name = (row.get(name_column) or "").strip() if name_column else ""
+            others = {k: (v or "") for k, v in row.items() if k not in (email_column,)
+                      and k is not None}
+            yield address, name, others, f"{list_name}:{entry}"
+
+
+def iter_recipients(
+    lists: Mapping[str, list[str]], base_dir: Path, invalid: list[Invalid],
+) -> Iterator[Recipient]:
+    """Every valid, distinct recipient, in list order; invalid ones go to `invalid`.
+
+    Streams the files: only the set of addresses seen is held in memory.
+    """
+    seen: set[str] = set()
+    for list_name, entries in lists.items():
+        for entry in entries:
+            for address, name, others, source in _rows(entry, base_dir, list_name):
+                if not address:
+                    continue
+                try:
+                    normalised = _validate(address)
+                except ValueError as error:
+                    invalid.append(Invalid(address, str(error), source))
+                    continue
+                folded = normalised.lower()
+                if folded in seen:
+                    continue
+                seen.add(folded)
+                yield Recipient(normalised, name, list_name, others)

@@ -1,0 +1,272 @@
+"""static-site: the article as a standalone HTML page, plus an index page and an Atom feed,
+in a folder that any web server can serve as is. No credentials; the default canonical
+channel. A clarification's page carries schema.org ClaimReview markup.
+
+Options: path (folder), base_url (public URL of that folder), site_title.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import PermanentError
+from chanpub.i18n import _
+from chanpub.release import Release
+from chanpub.render.files import write_atomically
+
+MANIFEST = ".chanpub-site.json"
+OG_LOCALES = {"id": "id_ID", "en": "en_US"}
+
+
+class StaticSiteOptions(BaseModel):
+    """Options of a static-site channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    base_url: str | None = None
+    site_title: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the public address of the folder)")
+        return value.rstrip("/") + "/" if value else value
+
+
+@dataclass(frozen=True)
+class _Page:
+    slug: str
+    html: str
+    image: Path | None
+    image_name: str | None
+    entry: dict[str, Any]
+
+
+def published_on(release: Release) -> date:
+    """The date shown on the article: `date`, else `publish_at`, else today (UTC)."""
+    if release.date is not None:
+        return release.date
+    if release.publish_at is not None:
+        return release.publish_at.date()
+    return datetime.now(UTC).date()
+
+
+class StaticSiteChannel:
+    """Publishes the article to a folder served as a website."""
+
+    channel_type: ClassVar[str] = "static-site"
+    Options: ClassVar[type[BaseModel]] = StaticSiteOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        title=True, html=True, images=1, edit=True, canonical=True, idempotent=True
+    )
+
+    def __init__(self, name: str, options: StaticSiteOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+        self.folder = context.resolve(options.path)
+
+    # --- URLs -------------------------------------------------------------------------
+
+    def _base(self) -> str:
+        return self.options.base_url or self.folder.resolve().as_uri() + "/"
+
+    def canonical_url(self, release: Release) -> str:
+        """The article's public URL, known before publishing."""
+        return f"{self._base()}{release.slug}.html"
+
+    # --- preview and publish ----------------------------------------------------------
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The page as it will be written."""
+        page = self._page(release, key="")
+        return Preview(
+            channel=self.name, release=release, links=links, title=release.title,
+            text=release.summary, html=page.html, unit="characters",
+            attachments=(release.image,) if release.image else (),
+            data={"url": self.canonical_url(release), "path": str(self.folder)},
+        )
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Write the page, the image, the index and the feed."""
+        release = preview.release
+        page = self._page(release, key)
+        try:
+            if page.image is not None and page.image_name:
+                target = self.folder / "media" / page.image_name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(page.image, target)
+            page_path = self.folder / f"{release.slug}.html"
+            write_atomically(page_path, page.html)
+            self._update_listing(page.entry)
+        except OSError as error:
+            raise PermanentError(
+                _("{channel}: cannot write to {path}: {reason}: check the folder in "
+                  "channels.{channel}.path").format(
+                    channel=self.name, path=self.folder, reason=error.strerror)
+            ) from None
+        return Receipt(
+            remote_id=release.slug, url=self.canonical_url(release),
+            published_at=datetime.now(UTC), files=(page_path,),
+            details={"path": str(page_path)},
+        )
+
+    def update(self, preview: Preview, receipt: Receipt) -> Receipt:
+        """Rewrite the page in place (a re-approved release with `send --update`)."""
+        return self.publish(preview, key=str(receipt.details.get("key", "")))
+
+    def lookup(self, key: str) -> Receipt | None:
+        """A page an interrupted run wrote carries the delivery key in a meta tag."""
+        marker = f'<meta name="chanpub-key" content="{key}">'
+        for page in self.folder.glob("*.html"):
+            try:
+                if marker in page.read_text(encoding="utf-8"):
+                    return Receipt(remote_id=page.stem, url=f"{self._base()}{page.name}",
+                                   published_at=datetime.now(UTC), files=(page,))
+            except OSError:
+                continue
+        return None
+
+    def verify(self) -> None:
+        """The folder can be created and written."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / ".chanpub-probe"
+            probe.write_text("ok", encoding="utf-8")
+            probe.unlink()
+        except OSError as error:
+            raise PermanentError(
+                _("{channel}: cannot write to {path}: {reason}").format(
+                    channel=self.name, path=self.folder, reason=error.strerror)
+            ) from None
+
+    # --- rendering ----------------------------------------------------------------------
+
+    def _language(self, release: Release) -> str:
+        return release.language or self.context.language
+
+    def _page(self, release: Release, key: str) -> _Page:
+        from chanpub.render.dates import long_date
+        from chanpub.render.markdown import to_html
+        from chanpub.render.templating import render_page
+
+        language = self._language(release)
+        url = self.canonical_url(release)
+        day = published_on(release)
+        published = datetime.combine(day, time(), tzinfo=UTC) if release.publish_at is None \
+            else release.publish_at
+        image_name = f"{release.slug}-{release.image.name}" if release.image else None
+        image_url = f"{self._base()}media/{image_name}" if image_name else None
+        organisation = self.context.organisation
+        html = render_page(
+            "article.html",
+            language=language, title=release.title, summary=release.summary, url=url,
+            key=key, organisation=organisation,
+            site_title=self.options.site_title or organisation,
+            og_locale=OG_LOCALES.get(language, language), image_url=image_url,
+            image_src=f"media/{image_name}" if image_name else None,
+            image_alt=release.image_alt or "", published_iso=published.isoformat(),
+            published_long=long_date(day, language), tags=release.tags,
+            verdict=release.verdict if release.is_clarification else None,
+            claim=release.claim if release.is_clarification else None,
+            claim_label=_("Claim") if language != "id" else "Klaim",
+            source=release.source, source_label="Sumber" if language == "id" else _("Source"),
+            body_html=to_html(release.body), index_url="index.html", feed_url="feed.xml",
+            json_ld=_json_ld(release, url, organisation, published, image_url),
+        )
+        entry = {
+            "slug": release.slug, "title": release.title, "summary": release.summary,
+            "date": day.isoformat(), "published": published.isoformat(), "url": url,
+            "href": f"{release.slug}.html", "language": language,
+            "verdict": release.verdict if release.is_clarification else None,
+        }
+        return _Page(release.slug, html, release.image, image_name, entry)
+
+    def _update_listing(self, entry: dict[str, Any]) -> None:
+        manifest_path = self.folder / MANIFEST
+        entries: dict[str, dict[str, Any]] = {}
+        if manifest_path.is_file():
+            try:
+                entries = {e["slug"]: e for e in json.loads(manifest_path.read_text("utf-8"))}
+            except (ValueError, KeyError, TypeError):
+                entries = {}  # a damaged manifest is rebuilt from what we publish next
+        entries[entry["slug"]] = entry
+        ordered = sorted(entries.values(), key=lambda e: (e["published"], e["slug"]),
+                         reverse=True)
+        write_atomically(manifest_path, json.dumps(ordered, ensure_ascii=False, indent=1))
+        write_atomically(self.folder / "index.html", self._index(ordered))
+        write_atomically(self.folder / "feed.xml", self._feed(ordered))
+
+    def _index(self, entries: list[dict[str, Any]]) -> str:
+        from chanpub.render.dates import long_date
+        from chanpub.render.templating import render_page
+
+        shown = [{**e, "date_long": long_date(date.fromisoformat(e["date"]),
+                                              e.get("language") or self.context.language)}
+                 for e in entries]
+        return render_page(
+            "index.html", language=self.context.language, entries=shown,
+            site_title=self.options.site_title or self.context.organisation or _("Releases"),
+            feed_url="feed.xml",
+        )
+
+    def _feed(self, entries: list[dict[str, Any]]) -> bytes:
+        from feedgen.feed import FeedGenerator
+
+        feed = FeedGenerator()
+        base = self._base()
+        feed.id(base)
+        feed.title(self.options.site_title or self.context.organisation or "chanpub")
+        feed.link(href=base, rel="alternate")
+        feed.link(href=f"{base}feed.xml", rel="self")
+        feed.language(self.context.language)
+        feed.author({"name": self.context.organisation or "chanpub"})
+        # The feed's time is its newest entry's, so the same articles give the same file.
+        feed.updated(entries[0]["published"] if entries else "1970-01-01T00:00:00+00:00")
+        for item in reversed(entries[:50]):
+            feed_entry = feed.add_entry()
+            feed_entry.id(item["url"])
+            title = f"[{item['verdict']}] {item['title']}" if item.get("verdict") else item["title"]
+            feed_entry.title(title)
+            feed_entry.link(href=item["url"])
+            feed_entry.summary(item["summary"])
+            feed_entry.published(item["published"])
+            feed_entry.updated(item["published"])
+        return feed.atom_str(pretty=True)  # type: ignore[no-any-return]
+
+
+def _json_ld(
+    release: Release, url: str, organisation: str, published: datetime, image_url: str | None
+) -> str:
+    """NewsArticle markup, or ClaimReview for a clarification (no link to the hoax)."""
+    author = {"@type": "Organization", "name": organisation or release.source or ""}
+    data: dict[str, Any]
+    if release.is_clarification:
+        data = {
+            "@context": "https://schema.org", "@type": "ClaimReview", "url": url,
+            "claimReviewed": release.claim, "datePublished": published.date().isoformat(),
+            "author": author,
+            "itemReviewed": {"@type": "Claim", "name": release.claim},
+            "reviewRating": {"@type": "Rating", "alternateName": release.verdict,
+                             "ratingValue": 1, "bestRating": 5, "worstRating": 1},
+        }
+    else:
+        data = {
+            "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
+            "description": release.summary, "datePublished": published.isoformat(),
+            "mainEntityOfPage": url, "author": author, "publisher": author,
+        }
+        if image_url:
+            data["image"] = [image_url]
+    # "<" escaped so no text inside can close the script element.
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")

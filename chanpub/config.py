@@ -1,0 +1,358 @@
+"""channels.yaml -> Config: `${VAR}` and `.env`, validation of every channel at once,
+and readiness per channel (ready, disabled, missing secret, broken adapter)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from chanpub.errors import ConfigError, PluginError
+from chanpub.i18n import _
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from chanpub.channels.base import Channel
+
+CONFIG_NAME = "channels.yaml"
+TOP_LEVEL = ("organisation", "language", "base_url", "state_dir", "channels", "timezone")
+COMMON_KEYS = ("type", "enabled", "canonical")
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One configured channel, validated; `ready` tells whether it can run now."""
+
+    name: str
+    type: str
+    enabled: bool = True
+    canonical: bool = False
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    options: BaseModel | None = field(default=None, repr=False)
+    adapter: type[Channel] | None = field(default=None, repr=False)
+    missing: tuple[str, ...] = ()  # environment variables that are not set
+    secrets: Mapping[str, str] = field(default_factory=dict)  # option -> VARIABLE
+    problem: str | None = None  # the adapter could not be loaded
+
+    @property
+    def ready(self) -> bool:
+        """Enabled, loadable and with every secret present."""
+        return self.enabled and not self.missing and self.problem is None
+
+    @property
+    def readiness(self) -> str:
+        """'ready', 'disabled', 'missing secret X' or the adapter's problem."""
+        if not self.enabled:
+            return _("disabled")
+        if self.problem:
+            return self.problem
+        if self.missing:
+            return _("missing secret {names}").format(names=", ".join(self.missing))
+        return _("ready")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, validated."""
+
+    path: Path
+    organisation: str
+    language: str
+    base_url: str | None
+    state_dir: Path
+    channels: Mapping[str, ChannelConfig]
+    secret_values: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder of channels.yaml: relative paths in it start here."""
+        return self.path.parent
+
+    def redact(self, text: str) -> str:
+        """Mask every secret value that came from the environment."""
+        for value in self.secret_values:
+            if value:
+                text = text.replace(value, "***")
+        return text
+
+
+def find_config(option: Path | None, cwd: Path | None = None) -> Path:
+    """Where the config is: `--config`, then CHANPUB_CONFIG, then ./channels.yaml."""
+    candidates = [
+        (option, "--config"),
+        (Path(os.environ["CHANPUB_CONFIG"]) if os.environ.get("CHANPUB_CONFIG") else None,
+         "CHANPUB_CONFIG"),
+    ]
+    for path, origin in candidates:
+        if path is not None:
+            if not path.is_file():
+                raise ConfigError(
+                    _("{path}: no such config file (from {origin}): check the path").format(
+                        path=path, origin=origin)
+                )
+            return path
+    default = (cwd or Path.cwd()) / CONFIG_NAME
+    if default.is_file():
+        return Path(CONFIG_NAME) if cwd is None else default
+    raise ConfigError(
+        _("no {name} here: run 'chanpub init' to write one, or pass --config").format(
+            name=CONFIG_NAME)
+    )
+
+
+def state_dir_for(config_path: Path, configured: str | None) -> Path:
+    """The state directory: CHANPUB_STATE_DIR, then `state_dir` in the config (relative
+    to the config's folder), then `.chanpub/` beside channels.yaml."""
+    if os.environ.get("CHANPUB_STATE_DIR"):
+        return Path(os.environ["CHANPUB_STATE_DIR"])
+    if configured:
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else config_path.parent / path
+    return config_path.parent / ".chanpub"
+
+
+def _environment(config_path: Path) -> dict[str, str]:
+    """The process environment over a `.env` beside the config (the environment wins)."""
+    values: dict[str, str] = {}
+    dotenv_path = config_path.parent / ".env"
+    if dotenv_path.is_file():
+        from dotenv import dotenv_values
+
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+@dataclass
+class _Substitution:
+    environment: Mapping[str, str]
+    missing: list[str] = field(default_factory=list)
+    used: dict[str, str] = field(default_factory=dict)  # VARIABLE -> value
+
+    def expand(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return _VARIABLE.sub(self._replace, value)
+        if isinstance(value, list):
+            return [self.expand(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.expand(v) for k, v in value.items()}
+        return value
+
+    def _replace(self, match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in self.environment and self.environment[name] != "":
+            self.used[name] = self.environment[name]
+            return self.environment[name]
+        if default is not None:
+            return default
+        if name not in self.missing:
+            self.missing.append(name)
+        return ""
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(_("{path}: is not UTF-8 text: save it as UTF-8").format(path=path)) \
+            from None
+    except OSError as error:
+        raise ConfigError(
+            _("{path}: cannot be read ({reason})").format(path=path, reason=error.strerror)
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(
+            _("{where}: not valid YAML ({problem}): fix the syntax").format(
+                where=where, problem=error.problem)
+        ) from None
+    except yaml.YAMLError as error:
+        raise ConfigError(_("{path}: not valid YAML ({problem})").format(
+            path=path, problem=error)) from None
+
+
+def load_config(path: Path, *, load_adapters: bool = True) -> Config:
+    """Read and validate channels.yaml; raises ConfigError listing every problem."""
+    data = _read_yaml(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(_("{path}: must be a mapping of settings (organisation, channels, "
+                            "...)").format(path=path))
+    problems: list[str] = []
+    for key in data:
+        if key not in TOP_LEVEL:
+            problems.append(_("{path}: {key}: unknown setting: use one of {known}").format(
+                path=path, key=key, known=", ".join(TOP_LEVEL)))
+    environment = _environment(path)
+    organisation = _top_text(data, "organisation", path, problems) or ""
+    language = _top_text(data, "language", path, problems) or "en"
+    base_url = _top_text(data, "base_url", path, problems)
+    state_dir = state_dir_for(path, _top_text(data, "state_dir", path, problems))
+    channels_data = data.get("channels") or {}
+    if not isinstance(channels_data, dict):
+        problems.append(_("{path}: channels: must be a mapping of channel name to settings")
+                        .format(path=path))
+        channels_data = {}
+    channels: dict[str, ChannelConfig] = {}
+    secret_values: list[str] = []
+    for name, entry in channels_data.items():
+        channel = _load_channel(path, str(name), entry, environment, problems, load_adapters)
+        if channel is not None:
+            channels[str(name)] = channel
+            secret_values.extend(
+                v for v in _secret_values(channel, environment) if v not in secret_values)
+    canonical = [c.name for c in channels.values() if c.canonical and c.enabled]
+    if len(canonical) > 1:
+        problems.append(_("{path}: channels: {names} are all marked canonical: keep "
+                          "'canonical: true' on one channel only").format(
+                              path=path, names=", ".join(canonical)))
+    if problems:
+        raise ConfigError(problems)
+    return Config(path=path, organisation=organisation, language=language, base_url=base_url,
+                  state_dir=state_dir, channels=channels, secret_values=tuple(secret_values))
+
+
+def _top_text(data: Mapping[str, Any], key: str, path: Path, problems: list[str]) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        problems.append(_("{path}: {key}: must be text").format(path=path, key=key))
+        return None
+    return str(value)
+
+
+def _load_channel(
+    path: Path, name: str, entry: Any, environment: Mapping[str, str], problems: list[str],
+    load_adapters: bool,
+) -> ChannelConfig | None:
+    where = f"{path}: channels.{name}"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        problems.append(_("{where}: a channel name may hold letters, digits, '-', '_' and '.'")
+                        .format(where=where))
+        return None
+    if not isinstance(entry, dict):
+        problems.append(_("{where}: must be a mapping with at least 'type:'").format(where=where))
+        return None
+    channel_type = entry.get("type")
+    if not isinstance(channel_type, str) or not channel_type:
+        problems.append(_("{where}.type: is missing: name the channel type, e.g. static-site")
+                        .format(where=where))
+        return None
+    flags = {}
+    for flag, default in (("enabled", True), ("canonical", False)):
+        value = entry.get(flag, default)
+        if not isinstance(value, bool):
+            problems.append(_("{where}.{flag}: must be true or false").format(
+                where=where, flag=flag))
+            value = default
+        flags[flag] = value
+    options_raw = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
+    substitution = _Substitution(environment)
+    options = substitution.expand(options_raw)
+    secrets = {key: m.group(1) for key, value in options_raw.items() if isinstance(value, str)
+               for m in [_VARIABLE.search(value)] if m}
+    adapter, problem, model = None, None, None
+    if load_adapters:
+        adapter, problem = _adapter(channel_type, where, problems)
+        if adapter is not None:
+            if flags["canonical"] and not adapter.capabilities.canonical:
+                problems.append(_("{where}.canonical: a '{type}' channel cannot be the "
+                                  "canonical one: mark the website channel instead").format(
+                                      where=where, type=channel_type))
+            model = _validate_options(adapter, options, options_raw, substitution.missing,
+                                      where, problems)
+    return ChannelConfig(
+        name=name, type=channel_type, enabled=flags["enabled"], canonical=flags["canonical"],
+        raw=options, options=model, adapter=adapter, missing=tuple(substitution.missing),
+        secrets=secrets, problem=problem,
+    )
+
+
+def _adapter(channel_type: str, where: str, problems: list[str]) -> tuple[Any, str | None]:
+    from chanpub import registry
+
+    try:
+        known = {info.type for info in registry.available()}
+    except PluginError as error:
+        return None, error.message
+    if channel_type not in known:
+        problems.append(_("{where}.type: unknown channel type '{type}': use one of {known} "
+                          "(see 'chanpub channels')").format(
+                              where=where, type=channel_type, known=", ".join(sorted(known))))
+        return None, None
+    try:
+        return registry.load(channel_type), None
+    except PluginError as error:
+        return None, error.message
+
+
+def _secret_fields(adapter: Any) -> set[str]:
+    from pydantic import SecretStr
+
+    fields = getattr(adapter.Options, "model_fields", {})
+    result = set()
+    for field_name, info in fields.items():
+        annotation = str(info.annotation)
+        if info.annotation is SecretStr or "SecretStr" in annotation:
+            result.add(info.alias or field_name)
+    return result
+
+
+def _validate_options(
+    adapter: Any, options: dict[str, Any], raw: Mapping[str, Any], missing: list[str],
+    where: str, problems: list[str],
+) -> BaseModel | None:
+    from pydantic import ValidationError
+
+    for secret in _secret_fields(adapter):
+        value = raw.get(secret)
+        if isinstance(value, str) and value and not _VARIABLE.search(value):
+            problems.append(_("{where}.{field}: a secret must not be written in the file: "
+                              "write ${{VARIABLE}} and set that variable in the environment "
+                              "or in .env").format(where=where, field=secret))
+    # Fields whose variable is missing are left out, so the rest is still checked.
+    missing_fields = {k for k, v in raw.items() if isinstance(v, str)
+                      and any(m.group(1) in missing for m in _VARIABLE.finditer(v))}
+    candidate = {k: v for k, v in options.items() if k not in missing_fields}
+    try:
+        return adapter.Options.model_validate(candidate)  # type: ignore[no-any-return]
+    except ValidationError as error:
+        known = sorted(adapter.Options.model_fields)
+        for item in error.errors():
+            location = ".".join(str(part) for part in item["loc"])
+            if location in missing_fields or (item["loc"] and item["loc"][0] in missing_fields):
+                continue
+            if item["type"] == "missing" and item["loc"] and item["loc"][0] in missing_fields:
+                continue
+            problems.append(f"{where}.{location}: {_explain(item, known)}")
+        return None
+
+
+def _explain(item: Mapping[str, Any], known: list[str]) -> str:
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        return _("unknown option: check the spelling (options: {known})").format(
+            known=", ".join(known))
+    if kind == "missing":
+        return _("is required: add it")
+    message = str(item["msg"])
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return message
+
+
+def _secret_values(channel: ChannelConfig, environment: Mapping[str, str]) -> list[str]:
+    return [environment[var] for var in channel.secrets.values()
+            if environment.get(var) and len(environment[var]) >= 4]

@@ -1,0 +1,114 @@
+"""The ChanpubError tree and the exit codes that users and cron depend on."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import ClassVar
+
+
+class ExitCode(IntEnum):
+    """Process exit codes: the contract scripts and cron read."""
+
+    OK = 0  # everything due was published, or already had been
+    CHANNEL_FAILED = 1  # at least one channel failed
+    BAD_INPUT = 2  # release, config or approval is wrong; nothing was sent
+    LOCK_HELD = 75  # another send run holds the lock (EX_TEMPFAIL)
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class ChanpubError(Exception):
+    """An error chanpub explains to the user: a complete sentence, an optional hint."""
+
+    exit_code: ClassVar[ExitCode] = ExitCode.CHANNEL_FAILED
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InputError(ChanpubError):
+    """Bad input: a release, the config or an approval. Nothing is sent."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ReleaseError(InputError):
+    """A release file cannot be used as it is."""
+
+
+class ConfigError(InputError):
+    """channels.yaml (or a value it refers to) is wrong."""
+
+    def __init__(self, problems: list[str] | str, *, hint: str | None = None) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems), hint=hint)
+
+
+class ApprovalError(InputError):
+    """A release is not approved, or changed after it was approved."""
+
+
+class LockHeld(ChanpubError):
+    """Another `chanpub send` is running on the same state directory."""
+
+    exit_code = ExitCode.LOCK_HELD
+
+
+class StateError(ChanpubError):
+    """The state directory or ledger cannot be used (read-only, full disk, corrupt)."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class PluginError(ChanpubError):
+    """A channel adapter could not be found or loaded."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class ChannelError(ChanpubError):
+    """A channel could not publish; becomes a `failed` outcome for that channel only."""
+
+    exit_code = ExitCode.CHANNEL_FAILED
+
+
+class PartialFailure(ChannelError):
+    """Some items of a delivery failed (e.g. recipients); the rest went out."""
+
+    def __init__(self, message: str, *, receipt: object, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.receipt = receipt  # a chanpub.channels.base.Receipt for what did go out
+
+
+class RetryableError(ChannelError):
+    """Nothing was applied; trying again later with the same key is safe."""
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+class AmbiguousError(ChannelError):
+    """The request may have been applied: look it up before sending again."""
+
+
+class PermanentError(ChannelError):
+    """The platform refused the request; sending it again unchanged will not help."""
+
+
+class AuthError(PermanentError):
+    """Credentials are missing, wrong or expired; names the variable to fix."""
+
+    def __init__(self, message: str, *, variable: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.variable = variable
+
+
+class DuplicateError(PermanentError):
+    """The platform says this exact content was already posted."""

@@ -1,0 +1,1 @@
+"""Rendering shared by adapters: Markdown to safe HTML, text shaping, dates, templates."""
