@@ -224,6 +224,14 @@ class Ledger:
             ).fetchone()
         return str(row[0]) if row else None
 
+    def item_remote_id(self, key: str, item: str) -> str | None:
+        """The remote id recorded for one item of a delivery (thread posts: the post id)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT remote_id FROM items WHERE delivery_key=? AND item=?", (key, item)
+            ).fetchone()
+        return str(row[0]) if row and row[0] else None
+
     def set_item(
         self, key: str, item: str, status: str, remote_id: str | None = None,
         error: str | None = None,
@@ -311,6 +319,10 @@ class LedgerJournal:
         """Record the item as failed, or deferred to the next run when not permanent."""
         self.ledger.set_item(self.key, item, FAILED if permanent else DEFERRED, error=error)
 
+    def remote_id(self, item: str) -> str | None:
+        """The remote id recorded when the item was sent."""
+        return self.ledger.item_remote_id(self.key, item)
+
     def counts(self) -> dict[str, int]:
         """How many items are in each state."""
         return self.ledger.item_counts(self.key)
@@ -337,6 +349,11 @@ class MemoryJournal:
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred when not permanent."""
         self._items[item] = (FAILED if permanent else DEFERRED, error)
+
+    def remote_id(self, item: str) -> str | None:
+        """The remote id recorded when the item was sent."""
+        status, detail = self._items.get(item, ("", ""))
+        return detail or None if status == "sent" else None
 
     def counts(self) -> dict[str, int]:
         """How many items are in each state."""

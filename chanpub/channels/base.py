@@ -118,6 +118,10 @@ class ItemJournal(Protocol):
         the next run)."""
         ...
 
+    def remote_id(self, item: str) -> str | None:
+        """The remote id recorded when the item was sent (None if not sent)."""
+        ...
+
     def counts(self) -> Mapping[str, int]:
         """How many items are in each state."""
         ...
