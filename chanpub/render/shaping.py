@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -23,6 +24,8 @@ URL_WEIGHT = 23
 # twitter-text v3 configuration: code points in these ranges weigh 1, all others 2.
 _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
+_BARE_DOMAIN = regex.compile(
+    r"(?<![\w@./-])(?:[\w-]+\.)+[^\W\d_]{2,}(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)\]])?(?![\w@])")
 
 
 def graphemes(text: str) -> list[str]:
@@ -57,7 +60,7 @@ def count_mastodon(text: str, url_weight: int = URL_WEIGHT) -> int:
 
 
 def _x_weight(cluster: str) -> int:
-    if _EMOJI.search(cluster):
+    if _EMOJI.search(cluster) or "\u20e3" in cluster:  # emoji, flags, keycaps: 2 in all
         return 2
     total = 0
     for char in cluster:
@@ -66,14 +69,28 @@ def _x_weight(cluster: str) -> int:
     return total
 
 
+def _x_plain(text: str, url_weight: int) -> int:
+    """Weighted length of text without http(s) URLs; bare domains (`kominfo.go.id`) count
+    as at least 23, since X links every known TLD and we do not carry its TLD list."""
+    total = 0
+    last = 0
+    for match in _BARE_DOMAIN.finditer(text):
+        total += sum(_x_weight(c) for c in graphemes(text[last:match.start()]))
+        total += max(url_weight, sum(_x_weight(c) for c in graphemes(match.group(0))))
+        last = match.end()
+    return total + sum(_x_weight(c) for c in graphemes(text[last:]))
+
+
 def count_x(text: str, url_weight: int = URL_WEIGHT) -> int:
-    """X's weighted length: URLs as 23, CJK and emoji as 2, Latin and Indonesian as 1."""
+    """X's weighted length (NFC first): URLs as 23, CJK and emoji as 2, Latin and
+    Indonesian as 1. Errs long, never short, where our URL detection differs from X's."""
+    text = unicodedata.normalize("NFC", text)
     total = 0
     last = 0
     for start, end, _url in find_urls(text):
-        total += sum(_x_weight(c) for c in graphemes(text[last:start])) + url_weight
+        total += _x_plain(text[last:start], url_weight) + url_weight
         last = end
-    return total + sum(_x_weight(c) for c in graphemes(text[last:]))
+    return total + _x_plain(text[last:], url_weight)
 
 
 def count_utf16(text: str) -> int:
