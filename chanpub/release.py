@@ -30,7 +30,7 @@ KNOWN_FIELDS = frozenset(
 )  # fmt: skip
 KINDS = ("release", "clarification")
 STATUSES = ("draft", "approved")
-_FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
+FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -90,13 +90,14 @@ class _Problems:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def _where(self, name: str | None) -> str:
-        line = self.lines.get(name or "", None)
+    def _where(self, name: str | None, near: str | None = None) -> str:
+        line = self.lines.get(name or "") or self.lines.get(near or "")
         return f"{self.path}:{line}" if line else str(self.path)
 
-    def error(self, name: str | None, message: str) -> None:
-        prefix = f"{self._where(name)}: {name}: " if name else f"{self._where(None)}: "
-        self.errors.append(prefix + message)
+    def error(self, name: str | None, message: str, near: str | None = None) -> None:
+        """Record an error at the field's line (or at the line of `near` when absent)."""
+        where = self._where(name, near)
+        self.errors.append(f"{where}: {name}: {message}" if name else f"{where}: {message}")
 
     def warn(self, name: str, message: str) -> None:
         self.warnings.append(f"{self._where(name)}: {name}: {message}")
@@ -131,7 +132,7 @@ def read_text(path: Path) -> str:
 
 def split_front_matter(path: Path, text: str) -> tuple[str, str, int]:
     """Split a release into (front matter, body, line number where the body starts)."""
-    match = _FENCE.match(text)
+    match = FENCE.match(text)
     if not match:
         raise ReleaseError(
             _(
@@ -289,7 +290,8 @@ def _image(data: Mapping[str, Any], path: Path, problems: _Problems) -> Path | N
         return None
     if not _text(data, "image_alt", problems):
         problems.error("image_alt", _(
-            "is required with an image: describe the picture for people who cannot see it"))
+            "is required with an image: describe the picture for people who cannot see it"),
+            near="image")
     return image
 
 
@@ -325,10 +327,11 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
     if kind == "clarification":
         if not claim:
             problems.error("claim", _(
-                "a clarification needs the false statement it answers: add 'claim: ...'"))
+                "a clarification needs the false statement it answers: add 'claim: ...'"),
+                near="kind")
         if not verdict:
             problems.error("verdict", _(
-                "a clarification needs a verdict: add e.g. 'verdict: HOAKS'"))
+                "a clarification needs a verdict: add e.g. 'verdict: HOAKS'"), near="kind")
     status = _text(data, "status", problems) or "draft"
     if status not in STATUSES:
         problems.error("status", _(

@@ -56,6 +56,7 @@ def to_plain(markdown: str) -> str:
     """Render Markdown as readable plain text: paragraphs, list items, links as 'text (url)'."""
     tokens = _parser().parse(markdown)
     blocks: list[str] = []
+    in_item: list[bool] = []  # list items are joined by single newlines
     prefix_stack: list[str] = []
     counters: list[int] = []
     for token in tokens:
@@ -68,6 +69,7 @@ def to_plain(markdown: str) -> str:
         elif token.type in ("bullet_list_close", "ordered_list_close"):
             prefix_stack.pop()
             counters.pop()
+            in_item.clear()
         elif token.type == "list_item_open" and counters:
             counters[-1] += 1
         elif token.type == "inline":
@@ -76,6 +78,10 @@ def to_plain(markdown: str) -> str:
                 marker = prefix_stack[-1]
                 bullet = f"{counters[-1]}. " if marker == "#" else marker
                 text = "  " * (len(prefix_stack) - 1) + bullet + text
+                if in_item and in_item[-1] and blocks:
+                    blocks[-1] += "\n" + text
+                    continue
+                in_item.append(True)
             blocks.append(text)
         elif token.type in ("fence", "code_block"):
             blocks.append(token.content.rstrip("\n"))

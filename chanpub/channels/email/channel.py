@@ -180,12 +180,16 @@ class EmailChannel:
 
     # --- publish ------------------------------------------------------------------------
 
-    def _transport(self) -> Transport:
+    def _outbox_folder(self, release: Release | None) -> Path:
+        assert self.options.path is not None  # checked by the options model
+        folder = self.context.resolve(self.options.path)
+        return folder / release.slug if release is not None else folder
+
+    def _transport(self, release: Release | None = None) -> Transport:
         if self.options.transport == "outbox":
             from chanpub.channels.email.outbox import OutboxTransport
 
-            assert self.options.path is not None  # checked by the options model
-            return OutboxTransport(self.name, self.context.resolve(self.options.path))
+            return OutboxTransport(self.name, self._outbox_folder(release))
         from chanpub.channels.email.smtp import SmtpTransport
 
         return SmtpTransport(self.name, self.options, self.context)
@@ -193,7 +197,7 @@ class EmailChannel:
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Send to every recipient not yet reached; recipients already sent are skipped."""
         release = preview.release
-        transport = self._transport()
+        transport = self._transport(release)
         journal = self.context.journal(key)
         parts = self._parts(release, preview.links)
         files, missing = self._attachments(release, preview.links)
@@ -221,7 +225,7 @@ class EmailChannel:
                     unsubscribe=self._unsubscribe(recipient, release), extra_attachments=extra))
 
         transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
-        return self._receipt(key, journal.counts(), invalid)
+        return self._receipt(key, journal.counts(), invalid, release)
 
     def _per_recipient_files(self, links: Links) -> Mapping[str, Path]:
         files: dict[str, Path] = {}
@@ -232,14 +236,14 @@ class EmailChannel:
                     files[str(address).lower()] = Path(path)
         return files
 
-    def _receipt(self, key: str, counts: Mapping[str, int], invalid: list[Invalid]) -> Receipt:
+    def _receipt(self, key: str, counts: Mapping[str, int], invalid: list[Invalid],
+                 release: Release) -> Receipt:
         details: dict[str, Any] = {
             "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
             "deferred": counts.get("deferred", 0), "invalid": len(invalid),
             "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
         }
-        folder = (self.context.resolve(self.options.path),) \
-            if self.options.transport == "outbox" and self.options.path else ()
+        folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
         receipt = Receipt(remote_id=f"{self.name}:{key[:16]}", url=None,
                           published_at=datetime.now(UTC), details=details, files=folder)
         not_reached = details["failed"] + details["deferred"]

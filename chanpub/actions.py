@@ -1,0 +1,189 @@
+"""The work behind each CLI command, as functions testable without the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chanpub.config import Config, load_config
+from chanpub.dispatch import Dispatcher, Observer, RunResult, _quiet, context_factory
+from chanpub.errors import ChanpubError, StateError
+from chanpub.i18n import _
+from chanpub.ledger import Delivery, Ledger
+from chanpub.lock import send_lock
+from chanpub.plan import check_approvals, load_releases, plan_releases
+from chanpub.release import Release, now_utc
+
+LEDGER_NAME = "ledger.sqlite3"
+
+
+def open_ledger(config: Config, *, create: bool = True) -> Ledger | None:
+    """The ledger in the state directory; None when it does not exist and create is off."""
+    path = config.state_dir / LEDGER_NAME
+    if not create and not path.exists():
+        return None
+    return Ledger(path)
+
+
+def send(
+    paths: Sequence[Path],
+    config: Config,
+    *,
+    dry_run: bool = False,
+    update: bool = False,
+    now: datetime | None = None,
+    observer: Observer = _quiet,
+) -> RunResult:
+    """Publish every approved, due release in `paths` to its channels, exactly once.
+
+    Everything is validated before anything is sent; a run holds the send lock."""
+    releases = load_releases(paths)
+    check_approvals(releases)
+    moment = now or now_utc()
+    if dry_run:
+        ledger = open_ledger(config, create=False)
+        plans = plan_releases(releases, config, moment, context_factory(config, None))
+        return Dispatcher(config, ledger, dry_run=True, observer=observer).run(plans)
+    with send_lock(config.state_dir):
+        ledger = open_ledger(config)
+        assert ledger is not None
+        try:
+            ledger.check_writable()
+            make_context = context_factory(config, ledger, observer)
+            plans = plan_releases(releases, config, moment, make_context)
+            return Dispatcher(config, ledger, update=update, observer=observer).run(plans)
+        finally:
+            ledger.close()
+            _close_http()
+
+
+def _close_http() -> None:
+    import sys
+
+    if "chanpub.http" in sys.modules:
+        sys.modules["chanpub.http"].close_shared_client()
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    """What `check` shows for one channel: the preview, or why there is none."""
+
+    name: str
+    type: str
+    preview: Any | None  # chanpub.channels.base.Preview
+    reason: str | None = None
+
+
+def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
+    """Validate a release and the config; preview what every channel would publish."""
+    from chanpub.channels.base import Links
+
+    releases = load_releases([path])
+    release = releases[0][0]
+    plans = plan_releases(releases, config, now_utc(), context_factory(config, None))
+    checks: list[ChannelCheck] = []
+    plan = plans[0]
+    canonical = next((c for c in plan.channels if c.adapter and c.config.canonical), None)
+    url = None
+    if canonical is not None and hasattr(canonical.adapter, "canonical_url"):
+        url = canonical.adapter.canonical_url(release)
+    links = Links(canonical_url=url)
+    for channel in plan.channels:
+        if channel.adapter is None:
+            checks.append(ChannelCheck(channel.name, channel.config.type, None,
+                                       channel.skip_reason))
+            continue
+        try:
+            checks.append(ChannelCheck(channel.name, channel.config.type,
+                                       channel.adapter.preview(release, links)))
+        except ChanpubError as error:
+            checks.append(ChannelCheck(channel.name, channel.config.type, None,
+                                       config.redact(error.message)))
+    return release, checks
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """One configured channel and whether it can run."""
+
+    name: str
+    type: str
+    readiness: str
+    ready: bool
+    canonical: bool
+    verified: str | None = None  # 'ok' or what is wrong, with --verify
+
+
+def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelStatus]:
+    """Every configured channel with its readiness (and a live credentials check)."""
+    from chanpub.channels.base import ChannelContext
+
+    statuses = []
+    for channel in config.channels.values():
+        verified = None
+        if verify and channel.ready and channel.adapter is not None:
+            adapter = channel.adapter(channel.name, channel.options, ChannelContext(
+                organisation=config.organisation, language=config.language,
+                base_dir=config.base_dir, state_dir=config.state_dir,
+                secrets=channel.secrets))
+            verified = _verify(adapter, config)
+        statuses.append(ChannelStatus(channel.name, channel.type, channel.readiness,
+                                      channel.ready, channel.canonical, verified))
+    _close_http()
+    return statuses
+
+
+def _verify(adapter: Any, config: Config) -> str:
+    if not hasattr(adapter, "verify"):
+        return _("no check available for this type")
+    try:
+        result = adapter.verify()
+    except ChanpubError as error:
+        return config.redact(error.message)
+    return str(result) if isinstance(result, str) and result else "ok"
+
+
+def history(config: Config, slug: str | None = None) -> list[Delivery]:
+    """What went where and when, newest first."""
+    ledger = open_ledger(config, create=False)
+    if ledger is None:
+        return []
+    try:
+        return ledger.history(slug)
+    finally:
+        ledger.close()
+
+
+def failed_items(config: Config, key: str) -> list[tuple[str, str]]:
+    """The recipients (or other items) of a delivery that were not reached, with reasons."""
+    ledger = open_ledger(config, create=False)
+    if ledger is None:
+        return []
+    try:
+        return ledger.failed_items(key)
+    finally:
+        ledger.close()
+
+
+def resolve(config: Config, slug: str, channel: str, *, published: bool,
+            url: str | None) -> int:
+    """Record a person's verdict on a delivery a stopped run left unresolved."""
+    ledger = open_ledger(config, create=False)
+    if ledger is None:
+        raise StateError(_("there is no ledger in {path} yet: nothing to resolve").format(
+            path=config.state_dir))
+    with send_lock(config.state_dir):
+        try:
+            return ledger.resolve(slug, channel, published=published, url=url)
+        finally:
+            ledger.close()
+
+
+def load(config_option: Path | None) -> Config:
+    """Find and load the config (see config.find_config for the order)."""
+    from chanpub.config import find_config
+
+    return load_config(find_config(config_option))

@@ -1,0 +1,292 @@
+"""The smtp transport of the email channel: one message per recipient over SMTP.
+
+Service: any SMTP submission server (the office's own, Google Workspace, Microsoft 365, SES).
+Docs: RFC 5321, RFC 3207 (STARTTLS), RFC 8314 (implicit TLS), Python `smtplib`.
+Auth: SMTP AUTH with `username` and `password` (from ${VAR}), only over TLS unless the
+channel says `security: none` (a local relay). Limits: set by the provider (e.g. Microsoft
+365 30 messages/minute): `rate_per_minute` paces sending, `connections` opens parallel
+sessions. SMTP has no idempotency: each recipient's outcome is journalled, a lost reply
+after the message was sent is flagged for a person, never resent.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from email import policy
+from email.utils import parseaddr
+from typing import TYPE_CHECKING, ClassVar
+
+from chanpub.channels.base import ChannelContext, ItemJournal
+from chanpub.channels.email.connection import (
+    ConnectionLost,
+    Outcome,
+    Outgoing,
+    SmtpConnection,
+)
+from chanpub.channels.email.transport import Job, Report
+from chanpub.errors import ChannelError, RetryableError
+from chanpub.i18n import _
+
+if TYPE_CHECKING:
+    from chanpub.channels.email.channel import EmailOptions
+
+SMTP_POLICY = policy.SMTP  # CRLF line ends, as the wire wants them
+SMTPUTF8_POLICY = policy.SMTP.clone(utf8=True)
+RECONNECT_ATTEMPTS = 4  # per message, when a session breaks before the message is complete
+RECONNECT_TIMEOUT = 60.0
+RETRY_ROUNDS = 4  # rounds for recipients the server answered with 4xx
+RETRY_WAIT_INITIAL = 5.0  # seconds before the first round
+RETRY_WAIT_MAX = 60.0
+RETRY_TIMEOUT = 180.0  # seconds in all, so a cron run ends; the rest waits for the next run
+RETRY_KEEP = 1000  # deferred messages kept in memory for this run's rounds
+PREFETCH = 8  # messages built ahead of the senders
+_DONE = object()
+
+
+class _StillDeferred(Exception):
+    """Some recipients were answered with 4xx again (stamina retries the round)."""
+
+
+class TokenBucket:
+    """Paces sends to `per_minute` across all connections (0: no limit); burst of one."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.interval = 60.0 / per_minute if per_minute else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self) -> None:
+        """Wait until the next send is allowed."""
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def outgoing(job: Job) -> Outgoing:
+    """The wire form of a job, built off the sending threads."""
+    sender = parseaddr(str(job.message["From"]))[1]
+    utf8 = not (sender + job.recipient.email).isascii()
+    data = job.message.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+    return Outgoing(item=job.item, sender=sender, recipient=job.recipient.email, data=data,
+                    message_id=str(job.message["Message-ID"]), utf8=utf8)
+
+
+class SmtpTransport:
+    """Delivers jobs over `connections` SMTP sessions, each recipient's outcome journalled."""
+
+    idempotent: ClassVar[bool] = False  # a resend after a lost reply could deliver twice
+
+    def __init__(self, channel: str, options: EmailOptions, context: ChannelContext) -> None:
+        self.channel = channel
+        self.options = options
+        self.context = context
+        self.bucket = TokenBucket(options.rate_per_minute)
+        self._local_hostname: str | None = None
+
+    def connection(self) -> SmtpConnection:
+        """A new, not yet opened session with this channel's settings."""
+        if self._local_hostname is None:
+            self._local_hostname = socket.getfqdn()
+        return SmtpConnection(self.channel, self.options,
+                              password_variable=self.context.variable_for("password"),
+                              username_variable=self.context.variable_for("username"),
+                              local_hostname=self._local_hostname)
+
+    def verify(self) -> None:
+        """Connect, secure and log in, then say NOOP and QUIT; nothing is sent."""
+        connection = self.connection()
+        connection.open()
+        try:
+            connection.noop()
+        finally:
+            connection.close()
+
+    def deliver(self, jobs: Iterator[Job], journal: ItemJournal, report: Report) -> None:
+        """Send every job; 4xx answers get a few rounds with back-off, then wait for the
+        next run; 5xx answers fail that recipient only."""
+        run = _Run(self, journal, report)
+        deferred = run.pool(outgoing(job) for job in jobs)
+        if deferred:
+            run.retry(deferred)
+
+
+class _Run:
+    """One delivery: sessions, the shared job stream, counters and deferred messages."""
+
+    def __init__(self, transport: SmtpTransport, journal: ItemJournal, report: Report) -> None:
+        self.transport = transport
+        self.journal = journal
+        self.report = report
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.connections: list[SmtpConnection] = []
+
+    def _open_sessions(self) -> list[SmtpConnection]:
+        """The first session must open (or the channel fails, naming host:port); further
+        ones are a bonus, since servers often cap sessions per client."""
+        while len(self.connections) < self.transport.options.connections:
+            connection = self.transport.connection()
+            try:
+                connection.open()
+            except ChannelError:
+                if not self.connections:
+                    raise
+                break
+            self.connections.append(connection)
+        return self.connections
+
+    def pool(self, messages: Iterable[Outgoing]) -> list[Outgoing]:
+        """Send `messages` over the sessions; return the ones deferred (4xx)."""
+        sessions = self._open_sessions()
+        feed: queue.Queue[object] = queue.Queue(maxsize=PREFETCH * len(sessions))
+        stop = threading.Event()
+        problems: list[BaseException] = []
+        deferred: list[Outgoing] = []
+
+        def produce() -> None:
+            try:
+                for message in messages:
+                    if not _put(feed, message, stop):
+                        return
+                for _session in sessions:
+                    _put(feed, _DONE, stop)
+            except BaseException as error:  # a list or template problem: stop, report it
+                problems.append(error)
+                stop.set()
+
+        def consume(session: SmtpConnection) -> None:
+            try:
+                while not stop.is_set():
+                    try:
+                        item = feed.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    if item is _DONE:
+                        return
+                    assert isinstance(item, Outgoing)
+                    if self._send(session, item) == "deferred":
+                        with self.lock:
+                            if len(deferred) < RETRY_KEEP:
+                                deferred.append(item)
+            except BaseException as error:  # the server is gone or refused us: stop all
+                problems.append(error)
+                stop.set()
+
+        threads = [threading.Thread(target=produce, name=f"{self.transport.channel}-build")]
+        threads += [threading.Thread(target=consume, args=(session,),
+                                     name=f"{self.transport.channel}-smtp-{n}")
+                    for n, session in enumerate(sessions)]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.5)
+        except BaseException:  # Ctrl-C: let each session finish (and journal) its message
+            stop.set()
+            for thread in threads:
+                thread.join()
+            raise
+        finally:
+            self._close()
+        if problems:
+            raise problems[0]
+        return deferred
+
+    def _close(self) -> None:
+        for session in self.connections:
+            session.close()
+        self.connections = []
+
+    def _send(self, session: SmtpConnection, message: Outgoing) -> str:
+        """Send one message, reconnecting with back-off as needed; journal the outcome."""
+        import stamina
+
+        try:
+            for attempt in stamina.retry_context(
+                on=(ConnectionLost, RetryableError), attempts=RECONNECT_ATTEMPTS,
+                timeout=RECONNECT_TIMEOUT, wait_initial=1.0, wait_max=10.0,
+            ):
+                with attempt:
+                    outcome = self._attempt(session, message)
+        except ConnectionLost as lost:
+            raise RetryableError(_(
+                "{channel}: the SMTP server {address} keeps dropping the connection "
+                "({reason}): the remaining recipients are sent on the next try").format(
+                    channel=self.transport.channel, address=session.address,
+                    reason=lost)) from None
+        self._record(message, outcome)
+        return outcome.verdict
+
+    def _attempt(self, session: SmtpConnection, message: Outgoing) -> Outcome:
+        if not session.is_open:
+            session.open()
+        self.transport.bucket.take()
+        self.journal.begin(message.item)
+        try:
+            return session.send(message)
+        except ConnectionLost as lost:
+            reason = _("connection lost before the message was complete ({reason})").format(
+                reason=lost)
+            self.journal.failed(message.item, reason, permanent=False)
+            raise
+        except ChannelError:  # the session refused the sender: nothing of this one went out
+            self.journal.failed(message.item, _("not sent: the SMTP session failed"),
+                                permanent=False)
+            raise
+
+    def _record(self, message: Outgoing, outcome: Outcome) -> None:
+        if outcome.verdict == "sent":
+            self.journal.sent(message.item, message.message_id)
+            with self.lock:
+                self.sent += 1
+                sent = self.sent
+            self.report("progress", {"sent": sent})
+        elif outcome.verdict == "deferred":
+            self.journal.failed(message.item, _("the server said try later: {reply}").format(
+                reply=outcome.reason), permanent=False)
+        elif outcome.verdict == "failed":
+            self.journal.failed(message.item, _("refused: {reply}").format(
+                reply=outcome.reason))
+        else:  # ambiguous: recorded as failed so no run sends it again by itself
+            self.journal.failed(message.item, outcome.reason)
+
+    def retry(self, deferred: list[Outgoing]) -> None:
+        """Rounds with back-off for recipients answered with 4xx; the ones still deferred
+        stay 'deferred' in the journal, and the next run tries them again."""
+        import stamina
+
+        pending = deferred[:RETRY_KEEP]
+        try:
+            for attempt in stamina.retry_context(
+                on=_StillDeferred, attempts=RETRY_ROUNDS, timeout=RETRY_TIMEOUT,
+                wait_initial=RETRY_WAIT_INITIAL, wait_max=RETRY_WAIT_MAX,
+            ):
+                with attempt:
+                    if attempt.num > 1:
+                        self.report("retrying", {"recipients": len(pending)})
+                    pending = self.pool(pending)
+                    if pending:
+                        raise _StillDeferred
+        except _StillDeferred:
+            pass  # journalled as deferred by the last round
+
+
+def _put(feed: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put `item`, unless everything stops first (then nobody would take it)."""
+    while not stop.is_set():
+        try:
+            feed.put(item, timeout=0.2)
+            return True
+        except queue.Full:
+            continue
+    return False

@@ -1,0 +1,265 @@
+"""The chanpub command: parse, call one function, render, exit with the contract's code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from chanpub import __version__
+from chanpub.errors import ChanpubError, ExitCode
+from chanpub.i18n import _, choose_language, set_language
+
+app = typer.Typer(
+    name="chanpub",
+    help="Send one approved release to every official channel, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=True,
+    rich_markup_mode="rich",
+)
+
+T = TypeVar("T")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="channels.yaml to use (else $CHANPUB_CONFIG, then "
+                 "./channels.yaml).", show_default=False),
+]
+
+
+def _run(action: Callable[[], T]) -> T:
+    """The one error boundary: a ChanpubError becomes one clear stderr line and its code."""
+    try:
+        return action()
+    except ChanpubError as error:
+        from rich.markup import escape
+
+        from chanpub.output import stderr_console
+
+        console = stderr_console()
+        for line in error.message.splitlines() or [""]:
+            console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
+        if error.hint:
+            console.print(f"[dim]hint:[/] {escape(error.hint)}")
+        raise typer.Exit(int(error.exit_code)) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"chanpub {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+    lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: en, id. "
+                                             "Default: the config's, then the system's.")] = None,
+) -> None:
+    """chanpub: one approved release to the website, social media, e-mail and print."""
+    set_language(choose_language(lang))
+
+
+@app.command()
+def send(
+    paths: Annotated[list[Path], typer.Argument(help="Release files or folders of releases.")],
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render everything; publish and "
+                                          "record nothing.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
+    update: Annotated[bool, typer.Option("--update", help="Edit posts of a re-approved release "
+                                         "in place, where the channel can.")] = False,
+    log_file: Annotated[Path | None, typer.Option("--log-file", help="Append JSON lines "
+                                                  "(time, release, channel, status, url, "
+                                                  "error).")] = None,
+) -> None:
+    """Publish approved, due releases to their channels, exactly once.
+
+    Example: [bold]chanpub send releases/[/] (cron: only approved and due releases go out)
+    """
+    from chanpub import actions, output
+
+    def work() -> int:
+        cfg = actions.load(config)
+        for path in paths:
+            _print_release_warnings(path)
+        live = sys.stdout.isatty() and not json_output
+        if live:
+            view = output.LiveView()
+            with view.running():
+                result = actions.send(paths, cfg, dry_run=dry_run, update=update,
+                                      observer=view.observe)
+            output.print_summary_table(result)
+        else:
+            result = actions.send(paths, cfg, dry_run=dry_run, update=update)
+            output.print_result(result, as_json=json_output)
+        if log_file is not None:
+            output.append_log(log_file, result)
+        return int(result.exit_code)
+
+    raise typer.Exit(_run(work))
+
+
+def _print_release_warnings(path: Path) -> None:
+    from chanpub.output import warn
+    from chanpub.plan import release_files
+    from chanpub.release import load_release
+
+    try:
+        files = release_files([path])
+    except ChanpubError:
+        return  # reported by the send itself
+    for file, _explicit in files:
+        try:
+            release = load_release(file)
+        except ChanpubError:
+            continue
+        for message in release.warnings:
+            warn(message)
+
+
+@app.command()
+def check(
+    file: Annotated[Path, typer.Argument(help="The release file.")],
+    config: ConfigOption = None,
+) -> None:
+    """Validate a release and the config; show what each channel would publish.
+
+    Example: [bold]chanpub check releases/banjir.md[/]
+    """
+    from chanpub import actions, output
+
+    def work() -> None:
+        cfg = actions.load(config)
+        _print_release_warnings(file)
+        release, checks = actions.check(file, cfg)
+        output.print_check(release, checks)
+
+    _run(work)
+
+
+@app.command()
+def approve(
+    file: Annotated[Path, typer.Argument(help="The release file.")],
+    by: Annotated[str, typer.Option("--by", help="Who approves (name and position).")],
+) -> None:
+    """Approve a release: record who approved exactly this content.
+
+    Example: [bold]chanpub approve releases/banjir.md --by "Kepala Dinas Kominfo"[/]
+    """
+    from chanpub.approval import approve as approve_release
+
+    def work() -> None:
+        release = approve_release(file, by)
+        typer.echo(_("{path}: approved by {by} (sha256 {hash})").format(
+            path=file, by=release.approved_by, hash=release.content_sha256))
+
+    _run(work)
+
+
+@app.command()
+def channels(
+    config: ConfigOption = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Check credentials and reachability "
+                                         "without publishing.")] = False,
+) -> None:
+    """List installed channel types and configured channels with their readiness.
+
+    Example: [bold]chanpub channels --verify[/]
+    """
+    from chanpub import actions, output, registry
+
+    def work() -> int:
+        adapters = registry.available()
+        cfg = actions.load(config)
+        statuses = actions.channel_statuses(cfg, verify=verify)
+        output.print_channels(statuses, adapters)
+        failed = verify and any(s.verified not in (None, "ok") for s in statuses)
+        return int(ExitCode.CHANNEL_FAILED if failed else ExitCode.OK)
+
+    raise typer.Exit(_run(work))
+
+
+@app.command()
+def history(
+    slug: Annotated[str | None, typer.Argument(help="Only this release.")] = None,
+    config: ConfigOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show what went where and when, with the links.
+
+    Example: [bold]chanpub history pemkot-buka-layanan[/]
+    """
+    from chanpub import actions, output
+
+    def work() -> None:
+        cfg = actions.load(config)
+        rows = actions.history(cfg, slug)
+        if json_output:
+            typer.echo(output.history_json(rows))
+            return
+        output.print_history(rows)
+        for row in rows:
+            for address, reason in actions.failed_items(cfg, row.key)[:20]:
+                typer.echo(f"  {row.channel}: {address}: {reason}")
+
+    _run(work)
+
+
+@app.command()
+def resolve(
+    slug: Annotated[str, typer.Argument(help="The release's slug.")],
+    channel: Annotated[str, typer.Argument(help="The channel's name.")],
+    published: Annotated[str | None, typer.Option("--published", help="It is there: its "
+                                                  "URL.")] = None,
+    not_published: Annotated[bool, typer.Option("--not-published", help="It is not there: "
+                                                "the next send publishes it.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Settle a delivery that a stopped run left for a person to check.
+
+    Example: [bold]chanpub resolve banjir telegram --not-published[/]
+    """
+    from chanpub import actions
+    from chanpub.errors import InputError
+
+    def work() -> None:
+        if (published is None) == (not not_published):
+            raise InputError(_("give either --published URL or --not-published"))
+        cfg = actions.load(config)
+        changed = actions.resolve(cfg, slug, channel, published=published is not None,
+                                  url=published)
+        if not changed:
+            raise InputError(_("nothing to resolve for {slug} on {channel}: see 'chanpub "
+                               "history {slug}'").format(slug=slug, channel=channel))
+        typer.echo(_("{slug} on {channel}: recorded").format(slug=slug, channel=channel))
+
+    _run(work)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to start.")] = Path("."),
+) -> None:
+    """Write a starter channels.yaml, a releases/ folder and an example release.
+
+    Example: [bold]chanpub init humas && cd humas && chanpub send releases/[/]
+    """
+    from chanpub.starter import write_starter
+
+    def work() -> None:
+        for path in write_starter(directory):
+            typer.echo(_("wrote {path}").format(path=path))
+
+    _run(work)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

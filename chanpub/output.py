@@ -1,0 +1,230 @@
+"""What the user sees: a live table on a terminal, one plain line per outcome otherwise,
+the `--json` document, and `--log-file` JSON lines for cron."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from chanpub.i18n import _
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from chanpub.actions import ChannelCheck, ChannelStatus
+    from chanpub.dispatch import RunResult
+    from chanpub.ledger import Delivery
+    from chanpub.release import Release
+
+STATUS_STYLE = {"published": "green", "already-published": "cyan", "skipped": "yellow",
+                "failed": "bold red"}
+
+
+def stderr_console() -> Console:
+    """The console for warnings and errors."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Console:
+    """The console for results."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def warn(message: str) -> None:
+    """One warning line on stderr."""
+    from rich.markup import escape
+
+    stderr_console().print(f"[yellow]chanpub: warning:[/] {escape(message)}")
+
+
+def counts_text(details: Mapping[str, Any]) -> str:
+    """'sent 3, invalid 1' for channels with many recipients (zero counts left out)."""
+    return ", ".join(f"{key} {details[key]}" for key in ("sent", "failed", "deferred", "invalid")
+                     if details.get(key))
+
+
+def plain_lines(result: RunResult) -> Iterator[str]:
+    """One line per channel outcome: slug, channel, status, then the URL or the reason."""
+    for release in result.releases:
+        for outcome in release.outcomes:
+            detail = outcome.url or outcome.error or counts_text(outcome.details)
+            yield f"{release.slug}  {outcome.channel}  {outcome.status}  {detail}".rstrip()
+
+
+def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = None) -> None:
+    """The run's outcome on stdout, as JSON or as plain lines."""
+    out = stream or sys.stdout
+    if as_json:
+        out.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
+        return
+    for line in plain_lines(result):
+        out.write(line + "\n")
+    out.flush()
+
+
+def print_summary_table(result: RunResult) -> None:
+    """The final table on a terminal."""
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in (_("Release"), _("Channel"), _("Status"), _("Link or reason")):
+        table.add_column(column, overflow="fold")
+    for release in result.releases:
+        for outcome in release.outcomes:
+            style = STATUS_STYLE.get(outcome.status, "")
+            table.add_row(release.slug, outcome.channel, f"[{style}]{outcome.status}[/]",
+                          outcome.url or outcome.error or counts_text(outcome.details))
+    stdout_console().print(table)
+
+
+def append_log(path: Path, result: RunResult) -> None:
+    """Append one JSON line per outcome: time, release, channel, status, url, error."""
+    moment = datetime.now(UTC).isoformat(timespec="seconds")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as file:
+        for release in result.releases:
+            for outcome in release.outcomes:
+                file.write(json.dumps({
+                    "time": moment, "release": release.slug, "channel": outcome.channel,
+                    "status": outcome.status, "url": outcome.url, "error": outcome.error,
+                }, ensure_ascii=False) + "\n")
+
+
+class LiveView:
+    """A live table of channel states while `send` runs on a terminal."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()
+        self._live: Any = None
+
+    def observe(self, event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
+        """Dispatch's observer: record the new state and redraw."""
+        state = {
+            "waiting": _("waiting"), "publishing": _("publishing…"),
+            "skipped": _("skipped"),
+        }.get(event)
+        if event == "retrying":
+            seconds = data.get("seconds")
+            state = _("retrying in {n}s").format(n=int(seconds)) if seconds else _("retrying")
+        elif event == "progress":
+            state = _("sending: {sent} sent").format(sent=data.get("sent", 0))
+        elif event == "done":
+            state = f"{data.get('status')} {data.get('url') or data.get('error') or ''}"
+        if state is None or not slug:
+            return
+        with self._lock:
+            self._rows[(slug, channel)] = state
+            if self._live is not None:
+                self._live.update(self._table())
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(show_edge=False, pad_edge=False)
+        table.add_column(_("Release"))
+        table.add_column(_("Channel"))
+        table.add_column(_("State"), overflow="fold")
+        for (slug, channel), state in self._rows.items():
+            table.add_row(slug, channel, state)
+        return table
+
+    @contextmanager
+    def running(self) -> Iterator[LiveView]:
+        """Show the table while the block runs."""
+        from rich.live import Live
+
+        with Live(self._table(), console=stdout_console(), refresh_per_second=8,
+                  transient=True) as live:
+            self._live = live
+            try:
+                yield self
+            finally:
+                self._live = None
+
+
+def print_check(release: Release, checks: list[ChannelCheck]) -> None:
+    """Per channel: what would be published and its length against the limit."""
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    console = stdout_console()
+    state = _("approved") if release.is_approved else release.status
+    console.print(f"[bold]{escape(release.title)}[/]  ({release.slug}, {state}, "
+                  f"sha256 {release.content_sha256[:16]}…)")
+    for item in checks:
+        if item.preview is None:
+            console.print(f"[yellow]{item.name}[/] ({item.type}): {escape(item.reason or '')}")
+            continue
+        preview = item.preview
+        measure = ""
+        if preview.length is not None and preview.limit is not None:
+            colour = "red" if preview.over_limit else "green"
+            measure = f"  [{colour}]{preview.length}/{preview.limit} {preview.unit}[/]"
+        elif preview.recipients is not None:
+            measure = "  " + _("{n} recipient(s)").format(n=preview.recipients)
+        body = preview.text or preview.title or ""
+        if len(body) > 1200:
+            body = body[:1200] + "…"
+        console.print(Panel(escape(body), title=f"{item.name} ({item.type}){measure}",
+                            title_align="left"))
+        for warning in preview.warnings:
+            console.print(f"  [yellow]![/] {escape(warning)}")
+
+
+def print_channels(statuses: list[ChannelStatus], adapters: list[Any]) -> None:
+    """Installed adapter types and configured channels with their readiness."""
+    console = stdout_console()
+    console.print("[bold]" + _("Installed channel types") + "[/]")
+    for info in adapters:
+        source = "built-in" if info.builtin else info.distribution
+        console.print(f"  {info.type:<15} {source}")
+    console.print("[bold]" + _("Configured channels") + "[/]")
+    for status in statuses:
+        colour = "green" if status.ready else "yellow"
+        canonical = " (canonical)" if status.canonical else ""
+        line = f"  {status.name:<15} {status.type:<14} [{colour}]{status.readiness}[/]{canonical}"
+        if status.verified is not None:
+            verdict = "green" if status.verified == "ok" else "red"
+            line += f"  [{verdict}]{status.verified}[/]"
+        console.print(line)
+
+
+def print_history(rows: list[Delivery]) -> None:
+    """What went where and when."""
+    from rich.table import Table
+
+    if not rows:
+        stdout_console().print(_("Nothing has been sent yet."))
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for column in (_("When (UTC)"), _("Release"), _("Channel"), _("Status"), _("Link / details")):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        detail = row.url or row.error or ""
+        detail = (detail + " " + counts_text(row.details)).strip()
+        if row.details.get("letter_numbers"):
+            detail += " " + ", ".join(map(str, row.details["letter_numbers"]))
+        when = (row.finished_at or row.started_at).replace("T", " ")[:16]
+        table.add_row(when, row.slug, row.channel, row.status, detail)
+    stdout_console().print(table)
+
+
+def history_json(rows: list[Delivery]) -> str:
+    """The history as JSON."""
+    return json.dumps({"deliveries": [
+        {"slug": r.slug, "channel": r.channel, "type": r.channel_type, "status": r.status,
+         "url": r.url, "remote_id": r.remote_id, "error": r.error, "content_hash": r.content_hash,
+         "started_at": r.started_at, "finished_at": r.finished_at,
+         "details": {k: v for k, v in r.details.items() if k != "files"}}
+        for r in rows]}, ensure_ascii=False, indent=2)
