@@ -1,0 +1,210 @@
+"""facebook-page: a post on a Facebook Page through Meta's Graph API.
+
+Docs: https://developers.facebook.com/docs/pages-api/posts and
+https://developers.facebook.com/docs/graph-api/reference/page/photos
+Auth: a Page access token (`pages_manage_posts`, `pages_read_engagement`,
+`pages_show_list`), sent as the `access_token` parameter; the API version is pinned.
+Create: POST /{page-id}/feed with `message` + `link`, or POST /{page-id}/photos with the
+image as multipart `source` and the text as `caption`. No idempotency key: a marker
+(link and start time) is journalled before the call, so `lookup` can read the feed back;
+error 506 means the same text is already there. Text limit: none documented (63,206 is
+quoted by third parties); limits and usage headers: see chanpub.channels.meta_graph.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from chanpub.channels import meta_graph
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import ChannelError, PermanentError
+from chanpub.i18n import _
+from chanpub.release import Release
+from chanpub.render.shaping import LengthRule
+
+TEXT_LIMIT = 63206  # third-party figure; press releases stay far below it
+MARKER = "request"  # journal item: what lookup looks for (link, message, start time)
+POST = "post"  # journal item: the post id once created
+
+
+class FacebookPageOptions(BaseModel):
+    """Options of a facebook-page channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    page_id: str
+    page_token: SecretStr
+    api_version: str = meta_graph.DEFAULT_API_VERSION
+    graph_base: str = meta_graph.DEFAULT_GRAPH_BASE
+    template: str | None = None
+
+    _page_id = field_validator("page_id", mode="before")(meta_graph.numeric_id)
+    _version = field_validator("api_version")(meta_graph.api_version)
+    _base = field_validator("graph_base")(meta_graph.http_base)
+
+
+def post_url(post_id: str) -> str:
+    """The public address of a Page post (`{page-id}_{post-id}` works as a path)."""
+    return f"https://www.facebook.com/{post_id}"
+
+
+class FacebookPageChannel:
+    """Posts the release's text and link, or a photo with caption, to a Facebook Page."""
+
+    channel_type: ClassVar[str] = "facebook-page"
+    Options: ClassVar[type[BaseModel]] = FacebookPageOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        max_length=TEXT_LIMIT, length_unit="characters", images=1
+    )
+
+    def __init__(self, name: str, options: FacebookPageOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    @property
+    def _graph(self) -> str:
+        return f"{self.options.graph_base}/{self.options.api_version}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        payload, response = meta_graph.graph_call(
+            self.context.http, method, f"{self._graph}/{path}",
+            token=self.options.page_token, channel=self.name,
+            token_variable=self.context.variable_for("page_token"), **kwargs)
+        usage = meta_graph.usage_percent(response.headers)
+        if usage >= meta_graph.USAGE_WARNING:
+            self.context.report("rate-limit", percent=usage)
+        return payload
+
+    def check(self) -> None:
+        """Fail before sending on a template that cannot render."""
+        from chanpub.render.social import check_post_template
+
+        check_post_template(self.options.template, f"channels.{self.name}.template")
+
+    # --- preview ------------------------------------------------------------------------
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The post's text, and whether it goes out as a photo post."""
+        from chanpub.render.social import compose_post
+
+        rule = LengthRule(TEXT_LIMIT, "characters", len)
+        fitted = compose_post(release, links, rule, template=self.options.template,
+                              where=f"channels.{self.name}.template",
+                              organisation=self.context.organisation)
+        warnings: list[str] = []
+        if fitted.shortened:
+            warnings.append(_("the text was shortened to fit"))
+        if fitted.over_limit:
+            warnings.append(_("the text is over {limit} characters even after shortening")
+                            .format(limit=TEXT_LIMIT))
+        if not links.canonical_url:
+            warnings.append(_("no canonical URL: the post will have no link to the article"))
+        if release.image is not None and not release.image.is_file():
+            warnings.append(_("the image {path} does not exist").format(path=release.image))
+        return Preview(
+            channel=self.name, release=release, links=links, text=fitted.text,
+            length=fitted.length, limit=fitted.limit, unit=fitted.unit,
+            warnings=tuple(warnings),
+            attachments=(release.image,) if release.image else (),
+            data={"kind": "photo" if release.image else "link",
+                  "link": links.canonical_url or ""},
+        )
+
+    # --- publish ------------------------------------------------------------------------
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Create the post (link or photo) and return its id and address."""
+        if preview.over_limit:
+            raise PermanentError(_(
+                "{channel}: the text is {length} characters, over the limit of {limit}, and "
+                "nothing more can be shortened: shorten the template in channels.{channel}."
+                "template").format(channel=self.name, length=preview.length,
+                                   limit=preview.limit))
+        journal = self.context.journal(key)
+        done = journal.remote_id(POST)
+        if done:
+            return self._receipt(done, preview.data.get("kind", "link"))
+        link = str(preview.data.get("link") or "")
+        # Recorded before the call, so that a run that dies mid-request can be read back.
+        journal.sent(MARKER, json.dumps({"link": link, "message": preview.text,
+                                         "since": int(datetime.now(UTC).timestamp())}))
+        journal.begin(POST)
+        image = preview.release.image
+        try:
+            if image is not None:
+                payload = self._photo(image, preview.text)
+                post_id = str(payload.get("post_id") or payload.get("id") or "")
+            else:
+                data = {"message": preview.text}
+                if link:
+                    data["link"] = link
+                payload = self._call("POST", f"{self.options.page_id}/feed", data=data)
+                post_id = str(payload.get("id") or "")
+        except ChannelError as error:
+            journal.failed(POST, error.message, permanent=False)
+            raise
+        if not post_id:
+            raise PermanentError(_("{channel}: the Graph API answered without a post id")
+                                 .format(channel=self.name))
+        journal.sent(POST, post_id)
+        return self._receipt(post_id, "photo" if image is not None else "link")
+
+    def _photo(self, image: Any, caption: str) -> dict[str, Any]:
+        try:
+            content = image.read_bytes()
+        except OSError as error:
+            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
+                channel=self.name, path=image, reason=error.strerror)) from None
+        mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+        return self._call("POST", f"{self.options.page_id}/photos", data={"caption": caption},
+                          files={"source": (image.name, content, mime)})
+
+    def _receipt(self, post_id: str, kind: str) -> Receipt:
+        return Receipt(remote_id=post_id, url=post_url(post_id), published_at=datetime.now(UTC),
+                       details={"kind": kind, "page_id": self.options.page_id})
+
+    def lookup(self, key: str) -> Receipt | None:
+        """Find the post of an interrupted run: by its journalled id, else by reading the
+        Page's feed since the attempt started and matching the link or the text."""
+        journal = self.context.journal(key)
+        done = journal.remote_id(POST)
+        if done:
+            return self._receipt(done, "link")
+        raw = journal.remote_id(MARKER)
+        if not raw:
+            return None  # the request was never sent
+        marker = json.loads(raw)
+        payload = self._call("GET", f"{self.options.page_id}/feed", params={
+            "fields": "id,message,link,created_time,permalink_url",
+            "since": str(int(marker["since"]) - 300), "limit": "25"})
+        for post in payload.get("data") or []:
+            if not isinstance(post, dict):
+                continue
+            same_link = marker["link"] and post.get("link") == marker["link"]
+            if same_link or post.get("message") == marker["message"]:
+                journal.sent(POST, str(post["id"]))
+                return self._receipt(str(post["id"]), "link")
+        return None
+
+    # --- verify -------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """The token works, belongs to this Page, and (where Meta tells) when it expires."""
+        me = self._call("GET", "me", params={"fields": "id,name"})
+        if str(me.get("id")) != self.options.page_id:
+            raise PermanentError(_(
+                "{channel}: the token in ${variable} belongs to '{name}' ({id}), not to Page "
+                "{page}: use the Page access token from /me/accounts").format(
+                    channel=self.name, variable=self.context.variable_for("page_token"),
+                    name=me.get("name", ""), id=me.get("id"), page=self.options.page_id))
+        expiry = meta_graph.token_expiry(
+            self.context.http, self._graph, token=self.options.page_token, channel=self.name,
+            token_variable=self.context.variable_for("page_token"))
+        self.context.report("verified", account=me.get("name", ""),
+                            days_left=expiry.get("days_left"))

@@ -1,0 +1,261 @@
+"""What the facebook-page and instagram channels share: calls to Meta's Graph API and the
+reading of its errors and usage headers.
+
+Docs: https://developers.facebook.com/docs/graph-api/guides/error-handling and
+https://developers.facebook.com/docs/graph-api/overview/rate-limiting
+Errors come as `{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}`,
+mostly with HTTP 400 whatever the cause, so the code decides the bucket, not the status:
+throttling (4, 17, 32, 613, 341, 80000-80014) waits `estimated_time_to_regain_access`
+minutes from X-Business-Use-Case-Usage; 190/102 (subcode 463 = expired) are auth errors
+naming the variable; 506 is a duplicate post; 1 and 2 may have applied on a create.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from chanpub.errors import (
+    AmbiguousError,
+    AuthError,
+    ChannelError,
+    DuplicateError,
+    PermanentError,
+    RetryableError,
+)
+from chanpub.i18n import _
+
+if TYPE_CHECKING:
+    import httpx
+    from pydantic import SecretStr
+
+DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
+DEFAULT_API_VERSION = "v26.0"
+THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
+TOKEN_CODES = frozenset({102, 190})
+EXPIRED_SUBCODES = frozenset({463, 467})
+PERMISSION_CODES = frozenset({3, 10, *range(200, 300)})
+TEMPORARY_CODES = frozenset({1, 2})
+DUPLICATE_CODE = 506
+USAGE_WARNING = 80  # percent: past this the office should know the budget is running out
+
+
+@dataclass(frozen=True)
+class GraphFailure:
+    """The fields of a Graph error body that decide what to do."""
+
+    code: int | None
+    subcode: int | None
+    message: str
+    trace: str | None
+
+
+def graph_failure(response: httpx.Response) -> GraphFailure:
+    """Read the Graph error envelope; missing fields are None."""
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return GraphFailure(None, None, response.reason_phrase or "", None)
+
+    def number(name: str) -> int | None:
+        value = error.get(name)
+        return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+    message = str(error.get("error_user_msg") or error.get("message") or "")
+    message = " ".join(message.split())[:200]
+    return GraphFailure(number("code"), number("error_subcode"), message,
+                        str(error.get("fbtrace_id") or "") or None)
+
+
+def usage_percent(headers: Mapping[str, str]) -> int:
+    """The highest usage in X-App-Usage / X-Business-Use-Case-Usage (percent), or 0."""
+    highest = 0
+    for entry in _usage_entries(headers):
+        for name in ("call_count", "total_cputime", "total_time"):
+            value = entry.get(name)
+            if isinstance(value, int | float):
+                highest = max(highest, int(value))
+    return highest
+
+
+def regain_seconds(headers: Mapping[str, str]) -> float | None:
+    """How long until access comes back: the largest `estimated_time_to_regain_access`
+    (minutes) in X-Business-Use-Case-Usage, in seconds; None when not stated or zero."""
+    minutes = 0.0
+    for entry in _usage_entries(headers):
+        value = entry.get("estimated_time_to_regain_access")
+        if isinstance(value, int | float):
+            minutes = max(minutes, float(value))
+    return minutes * 60 if minutes > 0 else None
+
+
+def _usage_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
+    entries: list[Mapping[str, Any]] = []
+    for header in ("x-business-use-case-usage", "x-app-usage", "x-ad-account-usage"):
+        raw = headers.get(header)
+        if not raw:
+            continue
+        try:
+            data: Any = json.loads(raw)
+        except ValueError:
+            continue  # a header we cannot read says nothing about the budget
+        if isinstance(data, dict) and any(isinstance(v, list) for v in data.values()):
+            entries.extend(e for v in data.values() if isinstance(v, list) for e in v
+                           if isinstance(e, dict))  # BUC: {business id: [usage, ...]}
+        elif isinstance(data, dict):
+            entries.append(data)  # app usage: one flat object
+    return entries
+
+
+def error_for_graph(
+    response: httpx.Response, *, channel: str, token_variable: str, creating: bool
+) -> ChannelError:
+    """Classify a failed Graph call by its error code (see the module docstring)."""
+    from chanpub.http import describe, error_for_response
+
+    failure = graph_failure(response)
+    where = describe(response.request.method, str(response.request.url))
+    text = _("{channel}: {where} answered {status}: {reason} (code {code})").format(
+        channel=channel, where=where, status=response.status_code, reason=failure.message,
+        code=failure.code if failure.subcode is None else f"{failure.code}/{failure.subcode}")
+    code = failure.code
+    if code in TOKEN_CODES or failure.subcode in EXPIRED_SUBCODES:
+        expired = failure.subcode == 463
+        return AuthError(
+            _("{channel}: the access token in ${variable} has expired: create a new one and "
+              "set ${variable}").format(channel=channel, variable=token_variable)
+            if expired else
+            _("{channel}: Meta refused the access token in ${variable} ({reason}): renew it "
+              "and set ${variable}").format(channel=channel, variable=token_variable,
+                                             reason=failure.message),
+            variable=token_variable)
+    if code in PERMISSION_CODES:
+        return AuthError(
+            _("{channel}: the token in ${variable} lacks a permission ({reason}): grant it "
+              "to the app, then create a new token").format(
+                channel=channel, variable=token_variable, reason=failure.message),
+            variable=token_variable)
+    if code == DUPLICATE_CODE:
+        return DuplicateError(text)
+    if code in THROTTLE_CODES:
+        return RetryableError(text, retry_after=regain_seconds(response.headers))
+    if code in TEMPORARY_CODES:
+        # A code-2 failure has been seen to create the post all the same.
+        return AmbiguousError(text) if creating else RetryableError(text)
+    if code == 368:
+        return PermanentError(text, hint=_("Meta blocked the post for policy reasons: check "
+                                           "the account's notifications before trying again"))
+    if code is not None:
+        return PermanentError(text)
+    return error_for_response(response, channel=channel, secret_variable=token_variable)
+
+
+def graph_call(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    token: SecretStr,
+    channel: str,
+    token_variable: str,
+    params: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | None = None,
+    files: Mapping[str, tuple[str, bytes, str]] | None = None,
+) -> tuple[dict[str, Any], httpx.Response]:
+    """One Graph API call; the token goes in the body of a POST, else in the query.
+
+    Returns the JSON object and the response (for its usage headers), or raises the
+    classified ChannelError.
+    """
+    import httpx
+
+    from chanpub.http import error_for_exception
+
+    secret = token.get_secret_value()
+    query = dict(params or {})
+    body = dict(data or {})
+    if method == "GET":
+        query["access_token"] = secret
+    else:
+        body["access_token"] = secret
+    try:
+        response = client.request(method, url, params=query or None, data=body or None,
+                                  files=files)
+    except httpx.TransportError as error:
+        raise error_for_exception(error, channel=channel, method=method, url=url) from None
+    if not response.is_success:
+        raise error_for_graph(response, channel=channel, token_variable=token_variable,
+                              creating=method == "POST")
+    try:
+        payload: Any = response.json()
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        raise (AmbiguousError if method == "POST" else RetryableError)(
+            _("{channel}: the Graph API answered without a JSON object").format(channel=channel))
+    return payload, response
+
+
+def days_left(expires_at: Any, now: datetime | None = None) -> int | None:
+    """Whole days until a Unix `expires_at`; None when it never expires (0) or is unknown."""
+    if not isinstance(expires_at, int) or expires_at <= 0:
+        return None
+    left = datetime.fromtimestamp(expires_at, UTC) - (now or datetime.now(UTC))
+    return max(0, left.days)
+
+
+def token_expiry(
+    client: httpx.Client, graph: str, *, token: SecretStr, channel: str, token_variable: str
+) -> dict[str, Any]:
+    """What /debug_token says about a token: {'valid', 'days_left', 'scopes'}; {} when the
+    host cannot tell (graph.instagram.com has no debug_token)."""
+    try:
+        payload, _response = graph_call(
+            client, "GET", f"{graph}/debug_token", token=token, channel=channel,
+            token_variable=token_variable,
+            params={"input_token": token.get_secret_value()})
+    except AuthError:
+        raise
+    except ChannelError:
+        return {}
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        return {}
+    if data.get("is_valid") is False:
+        raise AuthError(
+            _("{channel}: the access token in ${variable} is no longer valid: create a new "
+              "one and set ${variable}").format(channel=channel, variable=token_variable),
+            variable=token_variable)
+    return {"valid": True, "days_left": days_left(data.get("expires_at")),
+            "scopes": list(data.get("scopes") or [])}
+
+
+def numeric_id(value: Any) -> str:
+    """A Graph object id: digits only (YAML may give an int)."""
+    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) \
+        else ""
+    if not text.isdigit():
+        raise ValueError("must be the numeric id (digits only), e.g. 104857600123456")
+    return text
+
+
+def api_version(value: str) -> str:
+    """A Graph API version such as v26.0."""
+    import re
+
+    if not re.fullmatch(r"v\d{1,3}\.\d", value):
+        raise ValueError("must look like v26.0 (see Meta's Graph API changelog)")
+    return value
+
+
+def http_base(value: str) -> str:
+    """A base URL: http(s), without a trailing slash."""
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with https://")
+    return value.rstrip("/")
