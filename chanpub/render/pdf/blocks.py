@@ -56,6 +56,41 @@ class Canvas:
         return self.draw(self.fit(text, box, style, min_size, max_lines), box, valign)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One text of a vertical stack: its style, smallest size (pt, unscaled), line limit
+    and the share of the stack's height it may take."""
+
+    text: str
+    style: Style
+    min_size: float
+    max_lines: int | None = None
+    share: float = 1.0
+
+
+def stack(canvas: Canvas, box: Box, parts: list[Part], gap: float,
+          valign: str = "middle") -> float:
+    """Fit the parts one under the other and draw them as a group aligned in the box;
+    returns the height used."""
+    fitted: list[Lines] = []
+    remaining = box.h
+    for part in parts:
+        if not part.text.strip():
+            continue
+        limit = max(0.0, min(remaining, box.h * part.share))
+        lines = canvas.fit(part.text, Box(box.x, box.y, box.w, limit), part.style,
+                           part.min_size, part.max_lines)
+        fitted.append(lines)
+        remaining -= lines.height + gap
+    total = sum(lines.height for lines in fitted) + gap * max(0, len(fitted) - 1)
+    y = box.y + {"middle": max(0.0, (box.h - total) / 2),
+                 "bottom": max(0.0, box.h - total)}.get(valign, 0.0)
+    for lines in fitted:
+        canvas.draw(lines, Box(box.x, y, box.w, lines.height))
+        y += lines.height + gap
+    return total
+
+
 def header_band(canvas: Canvas, page: Box, margins: Box, organisation: str, kicker: str,
                 logo: Picture | None, height: float) -> Box:
     """A band in the primary colour across the top: logo, organisation, kind of notice.
@@ -112,7 +147,7 @@ def stamp(canvas: Canvas, box: Box, verdict: str, caption: str) -> float:
     Drawn centred in `box`; returns the height it took.
     """
     s, theme, pdf = canvas.scale, canvas.theme, canvas.pdf
-    height = min(box.h, 30 * s)
+    height = box.h
     width = min(box.w * 0.78, max(height * 3.2, 0))
     frame = Box(box.x + (box.w - width) / 2, box.y + 2 * s, width, height - 4 * s)
     with pdf.rotation(angle=4, x=frame.x + frame.w / 2, y=frame.y + frame.h / 2):

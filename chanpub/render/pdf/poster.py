@@ -10,7 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from chanpub.render.pdf.blocks import Canvas, Theme, claim_box, footer, header_band, stamp
+from chanpub.render.pdf.blocks import (
+    Canvas,
+    Part,
+    Theme,
+    claim_box,
+    footer,
+    header_band,
+    stack,
+    stamp,
+)
 from chanpub.render.pdf.document import Box, Metadata, fill_rect, new_document, output_bytes
 from chanpub.render.pdf.images import Picture, place_image
 from chanpub.render.pdf.qr import draw_qr
@@ -99,7 +108,9 @@ def render_card(content: PosterContent, theme: Theme) -> bytes:
     qr_side = 78 * s
     message, bottom = area.take_bottom(qr_side, gap=8 * s)
     if content.clarification:
-        used = stamp(canvas, message, content.verdict, labels["facts"])
+        used = stamp(canvas, Box(message.x, message.y, message.w, min(message.h * 0.4, 34 * s)),
+                     content.verdict,
+                     labels["stamp"].format(organisation=content.organisation))
         message = message.take_top(used, gap=4 * s)[1]
     canvas.text(content.title, message, canvas.style(
         30, bold=True, condensed=True, colour=canvas.theme.primary, leading=1.15), 12,
@@ -222,42 +233,41 @@ def _body_without_summary(body: str, summary: str) -> str:
 
 def _banner(canvas: Canvas, page: Box, margins: Box, content: PosterContent) -> None:
     """Organisation panel, message, QR code: readable from across the street."""
-    s, theme = canvas.scale, canvas.theme
-    labels = labels_for(content.language)
+    theme, labels = canvas.theme, labels_for(content.language)
+    u = margins.h / 100  # one hundredth of the printable height, in mm
+    big = 1.9  # type on a banner is larger than the page scale alone would make it
     panel_w = margins.h * 0.9 + (margins.x - page.x)
     fill_rect(canvas.pdf, Box(page.x, page.y, panel_w, page.h), theme.primary)
-    fill_rect(canvas.pdf, Box(page.x + panel_w, page.y, 0.03 * page.h, page.h), theme.accent)
-    panel = Box(margins.x, margins.y, panel_w - (margins.x - page.x) - 0.06 * margins.h,
-                margins.h)
+    fill_rect(canvas.pdf, Box(page.x + panel_w, page.y, 2.5 * u, page.h), theme.accent)
+    panel = Box(margins.x, margins.y, panel_w - (margins.x - page.x) - 5 * u, margins.h)
     if content.logo is not None:
-        logo_box, panel = panel.take_top(panel.h * 0.45, gap=0.05 * panel.h)
+        logo_box, panel = panel.take_top(panel.h * 0.42, gap=6 * u)
         place_image(canvas.pdf, content.logo, logo_box, content.organisation, align="C")
     kicker = labels["clarification" if content.clarification else "release"]
-    used = canvas.text(content.organisation.upper(), Box(panel.x, panel.y, panel.w,
-                                                         panel.h * 0.75),
-                       canvas.style(16, bold=True, colour=theme.paper, align="C", leading=1.2),
-                       4, valign="middle")
-    canvas.text(kicker, Box(panel.x, panel.y + used + 0.03 * panel.h, panel.w, panel.h * 0.2),
-                canvas.style(9, colour=(214, 226, 240), align="C"), 3, max_lines=1)
-    qr_side = margins.h * 0.72
-    middle = Box(page.x + panel_w + 0.03 * page.h + 0.08 * margins.h, margins.y, 0,
-                 margins.h)
+    stack(canvas, panel, [
+        Part(content.organisation.upper(), canvas.style(
+            16 * big, bold=True, colour=theme.paper, align="C", leading=1.2), 4, share=0.75),
+        Part(kicker, canvas.style(9 * big, colour=(214, 226, 240), align="C"), 3, 1)],
+        gap=3 * u, valign="top" if content.logo is not None else "middle")
+    qr_side = margins.h * 0.74
     qr_column = Box(margins.right - qr_side, margins.y, qr_side, margins.h)
-    middle = Box(middle.x, middle.y, qr_column.x - 0.08 * margins.h - middle.x, middle.h)
     draw_qr(canvas.pdf, content.url, Box(qr_column.x, qr_column.y, qr_side, qr_side))
-    canvas.text(content.url, Box(qr_column.x, qr_column.y + qr_side + 0.02 * margins.h,
-                                 qr_side, margins.h - qr_side - 0.02 * margins.h),
-                canvas.style(7, align="C", leading=1.2), 2, max_lines=3)
+    canvas.text(content.url, Box(qr_column.x, qr_column.y + qr_side + 2 * u, qr_side,
+                                 margins.h - qr_side - 2 * u),
+                canvas.style(8 * big, align="C", leading=1.2), 2, max_lines=3)
+    left = page.x + panel_w + 10 * u
+    middle = Box(left, margins.y, qr_column.x - 10 * u - left, margins.h)
     if content.clarification:
-        used = stamp(canvas, Box(middle.x, middle.y, middle.w * 0.6, middle.h * 0.34),
+        used = stamp(canvas, Box(middle.x, middle.y, middle.w * 0.62, middle.h * 0.36),
                      content.verdict, labels["stamp"].format(organisation=content.organisation))
-        rest = middle.take_top(used, gap=0.03 * middle.h)[1]
-        used = claim_box(canvas, Box(rest.x, rest.y, rest.w, rest.h * 0.35),
-                         f"✗ {labels['claim']}", content.claim, max_size=12)
-        middle = rest.take_top(used, gap=0.04 * middle.h)[1]
-    used = canvas.text(content.title, Box(middle.x, middle.y, middle.w, middle.h * 0.62),
-                       canvas.style(40, bold=True, condensed=True, colour=theme.primary,
-                                    leading=1.12), 6, valign="top")
-    rest = middle.take_top(used, gap=0.04 * middle.h)[1]
-    canvas.text(f"{content.summary}\n{content.date_text}", rest,
-                canvas.style(14, colour=theme.text, leading=1.3), 4)
+        rest = middle.take_top(used, gap=3 * u)[1]
+        used = claim_box(canvas, Box(rest.x, rest.y, rest.w, rest.h * 0.36),
+                         f"✗ {labels['claim']}", content.claim, max_size=13 * big)
+        middle = rest.take_top(used, gap=4 * u)[1]
+    stack(canvas, middle, [
+        Part(content.title, canvas.style(44 * big, bold=True, condensed=True,
+                                         colour=theme.primary, leading=1.12), 6, share=0.68),
+        Part(content.summary, canvas.style(15 * big, colour=theme.text, leading=1.3), 4,
+             max_lines=3, share=0.3),
+        Part(content.date_text, canvas.style(11 * big, bold=True, colour=theme.accent), 3, 1)],
+        gap=3 * u, valign="top" if content.clarification else "middle")
