@@ -149,8 +149,20 @@ class SmtpConnection:
                 "{channel}: the SMTP server {address} does not offer AUTH on this connection: "
                 "check 'security:' and the port").format(
                     channel=self.channel, address=self.address))
+        offered = smtp.esmtp_features.get("auth", "").upper().split()
         try:
-            smtp.login(options.username, options.password.get_secret_value())
+            # One mechanism only: smtplib.login() would try the next after a 535, and a
+            # refused password would then be reported by whatever that one said.
+            mechanism = next((m for m in ("PLAIN", "LOGIN") if m in offered), None)
+            if mechanism is None:
+                smtp.login(options.username, options.password.get_secret_value())
+            else:
+                smtp.user = options.username
+                smtp.password = options.password.get_secret_value()
+                try:
+                    smtp.auth(mechanism, getattr(smtp, f"auth_{mechanism.lower()}"))
+                finally:
+                    smtp.password = ""
         except smtplib.SMTPAuthenticationError as error:
             raise AuthError(_(
                 "{channel}: the SMTP server {address} refused the login ({reply}): check "
