@@ -1,0 +1,332 @@
+"""instagram: an image post on an Instagram professional account (Graph API publishing).
+
+Docs: https://developers.facebook.com/docs/instagram-platform/content-publishing and the
+reference pages ig-user/media, ig-user/media_publish, ig-container,
+ig-user/content_publishing_limit.
+Auth: a Facebook user token with instagram_basic + instagram_content_publish on
+graph.facebook.com, or an Instagram user token on graph.instagram.com (`graph_base`).
+Flow: POST /{ig-id}/media (image_url, caption, alt_text) -> poll GET /{container}?fields=
+status_code until FINISHED -> POST /{ig-id}/media_publish (creation_id). Instagram fetches
+the image itself, so it needs a public http(s) URL: the release image as the website
+channel published it, or a poster thumbnail. Limits: caption 2200 characters and 30
+hashtags per the reference (Instagram has announced 5: `max_hashtags`); publishing quota
+per rolling 24 h from content_publishing_limit. The container id, journalled at once, is
+the idempotency anchor: a retried run reuses it and never publishes it twice.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from chanpub.channels import meta_graph
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
+from chanpub.i18n import _
+from chanpub.release import Release
+from chanpub.render.shaping import HASHTAG_PATTERN, LengthRule, hashtags
+
+CAPTION_LIMIT = 2200
+ALT_TEXT_LIMIT = 1000
+ANNOUNCED_HASHTAG_CAP = 5
+CONTAINER = "container"  # journal item: the media container id
+PUBLISHED = "published"  # journal item: the IG media id
+DEFAULT_TEMPLATE = (
+    "{% if verdict %}[{{ verdict }}] {% endif %}{{ title }}\n\n"
+    "{{ summary }}\n\n"
+    "{{ url }}"
+    "{% if hashtags %}\n\n{{ hashtags }}{% endif %}"
+)
+
+
+class InstagramOptions(BaseModel):
+    """Options of an instagram channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account_id: str
+    access_token: SecretStr
+    api_version: str = meta_graph.DEFAULT_API_VERSION
+    graph_base: str = meta_graph.DEFAULT_GRAPH_BASE
+    template: str | None = None
+    max_hashtags: int = Field(default=30, ge=0, le=30)
+
+    check_account_id = field_validator("account_id", mode="before")(meta_graph.numeric_id)
+    check_version = field_validator("api_version")(meta_graph.api_version)
+    check_base = field_validator("graph_base")(meta_graph.http_base)
+
+
+def public_image_url(release: Release, links: Links) -> str | None:
+    """The release image's public address, from what earlier channels published.
+
+    Order: an `image_url` in any receipt's details (the canonical channel's first), the
+    static-site layout `<base>media/<slug>-<file>` beside a canonical `<base><slug>.html`,
+    then a poster's `thumbnail_url`. Only http(s) addresses count: Instagram fetches them.
+    """
+    receipts = sorted(links.outputs.values(), key=lambda r: r.url != links.canonical_url)
+    candidates: list[str] = [str(r.details.get("image_url") or "") for r in receipts]
+    canonical = links.canonical_url or ""
+    page = f"/{release.slug}.html"
+    if release.image is not None and canonical.endswith(page) and not links.predicted:
+        candidates.append(f"{canonical[: -len(page)]}/media/{release.slug}-{release.image.name}")
+    candidates += [str(r.details.get("thumbnail_url") or "") for r in receipts]
+    for url in candidates:
+        if url.startswith(("https://", "http://")):
+            return url
+    return None
+
+
+class InstagramChannel:
+    """Publishes the release image with a caption to an Instagram professional account."""
+
+    channel_type: ClassVar[str] = "instagram"
+    Options: ClassVar[type[BaseModel]] = InstagramOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        max_length=CAPTION_LIMIT, length_unit="characters", images=1
+    )
+    poll_interval: float = 3.0  # seconds between container status checks
+    poll_attempts: int = 20  # about a minute; after that the next run resumes the container
+
+    def __init__(self, name: str, options: InstagramOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    @property
+    def _graph(self) -> str:
+        return f"{self.options.graph_base}/{self.options.api_version}"
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        payload, response = meta_graph.graph_call(
+            self.context.http, method, f"{self._graph}/{path}",
+            token=self.options.access_token, channel=self.name,
+            token_variable=self.context.variable_for("access_token"), **kwargs)
+        usage = meta_graph.usage_percent(response.headers)
+        if usage >= meta_graph.USAGE_WARNING:
+            self.context.report("rate-limit", percent=usage)
+        return payload
+
+    def check(self) -> None:
+        """Fail before sending on a template that cannot render."""
+        from chanpub.render.social import check_post_template
+
+        check_post_template(self.options.template, f"channels.{self.name}.template")
+
+    # --- preview ------------------------------------------------------------------------
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The caption, the image address Instagram will fetch, and what stops the post."""
+        from chanpub.render.social import compose_post
+
+        cap = self.options.max_hashtags
+        tags = " ".join(hashtags(release.tags).split()[:cap])
+        fitted = compose_post(release, links, LengthRule(CAPTION_LIMIT, "characters", len),
+                              template=self.options.template,
+                              where=f"channels.{self.name}.template",
+                              organisation=self.context.organisation, default=DEFAULT_TEMPLATE,
+                              overrides={"hashtags": tags})
+        count = len(HASHTAG_PATTERN.findall(fitted.text))
+        image_url = public_image_url(release, links)
+        warnings: list[str] = []
+        if fitted.shortened:
+            warnings.append(_("the caption was shortened to fit"))
+        if fitted.over_limit:
+            warnings.append(_("the caption is over {limit} characters even after shortening")
+                            .format(limit=CAPTION_LIMIT))
+        if count > cap:
+            warnings.append(_("the caption has {count} hashtags; at most {cap} are allowed")
+                            .format(count=count, cap=cap))
+        elif count > ANNOUNCED_HASHTAG_CAP:
+            warnings.append(_("{count} hashtags: Instagram has announced a cap of {cap}; set "
+                              "max_hashtags: {cap} if posts are refused").format(
+                                  count=count, cap=ANNOUNCED_HASHTAG_CAP))
+        if image_url is None:
+            warnings.append(self._no_image_reason(release, links))
+        elif release.image and release.image.suffix.lower() not in (".jpg", ".jpeg"):
+            warnings.append(_("Instagram accepts JPEG images only; {name} may be refused")
+                            .format(name=release.image.name))
+        if release.image and not release.image_alt:
+            warnings.append(_("the image has no alt text (image_alt)"))
+        return Preview(
+            channel=self.name, release=release, links=links, text=fitted.text,
+            length=fitted.length, limit=fitted.limit, unit=fitted.unit,
+            warnings=tuple(warnings),
+            attachments=(release.image,) if release.image else (),
+            data={"image_url": image_url, "hashtags": count,
+                  "alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT]},
+        )
+
+    def _no_image_reason(self, release: Release, links: Links) -> str:
+        if release.image is None:
+            return _("Instagram posts need an image: the release has none and no poster "
+                     "thumbnail was published")
+        if links.predicted:
+            return _("the image's public address will be known once the website channel "
+                     "has published")
+        return _("Instagram fetches the image from a public address, and the website "
+                 "channel published none (is its base_url an https:// address?)")
+
+    # --- publish ------------------------------------------------------------------------
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Create (or reuse) the container, wait until it is ready, publish it once."""
+        self._refuse_bad_input(preview)
+        journal = self.context.journal(key)
+        media_id = journal.remote_id(PUBLISHED)
+        if media_id:
+            return self._receipt(media_id)
+        container = journal.remote_id(CONTAINER)
+        status = self._known_status(container) if container else None
+        if status == "PUBLISHED":
+            found = self._find_published(preview.text)
+            if found is not None:
+                journal.sent(PUBLISHED, found)
+                return self._receipt(found)
+            raise PermanentError(_(
+                "{channel}: the container {id} is published but its post was not found among "
+                "the account's recent media: check the account").format(
+                    channel=self.name, id=container))
+        if container is None or status in ("ERROR", "EXPIRED", "GONE"):
+            container = self._create_container(preview, journal)
+        self._wait_until_ready(container, journal)
+        self._check_quota()
+        journal.begin(PUBLISHED)
+        try:
+            payload = self._call("POST", f"{self.options.account_id}/media_publish",
+                                 data={"creation_id": container})
+        except ChannelError as error:
+            journal.failed(PUBLISHED, error.message, permanent=False)
+            raise
+        media_id = str(payload.get("id") or "")
+        if not media_id:
+            raise PermanentError(_("{channel}: media_publish answered without a media id")
+                                 .format(channel=self.name))
+        journal.sent(PUBLISHED, media_id)
+        return self._receipt(media_id)
+
+    def _refuse_bad_input(self, preview: Preview) -> None:
+        if preview.over_limit:
+            raise PermanentError(_(
+                "{channel}: the caption is {length} characters, over Instagram's {limit}, and "
+                "nothing more can be shortened: shorten channels.{channel}.template").format(
+                    channel=self.name, length=preview.length, limit=preview.limit))
+        if int(preview.data.get("hashtags", 0)) > self.options.max_hashtags:
+            raise PermanentError(_(
+                "{channel}: the caption has {count} hashtags, over the cap of {cap}: remove "
+                "some from the template or the text").format(
+                    channel=self.name, count=preview.data["hashtags"],
+                    cap=self.options.max_hashtags))
+        if not preview.data.get("image_url"):
+            raise PermanentError(_("{channel}: cannot post: {reason}").format(
+                channel=self.name, reason=self._no_image_reason(preview.release, preview.links)))
+
+    def _create_container(self, preview: Preview, journal: Any) -> str:
+        data = {"image_url": str(preview.data["image_url"]), "caption": preview.text}
+        if preview.data.get("alt_text"):
+            data["alt_text"] = str(preview.data["alt_text"])
+        journal.begin(CONTAINER)
+        payload = self._call("POST", f"{self.options.account_id}/media", data=data)
+        container = str(payload.get("id") or "")
+        if not container:
+            raise PermanentError(_("{channel}: the Graph API answered without a container id")
+                                 .format(channel=self.name))
+        journal.sent(CONTAINER, container)
+        return container
+
+    def _status(self, container: str) -> str:
+        payload = self._call("GET", container, params={"fields": "status_code,status"})
+        return str(payload.get("status_code") or "")
+
+    def _known_status(self, container: str) -> str:
+        """A journalled container's status; GONE when Meta no longer knows it."""
+        try:
+            return self._status(container)
+        except AuthError:
+            raise
+        except PermanentError:
+            return "GONE"
+
+    def _wait_until_ready(self, container: str, journal: Any) -> None:
+        for attempt in range(self.poll_attempts):
+            status = self._status(container)
+            if status in ("FINISHED", "PUBLISHED"):
+                return
+            if status in ("ERROR", "EXPIRED"):
+                journal.failed(CONTAINER, status)
+                raise PermanentError(_(
+                    "{channel}: Instagram could not prepare the image ({status}): check that "
+                    "the image is a JPEG under 8 MB with an aspect ratio between 4:5 and "
+                    "1.91:1").format(channel=self.name, status=status))
+            if attempt + 1 < self.poll_attempts:
+                time.sleep(self.poll_interval)
+        raise RetryableError(_(
+            "{channel}: Instagram is still preparing the image; the next run continues with "
+            "the same container").format(channel=self.name), retry_after=self.poll_interval)
+
+    def _check_quota(self) -> None:
+        payload = self._call("GET", f"{self.options.account_id}/content_publishing_limit",
+                             params={"fields": "quota_usage,config"})
+        entries = payload.get("data") or [{}]
+        entry = entries[0] if isinstance(entries[0], dict) else {}
+        used = entry.get("quota_usage")
+        total = (entry.get("config") or {}).get("quota_total")
+        if isinstance(used, int) and isinstance(total, int) and used >= total:
+            # The window is rolling: the next run tries again (an hour keeps this run from
+            # waiting for it).
+            raise RetryableError(_(
+                "{channel}: the account has used its {total} posts for the last 24 hours; "
+                "the next run tries again").format(channel=self.name, total=total),
+                retry_after=3600.0)
+
+    def _find_published(self, caption: str | None) -> str | None:
+        """The media a published container became: the newest with this caption (the
+        newest at all when the caption is unknown). A container does not name its media."""
+        payload = self._call("GET", f"{self.options.account_id}/media",
+                             params={"fields": "id,caption,timestamp", "limit": "25"})
+        for media in payload.get("data") or []:
+            if isinstance(media, dict) and media.get("id") and (
+                    caption is None or media.get("caption") == caption):
+                return str(media["id"])
+        return None
+
+    def _receipt(self, media_id: str) -> Receipt:
+        try:
+            permalink = self._call("GET", media_id, params={"fields": "permalink"}).get(
+                "permalink")
+        except ChannelError:
+            permalink = None  # published all the same; the address is only a convenience
+        return Receipt(remote_id=media_id, url=str(permalink) if permalink else None,
+                       published_at=datetime.now(UTC),
+                       details={"account_id": self.options.account_id})
+
+    def lookup(self, key: str) -> Receipt | None:
+        """The post of an interrupted run: journalled, or its container says PUBLISHED."""
+        journal = self.context.journal(key)
+        media_id = journal.remote_id(PUBLISHED)
+        if media_id:
+            return self._receipt(media_id)
+        container = journal.remote_id(CONTAINER)
+        if container and self._known_status(container) == "PUBLISHED":
+            found = self._find_published(None)
+            if found is not None:
+                journal.sent(PUBLISHED, found)
+                return self._receipt(found)
+        return None
+
+    # --- verify -------------------------------------------------------------------------
+
+    def verify(self) -> None:
+        """The token reaches the account; report the quota left and the token's expiry."""
+        account = self._call("GET", self.options.account_id, params={"fields": "id,username"})
+        limit = self._call("GET", f"{self.options.account_id}/content_publishing_limit",
+                           params={"fields": "quota_usage,config"})
+        expiry = meta_graph.token_expiry(
+            self.context.http, self._graph, token=self.options.access_token,
+            channel=self.name, token_variable=self.context.variable_for("access_token"))
+        entry = (limit.get("data") or [{}])[0]
+        self.context.report("verified", account=account.get("username", ""),
+                            quota_usage=entry.get("quota_usage"),
+                            days_left=expiry.get("days_left"))
