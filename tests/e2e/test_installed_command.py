@@ -101,9 +101,10 @@ def test_a_concurrent_run_exits_75(office: Path) -> None:
 
 def test_an_outside_adapter_package_plugs_in(office: Path, tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
+    source = shutil.copytree(REPO / "tests" / "adapter_pkg", tmp_path / "adapter_pkg")
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(site),
-                    str(REPO / "tests" / "adapter_pkg")], check=True, capture_output=True)
+                    "--no-build-isolation", "--target", str(site), str(source)],
+                   check=True, capture_output=True)
     config = office / "channels.yaml"
     config.write_text(config.read_text(encoding="utf-8") + """
   board:
