@@ -1,0 +1,199 @@
+"""telegram: the release as a message (or the image with a caption) in a Telegram channel or
+group, sent by a bot.
+
+Service: the Telegram Bot API (or a local Bot API server at `api_base`). Docs:
+https://core.telegram.org/bots/api#sendmessage and #sendphoto. Auth: the bot token, which
+travels in the URL path (so URLs are never shown); the bot must be an administrator of the
+channel with the right to post messages. Limits: 4,096 characters per message and 1,024
+per photo caption, after entity parsing (counted here in UTF-16 units, after HTML
+escaping); about 20 messages a minute per channel, and a 429 carries
+`parameters.retry_after`. Double posts: the Bot API has no idempotency key and no way to
+read a channel's messages back, so there is no `lookup`: a send whose outcome is unknown
+is flagged for a person, and dispatch only calls publish again once a person has said it
+did not go out.
+
+Options: bot_token, chat_id (numeric id or @channelname), api_base, template, thread.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import mimetypes
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.channels.social import http_url, post_parts, send, social_parts
+from chanpub.errors import AuthError, ChannelError, PermanentError
+from chanpub.i18n import _
+from chanpub.release import Release
+from chanpub.render.shaping import LengthRule, count_telegram_html
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CHAT_ID = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
+
+
+def telegram_length(text: str) -> int:
+    """Telegram's count of a plain text sent as escaped HTML: UTF-16 units after parsing."""
+    return count_telegram_html(html.escape(text, quote=False))
+
+
+class TelegramOptions(BaseModel):
+    """Options of a telegram channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bot_token: SecretStr
+    chat_id: str
+    api_base: str = "https://api.telegram.org"
+    template: str | None = None
+    thread: bool = False
+
+    @field_validator("chat_id", mode="before")
+    @classmethod
+    def _chat_id(cls, value: object) -> object:
+        text = str(value).strip() if isinstance(value, int | str) else value
+        if not isinstance(text, str) or not CHAT_ID.fullmatch(text):
+            raise ValueError("must be the chat's numeric id (e.g. -1001234567890) or a public "
+                             "channel's @name")
+        return text
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        return http_url(value, "https://api.telegram.org")
+
+
+class TelegramChannel:
+    """Sends the release to a Telegram channel: a photo with caption, or a message."""
+
+    channel_type: ClassVar[str] = "telegram"
+    Options: ClassVar[type[BaseModel]] = TelegramOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        max_length=MESSAGE_LIMIT, length_unit="characters", images=1
+    )
+
+    def __init__(self, name: str, options: TelegramOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    def check(self) -> None:
+        """The template compiles and uses only known fields."""
+        from chanpub.render.social import check_post_template
+        from chanpub.render.threads import check_thread_template
+
+        checker = check_thread_template if self.options.thread else check_post_template
+        checker(self.options.template, f"channels.{self.name}.template")
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The message (or caption, or the thread's messages) exactly as it will be sent."""
+        message = LengthRule(MESSAGE_LIMIT, "characters", telegram_length)
+        caption = LengthRule(CAPTION_LIMIT, "characters", telegram_length)
+        first = caption if release.image else message
+        parts, warnings = social_parts(self, release, links, message, first_rule=first)
+        return Preview(
+            channel=self.name, release=release, links=links, text="\n\n---\n\n".join(parts),
+            html="\n\n".join(html.escape(part, quote=False) for part in parts),
+            length=max(telegram_length(part) for part in parts), limit=first.limit,
+            unit="characters", warnings=tuple(warnings),
+            attachments=(release.image,) if release.image else (),
+            data={"parts": parts, "url": links.canonical_url or ""},
+        )
+
+    # --- publishing ---------------------------------------------------------------------
+
+    def _method(self, name: str, **kwargs: Any) -> dict[str, Any]:
+        """Call a Bot API method; the token stays out of every message."""
+        token = self.options.bot_token.get_secret_value()
+        shown = f"{self.options.api_base}/bot…/{name}"
+        response = send(self.context.http, "POST", f"{self.options.api_base}/bot{token}/{name}",
+                        channel=self.name, shown_url=shown, **kwargs)
+        try:
+            answer: Any = response.json()
+        except ValueError:
+            answer = None
+        if response.is_success and isinstance(answer, dict) and answer.get("ok"):
+            return dict(answer.get("result") or {})
+        raise self._error(response, answer)
+
+    def _error(self, response: Any, answer: Any) -> ChannelError:
+        from chanpub.channels.social import classify
+
+        error = classify(response, channel=self.name,
+                         secret_variable=self.context.variable_for("bot_token"))
+        parameters = answer.get("parameters", {}) if isinstance(answer, dict) else {}
+        if response.status_code == 404:  # Telegram's answer to a malformed token
+            error = AuthError(error.message, variable=self.context.variable_for("bot_token"))
+        if isinstance(error, AuthError):
+            error.hint = _("check the bot token in ${variable} (from @BotFather)").format(
+                variable=self.context.variable_for("bot_token"))
+        elif isinstance(parameters, dict) and parameters.get("migrate_to_chat_id"):
+            error.hint = _("the group became a supergroup: set channels.{channel}.chat_id to "
+                           "{chat}").format(channel=self.name,
+                                            chat=parameters["migrate_to_chat_id"])
+        elif response.status_code == 403:
+            error.hint = _("make the bot an administrator of {chat} with the right to post "
+                           "messages").format(chat=self.options.chat_id)
+        elif response.status_code == 400 and "chat not found" in error.message.lower():
+            error.hint = _("check channels.{channel}.chat_id, and that the bot was added to "
+                           "that chat").format(channel=self.name)
+        return error
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Send the message (or the thread, resuming where an earlier run stopped)."""
+        parts: list[str] = list(preview.data["parts"])
+
+        def post(index: int, ids: Sequence[str]) -> str:
+            text = html.escape(parts[index], quote=False)
+            fields: dict[str, Any] = {"chat_id": self.options.chat_id, "parse_mode": "HTML"}
+            if index > 0:
+                fields["reply_parameters"] = {"message_id": json.loads(ids[index - 1])["id"]}
+            if index == 0 and preview.release.image:
+                fields["caption"] = text
+                image = preview.release.image
+                try:
+                    data = image.read_bytes()
+                except OSError as error:
+                    raise PermanentError(
+                        _("{channel}: cannot read the image {path}: {reason}").format(
+                            channel=self.name, path=image, reason=error.strerror)) from None
+                mime = mimetypes.guess_type(image.name)[0] or "image/jpeg"
+                form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
+                message = self._method("sendPhoto", data=form,
+                                       files={"photo": (image.name, data, mime)})
+            else:
+                fields["text"] = text
+                if index == 0 and preview.data["url"]:
+                    fields["link_preview_options"] = {"url": preview.data["url"]}
+                message = self._method("sendMessage", json=fields)
+            return json.dumps({"id": message["message_id"], "url": self._url(message)})
+
+        ids = post_parts(self.context.journal(key), len(parts), post, lambda i, ids: None,
+                         channel=self.name, receipt=self._receipt)
+        return self._receipt(ids)
+
+    def _url(self, message: dict[str, Any]) -> str | None:
+        """The public link of a message in a channel with a username, else None."""
+        chat = message.get("chat") or {}
+        username = chat.get("username") or (
+            self.options.chat_id[1:] if self.options.chat_id.startswith("@") else None)
+        return f"https://t.me/{username}/{message['message_id']}" if username else None
+
+    def _receipt(self, ids: Sequence[str]) -> Receipt:
+        first = json.loads(ids[0])
+        details: dict[str, Any] = {"chat_id": self.options.chat_id}
+        if len(ids) > 1:
+            details.update(parts=len(ids), ids=[json.loads(item)["id"] for item in ids])
+        return Receipt(remote_id=str(first["id"]), url=first["url"],
+                       published_at=datetime.now(UTC), details=details)
+
+    def verify(self) -> None:
+        """The bot token works: getMe."""
+        self._method("getMe")

