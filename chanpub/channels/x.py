@@ -67,15 +67,25 @@ class XOptions(BaseModel):
 
     @model_validator(mode="after")
     def _credentials(self) -> XOptions:
+        """One style of credentials, complete. Each absent OAuth 1.0a key is reported as
+        that field missing, so a key whose ${VAR} is unset makes the channel 'not ready'
+        rather than the config wrong; no credentials at all is caught by check()."""
+        from pydantic import ValidationError
+        from pydantic_core import InitErrorDetails
+
         given = [k for k in OAUTH1_KEYS if getattr(self, k) is not None]
         if self.oauth2_token is not None and given:
             raise ValueError("give either the four OAuth 1.0a keys or oauth2_token, not both")
-        if self.oauth2_token is None and len(given) != len(OAUTH1_KEYS):
-            missing = [k for k in OAUTH1_KEYS if k not in given]
-            raise ValueError(
-                "missing " + ", ".join(missing) + ": give api_key, api_secret, access_token "
-                "and access_secret (OAuth 1.0a), or oauth2_token")
+        if given and len(given) != len(OAUTH1_KEYS):
+            raise ValidationError.from_exception_data("XOptions", [
+                InitErrorDetails(type="missing", loc=(k,), input=None)
+                for k in OAUTH1_KEYS if k not in given])
         return self
+
+    @property
+    def has_credentials(self) -> bool:
+        """True when either style of credentials is there."""
+        return self.oauth2_token is not None or self.api_key is not None
 
 
 def status_url(post_id: str) -> str:
@@ -134,6 +144,9 @@ class XChannel:
 
         from chanpub.http import error_for_exception
 
+        if not self.options.has_credentials:
+            raise AuthError(_("{channel}: no credentials are configured: give the OAuth 1.0a "
+                              "keys or oauth2_token").format(channel=self.name))
         headers = {}
         if self.options.oauth2_token is not None:
             headers["Authorization"] = f"Bearer {self.options.oauth2_token.get_secret_value()}"
@@ -183,9 +196,15 @@ class XChannel:
         return self.options.upload_base or self.options.api_base
 
     def check(self) -> None:
-        """Fail before sending on a template that cannot render."""
+        """Fail before sending on missing credentials or a template that cannot render."""
+        from chanpub.errors import ConfigError
         from chanpub.render.social import check_post_template
 
+        if not self.options.has_credentials:
+            raise ConfigError(_(
+                "channels.{channel}: no credentials: give api_key, api_secret, access_token "
+                "and access_secret (OAuth 1.0a), or oauth2_token, each as ${{VARIABLE}}")
+                .format(channel=self.name))
         check_post_template(self.options.template, f"channels.{self.name}.template")
 
     # --- preview ------------------------------------------------------------------------

@@ -273,8 +273,8 @@ def test_verify_names_the_account(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({k: v for k, v in KEYS.items() if k != "access_secret"}, "missing access_secret"),
-        ({}, "missing api_key, api_secret, access_token, access_secret"),
+        ({k: v for k, v in KEYS.items() if k != "access_secret"}, r"access_secret\n.*required"),
+        ({"api_key": "k"}, r"api_secret\n.*required"),
         ({**KEYS, "oauth2_token": BEARER}, "not both"),
         ({"oauth2_token": BEARER, "api_base": "api.x.com"}, "https://"),
         ({"oauth2_token": BEARER, "upload_base": "ftp://upload"}, "https://"),
@@ -284,3 +284,29 @@ def test_verify_names_the_account(tmp_path: Path) -> None:
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         XOptions.model_validate(options)
+
+
+def test_no_credentials_at_all_fail_the_check_before_sending(tmp_path: Path) -> None:
+    from chanpub.errors import ConfigError
+
+    api = FakeX()
+    channel = XChannel("x", XOptions.model_validate({}), make_context(tmp_path, api))
+    with pytest.raises(ConfigError, match="no credentials"):
+        channel.check()
+    with pytest.raises(AuthError, match="no credentials"):
+        channel.verify()
+    assert api.calls == []
+
+
+def test_a_key_whose_variable_is_unset_makes_the_channel_not_ready(tmp_path: Path) -> None:
+    from chanpub.config import load_config
+
+    (tmp_path / "channels.yaml").write_text(
+        "channels:\n  x:\n    type: x\n" + "".join(
+            f"    {option}: ${{{variable}}}\n" for option, variable in VARIABLES.items()
+            if option != "oauth2_token"), encoding="utf-8")
+    (tmp_path / ".env").write_text("X_API_KEY=k\nX_API_SECRET=s\nX_ACCESS_TOKEN=t\n",
+                                   encoding="utf-8")
+    channel = load_config(tmp_path / "channels.yaml").channels["x"]
+    assert not channel.ready
+    assert channel.missing == ("X_ACCESS_SECRET",)
