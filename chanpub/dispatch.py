@@ -188,7 +188,7 @@ class Dispatcher:
             return self._deliver_guarded(release, channel, links)
         except ChannelError as error:
             return self._fail(channel, self.config.redact(error.message)), None
-        except Exception as error:  # noqa: BLE001  # a bug in one adapter must not stop the others
+        except Exception as error:  # a bug in one adapter must not stop the others
             message = _("{channel}: internal error in the '{type}' adapter ({error}): report "
                         "this; check the channel before sending again").format(
                             channel=channel.name, type=channel.config.type,

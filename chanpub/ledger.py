@@ -259,8 +259,8 @@ class Ledger:
         """Items of a delivery that failed, with their reasons."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT item, COALESCE(error, '') FROM items WHERE delivery_key=? AND status IN (?, ?) "
-                "ORDER BY item LIMIT ?",
+                "SELECT item, COALESCE(error, '') FROM items "
+                "WHERE delivery_key=? AND status IN (?, ?) ORDER BY item LIMIT ?",
                 (key, FAILED, DEFERRED, limit),
             ).fetchall()
         return [(str(item), str(error)) for item, error in rows]

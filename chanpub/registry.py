@@ -80,7 +80,7 @@ def load(
     entry_point = candidates[0]
     try:
         adapter = entry_point.load()
-    except Exception as error:  # noqa: BLE001  # any import failure of a plugin is its own bug
+    except Exception as error:  # any import failure of a plugin is its own bug
         raise PluginError(
             _("the '{type}' adapter from {dist} failed to load ({reason}): reinstall or "
               "update that package").format(

@@ -211,7 +211,7 @@ def _text(data: Mapping[str, Any], name: str, problems: _Problems) -> str | None
     value = data.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or isinstance(value, list | dict):
+    if isinstance(value, bool | list | dict):
         problems.error(name, _("must be text, not {kind}: write it as one line").format(
             kind=type(value).__name__))
         return None

@@ -14,8 +14,8 @@ from fake_channels import (
 )
 
 from chanpub import actions
-from chanpub.dispatch import RunResult
 from chanpub.approval import approve
+from chanpub.dispatch import RunResult
 from chanpub.errors import (
     AmbiguousError,
     ApprovalError,

@@ -61,7 +61,7 @@ def test_resolving_a_stuck_mark(tmp_path: Path) -> None:
 def test_an_unusable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the state directory should be")
-    with pytest.raises(StateError, match="cannot use the ledger .*set CHANPUB_STATE_DIR"):
+    with pytest.raises(StateError, match=r"cannot use the ledger .*set CHANPUB_STATE_DIR"):
         Ledger(blocker / "l.sqlite3")
 
 
@@ -77,5 +77,5 @@ def test_a_read_only_ledger_fails_before_anything_is_sent(tmp_path: Path) -> Non
     import threading
 
     readonly._lock = threading.Lock()
-    with pytest.raises(StateError, match="cannot write the ledger .*disk space and permissions"):
+    with pytest.raises(StateError, match=r"cannot write the ledger .*disk space and permissions"):
         readonly.check_writable()

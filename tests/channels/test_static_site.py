@@ -6,6 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,7 @@ BASE = "https://kominfo.example.go.id/siaran/"
 class Collector(HTMLParser):
     """Collects meta tags, JSON-LD and images; fails on unbalanced tags."""
 
-    VOID = {"meta", "link", "img", "br", "hr", "input"}
+    VOID: ClassVar[set[str]] = {"meta", "link", "img", "br", "hr", "input"}
 
     def __init__(self) -> None:
         super().__init__()

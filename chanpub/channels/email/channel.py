@@ -61,7 +61,8 @@ class EmailOptions(BaseModel):
     @classmethod
     def _address(cls, value: str | None) -> str | None:
         if value is not None and "@" not in parseaddr(value)[1]:
-            raise ValueError('is not an e-mail address: write e.g. "Diskominfo <humas@example.go.id>"')
+            raise ValueError(
+                'is not an e-mail address: write e.g. "Diskominfo <humas@example.go.id>"')
         return value
 
     @model_validator(mode="after")

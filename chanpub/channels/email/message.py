@@ -17,7 +17,8 @@ from chanpub.release import Release
 
 GREETINGS = {"id": ("Yth. {name},", "Yth. Bapak/Ibu,"), "en": ("Dear {name},", "Hello,")}
 LABELS = {
-    "id": {"read_more": "Baca selengkapnya", "claim": "Klaim", "unsubscribe": "Berhenti berlangganan"},
+    "id": {"read_more": "Baca selengkapnya", "claim": "Klaim",
+           "unsubscribe": "Berhenti berlangganan"},
     "en": {"read_more": "Read the full release", "claim": "Claim", "unsubscribe": "Unsubscribe"},
 }  # fmt: skip
 
