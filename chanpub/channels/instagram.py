@@ -34,12 +34,6 @@ ALT_TEXT_LIMIT = 1000
 ANNOUNCED_HASHTAG_CAP = 5
 CONTAINER = "container"  # journal item: the media container id
 PUBLISHED = "published"  # journal item: the IG media id
-DEFAULT_TEMPLATE = (
-    "{% if verdict %}[{{ verdict }}] {% endif %}{{ title }}\n\n"
-    "{{ summary }}\n\n"
-    "{{ url }}"
-    "{% if hashtags %}\n\n{{ hashtags }}{% endif %}"
-)
 
 
 class InstagramOptions(BaseModel):
@@ -126,7 +120,7 @@ class InstagramChannel:
         fitted = compose_post(release, links, LengthRule(CAPTION_LIMIT, "characters", len),
                               template=self.options.template,
                               where=f"channels.{self.name}.template",
-                              organisation=self.context.organisation, default=DEFAULT_TEMPLATE,
+                              organisation=self.context.organisation,
                               overrides={"hashtags": tags})
         count = len(HASHTAG_PATTERN.findall(fitted.text))
         image_url = public_image_url(release, links)

@@ -278,3 +278,9 @@ def test_preview_without_canonical_url_warns(tmp_path: Path) -> None:
     channel = channel_for(tmp_path, FakeGraph())
     preview = channel.preview(sample_release(tmp_path), Links())
     assert any("no canonical URL" in w for w in preview.warnings)
+
+
+def test_post_text(tmp_path: Path, golden: Any) -> None:
+    release = sample_release(tmp_path, tags=["Adminduk", "layanan publik"])
+    golden("facebook-page/release.txt",
+           channel_for(tmp_path, FakeGraph()).preview(release, sample_links()).text)

@@ -280,3 +280,9 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     values = {k: v for k, v in {**OPTIONS, **options}.items() if v is not None}
     with pytest.raises(ValidationError, match=message):
         InstagramOptions.model_validate(values)
+
+
+def test_caption_text(tmp_path: Path, golden: Any) -> None:
+    release = release_with_image(tmp_path, tags=["Adminduk", "layanan publik"])
+    preview = channel_for(tmp_path, FakeInstagram()).preview(release, site_links())
+    golden("instagram/release.txt", preview.text)

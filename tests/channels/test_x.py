@@ -310,3 +310,15 @@ def test_a_key_whose_variable_is_unset_makes_the_channel_not_ready(tmp_path: Pat
     channel = load_config(tmp_path / "channels.yaml").channels["x"]
     assert not channel.ready
     assert channel.missing == ("X_ACCESS_SECRET",)
+
+
+def test_clarification_post_text(tmp_path: Path, golden: Any) -> None:
+    release = sample_release(
+        tmp_path, title="Pesan Berantai Soal Pemadaman Air Tidak Benar", kind="clarification",
+        claim="PDAM memadamkan air selama tiga hari", verdict="HOAKS",
+        tags=["cek fakta", "PDAM"],
+        summary="PDAM Kota Contoh tidak menjadwalkan pemadaman; layanan berjalan normal dan "
+                "warga diminta tidak menyebarkan pesan berantai tersebut. " * 3)
+    preview = channel_for(tmp_path, FakeX()).preview(release, sample_links())
+    assert preview.length is not None and preview.length <= 280
+    golden("x/clarification.txt", preview.text)
