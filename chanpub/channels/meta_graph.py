@@ -124,6 +124,8 @@ def error_for_graph(
     text = _("{channel}: {where} answered {status}: {reason} (code {code})").format(
         channel=channel, where=where, status=response.status_code, reason=failure.message,
         code=failure.code if failure.subcode is None else f"{failure.code}/{failure.subcode}")
+    if failure.trace:
+        text += f" [fbtrace_id {failure.trace}]"  # what Meta's support asks for
     code = failure.code
     if code in TOKEN_CODES or failure.subcode in EXPIRED_SUBCODES:
         expired = failure.subcode == 463

@@ -201,8 +201,9 @@ def test_app_level_limit_without_a_wait_is_retryable(tmp_path: Path) -> None:
 def test_duplicate_post_is_reported_as_duplicate(tmp_path: Path) -> None:
     graph = FakeGraph(fail=lambda: graph_error(400, 506, "Duplicate status message"))
     channel = channel_for(tmp_path, graph)
-    with pytest.raises(DuplicateError):
+    with pytest.raises(DuplicateError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), "k1")
+    assert "Duplicate status message (code 506) [fbtrace_id AbCdEf123]" in caught.value.message
 
 
 def test_a_temporary_error_on_create_is_ambiguous_and_lookup_reads_the_feed(
