@@ -235,7 +235,6 @@ class BlueskyChannel:
 
         ids = post_parts(self.context.journal(key), len(parts), post, finder,
                          channel=self.name, receipt=self._receipt)
-        notes_path.unlink(missing_ok=True)
         return self._receipt(ids)
 
     def _embed(self, preview: Preview) -> dict[str, Any] | None:

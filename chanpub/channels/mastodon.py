@@ -147,7 +147,6 @@ class MastodonChannel:
 
         ids = post_parts(self.context.journal(key), len(parts), post, self._finder(parts),
                          channel=self.name, receipt=self._receipt)
-        notes_path.unlink(missing_ok=True)
         return self._receipt(ids)
 
     def _upload(self, preview: Preview) -> str:

@@ -116,9 +116,13 @@ def classify(
     error = error_for_response(response, channel=channel, secret_variable=secret_variable,
                                retry_after=wait)
     if forbidden_is_auth and response.status_code == 403:
-        return AuthError(error.message, variable=secret_variable, hint=_(
-            "the credential in ${variable} lacks a permission this needs: renew it with "
-            "the right scopes").format(variable=secret_variable))
+        return AuthError(_("{message}: the credential in ${variable} lacks a permission this "
+                           "needs: renew it with the right scopes").format(
+                               message=error.message, variable=secret_variable),
+                         variable=secret_variable)
+    if isinstance(error, AuthError) and secret_variable:
+        return AuthError(_("{message}: check or renew the credential in ${variable}").format(
+            message=error.message, variable=secret_variable), variable=secret_variable)
     return error
 
 
