@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -125,25 +125,42 @@ def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelSta
     for channel in config.channels.values():
         verified = None
         if verify and channel.ready and channel.adapter is not None:
+            facts: dict[str, Any] = {}
+
+            def collect(event: str, data: Mapping[str, Any], facts: dict[str, Any] = facts) -> None:
+                if event == "verified":
+                    facts.update(data)
+
             adapter = channel.adapter(channel.name, channel.options, ChannelContext(
                 organisation=config.organisation, language=config.language,
                 base_dir=config.base_dir, state_dir=config.state_dir,
-                secrets=channel.secrets))
-            verified = _verify(adapter, config)
+                secrets=channel.secrets, progress=collect))
+            verified = _verify(adapter, config, facts)
         statuses.append(ChannelStatus(channel.name, channel.type, channel.readiness,
                                       channel.ready, channel.canonical, verified))
     _close_http()
     return statuses
 
 
-def _verify(adapter: Any, config: Config) -> str:
+WARN_DAYS = 14  # a token expiring sooner than this is flagged
+
+
+def _verify(adapter: Any, config: Config, facts: Mapping[str, Any]) -> str:
+    """'ok', 'ok (account, N days left)', or what is wrong and which variable to fix."""
     if not hasattr(adapter, "verify"):
         return _("no check available for this type")
     try:
         result = adapter.verify()
     except ChanpubError as error:
         return config.redact(error.message)
-    return str(result) if isinstance(result, str) and result else "ok"
+    notes = [str(result)] if isinstance(result, str) and result and result != "ok" else []
+    if facts.get("account"):
+        notes.append(str(facts["account"]))
+    days = facts.get("days_left")
+    if isinstance(days, int | float):
+        note = _("token expires in {days} days").format(days=int(days))
+        notes.append(note + (" — " + _("renew it soon") if days < WARN_DAYS else ""))
+    return "ok" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def history(config: Config, slug: str | None = None) -> list[Delivery]:

@@ -181,7 +181,8 @@ def channels(
         cfg = actions.load(config)
         statuses = actions.channel_statuses(cfg, verify=verify)
         output.print_channels(statuses, adapters)
-        failed = verify and any(s.verified not in (None, "ok") for s in statuses)
+        failed = verify and any(s.verified is not None and not s.verified.startswith("ok")
+                                for s in statuses)
         return int(ExitCode.CHANNEL_FAILED if failed else ExitCode.OK)
 
     raise typer.Exit(_run(work))

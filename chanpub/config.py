@@ -3,6 +3,7 @@ and readiness per channel (ready, disabled, missing secret, broken adapter)."""
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 from collections.abc import Mapping
@@ -36,7 +37,7 @@ class ChannelConfig:
     canonical: bool = False
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     options: BaseModel | None = field(default=None, repr=False)
-    adapter: type[Channel] | None = field(default=None, repr=False)
+    adapter: builtins.type[Channel] | None = field(default=None, repr=False)
     missing: tuple[str, ...] = ()  # environment variables that are not set
     secrets: Mapping[str, str] = field(default_factory=dict)  # option -> VARIABLE
     problem: str | None = None  # the adapter could not be loaded
@@ -336,7 +337,8 @@ def _validate_options(
                 continue
             if item["type"] == "missing" and item["loc"] and item["loc"][0] in missing_fields:
                 continue
-            problems.append(f"{where}.{location}: {_explain(item, known)}")
+            path = f"{where}.{location}" if location else where
+            problems.append(f"{path}: {_explain(item, known)}")
         return None
 
 

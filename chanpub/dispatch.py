@@ -169,7 +169,7 @@ class Dispatcher:
             if row is not None and row.status == PUBLISHED and row.url:
                 return row.url
         if canonical is not None and hasattr(canonical.adapter, "canonical_url"):
-            return canonical.adapter.canonical_url(release)  # type: ignore[no-any-return]
+            return str(canonical.adapter.canonical_url(release))
         return None
 
     # --- one channel ----------------------------------------------------------------------

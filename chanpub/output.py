@@ -195,7 +195,9 @@ def print_channels(statuses: list[ChannelStatus], adapters: list[Any]) -> None:
         canonical = " (canonical)" if status.canonical else ""
         line = f"  {status.name:<15} {status.type:<14} [{colour}]{status.readiness}[/]{canonical}"
         if status.verified is not None:
-            verdict = "green" if status.verified == "ok" else "red"
+            verdict = "green" if status.verified.startswith("ok") else "red"
+            if "renew it soon" in status.verified:
+                verdict = "yellow"
             line += f"  [{verdict}]{status.verified}[/]"
         console.print(line)
 

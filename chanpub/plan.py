@@ -22,7 +22,7 @@ class ChannelPlan:
     """One configured channel for one release: the adapter, or why it is left out."""
 
     config: ChannelConfig
-    adapter: Any | None  # an instance of the channel's adapter class
+    adapter: Any  # an instance of the channel's adapter class; None when left out
     skip_reason: str | None = None
 
     @property

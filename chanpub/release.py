@@ -345,6 +345,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
     language = _text(data, "language", problems)
     if language is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
         problems.error("language", _("is not a language code: write e.g. 'id' or 'en'"))
+    summary = _text(data, "summary", problems)
     result = dict(
         date=_date(data, problems),
         publish_at=_publish_at(data, problems),
@@ -352,7 +353,6 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
         image_alt=_text(data, "image_alt", problems),
         tags=_string_list(data, "tags", problems) or (),
         channels=_string_list(data, "channels", problems),
-        summary=_text(data, "summary", problems),
         source=_text(data, "source", problems),
         approved_by=_text(data, "approved_by", problems),
         approved_at=_text(data, "approved_at", problems),
@@ -361,13 +361,12 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
     if problems.errors:
         raise ReleaseError("\n".join(problems.errors))
     assert title is not None  # checked above; narrows the type
-    summary = result.pop("summary") or _summary_from(body)
     return Release(
         path=path,
         title=title,
         body=normalise_body(body),
         slug=slug or slugify(title),
-        summary=summary,
+        summary=summary or _summary_from(body),
         content_sha256=content_sha256(data, body),
         status=status,
         kind=kind,

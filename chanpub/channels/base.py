@@ -190,6 +190,10 @@ class Channel(Protocol):
     capabilities: ClassVar[Capabilities]
     name: str
 
+    def __init__(self, name: str, options: Any, context: ChannelContext) -> None:
+        """Store the channel's name, validated options and context; no I/O."""
+        ...
+
     def preview(self, release: Release, links: Links) -> Preview:
         """What would be published; pure: no network, no secrets in the result."""
         ...

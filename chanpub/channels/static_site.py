@@ -115,10 +115,12 @@ class StaticSiteChannel:
                   "channels.{channel}.path").format(
                     channel=self.name, path=self.folder, reason=error.strerror)
             ) from None
+        details = {"path": str(page_path)}
+        if page.image_name:  # the public address other channels (Instagram) can fetch
+            details["image_url"] = f"{self._base()}media/{page.image_name}"
         return Receipt(
             remote_id=release.slug, url=self.canonical_url(release),
-            published_at=datetime.now(UTC), files=(page_path,),
-            details={"path": str(page_path)},
+            published_at=datetime.now(UTC), files=(page_path,), details=details,
         )
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:

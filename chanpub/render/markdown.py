@@ -65,7 +65,7 @@ def to_plain(markdown: str) -> str:
             counters.append(0)
         elif token.type == "ordered_list_open":
             prefix_stack.append("#")
-            counters.append(int(token.attrs.get("start", 1) or 1) - 1)  # type: ignore[arg-type]
+            counters.append(int(token.attrs.get("start", 1) or 1) - 1)
         elif token.type in ("bullet_list_close", "ordered_list_close"):
             prefix_stack.pop()
             counters.pop()

@@ -122,7 +122,7 @@ def hashtag(tag: str) -> str:
     if not words:
         return ""
     if len(words) == 1:
-        return "#" + words[0]
+        return "#" + str(words[0])
     return "#" + "".join(w[:1].upper() + w[1:] for w in words)
 
 
