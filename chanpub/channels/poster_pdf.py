@@ -1,0 +1,263 @@
+"""poster-pdf: a print-ready poster or banner (spanduk) PDF of a release, with a PNG
+thumbnail and a share kit (a 1080x1080 card and a ready-to-forward text) beside it.
+
+Service: none (local files, no credentials, no limits); print shops take PDF as is.
+PDF: fpdf2 (https://py-pdf.github.io/fpdf2/), fonts embedded (DejaVu, chanpub/fonts/),
+QR code as vector (segno), byte-identical output for the same input.
+Options: out, size (A4, A3 or WIDTHxHEIGHT in cm), orientation, margin_mm, organisation,
+logo, colors, language (of dates and labels: id or en), url (when no canonical channel ran).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import ConfigError, PermanentError, ReleaseError
+from chanpub.i18n import _
+from chanpub.release import Release
+from chanpub.render.files import write_atomically
+from chanpub.render.pdf.blocks import Theme
+from chanpub.render.pdf.document import page_size, parse_colour
+from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
+from chanpub.render.pdf.poster import Layout, PosterContent, labels_for
+
+
+class PosterColors(BaseModel):
+    """The poster's colours as #RRGGBB."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    primary: str = "#0B3D6E"
+    accent: str = "#C8102E"
+    text: str = "#1A1A1A"
+
+    @field_validator("primary", "accent", "text")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        parse_colour(value)
+        return value
+
+
+class PosterPdfOptions(BaseModel):
+    """Options of a poster-pdf channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    out: str
+    size: str = "A4"
+    orientation: Literal["portrait", "landscape"] = "portrait"
+    margin_mm: float | None = Field(default=None, ge=0)
+    organisation: str | None = None
+    logo: str | None = None
+    colors: PosterColors = PosterColors()
+    language: Literal["id", "en"] | None = None
+    url: str | None = None
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, value: str) -> str:
+        page_size(value)
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (the public page of the releases)")
+        return value
+
+    @model_validator(mode="after")
+    def _margin_fits(self) -> PosterPdfOptions:
+        width, height = page_size(self.size, self.orientation)
+        if self.margin_mm is not None and self.margin_mm * 4 >= min(width, height):
+            raise ValueError(f"margin_mm {self.margin_mm:g} leaves no room on a "
+                             f"{width:g} x {height:g} mm page: use less than "
+                             f"{min(width, height) / 4:g}")
+        return self
+
+    def dimensions(self) -> tuple[float, float]:
+        """Page width and height in mm."""
+        return page_size(self.size, self.orientation)
+
+
+def release_day(release: Release) -> date:
+    """The date printed: `date`, else the day of `publish_at`, else today (UTC)."""
+    if release.date is not None:
+        return release.date
+    if release.publish_at is not None:
+        return release.publish_at.date()
+    return datetime.now(UTC).date()
+
+
+class PosterPdfChannel:
+    """Writes a poster PDF, its thumbnail and a share kit to a folder."""
+
+    channel_type: ClassVar[str] = "poster-pdf"
+    Options: ClassVar[type[BaseModel]] = PosterPdfOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(title=True, images=1, edit=True,
+                                                        idempotent=True)
+
+    def __init__(self, name: str, options: PosterPdfOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+        self.folder = context.resolve(options.out)
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """The logo exists and is a picture this program can read."""
+        self._logo()
+
+    def _logo(self) -> Picture | None:
+        if not self.options.logo:
+            return None
+        try:
+            return inspect_image(self.context.resolve(self.options.logo))
+        except UnreadableImage as error:
+            raise ConfigError(_("channels.{channel}.logo: {reason}: check the path (relative "
+                                "to channels.yaml) or remove the option").format(
+                channel=self.name, reason=error)) from None
+
+    def _image(self, release: Release) -> Picture | None:
+        if release.image is None:
+            return None
+        try:
+            return inspect_image(release.image)
+        except UnreadableImage as error:
+            raise ReleaseError(_("{path}: image: {reason}").format(
+                path=release.path, reason=error)) from None
+
+    # --- preview and publish ----------------------------------------------------------------
+
+    def _language(self, release: Release) -> str:
+        return self.options.language or release.language or self.context.language
+
+    def _url(self, links: Links) -> str | None:
+        canonical = links.canonical_url
+        if canonical and canonical.startswith(("http://", "https://")):
+            return canonical
+        return self.options.url or canonical
+
+    def _content(self, release: Release, url: str) -> PosterContent:
+        from chanpub.render.dates import long_date
+        from chanpub.render.markdown import to_plain
+
+        language = self._language(release)
+        organisation = self.options.organisation or self.context.organisation
+        day = release_day(release)
+        return PosterContent(
+            title=release.title, summary=release.summary, body=to_plain(release.body),
+            url=url, organisation=organisation, date_text=long_date(day, language),
+            source=release.source or organisation, language=language, logo=self._logo(),
+            image=self._image(release), image_alt=release.image_alt or "",
+            clarification=release.is_clarification, verdict=release.verdict or "",
+            claim=release.claim or "", created=day,
+        )
+
+    def _layout(self) -> Layout:
+        width, height = self.options.dimensions()
+        margin = self.options.margin_mm
+        if margin is None:
+            margin = round(12 * min(width, height) / 210, 1)
+        colours = self.options.colors
+        theme = Theme(primary=parse_colour(colours.primary), accent=parse_colour(colours.accent),
+                      text=parse_colour(colours.text))
+        return Layout(width, height, margin, theme)
+
+    def _paths(self, release: Release) -> tuple[Path, Path, Path, Path]:
+        base = self.folder / f"{release.slug}-{self.name}"
+        return (base.with_suffix(".pdf"), base.with_suffix(".png"),
+                base.with_name(base.name + "-card.png"), base.with_name(base.name + "-share.txt"))
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """What will be printed: the share text, the page, the files and the QR target."""
+        from chanpub.render.pdf.fonts import missing_glyphs
+
+        url = self._url(links)
+        warnings: list[str] = []
+        if url is None:
+            warnings.append(_("no canonical URL: set channels.{channel}.url or run a website "
+                              "channel, the QR code needs an address").format(channel=self.name))
+        elif not url.startswith(("http://", "https://")):
+            warnings.append(_("the QR code points to {url}, which phones cannot open: set "
+                              "channels.{channel}.url").format(url=url, channel=self.name))
+        content = self._content(release, url or "")
+        missing = missing_glyphs(" ".join((content.title, content.summary, content.body,
+                                           content.organisation, content.claim)))
+        if missing:
+            warnings.append(_("the font has no glyphs for {chars}: they will print as "
+                              "boxes").format(chars=missing))
+        width, height = self.options.dimensions()
+        text = share_text(content)
+        return Preview(
+            channel=self.name, release=release, links=links, title=release.title, text=text,
+            length=len(text), unit="characters", warnings=tuple(warnings),
+            attachments=(release.image,) if release.image else (),
+            data={"size": self.options.size, "orientation": self.options.orientation,
+                  "width_mm": width, "height_mm": height, "qr": url,
+                  "files": [str(path) for path in self._paths(release)]},
+        )
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Render the poster, thumbnail, card and share text, and write them whole."""
+        from chanpub.render.pdf.poster import render_card, render_poster
+        from chanpub.render.pdf.raster import page_png
+
+        release = preview.release
+        url = self._url(preview.links)
+        if url is None:
+            raise PermanentError(_("{channel}: no URL for the QR code: set channels.{channel}.url "
+                                   "or run a website channel first").format(channel=self.name))
+        content = self._content(release, url)
+        layout = self._layout()
+        pdf = render_poster(content, layout)
+        thumbnail = page_png(pdf, 800 if layout.width <= layout.height else 1200)
+        card = page_png(render_card(content, layout.theme), 1080)
+        paths = self._paths(release)
+        try:
+            for path, data in zip(paths, (pdf, thumbnail, card, share_text(content)), strict=True):
+                write_atomically(path, data)
+        except OSError as error:
+            raise PermanentError(_("{channel}: cannot write to {path}: {reason}: check the "
+                                   "folder in channels.{channel}.out").format(
+                channel=self.name, path=self.folder, reason=error.strerror)) from None
+        digest = hashlib.sha256(pdf).hexdigest()
+        details: dict[str, Any] = {"path": str(paths[0]), "sha256": digest, "qr": url,
+                                   "size": self.options.size, "key": key}
+        return Receipt(remote_id=digest[:16], url=paths[0].resolve().as_uri(),
+                       published_at=datetime.now(UTC), details=details, files=paths)
+
+    def update(self, preview: Preview, receipt: Receipt) -> Receipt:
+        """Render again in place (a re-approved release with `send --update`)."""
+        return self.publish(preview, key=str(receipt.details.get("key", "")))
+
+    def verify(self) -> None:
+        """The output folder can be written and the logo read."""
+        self.check()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / ".chanpub-probe"
+            probe.write_text("ok", encoding="utf-8")
+            probe.unlink()
+        except OSError as error:
+            raise PermanentError(_("{channel}: cannot write to {path}: {reason}").format(
+                channel=self.name, path=self.folder, reason=error.strerror)) from None
+
+
+def share_text(content: PosterContent) -> str:
+    """A short text with the canonical link, for officers to paste into messaging apps."""
+    labels = labels_for(content.language)
+    more = labels["more"].format(url=content.url)
+    if content.clarification:
+        lines = [f"*[{content.verdict.upper()}]* {content.claim}", "",
+                 f"*{labels['facts']}:* {content.title}", content.summary]
+    else:
+        lines = [f"*{content.title}*", "", content.summary]
+    return "\n".join([*lines, "", more, "", f"— {content.organisation}"]) + "\n"
