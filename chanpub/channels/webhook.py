@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import PermanentError
+from chanpub.errors import AuthError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
 
@@ -221,9 +221,15 @@ class WebhookChannel:
             "X-Chanpub-Event": str(document["event"]),
             "Idempotency-Key": key,
         })
-        response = request(self.context.http, "POST", self.options.url, channel=self.name,
-                           secret_variable=self.context.variable_for("secret"),
-                           content=body, headers=headers)
+        variable = self.context.variable_for("secret")
+        try:
+            response = request(self.context.http, "POST", self.options.url, channel=self.name,
+                               secret_variable=variable, content=body, headers=headers)
+        except AuthError as error:
+            raise AuthError(_("{message}: check the shared secret in ${{{variable}}} and the "
+                              "headers of channels.{channel}").format(
+                                  message=error.message, variable=variable, channel=self.name),
+                            variable=variable) from None
         return self._receipt(response, key)
 
     def _receipt(self, response: httpx.Response, key: str) -> Receipt:
