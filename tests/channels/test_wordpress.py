@@ -281,3 +281,29 @@ def test_verify_passes_for_an_administrator(site: dict[str, str], tmp_path: Path
                                             client: httpx.Client) -> None:
     wordpress = channel(site, tmp_path, client, categories=["Siaran Pers"])
     assert wordpress.verify() is None
+
+
+def test_channels_yaml_with_wordpress_as_the_canonical_channel(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chanpub.config import load_config
+
+    (tmp_path / "channels.yaml").write_text(
+        "channels:\n"
+        "  website:\n"
+        "    type: wordpress\n"
+        "    canonical: true\n"
+        "    site: https://kominfo.example.go.id/\n"
+        "    username: ${WP_USER}\n"
+        "    app_password: ${WP_APP_PASSWORD}\n"
+        "    categories: [Siaran Pers]\n"
+        "    status: future\n", encoding="utf-8")
+    monkeypatch.setenv("WP_USER", "humas")
+    monkeypatch.setenv("WP_APP_PASSWORD", "abcd EFGH ijkl MNOP qrst UVWX")
+    website = load_config(tmp_path / "channels.yaml").channels["website"]
+    assert website.ready and website.canonical
+    assert website.secrets == {"username": "WP_USER", "app_password": "WP_APP_PASSWORD"}
+    options = website.options
+    assert isinstance(options, WordpressChannel.Options)
+    assert options.site == "https://kominfo.example.go.id"  # type: ignore[attr-defined]
+    assert options.app_password.get_secret_value() == "abcdEFGHijklMNOPqrstUVWX"  # type: ignore[attr-defined]
+    assert "abcd" not in repr(options)
