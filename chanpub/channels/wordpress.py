@@ -170,9 +170,10 @@ class WordpressChannel:
         for capability in ("publish_posts", "upload_files"):
             if not capabilities.get(capability):
                 raise PermanentError(_(
-                    "{channel}: the user '{user}' may not {capability} on {site}: give them the "
-                    "Author role or higher").format(channel=self.name, user=self.options.username,
-                                                   capability=capability, site=self.options.site))
+                    "{channel}: the user '{user}' lacks the '{capability}' permission on {site}: "
+                    "give them the Author role or higher").format(
+                        channel=self.name, user=self.options.username, capability=capability,
+                        site=self.options.site))
         missing = [n for n in self.options.categories if self._find_term("categories", n) is None]
         if missing and not capabilities.get("manage_categories"):
             raise self._cannot_create("categories", missing[0])
