@@ -68,18 +68,17 @@ class FacebookPageChannel:
         self.context = context
 
     @property
+    def _api(self) -> meta_graph.GraphApi:
+        base = f"{self.options.graph_base}/{self.options.api_version}"
+        return meta_graph.GraphApi(self.context, self.name, base, self.options.page_token,
+                                   "page_token")
+
+    @property
     def _graph(self) -> str:
-        return f"{self.options.graph_base}/{self.options.api_version}"
+        return self._api.base
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        payload, response = meta_graph.graph_call(
-            self.context.http, method, f"{self._graph}/{path}",
-            token=self.options.page_token, channel=self.name,
-            token_variable=self.context.variable_for("page_token"), **kwargs)
-        usage = meta_graph.usage_percent(response.headers)
-        if usage >= meta_graph.USAGE_WARNING:
-            self.context.report("rate-limit", percent=usage)
-        return payload
+        return self._api.call(method, path, **kwargs)
 
     def check(self) -> None:
         """Fail before sending on a template that cannot render."""

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import httpx
     from pydantic import SecretStr
 
+    from chanpub.channels.base import ChannelContext
+
 DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v26.0"
 THROTTLE_CODES = frozenset({4, 17, 32, 341, 613, *range(80000, 80015)})
@@ -202,6 +204,32 @@ def graph_call(
         raise (AmbiguousError if method == "POST" else RetryableError)(
             _("{channel}: the Graph API answered without a JSON object").format(channel=channel))
     return payload, response
+
+
+@dataclass(frozen=True)
+class GraphApi:
+    """One channel's calls to one Graph API version with one token (Facebook, Instagram)."""
+
+    context: ChannelContext
+    channel: str
+    base: str  # graph_base/api_version
+    token: SecretStr
+    token_option: str  # the option the token came from, for "renew ${VARIABLE}" messages
+
+    @property
+    def token_variable(self) -> str:
+        """The environment variable holding the token."""
+        return self.context.variable_for(self.token_option)
+
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """Call `base/path`; warns the live view when the usage budget runs low."""
+        payload, response = graph_call(
+            self.context.http, method, f"{self.base}/{path}", token=self.token,
+            channel=self.channel, token_variable=self.token_variable, **kwargs)
+        usage = usage_percent(response.headers)
+        if usage >= USAGE_WARNING:
+            self.context.report("rate-limit", percent=usage)
+        return payload
 
 
 def days_left(expires_at: Any, now: datetime | None = None) -> int | None:

@@ -52,15 +52,6 @@ class _Page:
     entry: dict[str, Any]
 
 
-def published_on(release: Release) -> date:
-    """The date shown on the article: `date`, else `publish_at`, else today (UTC)."""
-    if release.date is not None:
-        return release.date
-    if release.publish_at is not None:
-        return release.publish_at.date()
-    return datetime.now(UTC).date()
-
-
 class StaticSiteChannel:
     """Publishes the article to a folder served as a website."""
 
@@ -158,13 +149,13 @@ class StaticSiteChannel:
         return release.language or self.context.language
 
     def _page(self, release: Release, key: str) -> _Page:
-        from chanpub.render.dates import long_date
+        from chanpub.render.dates import long_date, release_day
         from chanpub.render.markdown import to_html
         from chanpub.render.templating import render_page
 
         language = self._language(release)
         url = self.canonical_url(release)
-        day = published_on(release)
+        day = release_day(release)
         published = datetime.combine(day, time(), tzinfo=UTC) if release.publish_at is None \
             else release.publish_at
         image_name = f"{release.slug}-{release.image.name}" if release.image else None
