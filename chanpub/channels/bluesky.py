@@ -201,9 +201,8 @@ class BlueskyChannel:
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Create the post (or the thread, resuming where an earlier run stopped)."""
         parts: list[str] = list(preview.data["parts"])
-        notes_path = DeliveryNotes.path(self.context.state_dir, self.channel_type, key)
-        if DeliveryNotes.load(notes_path) is None:
-            DeliveryNotes(tuple(parts), preview.data["url"], now_iso()).save(notes_path)
+        DeliveryNotes.record(self.context.state_dir, self.channel_type, key, parts,
+                             preview.data["url"])
         finder = self._finder(key, parts)
 
         def post(index: int, ids: Sequence[str]) -> str:

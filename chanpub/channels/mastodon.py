@@ -31,7 +31,6 @@ from chanpub.channels.social import (
     FindPart,
     call,
     http_url,
-    now_iso,
     post_parts,
     resolve_parts,
     social_parts,
@@ -128,9 +127,8 @@ class MastodonChannel:
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Post the status (or the thread, resuming where an earlier run stopped)."""
         parts: list[str] = list(preview.data["parts"])
-        notes_path = DeliveryNotes.path(self.context.state_dir, self.channel_type, key)
-        if DeliveryNotes.load(notes_path) is None:
-            DeliveryNotes(tuple(parts), preview.data["url"], now_iso()).save(notes_path)
+        DeliveryNotes.record(self.context.state_dir, self.channel_type, key, parts,
+                             preview.data["url"])
 
         def post(index: int, ids: Sequence[str]) -> str:
             form: dict[str, Any] = {"status": parts[index],

@@ -148,6 +148,14 @@ class DeliveryNotes:
             ensure_ascii=False))
 
     @classmethod
+    def record(cls, state_dir: Path, channel_type: str, key: str, parts: Sequence[str],
+               url: str) -> None:
+        """Write the notes of a delivery before its first post (kept if already there)."""
+        path = cls.path(state_dir, channel_type, key)
+        if cls.load(path) is None:
+            cls(tuple(parts), url, now_iso()).save(path)
+
+    @classmethod
     def load(cls, path: Path) -> DeliveryNotes | None:
         """The notes, or None when this delivery was never started here."""
         try:
