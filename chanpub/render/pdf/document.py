@@ -133,8 +133,10 @@ def fixed_time(value: date | datetime | None) -> datetime:
     return datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def new_document(width: float, height: float, meta: Metadata) -> FPDF:
-    """An empty fpdf2 document in millimetres with the shipped fonts and fixed metadata."""
+def new_document(width: float, height: float, meta: Metadata,
+                 faces: tuple[tuple[str, str], ...] | None = None) -> FPDF:
+    """An empty fpdf2 document in millimetres with the shipped fonts (all, or `faces`)
+    and fixed metadata."""
     from fpdf import FPDF
 
     from chanpub.render.pdf.fonts import register_fonts
@@ -153,7 +155,10 @@ def new_document(width: float, height: float, meta: Metadata) -> FPDF:
         pdf.set_keywords(meta.keywords)
     pdf.set_lang(meta.language)
     pdf.set_display_mode("fullpage")
-    register_fonts(pdf)
+    if faces is None:
+        register_fonts(pdf)
+    else:
+        register_fonts(pdf, faces)
     return pdf
 
 

@@ -270,7 +270,7 @@ def _draw_line(pdf: FPDF, measure: Measure, line: str, style: Style, box: Box,
     if justify and len(words) > 1:
         widths = [measure.width(word, style) for word in words]
         spacing = (box.w - sum(widths)) / (len(words) - 1)
-        if spacing <= measure.width(" ", style) * 3:
+        if spacing <= measure.width(" ", style) * 8:
             x = box.x
             for word, word_width in zip(words, widths, strict=True):
                 pdf.text(x, baseline, word)

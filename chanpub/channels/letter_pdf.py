@@ -1,0 +1,341 @@
+"""letter-pdf: the release as an official letter (surat dinas) on the office's letterhead,
+one per recipient from a CSV (mail merge), plus one combined PDF for printing.
+
+Service: none (local files, no credentials). PDF: fpdf2 (https://py-pdf.github.io/fpdf2/)
+through chanpub.render.pdf, fonts embedded, byte-identical output for the same input.
+Letter numbers come from a ledger-backed sequence (per channel and year) and are recorded
+per recipient in the delivery's item journal, so a number is never given twice and a
+re-run after a crash gives each recipient the number it already had.
+Options: out, size (A4 | F4), letterhead (logo, lines), number_pattern, signatory
+(position, name, id, signature_image), recipients (CSV), copies_to, nature, place,
+attachments, language. The e-mail channel attaches each recipient's own letter with
+`attach: [<this channel>]` (receipt details `per_recipient`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import string
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.channels.poster_pdf import release_day
+from chanpub.errors import ConfigError, PermanentError
+from chanpub.i18n import _
+from chanpub.release import Release
+from chanpub.render.files import write_atomically
+from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
+
+SIZES = {"A4": (210.0, 297.0), "F4": (215.0, 330.0)}
+PATTERN_FIELDS = ("seq", "year", "month", "month_roman", "day")
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+COLUMNS = {
+    "name": ("name", "nama"), "position": ("position", "jabatan"),
+    "organisation": ("organisation", "organization", "instansi", "lembaga"),
+    "address": ("address", "alamat"), "email": ("email", "e-mail", "mail", "surel"),
+}
+
+
+class LetterheadOptions(BaseModel):
+    """The kop surat: logo and lines (upper-case lines are printed as headings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    logo: str | None = None
+    lines: list[str] = Field(min_length=1)
+
+
+class SignatoryOptions(BaseModel):
+    """Who signs the letters."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    position: str
+    name: str
+    id: str | None = None  # NIP, the employee number
+    signature_image: str | None = None  # signature and stamp, PNG with transparency
+
+
+class LetterPdfOptions(BaseModel):
+    """Options of a letter-pdf channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    out: str
+    size: Literal["A4", "F4"] = "A4"
+    letterhead: LetterheadOptions
+    number_pattern: str = "{seq:03d}/{month_roman}/{year}"
+    signatory: SignatoryOptions
+    recipients: str
+    copies_to: list[str] = []
+    nature: str | None = None
+    place: str | None = None
+    attachments: str = "-"
+    language: Literal["id", "en"] | None = None
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        fields = [name for _text, name, _spec, _conv in string.Formatter().parse(value) if name]
+        unknown = [name for name in fields if name not in PATTERN_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown field {{{unknown[0]}}}: use {', '.join(PATTERN_FIELDS)}"
+                             " (e.g. {seq:03d}/DISKOMINFO/{month_roman}/{year})")
+        if "seq" not in fields:
+            raise ValueError("needs {seq}, or every letter would get the same number")
+        try:
+            value.format(seq=1, year=2026, month=1, month_roman="I", day=1)
+        except (ValueError, IndexError, KeyError) as error:
+            raise ValueError(f"cannot be filled in ({error}): write fields like {{seq:03d}}"
+                             ) from None
+        return value
+
+
+@dataclass(frozen=True)
+class LetterRecipient:
+    """One row of the recipients CSV."""
+
+    name: str
+    position: str = ""
+    organisation: str = ""
+    address: str = ""
+    email: str = ""
+
+    @property
+    def key(self) -> str:
+        """The journal item: the address in lower case (as the e-mail channel uses it),
+        else the name."""
+        return self.email.lower() if self.email else f"name:{self.name.casefold()}"
+
+
+def number_for(pattern: str, seq: int, day: date) -> str:
+    """A letter number from the pattern, e.g. 007/DISKOMINFO/VIII/2026."""
+    return pattern.format(seq=seq, year=day.year, month=day.month,
+                          month_roman=ROMAN[day.month - 1], day=day.day)
+
+
+class _Pending:
+    """Stands for the sequence number in previews: it is drawn only when publishing."""
+
+    def __format__(self, spec: str) -> str:
+        return "…"
+
+
+class LetterPdfChannel:
+    """Writes one letter per recipient and a combined PDF to a folder."""
+
+    channel_type: ClassVar[str] = "letter-pdf"
+    Options: ClassVar[type[BaseModel]] = LetterPdfOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(title=True, recipients=True)
+
+    def __init__(self, name: str, options: LetterPdfOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+        self.folder = context.resolve(options.out)
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """The recipients CSV has a name column; logo and signature image are readable."""
+        self._recipients()
+        self._picture(self.options.letterhead.logo, "letterhead.logo")
+        self._picture(self.options.signatory.signature_image, "signatory.signature_image")
+
+    def _where(self, field: str) -> str:
+        return f"channels.{self.name}.{field}"
+
+    def _picture(self, option: str | None, field: str) -> Picture | None:
+        if not option:
+            return None
+        try:
+            return inspect_image(self.context.resolve(option))
+        except UnreadableImage as error:
+            raise ConfigError(_("{where}: {reason}: check the path (relative to "
+                                "channels.yaml)").format(where=self._where(field),
+                                                         reason=error)) from None
+
+    def _recipients(self) -> list[LetterRecipient]:
+        path = self.context.resolve(self.options.recipients)
+        where = self._where("recipients")
+        try:
+            with path.open(encoding="utf-8-sig", newline="") as file:
+                rows = list(csv.reader(file))
+        except FileNotFoundError:
+            raise ConfigError(_("{where}: {path} does not exist: check the path (relative to "
+                                "channels.yaml)").format(where=where, path=path)) from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(_("{where}: {path} cannot be read ({reason}): save it as UTF-8 "
+                                "CSV").format(where=where, path=path, reason=error)) from None
+        header = [cell.strip().lower() for cell in rows[0]] if rows else []
+        index = {key: next((header.index(n) for n in names if n in header), None)
+                 for key, names in COLUMNS.items()}
+        if index["name"] is None:
+            raise ConfigError(_("{where}: {path} has no 'name' column: add a header line "
+                                "such as name,position,organisation,address,email").format(
+                where=where, path=path))
+        found: dict[str, LetterRecipient] = {}
+        for row in rows[1:]:
+            values = {key: row[i].strip() if i is not None and i < len(row) else ""
+                      for key, i in index.items()}
+            if values["name"]:
+                recipient = LetterRecipient(**values)
+                found.setdefault(recipient.key, recipient)
+        if not found:
+            raise ConfigError(_("{where}: {path} lists nobody: add one line per recipient"
+                                ).format(where=where, path=path))
+        return list(found.values())
+
+    # --- content ----------------------------------------------------------------------------
+
+    def _language(self, release: Release) -> str:
+        return self.options.language or release.language or self.context.language
+
+    def _letter(self, release: Release, links: Links, recipient: LetterRecipient,
+                number: str) -> Any:
+        from chanpub.render.dates import day_month_year
+        from chanpub.render.markdown import to_plain
+        from chanpub.render.pdf.letter import (
+            Addressee,
+            LetterContent,
+            Signatory,
+            letter_labels,
+        )
+
+        language = self._language(release)
+        labels = letter_labels(language)
+        day = release_day(release)
+        date_text = day_month_year(day, language)
+        body = to_plain(release.body)
+        if links.canonical_url:
+            more = "Selengkapnya: {url}" if language == "id" else "More: {url}"
+            body += "\n\n" + more.format(url=links.canonical_url)
+        signatory = self.options.signatory
+        return LetterContent(
+            number=number, subject=release.title,
+            place_date=f"{self.options.place}, {date_text}" if self.options.place else date_text,
+            addressee=Addressee(recipient.name, recipient.position, recipient.organisation,
+                                recipient.address),
+            body=body, letterhead=tuple(self.options.letterhead.lines),
+            logo=self._picture(self.options.letterhead.logo, "letterhead.logo"),
+            signatory=Signatory(signatory.position, signatory.name, signatory.id or "",
+                                self._picture(signatory.signature_image,
+                                              "signatory.signature_image")),
+            nature=self.options.nature or "", attachments=self.options.attachments,
+            copies_to=tuple(self.options.copies_to), closing=labels["closing"],
+            language=language, organisation=self.context.organisation, created=day,
+            keywords=tuple(release.tags),
+        )
+
+    def _paths(self, release: Release) -> tuple[Path, Path, Path]:
+        base = f"{release.slug}-{self.name}"
+        return (self.folder / f"{base}.pdf", self.folder / f"{base}.png", self.folder / base)
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The first recipient's letter as text (its number is drawn only when sending)."""
+        from chanpub.render.pdf.fonts import missing_glyphs
+
+        self.check()
+        recipients = self._recipients()
+        pending = self.options.number_pattern.format(
+            seq=_Pending(), year=release_day(release).year, month=release_day(release).month,
+            month_roman=ROMAN[release_day(release).month - 1], day=release_day(release).day)
+        letter = self._letter(release, links, recipients[0], pending)
+        text = "\n".join([letter.number, letter.place_date, letter.addressee.name,
+                          letter.subject, "", letter.body, "", letter.closing, "",
+                          letter.signatory.position, letter.signatory.name])
+        warnings = []
+        missing = missing_glyphs(text + " ".join(r.name + r.organisation for r in recipients))
+        if missing:
+            warnings.append(_("the font has no glyphs for {chars}: they will print as "
+                              "boxes").format(chars=missing))
+        return Preview(
+            channel=self.name, release=release, links=links, title=release.title, text=text,
+            length=len(text), recipients=len(recipients), warnings=tuple(warnings),
+            data={"size": self.options.size, "number": pending,
+                  "files": [str(path) for path in self._paths(release)]},
+        )
+
+    # --- publish ----------------------------------------------------------------------------
+
+    def _numbers(self, release: Release, recipients: list[LetterRecipient],
+                 key: str) -> dict[str, str]:
+        """Each recipient's letter number: the one the journal recorded, else a new one."""
+        if self.context.sequence is None:
+            raise PermanentError(_("{channel}: letter numbers need the ledger; run "
+                                   "'chanpub send'").format(channel=self.name))
+        journal = self.context.journal(key)
+        day = release_day(release)
+        numbers: dict[str, str] = {}
+        for recipient in recipients:
+            given = journal.remote_id(recipient.key) if journal.status(
+                recipient.key) == "sent" else None
+            if given is None:
+                journal.begin(recipient.key)
+                seq = self.context.sequence.next(f"letter-pdf:{self.name}", str(day.year))
+                given = number_for(self.options.number_pattern, seq, day)
+                journal.sent(recipient.key, remote_id=given)
+            numbers[recipient.key] = given
+        return numbers
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Number the letters, render them, and write each PDF whole."""
+        from chanpub.render.pdf.letter import render_letters
+        from chanpub.render.pdf.raster import page_png
+
+        self.check()
+        release = preview.release
+        recipients = self._recipients()
+        numbers = self._numbers(release, recipients, key)
+        size = SIZES[self.options.size]
+        letters = [self._letter(release, preview.links, r, numbers[r.key]) for r in recipients]
+        combined_path, thumbnail_path, folder = self._paths(release)
+        written: list[Path] = []
+        per_recipient: dict[str, str] = {}
+        try:
+            for index, (recipient, letter) in enumerate(zip(recipients, letters, strict=True),
+                                                        start=1):
+                path = folder / f"{index:03d}-{_file_name(recipient.name)}.pdf"
+                write_atomically(path, render_letters([letter], size))
+                written.append(path)
+                if recipient.email:
+                    per_recipient[recipient.email.lower()] = str(path)
+            combined = render_letters(letters, size)
+            write_atomically(combined_path, combined)
+            write_atomically(thumbnail_path, page_png(combined, 800))
+        except OSError as error:
+            raise PermanentError(_("{channel}: cannot write to {path}: {reason}: check the "
+                                   "folder in channels.{channel}.out").format(
+                channel=self.name, path=self.folder, reason=error.strerror)) from None
+        digest = hashlib.sha256(combined).hexdigest()
+        details: dict[str, Any] = {
+            "path": str(combined_path), "letters": len(letters), "sha256": digest,
+            "numbers": {r.email.lower() or r.name: numbers[r.key] for r in recipients},
+            "per_recipient": per_recipient,
+        }
+        return Receipt(remote_id=digest[:16], url=combined_path.resolve().as_uri(),
+                       published_at=datetime.now(UTC), details=details,
+                       files=(combined_path, thumbnail_path, *written))
+
+    def verify(self) -> None:
+        """Recipients, pictures and the output folder are usable."""
+        self.check()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise PermanentError(_("{channel}: cannot write to {path}: {reason}").format(
+                channel=self.name, path=self.folder, reason=error.strerror)) from None
+
+
+def _file_name(name: str) -> str:
+    """A safe file name part from a recipient's name."""
+    from chanpub.release import slugify
+
+    return slugify(name)[:40] or "penerima"
+
