@@ -41,6 +41,20 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     stamina.set_testing(False)
 
 
+@pytest.fixture(scope="session")
+def wordpress_site() -> dict[str, str]:
+    """Start (or reuse) the real WordPress on loopback: URL, users, fresh app passwords."""
+    import json
+    import subprocess
+
+    setup = Path(__file__).parent / "servers" / "wordpress" / "setup.sh"
+    result = subprocess.run(["bash", str(setup)], capture_output=True, text=True, timeout=900,
+                            check=False)
+    if result.returncode != 0:
+        pytest.fail(f"the WordPress test server did not start:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     """True when the run was started with --update-golden."""

@@ -3,9 +3,7 @@ tests/servers/wordpress/setup.sh), read back through its REST API."""
 
 from __future__ import annotations
 
-import json
 import struct
-import subprocess
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -24,7 +22,6 @@ from chanpub.release import Release
 from chanpub.testing import SECRET_MARKER, check_contract, check_receipt, make_context
 from chanpub.testing import sample_release as write_sample
 
-SETUP = Path(__file__).parents[1] / "servers" / "wordpress" / "setup.sh"
 SECRETS = {"username": "WP_USER", "app_password": "WP_APP_PASSWORD"}
 BODY = (
     "Dinas Kependudukan membuka **layanan keliling** di 12 kelurahan.\n\n"
@@ -34,13 +31,9 @@ BODY = (
 
 
 @pytest.fixture(scope="session")
-def site() -> dict[str, str]:
-    """Start (or reuse) the WordPress server; its URL, users and fresh app passwords."""
-    result = subprocess.run(["bash", str(SETUP)], capture_output=True, text=True, timeout=900,
-                            check=False)
-    if result.returncode != 0:
-        pytest.fail(f"the WordPress test server did not start:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+def site(wordpress_site: dict[str, str]) -> dict[str, str]:
+    """The WordPress server (tests/conftest.py starts it)."""
+    return wordpress_site
 
 
 @pytest.fixture
