@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.channels.email.message import MessageParts, build_message, subject_for
+from chanpub.channels.email.message import Composer, MessageParts, subject_for
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
 from chanpub.channels.email.transport import Job, Transport
 from chanpub.errors import PartialFailure, PermanentError
@@ -209,6 +209,7 @@ class EmailChannel:
         parts = MessageParts(**{**parts.__dict__, "attachments": tuple(files)})
         per_recipient = self._per_recipient_files(preview.links)
         invalid: list[Invalid] = []
+        composer = Composer(release, parts, key=key)
 
         def jobs() -> Iterator[Job]:
             for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
@@ -221,9 +222,9 @@ class EmailChannel:
                         "the message; check before sending again"))
                     continue
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
-                yield Job(recipient, build_message(
-                    release, parts, recipient, key=key,
-                    unsubscribe=self._unsubscribe(recipient, release), extra_attachments=extra))
+                yield Job(recipient, composer.compose(
+                    recipient, unsubscribe=self._unsubscribe(recipient, release),
+                    extra_attachments=extra))
 
         transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
         return self._receipt(key, journal.counts(), invalid, release)

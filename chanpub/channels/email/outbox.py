@@ -34,19 +34,17 @@ class OutboxTransport:
 
     def deliver(self, jobs: Iterator[Job], journal: ItemJournal, report: Report) -> None:
         """Write every message; the file appears complete or not at all."""
-        sent = 0
-        for job in jobs:
+        for sent, job in enumerate(jobs, start=1):
             journal.begin(job.item)
             try:
                 write_atomically(self.folder / eml_name(job.recipient.email),
-                                 job.message.as_bytes())
+                                 job.composed.data.replace(b"\r\n", b"\n"))
             except OSError as error:
                 raise PermanentError(
                     _("{channel}: cannot write to {path}: {reason}").format(
                         channel=self.channel, path=self.folder, reason=error.strerror)
                 ) from None
-            journal.sent(job.item, str(job.message["Message-ID"]))
-            sent += 1
+            journal.sent(job.item, job.composed.message_id)
             report("progress", {"sent": sent})
 
     def verify(self) -> None:

@@ -16,8 +16,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from email import policy
-from email.utils import parseaddr
 from typing import TYPE_CHECKING, ClassVar
 
 from chanpub.channels.base import ChannelContext, ItemJournal
@@ -34,8 +32,6 @@ from chanpub.i18n import _
 if TYPE_CHECKING:
     from chanpub.channels.email.channel import EmailOptions
 
-SMTP_POLICY = policy.SMTP  # CRLF line ends, as the wire wants them
-SMTPUTF8_POLICY = policy.SMTP.clone(utf8=True)
 RECONNECT_ATTEMPTS = 4  # per message, when a session breaks before the message is complete
 RECONNECT_TIMEOUT = 60.0
 RETRY_ROUNDS = 4  # rounds for recipients the server answered with 4xx
@@ -72,12 +68,10 @@ class TokenBucket:
 
 
 def outgoing(job: Job) -> Outgoing:
-    """The wire form of a job, built off the sending threads."""
-    sender = parseaddr(str(job.message["From"]))[1]
-    utf8 = not (sender + job.recipient.email).isascii()
-    data = job.message.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
-    return Outgoing(item=job.item, sender=sender, recipient=job.recipient.email, data=data,
-                    message_id=str(job.message["Message-ID"]), utf8=utf8)
+    """What the sending threads need of a job."""
+    composed = job.composed
+    return Outgoing(item=job.item, sender=composed.sender, recipient=job.recipient.email,
+                    data=composed.data, message_id=composed.message_id, utf8=composed.utf8)
 
 
 class SmtpTransport:

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from typing import ClassVar, Protocol
 
 from chanpub.channels.base import ItemJournal
+from chanpub.channels.email.message import Composed
 from chanpub.channels.email.recipients import Recipient
 
 
@@ -17,12 +18,17 @@ class Job:
     """One message for one recipient."""
 
     recipient: Recipient
-    message: EmailMessage
+    composed: Composed
 
     @property
     def item(self) -> str:
         """The journal key of this job."""
         return self.recipient.key
+
+    @property
+    def message(self) -> EmailMessage:
+        """The message parsed back (for inspection; transports send `composed.data`)."""
+        return self.composed.message
 
 
 Report = Callable[[str, dict[str, int]], None]
