@@ -229,7 +229,8 @@ class Dispatcher:
         self.ledger.begin(slug=release.slug, content_hash=release.content_sha256,
                           channel=channel.name, channel_type=channel.config.type,
                           title=release.title, key=key)
-        self.observer("publishing", release.slug, channel.name, {})
+        self.observer("publishing", release.slug, channel.name,
+                      {"total": preview.recipients} if preview.recipients else {})
         return self._publish(release, channel, preview, key)
 
     def _resolve_interrupted(self, release: Release, channel: ChannelPlan,

@@ -100,11 +100,18 @@ def append_log(path: Path, result: RunResult) -> None:
                 }, ensure_ascii=False) + "\n")
 
 
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """'██████░░░░ 120/500' for an e-mail list being sent."""
+    filled = min(width, round(width * done / total)) if total else 0
+    return "█" * filled + "░" * (width - filled) + f" {done}/{total}"
+
+
 class LiveView:
     """A live table of channel states while `send` runs on a terminal."""
 
     def __init__(self) -> None:
         self._rows: dict[tuple[str, str], str] = {}
+        self._totals: dict[tuple[str, str], int] = {}  # recipients per e-mail delivery
         self._lock = threading.Lock()
         self._live: Any = None
 
@@ -118,12 +125,17 @@ class LiveView:
             seconds = data.get("seconds")
             state = _("retrying in {n}s").format(n=int(seconds)) if seconds else _("retrying")
         elif event == "progress":
-            state = _("sending: {sent} sent").format(sent=data.get("sent", 0))
+            sent = int(data.get("sent", 0))
+            total = self._totals.get((slug, channel))
+            state = progress_bar(sent, total) if total else _("sending: {sent} sent").format(
+                sent=sent)
         elif event == "done":
             state = f"{data.get('status')} {data.get('url') or data.get('error') or ''}"
         if state is None or not slug:
             return
         with self._lock:
+            if event == "publishing" and data.get("total"):
+                self._totals[(slug, channel)] = int(data["total"])
             self._rows[(slug, channel)] = state
             if self._live is not None:
                 self._live.update(self._table())
