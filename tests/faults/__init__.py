@@ -1,0 +1,1 @@
+"""Faults, kills and concurrent runs against real servers on loopback."""
