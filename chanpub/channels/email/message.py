@@ -143,7 +143,8 @@ class Composed:
     @property
     def message(self) -> EmailMessage:
         """The message parsed back (for tests and inspection)."""
-        parsed = email.message_from_bytes(self.data, policy=policy.default)
+        parsed = email.message_from_bytes(self.data.replace(b"\r\n", b"\n"),
+                                          policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
 
