@@ -146,6 +146,36 @@ def check(
 
 
 @app.command()
+def preview(
+    file: Annotated[Path, typer.Argument(help="The release file.")],
+    config: ConfigOption = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for the page (default: "
+                                             "preview/ in the state folder).",
+                                             show_default=False)] = None,
+    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the web "
+                                            "browser.")] = False,
+) -> None:
+    """Write one HTML page showing what every channel would publish, to approve from.
+
+    Example: [bold]chanpub preview releases/banjir.md --open[/]
+    """
+    from chanpub import actions
+    from chanpub.preview import write_preview
+
+    def work() -> None:
+        cfg = actions.load(config)
+        _print_release_warnings(file)
+        page = write_preview(file, cfg, out)
+        typer.echo(_("wrote {path}").format(path=page))
+        if open_page:
+            import webbrowser
+
+            webbrowser.open(page.resolve().as_uri())
+
+    _run(work)
+
+
+@app.command()
 def approve(
     file: Annotated[Path, typer.Argument(help="The release file.")],
     by: Annotated[str, typer.Option("--by", help="Who approves (name and position).")],
