@@ -11,6 +11,7 @@ after the message was sent is flagged for a person, never resent.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import socket
 import threading
@@ -107,8 +108,11 @@ class SmtpTransport:
     def deliver(self, jobs: Iterator[Job], journal: ItemJournal, report: Report) -> None:
         """Send every job; 4xx answers get a few rounds with back-off, then wait for the
         next run; 5xx answers fail that recipient only."""
+        first = next(jobs, None)
+        if first is None:  # everyone was reached before: no need for the server at all
+            return
         run = _Run(self, journal, report)
-        deferred = run.pool(outgoing(job) for job in jobs)
+        deferred = run.pool(outgoing(job) for job in itertools.chain([first], jobs))
         if deferred:
             run.retry(deferred)
 

@@ -343,6 +343,18 @@ def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
     assert channel.context.journal(KEY).counts() == {}
 
 
+def test_a_rerun_with_everyone_reached_needs_no_server(tmp_path: Path) -> None:
+    context = make_context(tmp_path)
+    context.journal(KEY).sent("budi@harian.example", "<earlier@example.go.id>")
+    channel = channel_for(tmp_path, {"transport": "smtp", "host": "127.0.0.1",
+                                     "port": free_port(), "from": "humas@example.go.id",
+                                     "lists": ["budi@harian.example"]}, context)
+
+    receipt = send(channel, release_with_image(tmp_path / "r"))
+
+    assert receipt.details["sent"] == 1
+
+
 @pytest.mark.parametrize(("lists", "expected"), [
     (["tidak-ada.csv"], "tidak-ada.csv does not exist"),
     (["tanpa-kolom.csv"], "has no 'email' column"),
