@@ -221,20 +221,21 @@ def test_a_run_killed_between_drawing_and_recording_a_number_never_reuses_it(
 
 
 def test_two_runs_at_once_never_share_a_number(tmp_path: Path, ledger: Ledger) -> None:
-    releases = [release_of(tmp_path, f"Siaran {n}") for n in range(4)]
+    releases = [release_of(tmp_path, f"Siaran {n}") for n in range(2)]
     receipts: list[Receipt] = []
 
     def run(index: int) -> None:
         receipts.append(publish(channel(tmp_path, ledger, out=f"out{index}"),
                                 releases[index], str(index) * 64))
 
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(4)]
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     numbers = [n for r in receipts for n in r.details["numbers"].values()]
-    assert sorted(int(n[:3]) for n in numbers) == list(range(1, 13))
+    assert len(receipts) == 2
+    assert sorted(int(n[:3]) for n in numbers) == list(range(1, 7))
 
 
 def test_each_recipient_receives_exactly_their_own_letter_by_smtp(

@@ -7,6 +7,7 @@ reported by `missing_glyphs` so that previews can warn before anything is printe
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,8 +51,13 @@ def _add_copy(pdf: FPDF, family: str, style: str, path: str) -> None:
     from fontTools.ttLib import TTFont
     from fpdf.fonts import SubsetMap
 
-    font = copy.copy(_prototype(family, style, path))  # widths and cmap are read-only: shared
-    font.ttfont = TTFont(path, recalcTimestamp=False, lazy=True)
+    prototype = _prototype(family, style, path)
+    font = copy.copy(prototype)  # the cmap and glyph ids are only read: shared
+    # writing a PDF numbers its objects (the descriptor) and may add widths: one per document
+    font.desc = copy.copy(prototype.desc)
+    font.cw = prototype.cw.copy()
+    # from memory: no file handle is left open, and fpdf2 subsets this copy in place
+    font.ttfont = TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False, lazy=True)
     font.i = len(pdf.fonts) + 1
     font.subset = SubsetMap(font)
     font.missing_glyphs = []
@@ -65,7 +71,14 @@ def _prototype(family: str, style: str, path: str) -> Any:
 
     scratch = FPDF()
     scratch.add_font(family, style, path)
-    return scratch.fonts[f"{family.lower()}{style}"]
+    font = scratch.fonts[f"{family.lower()}{style}"]
+    font.ttfont.close()  # its metrics are read; each document opens its own copy
+    return font
+
+
+@lru_cache(maxsize=8)
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
 
 
 @lru_cache(maxsize=4)
