@@ -245,6 +245,10 @@ class Dispatcher:
             return None  # looked up: nothing there, so publishing is safe
         if adapter.capabilities.idempotent:
             return None
+        if adapter.capabilities.recipients:
+            # Per-recipient journal: publish skips the recipients already sent and flags
+            # the one(s) in flight for a person; the rest of the list still goes out.
+            return None
         message = _(
             "{channel}: a run stopped while publishing this release (at {at}); it may or may "
             "not be there. Check the channel, then run 'chanpub resolve {slug} {channel} "

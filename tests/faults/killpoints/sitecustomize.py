@@ -1,0 +1,72 @@
+"""Kill points for tests/faults/test_sigkill.py, loaded by Python at start-up when this
+folder is on PYTHONPATH. With CHANPUB_KILL_POINT set, the chanpub process stops at that
+point (the COUNT-th time it gets there), writes CHANPUB_KILL_SIGNAL and waits to be killed:
+
+- after-lock: the send lock is held, nothing else done yet;
+- mid-ledger-write: inside a ledger transaction, its statements run, before COMMIT;
+- after-ledger-write: just after a ledger transaction committed;
+- before-record: a remote call returned (or failed), its outcome not yet recorded.
+
+Nothing here changes what chanpub does; it only chooses where it stops.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+POINT = os.environ.get("CHANPUB_KILL_POINT", "")
+COUNT = int(os.environ.get("CHANPUB_KILL_COUNT", "1") or 1)
+SIGNAL = os.environ.get("CHANPUB_KILL_SIGNAL", "")
+_seen: dict[str, int] = {}
+
+
+def _maybe_stop(point: str) -> None:
+    if point != POINT:
+        return
+    _seen[point] = _seen.get(point, 0) + 1
+    if _seen[point] == COUNT:
+        Path(SIGNAL).write_text(point, encoding="utf-8")
+        time.sleep(60)  # the test kills us here
+        os._exit(99)  # never reached when the test works: fail loudly
+
+
+def _install() -> None:
+    from chanpub import ledger, lock
+
+    original_lock = lock.send_lock
+
+    @contextmanager
+    def send_lock(state_dir: Path) -> Iterator[None]:
+        with original_lock(state_dir):
+            _maybe_stop("after-lock")
+            yield
+
+    lock.send_lock = send_lock  # type: ignore[assignment]  # before chanpub.actions imports it
+
+    original_write = ledger.Ledger._write
+
+    @contextmanager
+    def write(self: ledger.Ledger) -> Iterator[Any]:
+        with original_write(self) as db:
+            yield db
+            _maybe_stop("mid-ledger-write")
+        _maybe_stop("after-ledger-write")
+
+    ledger.Ledger._write = write  # type: ignore[method-assign]
+
+    original_finish = ledger.Ledger.finish
+
+    def finish(self: ledger.Ledger, **kwargs: Any) -> None:
+        _maybe_stop("before-record")
+        original_finish(self, **kwargs)
+
+    ledger.Ledger.finish = finish  # type: ignore[method-assign]
+
+
+if POINT:
+    _install()

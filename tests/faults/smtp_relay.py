@@ -1,0 +1,72 @@
+"""A plain local SMTP relay on loopback (aiosmtpd) that records every message and can hold
+the connection open after the N-th message was stored, until the client is killed."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+
+@dataclass
+class Relay:
+    """Stores messages; `hold_at` makes the N-th message's reply wait (the message is kept)."""
+
+    hold_at: int | None = None
+    received: list[tuple[str, str]] = field(default_factory=list)  # (recipient, subject)
+    held: threading.Event = field(default_factory=threading.Event)
+    port: int = 0
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = email.message_from_bytes(envelope.original_content or b"",
+                                           policy=email.policy.default)
+        for recipient in envelope.rcpt_tos:
+            self.received.append((recipient.lower(), str(message["Subject"])))
+        if self.hold_at is not None and len(self.received) >= self.hold_at:
+            self.hold_at = None
+            self.held.set()
+            await asyncio.sleep(60)  # the client is killed while waiting for our 250
+        return "250 2.0.0 OK queued"
+
+    def count(self, recipient: str, title: str) -> int:
+        """How many messages about `title` reached `recipient`."""
+        return sum(1 for to, subject in self.received
+                   if to == recipient.lower() and title in subject)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running(relay: Relay) -> Iterator[Relay]:
+    """Run the relay until the block ends."""
+    controller = Controller(relay, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    relay.port = controller.port
+    try:
+        yield relay
+    finally:
+        controller.stop()
+        controller.loop.close()  # else a ResourceWarning fails the next test
+
+
+def press_list(folder: Path, count: int) -> tuple[str, list[str]]:
+    """A CSV of `count` journalists; returns its name (relative to folder) and addresses."""
+    addresses = [f"wartawan{n:02}@media.example" for n in range(count)]
+    (folder / "media.csv").write_text(
+        "email,name\n" + "".join(f"{a},Wartawan {n}\n" for n, a in enumerate(addresses)),
+        encoding="utf-8")
+    return "media.csv", addresses
