@@ -51,7 +51,14 @@ class RecordingHandler:
     on_message: Callable[[Received], None] | None = None
     received: list[Received] = field(default_factory=list)
     logins: list[bytes] = field(default_factory=list)
+    sessions: set[Any] = field(default_factory=set)  # peers that said EHLO
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd's own EHLO would have done
+        self.sessions.add(session.peer)
+        return responses
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
