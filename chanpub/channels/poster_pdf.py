@@ -221,8 +221,9 @@ class PosterPdfChannel:
         thumbnail = page_png(pdf, 800 if layout.width <= layout.height else 1200)
         card = page_png(render_card(content, layout.theme), 1080)
         paths = self._paths(release)
+        outputs: tuple[bytes | str, ...] = (pdf, thumbnail, card, share_text(content))
         try:
-            for path, data in zip(paths, (pdf, thumbnail, card, share_text(content)), strict=True):
+            for path, data in zip(paths, outputs, strict=True):
                 write_atomically(path, data)
         except OSError as error:
             raise PermanentError(_("{channel}: cannot write to {path}: {reason}: check the "

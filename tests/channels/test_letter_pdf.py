@@ -22,7 +22,7 @@ from chanpub.release import Release
 from chanpub.testing import check_contract, check_receipt, make_context, sample_release
 
 sys.path.insert(0, str(Path(__file__).parent / "email"))  # the real SMTP server helpers
-from smtp_servers import RecordingHandler, SmtpServer, run_server  # noqa: E402  # path above
+from smtp_servers import RecordingHandler, SmtpServer, run_server  # the path above
 
 URL = "https://kominfo.example.go.id/siaran/layanan-adminduk-keliling.html"
 MM = 72 / 25.4
@@ -106,7 +106,7 @@ def test_each_letter_has_its_recipient_number_and_signatory(tmp_path: Path,
     combined, thumbnail, *letters = receipt.files
     assert combined.suffix == ".pdf" and thumbnail.suffix == ".png"
     assert len(letters) == 3
-    for letter, (name, position, organisation, _address, _email), seq in zip(
+    for letter, (name, _position, organisation, _address, _email), seq in zip(
             letters, RECIPIENTS, (1, 2, 3), strict=True):
         text = " ".join(pdf_text(letter))
         assert f"Yth. {name}" in text and organisation in text

@@ -48,7 +48,7 @@ def register_fonts(pdf: FPDF, faces: tuple[tuple[str, str], ...] = tuple(FACES))
 def _add_copy(pdf: FPDF, family: str, style: str, path: str) -> None:
     import copy
 
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # no stubs
     from fpdf.fonts import SubsetMap
 
     prototype = _prototype(family, style, path)
@@ -71,7 +71,7 @@ def _prototype(family: str, style: str, path: str) -> Any:
 
     scratch = FPDF()
     scratch.add_font(family, style, path)
-    font = scratch.fonts[f"{family.lower()}{style}"]
+    font: Any = scratch.fonts[f"{family.lower()}{style}"]
     font.ttfont.close()  # its metrics are read; each document opens its own copy
     return font
 

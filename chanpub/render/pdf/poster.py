@@ -7,7 +7,7 @@ twice as wide as high) read from left to right: organisation, message, QR code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from chanpub.render.pdf.blocks import (
@@ -78,7 +78,7 @@ class Layout:
     width: float
     height: float
     margin: float
-    theme: Theme = Theme()
+    theme: Theme = field(default_factory=Theme)
 
     @property
     def scale(self) -> float:
@@ -118,9 +118,9 @@ def render_card(content: PosterContent, theme: Theme) -> bytes:
     text_box, qr_box = bottom.take_left(bottom.w - qr_side, gap=6 * s)
     draw_qr(canvas.pdf, content.url, qr_box)
     short = content.url.split("://", 1)[-1]
-    canvas.text(labels["scan"], Box(text_box.x, text_box.y + text_box.h * 0.35, text_box.w,
-                                    10 * s), canvas.style(10, bold=True, colour=canvas.theme.accent),
-                6, max_lines=1)
+    label_box = Box(text_box.x, text_box.y + text_box.h * 0.35, text_box.w, 10 * s)
+    canvas.text(labels["scan"], label_box,
+                canvas.style(10, bold=True, colour=canvas.theme.accent), 6, max_lines=1)
     canvas.text(short, Box(text_box.x, text_box.y + text_box.h * 0.35 + 11 * s, text_box.w,
                            text_box.h * 0.65 - 11 * s),
                 canvas.style(15, bold=True, colour=canvas.theme.text, leading=1.25), 7)
