@@ -105,8 +105,9 @@ class Ledger:
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as error:
             raise StateError(
-                _("cannot use the ledger {path}: {reason}: make the state directory "
-                  "writable or set CHANPUB_STATE_DIR").format(path=path, reason=error)
+                _("cannot use the ledger {path}: {reason}: check free disk space and that "
+                  "the state directory is writable, or set CHANPUB_STATE_DIR").format(
+                      path=path, reason=error)
             ) from None
         self._lock = threading.Lock()
 
