@@ -215,7 +215,11 @@ class PosterPdfChannel:
         if url is None:
             raise PermanentError(_("{channel}: no URL for the QR code: set channels.{channel}.url "
                                    "or run a website channel first").format(channel=self.name))
-        content = self._content(release, url)
+        try:
+            content = self._content(release, url)
+        except ReleaseError as error:  # the picture changed since the preview
+            raise PermanentError(_("{channel}: {reason}").format(
+                channel=self.name, reason=error)) from None
         layout = self._layout()
         pdf = render_poster(content, layout)
         thumbnail = page_png(pdf, 800 if layout.width <= layout.height else 1200)
