@@ -11,7 +11,7 @@ from typing import Any
 from chanpub.config import Config, load_config
 from chanpub.dispatch import Dispatcher, Observer, RunResult, _quiet, context_factory
 from chanpub.errors import ChanpubError, StateError
-from chanpub.i18n import _
+from chanpub.i18n import _, choose_language, set_language
 from chanpub.ledger import Delivery, Ledger
 from chanpub.lock import send_lock
 from chanpub.plan import check_approvals, load_releases, plan_releases
@@ -199,8 +199,25 @@ def resolve(config: Config, slug: str, channel: str, *, published: bool,
             ledger.close()
 
 
-def load(config_option: Path | None) -> Config:
-    """Find and load the config (see config.find_config for the order)."""
+def load(config_option: Path | None, *, language: str | None = None) -> Config:
+    """Find and load the config (see config.find_config for the order) and choose the
+    language of messages: `language` (from --lang), then the config's `language`, then
+    the system's locale, then English."""
     from chanpub.config import find_config
 
-    return load_config(find_config(config_option))
+    config = load_config(find_config(config_option))
+    set_language(choose_language(language, _language_setting(config.path)))
+    return config
+
+
+def _language_setting(path: Path) -> str | None:
+    """The config's own `language:`, or None when it has none (Config.language then says
+    'en', which must not hide the system's locale)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    value = data.get("language") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None

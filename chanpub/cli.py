@@ -2,19 +2,91 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from chanpub import __version__
 from chanpub.errors import ChanpubError, ExitCode
 from chanpub.i18n import _, choose_language, set_language
 
+# typer's own words in its help screens, translated with ours (click's stay English).
+TYPER_TEXTS = ("ARGUMENTS_PANEL_TITLE", "OPTIONS_PANEL_TITLE", "COMMANDS_PANEL_TITLE",
+               "ERRORS_PANEL_TITLE", "DEFAULT_STRING", "REQUIRED_LONG_STRING", "ENVVAR_STRING",
+               "RICH_HELP")
+
+
+def help_fields(command: Any) -> Iterator[tuple[Any, str]]:
+    """Every (object, attribute) holding a help text in a command tree."""
+    # --help itself is made on first use and kept on the command: make it now.
+    help_option = command.get_help_option(typer.Context(command))
+    for owner in (command, *getattr(command, "params", ()), help_option):
+        for attribute in ("help", "short_help"):
+            if isinstance(getattr(owner, attribute, None), str) and getattr(owner, attribute):
+                yield owner, attribute
+    for child in getattr(command, "commands", {}).values():
+        yield from help_fields(child)
+
+
+def english_help(owner: Any, attribute: str) -> str:
+    """A help text as written in this file (the message id its translations use)."""
+    return str(owner.__dict__.get("_english_" + attribute, getattr(owner, attribute)))
+
+
+def translate_help(command: Any) -> None:
+    """Put every help text of the command tree, and typer's panel titles, into the
+    current language (typer reads help texts at import time, before a language is known)."""
+    for owner, attribute in help_fields(command):
+        english = english_help(owner, attribute)
+        owner.__dict__["_english_" + attribute] = english
+        setattr(owner, attribute, _(english))
+    from typer import rich_utils
+
+    for name in TYPER_TEXTS:
+        english = getattr(rich_utils, "_english_" + name, getattr(rich_utils, name))
+        setattr(rich_utils, "_english_" + name, english)
+        setattr(rich_utils, name, _(english))
+
+
+def language_argument(arguments: Sequence[str]) -> str | None:
+    """The value of `--lang` among the command-line arguments, if given."""
+    for index, argument in enumerate(arguments):
+        if argument == "--lang" and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith("--lang="):
+            return argument.split("=", 1)[1]
+    return None
+
+
+class TranslatedGroup(TyperGroup):
+    """The chanpub group: chooses the language (`--lang`, else the system's locale) and
+    translates the help texts before the command line is parsed, so `--help` and parse
+    errors come in that language. The config's `language` applies once a command loads it."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        """Translate, then run as typer does; the language is restored afterwards (this
+        matters when the app runs inside another program, such as a test)."""
+        from chanpub.i18n import current_language
+
+        arguments = list(sys.argv[1:] if args is None else args)
+        before = current_language()
+        set_language(choose_language(language_argument(arguments)
+                                     or os.environ.get("CHANPUB_LANG")))
+        translate_help(self)
+        try:
+            return super().main(arguments, *rest, **extra)
+        finally:
+            set_language(before)
+
+
 app = typer.Typer(
     name="chanpub",
+    cls=TranslatedGroup,
     help="Send one approved release to every official channel, exactly once.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -60,11 +132,17 @@ def _version(value: bool) -> None:
 def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
-    lang: Annotated[str | None, typer.Option("--lang", help="Language of messages: en, id. "
-                                             "Default: the config's, then the system's.")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", envvar="CHANPUB_LANG",
+                                             help="Language of messages: en, id. Default: "
+                                             "the config's, then the system's.")] = None,
 ) -> None:
     """chanpub: one approved release to the website, social media, e-mail and print."""
+    global _language_option
+    _language_option = lang
     set_language(choose_language(lang))
+
+
+_language_option: str | None = None  # --lang: when given, the config's language is not used
 
 
 @app.command()
@@ -87,7 +165,7 @@ def send(
     from chanpub import actions, output
 
     def work() -> int:
-        cfg = actions.load(config)
+        cfg = actions.load(config, language=_language_option)
         for path in paths:
             _print_release_warnings(path)
         live = sys.stdout.isatty() and not json_output
@@ -137,7 +215,7 @@ def check(
     from chanpub import actions, output
 
     def work() -> None:
-        cfg = actions.load(config)
+        cfg = actions.load(config, language=_language_option)
         _print_release_warnings(file)
         release, checks = actions.check(file, cfg)
         output.print_check(release, checks)
@@ -163,7 +241,7 @@ def preview(
     from chanpub.preview import write_preview
 
     def work() -> None:
-        cfg = actions.load(config)
+        cfg = actions.load(config, language=_language_option)
         _print_release_warnings(file)
         page = write_preview(file, cfg, out)
         typer.echo(_("wrote {path}").format(path=page))
@@ -208,7 +286,7 @@ def channels(
 
     def work() -> int:
         adapters = registry.available()
-        cfg = actions.load(config)
+        cfg = actions.load(config, language=_language_option)
         statuses = actions.channel_statuses(cfg, verify=verify)
         output.print_channels(statuses, adapters)
         failed = verify and any(s.verified is not None and not s.verified.startswith("ok")
@@ -231,7 +309,7 @@ def history(
     from chanpub import actions, output
 
     def work() -> None:
-        cfg = actions.load(config)
+        cfg = actions.load(config, language=_language_option)
         rows = actions.history(cfg, slug)
         if json_output:
             typer.echo(output.history_json(rows))
@@ -264,7 +342,7 @@ def resolve(
     def work() -> None:
         if (published is None) == (not not_published):
             raise InputError(_("give either --published URL or --not-published"))
-        cfg = actions.load(config)
+        cfg = actions.load(config, language=_language_option)
         changed = actions.resolve(cfg, slug, channel, published=published is not None,
                                   url=published)
         if not changed:

@@ -24,6 +24,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
         if name.startswith(SECRET_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CHANPUB_STATE_DIR", str(tmp_path / ".chanpub"))
+    monkeypatch.setenv("CHANPUB_LANG", "en")  # messages in English, whatever a config says
     monkeypatch.setenv("LANG", "C.UTF-8")
     monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.delenv("LC_MESSAGES", raising=False)
