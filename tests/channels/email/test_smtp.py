@@ -251,6 +251,16 @@ def test_one_connection_carries_every_message(tmp_path: Path, relay: SmtpServer)
     assert len(relay.handler.sessions) == 1
 
 
+def test_an_address_outside_ascii_goes_out_with_smtputf8(tmp_path: Path,
+                                                         relay: SmtpServer) -> None:
+    send(channel_for(tmp_path, relay.options(security="none", lists=["Bü <bü@media.example>"])),
+         release_with_image(tmp_path / "r"))
+
+    [received] = relay.handler.received
+    assert received.rcpt_tos == ("bü@media.example",)
+    assert received.message["To"] == "Bü <bü@media.example>"
+
+
 def test_four_connections_share_the_list(tmp_path: Path, relay: SmtpServer) -> None:
     addresses = [f"wartawan{n}@media.example" for n in range(60)]
     receipt = send(channel_for(tmp_path, relay.options(security="none", lists=addresses,
