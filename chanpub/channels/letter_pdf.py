@@ -25,10 +25,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.channels.poster_pdf import release_day
 from chanpub.errors import ConfigError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.dates import release_day
 from chanpub.render.files import write_atomically
 from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
 

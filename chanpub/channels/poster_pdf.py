@@ -11,7 +11,7 @@ logo, colors, language (of dates and labels: id or en), url (when no canonical c
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -21,6 +21,7 @@ from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, 
 from chanpub.errors import ConfigError, PermanentError, ReleaseError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.dates import release_day
 from chanpub.render.files import write_atomically
 from chanpub.render.pdf.blocks import Theme
 from chanpub.render.pdf.document import page_size, parse_colour
@@ -84,15 +85,6 @@ class PosterPdfOptions(BaseModel):
     def dimensions(self) -> tuple[float, float]:
         """Page width and height in mm."""
         return page_size(self.size, self.orientation)
-
-
-def release_day(release: Release) -> date:
-    """The date printed: `date`, else the day of `publish_at`, else today (UTC)."""
-    if release.date is not None:
-        return release.date
-    if release.publish_at is not None:
-        return release.publish_at.date()
-    return datetime.now(UTC).date()
 
 
 class PosterPdfChannel:

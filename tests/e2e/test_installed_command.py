@@ -49,7 +49,11 @@ def test_the_readme_command_publishes_the_example(office: Path) -> None:
     message = email.message_from_bytes(messages[0].read_bytes(), policy=email.policy.default)
     assert message["Subject"] == "[Siaran Pers] Pemkot Buka Layanan Adminduk Keliling di 12 Kelurahan"
     assert message["To"] == "Budi Santoso <budi.santoso@tv-lokal.example.com>"
-    assert message.get_content_type() == "multipart/alternative"
+    assert message.get_content_type() == "multipart/mixed"  # text + HTML, and the poster
+    assert [p.get_content_type() for p in message.get_payload()] == [  # type: ignore[union-attr]
+        "multipart/alternative", "application/pdf"]
+    assert next(message.iter_attachments()).get_filename() == f"{slug}-poster.pdf"
+    assert (office / "posters" / f"{slug}-poster.pdf").read_bytes().startswith(b"%PDF")
     plain = message.get_body(("plain",))
     assert plain is not None and "Yth. Budi Santoso," in plain.get_content()
     assert f"https://kominfo.example.go.id/siaran/{slug}.html" in plain.get_content()
