@@ -160,10 +160,12 @@ def _refusing_client() -> httpx.Client:
 
 
 def check_receipt(receipt: Any) -> Receipt:
-    """publish must return a Receipt with an id, a URL or file, and an aware UTC time."""
+    """publish must return a Receipt with an id, something to show for it (a URL, a file,
+    or for many-recipient channels the per-recipient counts), and an aware UTC time."""
     assert isinstance(receipt, Receipt), f"publish returned {type(receipt).__name__}"
     assert receipt.remote_id, "the receipt has no remote id"
-    assert receipt.url or receipt.files, "the receipt has neither a URL nor a file"
+    assert receipt.url or receipt.files or "sent" in receipt.details, (
+        "the receipt has no URL, no file and no recipient counts")
     assert receipt.published_at.tzinfo is not None, "published_at must be timezone-aware"
     return receipt
 
