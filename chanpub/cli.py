@@ -2,87 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
-from typer.core import TyperGroup
 
 from chanpub import __version__
 from chanpub.errors import ChanpubError, ExitCode
 from chanpub.i18n import _, choose_language, set_language
-
-# typer's own words in its help screens, translated with ours (click's stay English).
-TYPER_TEXTS = ("ARGUMENTS_PANEL_TITLE", "OPTIONS_PANEL_TITLE", "COMMANDS_PANEL_TITLE",
-               "ERRORS_PANEL_TITLE", "DEFAULT_STRING", "REQUIRED_LONG_STRING", "ENVVAR_STRING",
-               "RICH_HELP")
-
-
-def help_fields(command: Any) -> Iterator[tuple[Any, str]]:
-    """Every (object, attribute) holding a help text in a command tree."""
-    # --help itself is made on first use and kept on the command: make it now.
-    help_option = command.get_help_option(typer.Context(command))
-    for owner in (command, *getattr(command, "params", ()), help_option):
-        for attribute in ("help", "short_help"):
-            if isinstance(getattr(owner, attribute, None), str) and getattr(owner, attribute):
-                yield owner, attribute
-    for child in getattr(command, "commands", {}).values():
-        yield from help_fields(child)
-
-
-def english_help(owner: Any, attribute: str) -> str:
-    """A help text as written in this file (the message id its translations use)."""
-    return str(owner.__dict__.get("_english_" + attribute, getattr(owner, attribute)))
-
-
-def translate_help(command: Any) -> None:
-    """Put every help text of the command tree, and typer's panel titles, into the
-    current language (typer reads help texts at import time, before a language is known)."""
-    for owner, attribute in help_fields(command):
-        english = english_help(owner, attribute)
-        owner.__dict__["_english_" + attribute] = english
-        setattr(owner, attribute, _(english))
-    from typer import rich_utils
-
-    for name in TYPER_TEXTS:
-        english = getattr(rich_utils, "_english_" + name, getattr(rich_utils, name))
-        setattr(rich_utils, "_english_" + name, english)
-        setattr(rich_utils, name, _(english))
-
-
-def language_argument(arguments: Sequence[str]) -> str | None:
-    """The value of `--lang` among the command-line arguments, if given."""
-    for index, argument in enumerate(arguments):
-        if argument == "--lang" and index + 1 < len(arguments):
-            return arguments[index + 1]
-        if argument.startswith("--lang="):
-            return argument.split("=", 1)[1]
-    return None
-
-
-class TranslatedGroup(TyperGroup):
-    """The chanpub group: chooses the language (`--lang`, else the system's locale) and
-    translates the help texts before the command line is parsed, so `--help` and parse
-    errors come in that language. The config's `language` applies once a command loads it."""
-
-    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
-        """Translate, then run as typer does; the language is restored afterwards (this
-        matters when the app runs inside another program, such as a test)."""
-        from chanpub.i18n import current_language
-
-        arguments = list(sys.argv[1:] if args is None else args)
-        before = current_language()
-        set_language(choose_language(language_argument(arguments)
-                                     or os.environ.get("CHANPUB_LANG")))
-        translate_help(self)
-        try:
-            return super().main(arguments, *rest, **extra)
-        finally:
-            set_language(before)
-
+from chanpub.translated_help import TranslatedGroup
 
 app = typer.Typer(
     name="chanpub",
@@ -361,13 +291,37 @@ def init(
 
     Example: [bold]chanpub init humas && cd humas && chanpub send releases/[/]
     """
-    from chanpub.starter import write_starter
+    from chanpub.starter import check_free, write_starter
 
     def work() -> None:
-        for path in write_starter(directory):
+        check_free(directory)
+        answers = _ask_office() if _interactive() else {}
+        for path in write_starter(directory, **answers):
             typer.echo(_("wrote {path}").format(path=path))
 
     _run(work)
+
+
+def _interactive() -> bool:
+    """True on a terminal; cron, pipes and scripts are never asked anything."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _ask_office() -> dict[str, str]:
+    """The office's name and the website address of its releases, asked on a terminal."""
+    from chanpub.errors import InputError
+    from chanpub.starter import STARTER_BASE_URL, STARTER_ORGANISATION, check_base_url
+
+    def web_address(value: str) -> str:
+        try:
+            return check_base_url(value)
+        except InputError as error:
+            raise typer.BadParameter(error.message) from None
+
+    organisation = typer.prompt(_("Name of the office"), default=STARTER_ORGANISATION)
+    base_url = typer.prompt(_("Web address where the releases will be published"),
+                            default=STARTER_BASE_URL, value_proc=web_address)
+    return {"organisation": organisation, "base_url": base_url}
 
 
 if __name__ == "__main__":  # pragma: no cover

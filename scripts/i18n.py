@@ -39,12 +39,12 @@ def _cli_help(fileobj: Any, keywords: Any, comment_tags: Any,
     import typer.main
     from typer import rich_utils
 
-    from chanpub import cli
+    from chanpub import cli, translated_help
 
     command = typer.main.get_command(cli.app)
-    for owner, attribute in cli.help_fields(command):
-        yield 0, "_", cli.english_help(owner, attribute), ["help text shown by --help"]
-    for name in cli.TYPER_TEXTS:
+    for owner, attribute in translated_help.help_fields(command):
+        yield 0, "_", translated_help.english_help(owner, attribute), ["help text: --help"]
+    for name in translated_help.TYPER_TEXTS:
         text = getattr(rich_utils, "_english_" + name, getattr(rich_utils, name))
         yield 0, "_", text, ["typer's help screen"]
 
