@@ -124,7 +124,8 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
     flags = tuple(Flag("warning", warning) for warning in release.warnings)
     return PreviewPage(
         release=release, state=state, state_level=level,
-        approve_command=f'chanpub approve {release.path} --by "NAME"', cards=tuple(cards),
+        approve_command=_('chanpub approve {path} --by "NAME"').format(path=release.path),
+        cards=tuple(cards),
         flags=flags, organisation=config.organisation, language=current_language(),
     )
 
@@ -158,7 +159,7 @@ def _card(channel: ChannelConfig, preview: Any, config: Config, *, sending: bool
     release: Release = preview.release
     data: Mapping[str, Any] = preview.data or {}
     pictures = [p for p in preview.attachments if Path(p).suffix.lower() in IMAGE_SUFFIXES]
-    alt = str(data["image_alt"] if "image_alt" in data else release.image_alt or "")
+    alt = str(data.get("image_alt", release.image_alt or ""))
     if pictures and not alt.strip():
         flags.append(Flag("warning", _("the image has no alt text: add 'image_alt:' to the "
                                        "release")))

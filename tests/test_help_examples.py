@@ -30,3 +30,10 @@ def test_shell_completion_is_offered() -> None:
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert "--install-completion" in result.stdout
     assert "--show-completion" in result.stdout
+
+
+def test_completion_names_commands() -> None:
+    # What the installed completion script asks the program when TAB is pressed in bash.
+    result = CliRunner().invoke(app, [], prog_name="chanpub", env={
+        "_CHANPUB_COMPLETE": "complete_bash", "COMP_WORDS": "chanpub pr", "COMP_CWORD": "1"})
+    assert result.stdout.split() == ["preview"]

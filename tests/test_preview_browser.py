@@ -100,7 +100,32 @@ def test_unsent_channels_are_on_the_page_too(browser: Any, example: Path) -> Non
     badges = page.eval_on_selector_all(
         "section.card", "cards => cards.map(c => [c.dataset.channel, "
         "c.querySelector('.badge').innerText])")
-    assert badges == [["website", "will be sent"], ["press", "will be sent"],
-                      ["mastodon", "will not be sent"], ["telegram", "will not be sent"]]
+    unsent = {"mastodon", "telegram"}
+    assert badges == [[name, "will not be sent" if name in unsent else "will be sent"]
+                      for name in config.channels]
+    assert list(config.channels)[-2:] == ["mastodon", "telegram"]
     assert "missing secret MASTODON_TOKEN" in page.locator("#checks").inner_text()
+    page.close()
+
+
+def test_the_page_speaks_the_officers_language(browser: Any, example: Path,
+                                               update_golden: bool) -> None:
+    from chanpub.i18n import set_language
+
+    config = load_config(example / "channels.yaml")
+    set_language("id")
+    try:
+        path = write_preview(Path("examples/release.md"), config, example / "out")
+    finally:
+        set_language("en")
+    page, errors, requests = open_page(browser, path)
+
+    assert errors == [] and len(requests) == 1
+    assert page.locator("#checks h2").inner_text() == "Periksa sebelum menyetujui"
+    assert page.locator("#channel-website .badge").inner_text() == "akan dikirim"
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": height})
+    page.screenshot(path=str(example / "preview-id.png"), full_page=True)
+    if update_golden:  # the picture in docs/guide-officer.md
+        shutil.copy(example / "preview-id.png", ROOT / "docs" / "preview-id.png")
     page.close()
