@@ -299,10 +299,42 @@ def load_release(path: Path | str) -> Release:
     """Read and validate a release file; raises ReleaseError listing every problem."""
     path = Path(path)
     text = read_text(path)
-    front, body, _body_line = split_front_matter(path, text)
+    front, body, body_line = split_front_matter(path, text)
     data, lines = parse_front_matter(path, front)
     problems = _Problems(path, lines)
+    _control_characters(data, body, body_line, problems)
     return _build(path, data, body, problems)
+
+
+# Invisible characters that no channel can carry (XML, and so feeds and WordPress, refuse
+# them) and that an officer cannot see in an editor: refused with their place.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _control_characters(data: Mapping[str, Any], body: str, body_line: int,
+                        problems: _Problems) -> None:
+    def strings(value: Any) -> list[str]:
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list | tuple):
+            return [s for item in value for s in strings(item)]
+        if isinstance(value, dict):
+            return [s for item in value.values() for s in strings(item)]
+        return []
+
+    for name, value in data.items():
+        found = next((m for s in strings(value) for m in [CONTROL.search(s)] if m), None)
+        if found:
+            problems.error(name, _("contains the invisible control character U+{code:04X}: "
+                                   "delete it and type the text again").format(
+                                       code=ord(found.group())))
+    found = CONTROL.search(body)
+    if found:
+        problems.errors.append(_(
+            "{path}:{line}: the text contains the invisible control character U+{code:04X}: "
+            "delete it and type the text again").format(
+                path=problems.path, line=body_line + body[: found.start()].count("\n"),
+                code=ord(found.group())))
 
 
 def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> Release:

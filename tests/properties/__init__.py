@@ -1,0 +1,1 @@
+"""Hypothesis: generated releases and configs, valid and broken, always end cleanly."""
