@@ -37,3 +37,13 @@ def test_completion_names_commands() -> None:
     result = CliRunner().invoke(app, [], prog_name="chanpub", env={
         "_CHANPUB_COMPLETE": "complete_bash", "COMP_WORDS": "chanpub pr", "COMP_CWORD": "1"})
     assert result.stdout.split() == ["preview"]
+
+
+def test_the_officers_guide_shows_pictures_that_exist() -> None:
+    import re
+    from pathlib import Path
+
+    docs = Path(__file__).parent.parent / "docs"
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (docs / "guide-officer.md").read_text())
+    assert len(pictures) >= 5
+    assert [p for p in pictures if not (docs / p).is_file()] == []
