@@ -194,7 +194,9 @@ def _card(channel: ChannelConfig, preview: Any, config: Config, *, sending: bool
         return Card(kind="social", flags=tuple(flags), parts=parts, image=image,
                     image_alt=alt if pictures else None, **common)
     if preview.html:
-        url = data.get("url") or preview.links.canonical_url
+        # The article's address, on the canonical channel's card; adapters' own URLs (a
+        # webhook's endpoint) stay off the page.
+        url = preview.links.canonical_url if channel.canonical else None
         return Card(kind="article", flags=tuple(flags), frame=_frame(preview.html, release),
                     details=((_("Address"), str(url)),) if url else (), **common)
     return Card(kind="text", flags=tuple(flags), parts=(preview.text,), image=image,

@@ -212,3 +212,16 @@ def test_command_exits_2_for_a_missing_release(office: Path) -> None:
     assert result.exit_code == ExitCode.BAD_INPUT
     assert "releases/nothing.md: no such file or folder" in result.stderr
     assert result.stdout == ""
+
+
+def test_an_endpoint_address_stays_off_the_page(office: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET", SECRET_MARKER)
+    # Some webhook addresses work as passwords (the token is in the path).
+    with (office / "channels.yaml").open("a", encoding="utf-8") as config:
+        config.write("  hook:\n    type: webhook\n"
+                     "    url: https://hook.example.go.id/T0KEN-in-the-path\n"
+                     "    secret: ${WEBHOOK_SECRET}\n")
+    text = write_preview(release_file(office), load_config(office / "channels.yaml")).read_text()
+    assert "hook" in cards(text)
+    assert "T0KEN-in-the-path" not in text
