@@ -94,6 +94,7 @@ class FaultServer:
 
     idempotent: bool = True  # a repeated Idempotency-Key creates nothing new
     latency: float = 0.0  # every create answers after this long (a slow but healthy service)
+    echo: int | None = None  # answer every request with this status, echoing what it got
     posts: list[Post] = field(default_factory=list)
     attempts: list[tuple[float, str, str]] = field(default_factory=list)  # (time, method, path)
     reached: threading.Event = field(default_factory=threading.Event)  # a block fault is holding
@@ -143,7 +144,7 @@ class FaultServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (stdlib name)
+            def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the tests assert on what was stored instead."""
 
             def _answer(self, code: int, payload: Any,
@@ -160,15 +161,25 @@ class FaultServer:
                 except OSError:
                     pass  # the client gave up (a timeout test); nothing to tell it
 
+            def _echo(self, body: bytes) -> None:
+                # A careless service that repeats credentials in its error messages.
+                told = f"{self.path} {self.headers.get('Authorization')} {body[:300]!r}"
+                self._answer(state.echo or 400, {"error": f"rejected: {told}",
+                                                 "message": f"rejected: {told}"})
+
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
                 with state.lock:
                     state.attempts.append((time.monotonic(), "GET", path))
+                if state.echo:
+                    return self._echo(b"")
                 self._answer(*state._read("GET", path))
 
             def do_POST(self) -> None:
                 path = urlsplit(self.path).path
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if state.echo:
+                    return self._echo(body)
                 key = self.headers.get("Idempotency-Key")
                 with state.lock:
                     state.attempts.append((time.monotonic(), "POST", path))

@@ -1,0 +1,1 @@
+"""Hostile input and secrets: injection, template sandbox, paths, leaks, TLS."""
