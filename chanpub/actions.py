@@ -74,7 +74,7 @@ class ChannelCheck:
     name: str
     type: str
     preview: Any | None  # chanpub.channels.base.Preview
-    reason: str | None = None
+    reason: str | None = None  # why it will not be sent (the preview may still be there)
 
 
 def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
@@ -91,14 +91,20 @@ def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
     if canonical is not None and hasattr(canonical.adapter, "canonical_url"):
         url = canonical.adapter.canonical_url(release)
     links = Links(canonical_url=url)
+    make_context = context_factory(config, None)
     for channel in plan.channels:
-        if channel.adapter is None:
+        adapter = channel.adapter
+        if adapter is None and channel.config.adapter and channel.config.options is not None:
+            # Not going out (disabled, missing secret), but still shown as it would look.
+            adapter = channel.config.adapter(channel.name, channel.config.options,
+                                             make_context(release, channel.config))
+        if adapter is None:
             checks.append(ChannelCheck(channel.name, channel.config.type, None,
                                        channel.skip_reason))
             continue
         try:
             checks.append(ChannelCheck(channel.name, channel.config.type,
-                                       channel.adapter.preview(release, links)))
+                                       adapter.preview(release, links), channel.skip_reason))
         except ChanpubError as error:
             checks.append(ChannelCheck(channel.name, channel.config.type, None,
                                        config.redact(error.message)))

@@ -318,15 +318,20 @@ def _validate_options(
     from pydantic import ValidationError
 
     for secret in _secret_fields(adapter):
-        value = raw.get(secret)
+        value = raw.get(secret)  # as written in the file, before ${VAR} expansion
         if isinstance(value, str) and value and not _VARIABLE.search(value):
             problems.append(_("{where}.{field}: a secret must not be written in the file: "
                               "write ${{VARIABLE}} and set that variable in the environment "
                               "or in .env").format(where=where, field=secret))
-    # Fields whose variable is missing are left out, so the rest is still checked.
+    # Fields whose variable is missing are left out, so the rest is still checked; a secret
+    # keeps its "${VAR}" text as a stand-in, so the channel can still be previewed (it is
+    # not ready, so nothing is ever sent with it).
     missing_fields = {k for k, v in raw.items() if isinstance(v, str)
                       and any(m.group(1) in missing for m in _VARIABLE.finditer(v))}
-    candidate = {k: v for k, v in options.items() if k not in missing_fields}
+    secrets = _secret_fields(adapter)
+    candidate = {k: (raw[k] if k in secrets else None) if k in missing_fields else v
+                 for k, v in options.items()}
+    candidate = {k: v for k, v in candidate.items() if v is not None}
     try:
         return adapter.Options.model_validate(candidate)  # type: ignore[no-any-return]
     except ValidationError as error:

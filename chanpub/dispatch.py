@@ -108,11 +108,14 @@ class Dispatcher:
     def _release(self, plan: ReleasePlan) -> ReleaseResult:
         release = plan.release
         if plan.skip_reason is not None:
-            outcomes = tuple(self._skip(c, plan.skip_reason) for c in plan.channels)
+            outcomes = tuple(self._skip(c, plan.skip_reason) for c in plan.channels
+                             if c.config.enabled)
             return ReleaseResult(release.slug, release.title, release.path, outcomes)
         results: dict[str, Outcome] = {}
         outputs: dict[str, Receipt] = {}
         for channel in plan.channels:
+            if not channel.config.enabled:
+                continue  # switched off in channels.yaml: a setting, not an outcome
             if channel.adapter is None:
                 results[channel.name] = self._skip(channel, channel.skip_reason or "")
             else:

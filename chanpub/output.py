@@ -185,6 +185,9 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
             measure = f"  [{colour}]{preview.length}/{preview.limit} {preview.unit}[/]"
         elif preview.recipients is not None:
             measure = "  " + _("{n} recipient(s)").format(n=preview.recipients)
+        if item.reason:
+            measure += "  [yellow]" + escape(_("not sent: {reason}").format(
+                reason=item.reason)) + "[/]"
         body = preview.text or preview.title or ""
         if len(body) > 1200:
             body = body[:1200] + "…"

@@ -109,7 +109,7 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
             cards.append(Card(channel.name, channel.type, "none", False, (Flag("off", _(
                 "not sent: this release lists only {names} under 'channels:'").format(
                     names=", ".join(release.channels or ()))),)))
-        elif check.preview is not None:
+        elif check.preview is not None and check.reason is None:
             cards.append(_card(channel, check.preview, config, sending=True))
         else:
             cards.append(_unsent_card(channel, release, links, config, check.reason or ""))

@@ -28,8 +28,10 @@ OUTBOX = """
 
 def test_the_default_config_in_the_repo_loads_and_is_ready() -> None:
     config = load_config(Path(__file__).parents[1] / "channels.yaml")
-    assert {c.type for c in config.channels.values()} >= {"static-site", "email"}
-    assert all(c.ready for c in config.channels.values())
+    assert {c.type for c in config.channels.values()} >= {"static-site", "email", "poster-pdf"}
+    assert all(c.ready for c in config.channels.values() if c.enabled)
+    social = [c for c in config.channels.values() if not c.enabled]
+    assert social and all(c.options is not None for c in social)  # previewable all the same
     assert [c.name for c in config.channels.values() if c.canonical] == ["website"]
 
 
