@@ -186,7 +186,7 @@ def failed_items(config: Config, key: str) -> list[tuple[str, str]]:
     if ledger is None:
         return []
     try:
-        return ledger.failed_items(key)
+        return [(item, config.redact(reason)) for item, reason in ledger.failed_items(key)]
     finally:
         ledger.close()
 

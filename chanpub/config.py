@@ -262,8 +262,7 @@ def _load_channel(
     options_raw = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
     substitution = _Substitution(environment)
     options = substitution.expand(options_raw)
-    secrets = {key: m.group(1) for key, value in options_raw.items() if isinstance(value, str)
-               for m in [_VARIABLE.search(value)] if m}
+    secrets = _variables(options_raw)
     adapter, problem, model = None, None, None
     if load_adapters:
         adapter, problem = _adapter(channel_type, where, problems)
@@ -279,6 +278,20 @@ def _load_channel(
         raw=options, options=model, adapter=adapter, missing=tuple(substitution.missing),
         secrets=secrets, problem=problem,
     )
+
+
+def _variables(value: Any, path: str = "") -> dict[str, str]:
+    """Option path -> the ${VARIABLE} in it, nested options included (e.g. a webhook's
+    `headers.Authorization`), so every value that came from a variable is redacted."""
+    if isinstance(value, str):
+        match = _VARIABLE.search(value)
+        return {path: match.group(1)} if match else {}
+    items: Any = value.items() if isinstance(value, dict) else (
+        enumerate(value) if isinstance(value, list) else ())
+    found: dict[str, str] = {}
+    for key, item in items:
+        found.update(_variables(item, f"{path}.{key}" if path else str(key)))
+    return found
 
 
 def _adapter(channel_type: str, where: str, problems: list[str]) -> tuple[Any, str | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -213,9 +213,9 @@ class Ledger:
 
     # --- items inside a delivery ----------------------------------------------------
 
-    def journal(self, key: str) -> LedgerJournal:
-        """The per-item journal of one delivery."""
-        return LedgerJournal(self, key)
+    def journal(self, key: str, redact: Callable[[str], str] | None = None) -> LedgerJournal:
+        """The per-item journal of one delivery; `redact` masks secrets in item errors."""
+        return LedgerJournal(self, key, redact)
 
     def item_status(self, key: str, item: str) -> str | None:
         """The state of one item of a delivery."""
@@ -300,9 +300,11 @@ def _delivery(row: sqlite3.Row) -> Delivery:
 class LedgerJournal:
     """Per-item outcomes of one delivery (e-mail recipients, thread posts, letters)."""
 
-    def __init__(self, ledger: Ledger, key: str) -> None:
+    def __init__(self, ledger: Ledger, key: str,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.ledger = ledger
         self.key = key
+        self.redact = redact or (lambda text: text)
 
     def status(self, item: str) -> str | None:
         """'in_progress', 'sent', 'failed' or None."""
@@ -318,7 +320,8 @@ class LedgerJournal:
 
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred to the next run when not permanent."""
-        self.ledger.set_item(self.key, item, FAILED if permanent else DEFERRED, error=error)
+        self.ledger.set_item(self.key, item, FAILED if permanent else DEFERRED,
+                             error=self.redact(error))
 
     def remote_id(self, item: str) -> str | None:
         """The remote id recorded when the item was sent."""

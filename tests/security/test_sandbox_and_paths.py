@@ -75,7 +75,7 @@ def test_an_image_outside_the_release_folder_is_refused(tmp_path: Path, image: s
     config = office(tmp_path, {})
     (tmp_path / "gambar.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     release = write_release(tmp_path / "releases", image=image, image_alt="Banjir")
-    code, stdout, stderr = run("send", str(release), "--config", str(config))
+    code, _stdout, stderr = run("send", str(release), "--config", str(config))
     assert code == 2
     assert f"image: {image} is outside the release's folder" in stderr
     assert not (tmp_path / "public").exists()
@@ -87,7 +87,7 @@ def test_an_image_symlink_leading_out_of_the_folder_is_refused(tmp_path: Path) -
     folder.mkdir()
     os.symlink("/etc/passwd", folder / "gambar.png")
     release = write_release(folder, image="gambar.png", image_alt="Banjir")
-    code, stdout, stderr = run("send", str(release), "--config", str(config))
+    code, _stdout, stderr = run("send", str(release), "--config", str(config))
     assert code == 2
     assert "image: gambar.png is outside the release's folder" in stderr
     assert not (tmp_path / "public").exists()
