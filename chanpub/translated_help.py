@@ -55,6 +55,8 @@ def translate_help(command: Any) -> None:
         english = english_help(owner, attribute)
         owner.__dict__["_english_" + attribute] = english
         setattr(owner, attribute, _(english))
+    if current_language() == "en" and "typer.rich_utils" not in sys.modules:
+        return  # its titles are English already; importing it costs ~150 ms per command
     from typer import rich_utils
 
     for name in TYPER_TEXTS:

@@ -62,7 +62,7 @@ def entries(draw: st.DrawFn) -> Any:
     """A channel entry: a working one with a few changes, or anything at all."""
     if draw(st.integers(0, 9)) == 0:
         return draw(values)
-    kind = draw(st.sampled_from(sorted(VALID) + ["tidak-ada"]))
+    kind = draw(st.sampled_from([*sorted(VALID), "tidak-ada"]))
     entry: dict[str, Any] = {"type": kind, **VALID.get(kind, {})}
     for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
         action = draw(st.sampled_from(["drop", "set", "add"]))
