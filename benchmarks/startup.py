@@ -95,7 +95,7 @@ def chanpub_script() -> Path:
 def measure(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
     """Median wall time in seconds of each command, runs interleaved."""
     times: dict[str, list[float]] = {name: [] for name in commands}
-    for name, command in commands.items():  # warm the file cache and .pyc files
+    for command in commands.values():  # warm the file cache and .pyc files
         subprocess.run(command, capture_output=True, check=True)
     for _ in range(runs):
         for name, command in commands.items():

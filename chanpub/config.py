@@ -207,8 +207,9 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         channels_data = {}
     channels: dict[str, ChannelConfig] = {}
     secret_values: list[str] = []
+    entry_points = _entry_points() if load_adapters and channels_data else None
     for name, entry in channels_data.items():
-        channel = _load_channel(path, str(name), entry, environment, problems, load_adapters)
+        channel = _load_channel(path, str(name), entry, environment, problems, entry_points)
         if channel is not None:
             channels[str(name)] = channel
             secret_values.extend(
@@ -234,9 +235,19 @@ def _top_text(data: Mapping[str, Any], key: str, path: Path, problems: list[str]
     return str(value)
 
 
+def _entry_points() -> list[Any]:
+    """The installed adapters' entry points, read once per config: reading them scans every
+    installed distribution (~25 ms), too slow to repeat for each channel."""
+    from importlib import metadata
+
+    from chanpub.registry import GROUP
+
+    return list(metadata.entry_points(group=GROUP))
+
+
 def _load_channel(
     path: Path, name: str, entry: Any, environment: Mapping[str, str], problems: list[str],
-    load_adapters: bool,
+    entry_points: list[Any] | None,
 ) -> ChannelConfig | None:
     where = f"{path}: channels.{name}"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -264,8 +275,8 @@ def _load_channel(
     options = substitution.expand(options_raw)
     secrets = _variables(options_raw)
     adapter, problem, model = None, None, None
-    if load_adapters:
-        adapter, problem = _adapter(channel_type, where, problems)
+    if entry_points is not None:
+        adapter, problem = _adapter(channel_type, where, problems, entry_points)
         if adapter is not None:
             if flags["canonical"] and not adapter.capabilities.canonical:
                 problems.append(_("{where}.canonical: a '{type}' channel cannot be the "
@@ -294,11 +305,12 @@ def _variables(value: Any, path: str = "") -> dict[str, str]:
     return found
 
 
-def _adapter(channel_type: str, where: str, problems: list[str]) -> tuple[Any, str | None]:
+def _adapter(channel_type: str, where: str, problems: list[str],
+             entry_points: list[Any]) -> tuple[Any, str | None]:
     from chanpub import registry
 
     try:
-        known = {info.type for info in registry.available()}
+        known = {info.type for info in registry.available(entry_points)}
     except PluginError as error:
         return None, error.message
     if channel_type not in known:
@@ -307,7 +319,7 @@ def _adapter(channel_type: str, where: str, problems: list[str]) -> tuple[Any, s
                               where=where, type=channel_type, known=", ".join(sorted(known))))
         return None, None
     try:
-        return registry.load(channel_type), None
+        return registry.load(channel_type, entry_points), None
     except PluginError as error:
         return None, error.message
 
