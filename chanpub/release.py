@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,6 @@ class Release:
     title: str
     body: str
     slug: str
-    summary: str
     content_sha256: str
     date: date | None = None
     publish_at: datetime | None = None
@@ -60,6 +60,13 @@ class Release:
     source: str | None = None
     warnings: tuple[str, ...] = ()
     front_matter: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    summary_given: str | None = None  # the front matter's `summary`, if any
+
+    @cached_property
+    def summary(self) -> str:
+        """`summary` from the front matter, else the first paragraph of the body (rendered
+        on first use only: a folder scan skips it for releases that are not due)."""
+        return self.summary_given or _summary_from(self.body)
 
     @property
     def is_clarification(self) -> bool:
@@ -147,9 +154,12 @@ def split_front_matter(path: Path, text: str) -> tuple[str, str, int]:
 
 def parse_front_matter(path: Path, front: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML front matter; returns the mapping and the line of each key."""
+    # One parse gives both the values and each key's line; libyaml's parser when present
+    # (a cron run reads the front matter of every release in the folder, due or not).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front)
     try:
-        node = yaml.compose(front, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(front)
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = f":{mark.line + 2}" if mark else ""
@@ -162,6 +172,8 @@ def parse_front_matter(path: Path, front: str) -> tuple[dict[str, Any], dict[str
         raise ReleaseError(
             _("{path}: front matter is not valid YAML ({problem})").format(path=path, problem=error)
         ) from None
+    finally:
+        loader.dispose()
     if data is None:
         data = {}
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | type(None)):
@@ -398,7 +410,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
         title=title,
         body=normalise_body(body),
         slug=slug or slugify(title),
-        summary=summary or _summary_from(body),
+        summary_given=summary,
         content_sha256=content_sha256(data, body),
         status=status,
         kind=kind,
