@@ -56,3 +56,26 @@ def test_a_config_reads_the_installed_adapters_once_however_many_channels(
     loaded = load_config(config)
     assert all(channel.ready for channel in loaded.channels.values())
     assert calls == ["chanpub.channels"]
+
+
+def test_a_release_renders_its_summary_only_when_asked(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from chanpub.plan import load_releases
+    from chanpub.render import markdown
+    from chanpub.testing import write_release
+
+    calls: list[str] = []
+    real = markdown.first_paragraph
+
+    def counting(text: str) -> str:
+        calls.append(text)
+        return real(text)
+
+    monkeypatch.setattr(markdown, "first_paragraph", counting)
+    for number in range(5):
+        write_release(tmp_path, name=f"{number}.md", title=f"Siaran {number}")
+    releases = load_releases([tmp_path])
+    assert len(releases) == 5 and calls == []  # a folder scan renders no Markdown
+    first = releases[0][0]
+    assert first.summary.startswith("Dinas Kependudukan membuka layanan keliling")
+    assert first.summary == first.summary and len(calls) == 1  # rendered once, then kept
