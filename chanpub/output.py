@@ -230,8 +230,9 @@ def print_history(rows: list[Delivery]) -> None:
     for row in rows:
         detail = row.url or row.error or ""
         detail = (detail + " " + counts_text(row.details)).strip()
-        if row.details.get("letter_numbers"):
-            detail += " " + ", ".join(map(str, row.details["letter_numbers"]))
+        numbers = row.details.get("numbers")
+        if isinstance(numbers, dict) and numbers:  # letters: the number each recipient got
+            detail += " " + ", ".join(f"{number} ({who})" for who, number in numbers.items())
         when = (row.finished_at or row.started_at).replace("T", " ")[:16]
         table.add_row(when, row.slug, row.channel, row.status, detail)
     stdout_console().print(table)

@@ -192,3 +192,21 @@ def test_help_imports_no_heavy_machinery() -> None:
 def test_version() -> None:
     result = run("--version")
     assert result.returncode == 0 and result.stdout.startswith("chanpub ")
+
+
+def test_history_shows_letter_numbers_and_counts(capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from chanpub.ledger import Delivery
+    from chanpub.output import print_history
+
+    row = Delivery(slug="banjir", content_hash="h", channel="surat", channel_type="letter-pdf",
+                   title="T", key="k", status="published", remote_id="1", url=None, error=None,
+                   details={"numbers": {"camat@example.go.id": "007/DISKOMINFO/IX/2026"},
+                            "sent": 3, "invalid": 1},
+                   attempts=1, started_at="2026-09-03T01:00:00+00:00",
+                   finished_at="2026-09-03T01:00:05+00:00")
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+    print_history([row])
+    shown = capsys.readouterr().out
+    assert "007/DISKOMINFO/IX/2026 (camat@example.go.id)" in shown
+    assert "sent 3, invalid 1" in shown
