@@ -78,7 +78,8 @@ def environment(folder: Path, **extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("CHANPUB_", "PYTHONPATH"))}
     env.update(SECRETS)
-    env.update(CHANPUB_STATE_DIR=str(folder / ".chanpub"), LANG="C.UTF-8")
+    # Messages in English whatever the config's `language:` (the tests read them).
+    env.update(CHANPUB_STATE_DIR=str(folder / ".chanpub"), LANG="C.UTF-8", CHANPUB_LANG="en")
     env.update(extra)
     return env
 
