@@ -235,19 +235,32 @@ def _top_text(data: Mapping[str, Any], key: str, path: Path, problems: list[str]
     return str(value)
 
 
-def _entry_points() -> list[Any]:
-    """The installed adapters' entry points, read once per config: reading them scans every
-    installed distribution (~25 ms), too slow to repeat for each channel."""
+@dataclass(frozen=True)
+class _Installed:
+    """The installed adapters, read once per config: reading them scans every installed
+    distribution (~25 ms), too slow to repeat for each channel."""
+
+    entry_points: list[Any]
+    known: frozenset[str]
+    problem: str | None  # two distributions claim one type
+
+
+def _entry_points() -> _Installed:
     from importlib import metadata
 
-    from chanpub.registry import GROUP
+    from chanpub import registry
 
-    return list(metadata.entry_points(group=GROUP))
+    entry_points = list(metadata.entry_points(group=registry.GROUP))
+    try:
+        known = frozenset(info.type for info in registry.available(entry_points))
+    except PluginError as error:
+        return _Installed(entry_points, frozenset(), error.message)
+    return _Installed(entry_points, known, None)
 
 
 def _load_channel(
     path: Path, name: str, entry: Any, environment: Mapping[str, str], problems: list[str],
-    entry_points: list[Any] | None,
+    entry_points: _Installed | None,
 ) -> ChannelConfig | None:
     where = f"{path}: channels.{name}"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
@@ -306,20 +319,19 @@ def _variables(value: Any, path: str = "") -> dict[str, str]:
 
 
 def _adapter(channel_type: str, where: str, problems: list[str],
-             entry_points: list[Any]) -> tuple[Any, str | None]:
+             installed: _Installed) -> tuple[Any, str | None]:
     from chanpub import registry
 
-    try:
-        known = {info.type for info in registry.available(entry_points)}
-    except PluginError as error:
-        return None, error.message
+    if installed.problem is not None:
+        return None, installed.problem
+    known = installed.known
     if channel_type not in known:
         problems.append(_("{where}.type: unknown channel type '{type}': use one of {known} "
                           "(see 'chanpub channels')").format(
                               where=where, type=channel_type, known=", ".join(sorted(known))))
         return None, None
     try:
-        return registry.load(channel_type, entry_points), None
+        return registry.load(channel_type, installed.entry_points), None
     except PluginError as error:
         return None, error.message
 
