@@ -185,9 +185,10 @@ class WordpressChannel:
         release = preview.release
         status, date_gmt = self._schedule(release)
         body: dict[str, Any] = {
-            "title": release.title,
+            # WordPress treats title and excerpt as HTML (kept raw for editors): send text.
+            "title": html.escape(release.title, quote=False),
             "content": (preview.html or "") + ("\n" + marker(key) if key else ""),
-            "excerpt": release.summary,
+            "excerpt": html.escape(release.summary, quote=False),
             "slug": release.slug,
             "status": status,
             "categories": self._term_ids("categories", self.options.categories),

@@ -146,9 +146,6 @@ def test_wordpress_gets_sanitised_content(tmp_path: Path) -> None:
     assert "Warga diminta waspada banjir." in str(post["content"])
 
 
-@pytest.mark.xfail(strict=True, reason="wordpress.py sends the title and excerpt as they are; "
-                   "WordPress treats both as HTML (kept raw for editors and admins): they "
-                   "should go out HTML-escaped. Owned by the wordpress adapter.")
 def test_wordpress_gets_the_title_and_excerpt_as_text_not_html(tmp_path: Path) -> None:
     posted: list[dict[str, object]] = []
     release = sample_release(tmp_path, title=TITLE, body=BODY, **FIELDS)
