@@ -101,6 +101,7 @@ def test_no_command_shows_a_secret_anywhere(office: Path, careless: FaultServer)
         run("channels"),
         run("channels", "--verify"),
         run("check", "releases/release.md"),
+        run("preview", "releases/release.md", "--out", "previews"),
         run("send", "releases/", "--dry-run", "--json"),
         run("send", "releases/", "--json", "--log-file", str(log)),
         run("send", "releases/", "--log-file", str(log)),
@@ -110,7 +111,8 @@ def test_no_command_shows_a_secret_anywhere(office: Path, careless: FaultServer)
         run("resolve", "pemkot-buka-layanan-adminduk-keliling", "telegram", "--not-published"),
     ]
     assert careless.attempts, "the services were called (and answered with what they got)"
-    assert "failed" in shown[4] and "-> 1]" in shown[4]
+    assert "failed" in shown[5] and "-> 1]" in shown[5]
+    assert list((office / "previews").glob("*.html")), "the preview page was written"
     for output in shown:
         assert leaks(output) == [], output
     assert log.is_file() and leaks(log.read_text(encoding="utf-8")) == []
