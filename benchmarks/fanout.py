@@ -50,9 +50,21 @@ def office(folder: Path, url: str, channels: int) -> Path:
     from chanpub.testing import write_release
 
     config = folder / "channels.yaml"
-    config.write_text(yaml.safe_dump({"channels": {
-        f"portal{n}": {"type": "webhook", "url": f"{url}/hook/{n}", "secret": "${HOOK_SECRET}"}
-        for n in range(channels)}}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "channels": {
+                    f"portal{n}": {
+                        "type": "webhook",
+                        "url": f"{url}/hook/{n}",
+                        "secret": "${HOOK_SECRET}",
+                    }
+                    for n in range(channels)
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     write_release(folder / "releases")
     return config
 

@@ -50,8 +50,14 @@ def write_folder(folder: Path, total: int, due: int) -> None:
             approved, fields["publish_at"] = True, "2099-01-01T09:00:00+07:00"
         else:
             approved = False
-        write_release(folder, name=f"{number:05}.md", title=f"Siaran Pers Nomor {number}",
-                      body=BODY * 3, approved=approved, **fields)
+        write_release(
+            folder,
+            name=f"{number:05}.md",
+            title=f"Siaran Pers Nomor {number}",
+            body=BODY * 3,
+            approved=approved,
+            **fields,
+        )
 
 
 def chanpub_script() -> Path:
@@ -68,9 +74,20 @@ def timed_send(office: Path, folder: Path) -> tuple[float, float]:
     times = []
     for _ in range(2):
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, str(chanpub_script()), "send", str(folder),
-                                 "--config", str(office / "channels.yaml")],
-                                capture_output=True, text=True, env=env, check=False)
+        result = subprocess.run(
+            [
+                sys.executable,
+                str(chanpub_script()),
+                "send",
+                str(folder),
+                "--config",
+                str(office / "channels.yaml"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
         times.append(time.perf_counter() - started)
         assert result.returncode == 0, result.stderr
     return times[0], times[1]
@@ -85,9 +102,21 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         office = Path(temporary)
-        (office / "channels.yaml").write_text(yaml.safe_dump({"channels": {"website": {
-            "type": "static-site", "canonical": True, "path": "public",
-            "base_url": "https://kominfo.example.go.id/siaran/"}}}), encoding="utf-8")
+        (office / "channels.yaml").write_text(
+            yaml.safe_dump(
+                {
+                    "channels": {
+                        "website": {
+                            "type": "static-site",
+                            "canonical": True,
+                            "path": "public",
+                            "base_url": "https://kominfo.example.go.id/siaran/",
+                        }
+                    }
+                }
+            ),
+            encoding="utf-8",
+        )
         big, small = office / "all", office / "due"
         write_folder(big, args.releases, args.due)
         small.mkdir()
@@ -97,15 +126,21 @@ def main() -> None:
         for _ in range(args.runs):
             results["small"].append(timed_send(office, small))
             results["big"].append(timed_send(office, big))
-    figures = {name: (statistics.median(r[0] for r in runs),
-                      statistics.median(r[1] for r in runs)) for name, runs in results.items()}
-    for label, index in (("first run (publishes the due ones)", 0),
-                         ("second run (nothing new)", 1)):
+    figures = {
+        name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+        for name, runs in results.items()
+    }
+    for label, index in (
+        ("first run (publishes the due ones)", 0),
+        ("second run (nothing new)", 1),
+    ):
         small_time, big_time = figures["small"][index], figures["big"][index]
         print(f"{label}:")
         print(f"  folder of {args.due:>5}            {small_time * 1000:8.0f} ms")
-        print(f"  folder of {args.releases:>5} ({args.due} due)  {big_time * 1000:8.0f} ms  "
-              f"= {big_time / small_time:.2f}x")
+        print(
+            f"  folder of {args.releases:>5} ({args.due} due)  {big_time * 1000:8.0f} ms  "
+            f"= {big_time / small_time:.2f}x"
+        )
     per_release = (figures["big"][1] - figures["small"][1]) / (args.releases - args.due)
     print(f"cost of each release that is not due: {per_release * 1000:.2f} ms")
 

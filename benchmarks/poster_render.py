@@ -20,12 +20,18 @@ from pathlib import Path
 
 ROUNDS = 7
 TITLE = "Pemkot Buka Layanan Adminduk Keliling di 12 Kelurahan Mulai Senin Depan"
-SUMMARY = ("Warga dapat mengurus KTP elektronik, kartu keluarga dan akta kelahiran tanpa "
-           "datang ke kantor dinas, cukup membawa KTP lama.")
+SUMMARY = (
+    "Warga dapat mengurus KTP elektronik, kartu keluarga dan akta kelahiran tanpa "
+    "datang ke kantor dinas, cukup membawa KTP lama."
+)
 BODY = "\n\n".join(
-    ["Pemerintah Kota Contoh melalui Dinas Kependudukan dan Pencatatan Sipil membuka layanan "
-     "administrasi kependudukan keliling di 12 kelurahan mulai Senin. Layanan ini mencakup "
-     "perekaman KTP elektronik, penerbitan kartu keluarga dan akta kelahiran."] * 8)
+    [
+        "Pemerintah Kota Contoh melalui Dinas Kependudukan dan Pencatatan Sipil membuka layanan "
+        "administrasi kependudukan keliling di 12 kelurahan mulai Senin. Layanan ini mencakup "
+        "perekaman KTP elektronik, penerbitan kartu keluarga dan akta kelahiran."
+    ]
+    * 8
+)
 URL = "https://kominfo.example.go.id/siaran/layanan-adminduk-keliling.html"
 
 
@@ -53,11 +59,17 @@ def main() -> None:
         photo = Path(folder) / "foto.jpg"
         Image.new("RGB", (2400, 1600), "#4a7fb0").save(photo, quality=85)
         content = PosterContent(
-            title=TITLE, summary=SUMMARY, body=BODY, url=URL,
+            title=TITLE,
+            summary=SUMMARY,
+            body=BODY,
+            url=URL,
             organisation="Dinas Komunikasi dan Informatika Kota Contoh",
-            date_text="Kamis, 3 September 2026", source="Disdukcapil Kota Contoh",
-            image=inspect_image(photo), image_alt="Petugas melayani warga",
-            created=date(2026, 9, 3))
+            date_text="Kamis, 3 September 2026",
+            source="Disdukcapil Kota Contoh",
+            image=inspect_image(photo),
+            image_alt="Petugas melayani warga",
+            created=date(2026, 9, 3),
+        )
 
         def poster() -> bytes:
             return render_poster(content, Layout(210, 297, 12))
@@ -67,8 +79,11 @@ def main() -> None:
             pdf.add_page()
             measure = Measure(pdf)
             y = 12.0
-            for text, style in ((TITLE, Style(28, bold=True, condensed=True)),
-                                (SUMMARY, Style(14)), (BODY, Style(10.5, align="J"))):
+            for text, style in (
+                (TITLE, Style(28, bold=True, condensed=True)),
+                (SUMMARY, Style(14)),
+                (BODY, Style(10.5, align="J")),
+            ):
                 lines = wrap(measure, text, style, 186)
                 y += draw(pdf, measure, lines, Box(12, y, 186, 297 - y)) + 5
             return output_bytes(pdf)
@@ -80,12 +95,21 @@ def main() -> None:
     ratio = poster_s / text_s
     print(f"ratio: {ratio:.2f}x (target: at most 3x) {'OK' if ratio <= 3 else 'OVER TARGET'}")
     loaded = subprocess.run(
-        [sys.executable, "-c", "import sys, chanpub.cli; print(sorted(m for m in sys.modules "
-         "if m.split('.')[0] in ('fpdf', 'PIL', 'pymupdf', 'segno') or "
-         "m == 'chanpub.channels.poster_pdf'))"],
-        capture_output=True, text=True, check=False)
-    print(f"modules 'chanpub --help' loads from the PDF stack: {loaded.stdout.strip() or '?'}"
-          + (f" ({loaded.stderr.strip().splitlines()[-1]})" if loaded.returncode else ""))
+        [
+            sys.executable,
+            "-c",
+            "import sys, chanpub.cli; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('fpdf', 'PIL', 'pymupdf', 'segno') or "
+            "m == 'chanpub.channels.poster_pdf'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(
+        f"modules 'chanpub --help' loads from the PDF stack: {loaded.stdout.strip() or '?'}"
+        + (f" ({loaded.stderr.strip().splitlines()[-1]})" if loaded.returncode else "")
+    )
 
 
 if __name__ == "__main__":

@@ -106,8 +106,12 @@ def write_csv(path: Path, count: int) -> None:
 
 def server(port: int) -> subprocess.Popen[str]:
     """aiosmtpd in its own process, so it does not share our interpreter lock."""
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)],
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
         raise SystemExit("aiosmtpd did not start")
@@ -116,9 +120,17 @@ def server(port: int) -> subprocess.Popen[str]:
 
 def channel_options(port: int, csv_name: str, connections: int) -> dict[str, Any]:
     """Email options for the local relay."""
-    return {"transport": "smtp", "host": "127.0.0.1", "port": port, "security": "none",
-            "from": "Diskominfo <humas@example.go.id>", "reply_to": "humas@example.go.id",
-            "subject_prefix": "[Siaran Pers]", "lists": [csv_name], "connections": connections}
+    return {
+        "transport": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from": "Diskominfo <humas@example.go.id>",
+        "reply_to": "humas@example.go.id",
+        "subject_prefix": "[Siaran Pers]",
+        "lists": [csv_name],
+        "connections": connections,
+    }
 
 
 def baseline(port: int, folder: Path, release: Any, count: int) -> tuple[float, float]:
@@ -129,11 +141,16 @@ def baseline(port: int, folder: Path, release: Any, count: int) -> tuple[float, 
     from chanpub.channels.email.recipients import iter_recipients
     from chanpub.testing import make_context, sample_links
 
-    channel = EmailChannel("press", EmailOptions.model_validate(
-        channel_options(port, "media.csv", 1)), make_context(folder))
+    channel = EmailChannel(
+        "press",
+        EmailOptions.model_validate(channel_options(port, "media.csv", 1)),
+        make_context(folder),
+    )
     parts = channel._parts(release, sample_links())
-    messages = [build_message(release, parts, recipient, key="ab" * 32)
-                for recipient in iter_recipients({"press": ["media.csv"]}, folder, [])]
+    messages = [
+        build_message(release, parts, recipient, key="ab" * 32)
+        for recipient in iter_recipients({"press": ["media.csv"]}, folder, [])
+    ]
     assert len(messages) == count
     start = time.perf_counter()
     with smtplib.SMTP("127.0.0.1", port, local_hostname="bench.example") as smtp:
@@ -149,8 +166,9 @@ def baseline(port: int, folder: Path, release: Any, count: int) -> tuple[float, 
     return objects, count / (time.perf_counter() - start)
 
 
-def chanpub_rate(port: int, folder: Path, release: Any, count: int, connections: int,
-                 ledger: bool) -> float:
+def chanpub_rate(
+    port: int, folder: Path, release: Any, count: int, connections: int, ledger: bool
+) -> float:
     """Messages per second of the email channel's publish, end to end."""
     from chanpub.channels.email.channel import EmailChannel, EmailOptions
     from chanpub.ledger import Ledger
@@ -160,8 +178,11 @@ def chanpub_rate(port: int, folder: Path, release: Any, count: int, connections:
     if ledger:
         store = Ledger(folder / f"ledger-{connections}-{time.monotonic_ns()}.sqlite3")
         overrides["journal_factory"] = store.journal
-    channel = EmailChannel("press", EmailOptions.model_validate(
-        channel_options(port, "media.csv", connections)), make_context(folder, **overrides))
+    channel = EmailChannel(
+        "press",
+        EmailOptions.model_validate(channel_options(port, "media.csv", connections)),
+        make_context(folder, **overrides),
+    )
     preview = channel.preview(release, sample_links())
     start = time.perf_counter()
     receipt = channel.publish(preview, f"{time.monotonic_ns():064x}")
@@ -173,11 +194,20 @@ def chanpub_rate(port: int, folder: Path, release: Any, count: int, connections:
 def peak_memory(folder: Path, release_path: Path, recipients: int) -> dict[str, Any]:
     """Peak RSS of a fresh process streaming `recipients` through building."""
     write_csv(folder / "big.csv", recipients)
-    args = {"base": str(folder), "release": str(release_path), "recipients": recipients,
-            "options": {"transport": "outbox", "path": "unused", "from": "humas@example.go.id",
-                        "lists": ["big.csv"]}}
-    done = subprocess.run([sys.executable, "-c", MEMORY, json.dumps(args)],
-                          capture_output=True, text=True)
+    args = {
+        "base": str(folder),
+        "release": str(release_path),
+        "recipients": recipients,
+        "options": {
+            "transport": "outbox",
+            "path": "unused",
+            "from": "humas@example.go.id",
+            "lists": ["big.csv"],
+        },
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", MEMORY, json.dumps(args)], capture_output=True, text=True
+    )
     if done.returncode:
         raise SystemExit(f"the memory run failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -200,24 +230,30 @@ def throughput(folder: Path, release: Any, messages: int, skip_ledger: bool) -> 
         results: dict[str, float] = {}
         for connections in (1, 4):
             results[f"chanpub, {connections} connection(s), memory"] = chanpub_rate(
-                port, folder, release, messages, connections, ledger=False)
+                port, folder, release, messages, connections, ledger=False
+            )
             if not skip_ledger:
                 results[f"chanpub, {connections} connection(s), ledger"] = chanpub_rate(
-                    port, folder, release, messages, connections, ledger=True)
+                    port, folder, release, messages, connections, ledger=True
+                )
     finally:
         assert process.stdin is not None
         process.stdin.close()
         process.wait(timeout=30)
     print(f"smtp throughput, {messages} messages to a local aiosmtpd ({os.cpu_count()} cores)")
     print(f"  {'bare smtplib send_message loop':<34} {limit:8.0f} msg/s   (baseline)")
-    print(f"  {'bare smtplib sendmail, ready bytes':<34} {raw:8.0f} msg/s   "
-          f"ratio {raw / limit:5.2f} (the wire alone: no message building at all)")
+    print(
+        f"  {'bare smtplib sendmail, ready bytes':<34} {raw:8.0f} msg/s   "
+        f"ratio {raw / limit:5.2f} (the wire alone: no message building at all)"
+    )
     for line in rows(results, limit):
         print(line)
     one = results["chanpub, 1 connection(s), memory"] / limit
     four = results["chanpub, 4 connection(s), memory"] / limit
-    print(f"targets: 1 connection >= 0.80: {one:.2f} {'ok' if one >= 0.8 else 'MISSED'}; "
-          f"4 connections > 1: {four:.2f} {'ok' if four > 1 else 'MISSED'}")
+    print(
+        f"targets: 1 connection >= 0.80: {one:.2f} {'ok' if one >= 0.8 else 'MISSED'}; "
+        f"4 connections > 1: {four:.2f} {'ok' if four > 1 else 'MISSED'}"
+    )
 
 
 def main() -> None:
@@ -242,9 +278,11 @@ def main() -> None:
             throughput(folder, release, options.messages, options.skip_ledger)
         memory = peak_memory(folder, release.path, options.recipients)
         peak_mb = memory["peak_kb"] / 1024
-        print(f"peak memory streaming {options.recipients} recipients through building: "
-              f"{peak_mb:.0f} MB (after imports: {memory['start_kb'] / 1024:.0f} MB); "
-              f"target < 150 MB: {'ok' if peak_mb < 150 else 'MISSED'}")
+        print(
+            f"peak memory streaming {options.recipients} recipients through building: "
+            f"{peak_mb:.0f} MB (after imports: {memory['start_kb'] / 1024:.0f} MB); "
+            f"target < 150 MB: {'ok' if peak_mb < 150 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -115,21 +115,26 @@ def main() -> None:
         minimal = Path(folder) / "minimal_typer_app.py"
         minimal.write_text(MINIMAL, encoding="utf-8")
         chanpub = [python, str(chanpub_script())]
-        result = measure({
-            "python -c pass": [python, "-c", "pass"],
-            "minimal typer --help": [python, str(minimal), "--help"],
-            "chanpub --help": [*chanpub, "--help"],
-            "minimal typer --version": [python, str(minimal), "--version"],
-            "chanpub --version": [*chanpub, "--version"],
-        }, runs)
+        result = measure(
+            {
+                "python -c pass": [python, "-c", "pass"],
+                "minimal typer --help": [python, str(minimal), "--help"],
+                "chanpub --help": [*chanpub, "--help"],
+                "minimal typer --version": [python, str(minimal), "--version"],
+                "chanpub --version": [*chanpub, "--version"],
+            },
+            runs,
+        )
     for name, seconds in result.items():
         print(f"{name:26} {seconds * 1000:7.1f} ms (median of {runs})")
     for flag in ("--help", "--version"):
         ratio = result[f"chanpub {flag}"] / result[f"minimal typer {flag}"]
         floor = result[f"chanpub {flag}"] / result["python -c pass"]
         verdict = "ok" if ratio < 1.25 else "MISSED"
-        print(f"chanpub {flag}: {ratio:.2f}x the minimal typer app (target < 1.25: {verdict}); "
-              f"{floor:.2f}x python -c pass")
+        print(
+            f"chanpub {flag}: {ratio:.2f}x the minimal typer app (target < 1.25: {verdict}); "
+            f"{floor:.2f}x python -c pass"
+        )
 
 
 if __name__ == "__main__":

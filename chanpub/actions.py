@@ -96,18 +96,27 @@ def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
         adapter = channel.adapter
         if adapter is None and channel.config.adapter and channel.config.options is not None:
             # Not going out (disabled, missing secret), but still shown as it would look.
-            adapter = channel.config.adapter(channel.name, channel.config.options,
-                                             make_context(release, channel.config))
+            adapter = channel.config.adapter(
+                channel.name, channel.config.options, make_context(release, channel.config)
+            )
         if adapter is None:
-            checks.append(ChannelCheck(channel.name, channel.config.type, None,
-                                       channel.skip_reason))
+            checks.append(
+                ChannelCheck(channel.name, channel.config.type, None, channel.skip_reason)
+            )
             continue
         try:
-            checks.append(ChannelCheck(channel.name, channel.config.type,
-                                       adapter.preview(release, links), channel.skip_reason))
+            checks.append(
+                ChannelCheck(
+                    channel.name,
+                    channel.config.type,
+                    adapter.preview(release, links),
+                    channel.skip_reason,
+                )
+            )
         except ChanpubError as error:
-            checks.append(ChannelCheck(channel.name, channel.config.type, None,
-                                       config.redact(error.message)))
+            checks.append(
+                ChannelCheck(channel.name, channel.config.type, None, config.redact(error.message))
+            )
     return release, checks
 
 
@@ -137,13 +146,29 @@ def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelSta
                 if event == "verified":
                     facts.update(data)
 
-            adapter = channel.adapter(channel.name, channel.options, ChannelContext(
-                organisation=config.organisation, language=config.language,
-                base_dir=config.base_dir, state_dir=config.state_dir,
-                secrets=channel.secrets, progress=collect))
+            adapter = channel.adapter(
+                channel.name,
+                channel.options,
+                ChannelContext(
+                    organisation=config.organisation,
+                    language=config.language,
+                    base_dir=config.base_dir,
+                    state_dir=config.state_dir,
+                    secrets=channel.secrets,
+                    progress=collect,
+                ),
+            )
             verified = _verify(adapter, config, facts)
-        statuses.append(ChannelStatus(channel.name, channel.type, channel.readiness,
-                                      channel.ready, channel.canonical, verified))
+        statuses.append(
+            ChannelStatus(
+                channel.name,
+                channel.type,
+                channel.readiness,
+                channel.ready,
+                channel.canonical,
+                verified,
+            )
+        )
     _close_http()
     return statuses
 
@@ -191,13 +216,13 @@ def failed_items(config: Config, key: str) -> list[tuple[str, str]]:
         ledger.close()
 
 
-def resolve(config: Config, slug: str, channel: str, *, published: bool,
-            url: str | None) -> int:
+def resolve(config: Config, slug: str, channel: str, *, published: bool, url: str | None) -> int:
     """Record a person's verdict on a delivery a stopped run left unresolved."""
     ledger = open_ledger(config, create=False)
     if ledger is None:
-        raise StateError(_("there is no ledger in {path} yet: nothing to resolve").format(
-            path=config.state_dir))
+        raise StateError(
+            _("there is no ledger in {path} yet: nothing to resolve").format(path=config.state_dir)
+        )
     with send_lock(config.state_dir):
         try:
             return ledger.resolve(slug, channel, published=published, url=url)

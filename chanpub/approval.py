@@ -45,18 +45,22 @@ def set_fields(front: str, values: dict[str, str], newline: str) -> str:
 def approve(path: Path, by: str, now: datetime | None = None) -> Release:
     """Validate the release and record who approved exactly this content, and when."""
     if not by.strip():
-        raise ApprovalError(_("--by: give the approver's name, e.g. --by \"Kepala Dinas\""))
+        raise ApprovalError(_('--by: give the approver\'s name, e.g. --by "Kepala Dinas"'))
     release = load_release(path)  # refuses a broken release before writing anything
     text = read_text(path)
     front, _body, _line = split_front_matter(path, text)
     newline = "\r\n" if "\r\n" in text[:200] else "\n"
     approved_at = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    new_front = set_fields(front, {
-        "status": "approved",
-        "approved_by": _scalar(by.strip()),
-        "approved_at": _scalar(approved_at),
-        "approved_sha256": _scalar(release.content_sha256),
-    }, newline)
+    new_front = set_fields(
+        front,
+        {
+            "status": "approved",
+            "approved_by": _scalar(by.strip()),
+            "approved_at": _scalar(approved_at),
+            "approved_sha256": _scalar(release.content_sha256),
+        },
+        newline,
+    )
     match = FENCE.match(text)
     assert match is not None  # split_front_matter succeeded on the same text
     start = match.start(1) if match.group(1) is not None else text.index("\n") + 1
@@ -64,6 +68,7 @@ def approve(path: Path, by: str, now: datetime | None = None) -> Release:
     write_atomically(path, text[:start] + new_front + text[end:])
     approved = load_release(path)
     if not approved.is_approved:  # the hash must not depend on the approval fields
-        raise ApprovalError(_("{path}: approval could not be recorded consistently: report "
-                              "this").format(path=path))
+        raise ApprovalError(
+            _("{path}: approval could not be recorded consistently: report this").format(path=path)
+        )
     return approved

@@ -28,8 +28,12 @@ T = TypeVar("T")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="channels.yaml to use (else $CHANPUB_CONFIG, then "
-                 "./channels.yaml).", show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="channels.yaml to use (else $CHANPUB_CONFIG, then ./channels.yaml).",
+        show_default=False,
+    ),
 ]
 
 
@@ -60,11 +64,20 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Show the version and exit.")] = False,
-    lang: Annotated[str | None, typer.Option("--lang", envvar="CHANPUB_LANG",
-                                             help="Language of messages: en, id. Default: "
-                                             "the config's, then the system's.")] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="CHANPUB_LANG",
+            help="Language of messages: en, id. Default: the config's, then the system's.",
+        ),
+    ] = None,
 ) -> None:
     """chanpub: one approved release to the website, social media, e-mail and print."""
     global _language_option
@@ -79,14 +92,22 @@ _language_option: str | None = None  # --lang: when given, the config's language
 def send(
     paths: Annotated[list[Path], typer.Argument(help="Release files or folders of releases.")],
     config: ConfigOption = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Render everything; publish and "
-                                          "record nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Render everything; publish and record nothing.")
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
-    update: Annotated[bool, typer.Option("--update", help="Edit posts of a re-approved release "
-                                         "in place, where the channel can.")] = False,
-    log_file: Annotated[Path | None, typer.Option("--log-file", help="Append JSON lines "
-                                                  "(time, release, channel, status, url, "
-                                                  "error).")] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update", help="Edit posts of a re-approved release in place, where the channel can."
+        ),
+    ] = False,
+    log_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--log-file", help="Append JSON lines (time, release, channel, status, url, error)."
+        ),
+    ] = None,
 ) -> None:
     """Publish approved, due releases to their channels, exactly once.
 
@@ -102,8 +123,9 @@ def send(
         if live:
             view = output.LiveView()
             with view.running():
-                result = actions.send(paths, cfg, dry_run=dry_run, update=update,
-                                      observer=view.observe)
+                result = actions.send(
+                    paths, cfg, dry_run=dry_run, update=update, observer=view.observe
+                )
             output.print_summary_table(result)
         else:
             result = actions.send(paths, cfg, dry_run=dry_run, update=update)
@@ -157,11 +179,17 @@ def check(
 def preview(
     file: Annotated[Path, typer.Argument(help="The release file.")],
     config: ConfigOption = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the page (default: "
-                                             "preview/ in the state folder).",
-                                             show_default=False)] = None,
-    open_page: Annotated[bool, typer.Option("--open", help="Open the page in the web "
-                                            "browser.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Folder for the page (default: preview/ in the state folder).",
+            show_default=False,
+        ),
+    ] = None,
+    open_page: Annotated[
+        bool, typer.Option("--open", help="Open the page in the web browser.")
+    ] = False,
 ) -> None:
     """Write one HTML page showing what every channel would publish, to approve from.
 
@@ -196,8 +224,11 @@ def approve(
 
     def work() -> None:
         release = approve_release(file, by)
-        typer.echo(_("{path}: approved by {by} (sha256 {hash})").format(
-            path=file, by=release.approved_by, hash=release.content_sha256))
+        typer.echo(
+            _("{path}: approved by {by} (sha256 {hash})").format(
+                path=file, by=release.approved_by, hash=release.content_sha256
+            )
+        )
 
     _run(work)
 
@@ -205,8 +236,10 @@ def approve(
 @app.command()
 def channels(
     config: ConfigOption = None,
-    verify: Annotated[bool, typer.Option("--verify", help="Check credentials and reachability "
-                                         "without publishing.")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Check credentials and reachability without publishing."),
+    ] = False,
 ) -> None:
     """List installed channel types and configured channels with their readiness.
 
@@ -219,8 +252,9 @@ def channels(
         cfg = actions.load(config, language=_language_option)
         statuses = actions.channel_statuses(cfg, verify=verify)
         output.print_channels(statuses, adapters)
-        failed = verify and any(s.verified is not None and not s.verified.startswith("ok")
-                                for s in statuses)
+        failed = verify and any(
+            s.verified is not None and not s.verified.startswith("ok") for s in statuses
+        )
         return int(ExitCode.CHANNEL_FAILED if failed else ExitCode.OK)
 
     raise typer.Exit(_run(work))
@@ -256,10 +290,12 @@ def history(
 def resolve(
     slug: Annotated[str, typer.Argument(help="The release's slug.")],
     channel: Annotated[str, typer.Argument(help="The channel's name.")],
-    published: Annotated[str | None, typer.Option("--published", help="It is there: its "
-                                                  "URL.")] = None,
-    not_published: Annotated[bool, typer.Option("--not-published", help="It is not there: "
-                                                "the next send publishes it.")] = False,
+    published: Annotated[
+        str | None, typer.Option("--published", help="It is there: its URL.")
+    ] = None,
+    not_published: Annotated[
+        bool, typer.Option("--not-published", help="It is not there: the next send publishes it.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Settle a delivery that a stopped run left for a person to check.
@@ -273,11 +309,15 @@ def resolve(
         if (published is None) == (not not_published):
             raise InputError(_("give either --published URL or --not-published"))
         cfg = actions.load(config, language=_language_option)
-        changed = actions.resolve(cfg, slug, channel, published=published is not None,
-                                  url=published)
+        changed = actions.resolve(
+            cfg, slug, channel, published=published is not None, url=published
+        )
         if not changed:
-            raise InputError(_("nothing to resolve for {slug} on {channel}: see 'chanpub "
-                               "history {slug}'").format(slug=slug, channel=channel))
+            raise InputError(
+                _(
+                    "nothing to resolve for {slug} on {channel}: see 'chanpub history {slug}'"
+                ).format(slug=slug, channel=channel)
+            )
         typer.echo(_("{slug} on {channel}: recorded").format(slug=slug, channel=channel))
 
     _run(work)
@@ -319,8 +359,11 @@ def _ask_office() -> dict[str, str]:
             raise typer.BadParameter(error.message) from None
 
     organisation = typer.prompt(_("Name of the office"), default=STARTER_ORGANISATION)
-    base_url = typer.prompt(_("Web address where the releases will be published"),
-                            default=STARTER_BASE_URL, value_proc=web_address)
+    base_url = typer.prompt(
+        _("Web address where the releases will be published"),
+        default=STARTER_BASE_URL,
+        value_proc=web_address,
+    )
     return {"organisation": organisation, "base_url": base_url}
 
 

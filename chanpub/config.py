@@ -88,15 +88,18 @@ def find_config(option: Path | None, cwd: Path | None = None) -> Path:
     """Where the config is: `--config`, then CHANPUB_CONFIG, then ./channels.yaml."""
     candidates = [
         (option, "--config"),
-        (Path(os.environ["CHANPUB_CONFIG"]) if os.environ.get("CHANPUB_CONFIG") else None,
-         "CHANPUB_CONFIG"),
+        (
+            Path(os.environ["CHANPUB_CONFIG"]) if os.environ.get("CHANPUB_CONFIG") else None,
+            "CHANPUB_CONFIG",
+        ),
     ]
     for path, origin in candidates:
         if path is not None:
             if not path.is_file():
                 raise ConfigError(
                     _("{path}: no such config file (from {origin}): check the path").format(
-                        path=path, origin=origin)
+                        path=path, origin=origin
+                    )
                 )
             return path
     default = (cwd or Path.cwd()) / CONFIG_NAME
@@ -104,7 +107,8 @@ def find_config(option: Path | None, cwd: Path | None = None) -> Path:
         return Path(CONFIG_NAME) if cwd is None else default
     raise ConfigError(
         _("no {name} here: run 'chanpub init' to write one, or pass --config").format(
-            name=CONFIG_NAME)
+            name=CONFIG_NAME
+        )
     )
 
 
@@ -162,8 +166,9 @@ def _read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(_("{path}: is not UTF-8 text: save it as UTF-8").format(path=path)) \
-            from None
+        raise ConfigError(
+            _("{path}: is not UTF-8 text: save it as UTF-8").format(path=path)
+        ) from None
     except OSError as error:
         raise ConfigError(
             _("{path}: cannot be read ({reason})").format(path=path, reason=error.strerror)
@@ -175,11 +180,13 @@ def _read_yaml(path: Path) -> Any:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise ConfigError(
             _("{where}: not valid YAML ({problem}): fix the syntax").format(
-                where=where, problem=error.problem)
+                where=where, problem=error.problem
+            )
         ) from None
     except yaml.YAMLError as error:
-        raise ConfigError(_("{path}: not valid YAML ({problem})").format(
-            path=path, problem=error)) from None
+        raise ConfigError(
+            _("{path}: not valid YAML ({problem})").format(path=path, problem=error)
+        ) from None
 
 
 def load_config(path: Path, *, load_adapters: bool = True) -> Config:
@@ -188,13 +195,19 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(_("{path}: must be a mapping of settings (organisation, channels, "
-                            "...)").format(path=path))
+        raise ConfigError(
+            _("{path}: must be a mapping of settings (organisation, channels, ...)").format(
+                path=path
+            )
+        )
     problems: list[str] = []
     for key in data:
         if key not in TOP_LEVEL:
-            problems.append(_("{path}: {key}: unknown setting: use one of {known}").format(
-                path=path, key=key, known=", ".join(TOP_LEVEL)))
+            problems.append(
+                _("{path}: {key}: unknown setting: use one of {known}").format(
+                    path=path, key=key, known=", ".join(TOP_LEVEL)
+                )
+            )
     environment = _environment(path)
     organisation = _top_text(data, "organisation", path, problems) or ""
     language = _top_text(data, "language", path, problems) or "en"
@@ -202,8 +215,9 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     state_dir = state_dir_for(path, _top_text(data, "state_dir", path, problems))
     channels_data = data.get("channels") or {}
     if not isinstance(channels_data, dict):
-        problems.append(_("{path}: channels: must be a mapping of channel name to settings")
-                        .format(path=path))
+        problems.append(
+            _("{path}: channels: must be a mapping of channel name to settings").format(path=path)
+        )
         channels_data = {}
     channels: dict[str, ChannelConfig] = {}
     secret_values: list[str] = []
@@ -213,16 +227,27 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         if channel is not None:
             channels[str(name)] = channel
             secret_values.extend(
-                v for v in _secret_values(channel, environment) if v not in secret_values)
+                v for v in _secret_values(channel, environment) if v not in secret_values
+            )
     canonical = [c.name for c in channels.values() if c.canonical and c.enabled]
     if len(canonical) > 1:
-        problems.append(_("{path}: channels: {names} are all marked canonical: keep "
-                          "'canonical: true' on one channel only").format(
-                              path=path, names=", ".join(canonical)))
+        problems.append(
+            _(
+                "{path}: channels: {names} are all marked canonical: keep "
+                "'canonical: true' on one channel only"
+            ).format(path=path, names=", ".join(canonical))
+        )
     if problems:
         raise ConfigError(problems)
-    return Config(path=path, organisation=organisation, language=language, base_url=base_url,
-                  state_dir=state_dir, channels=channels, secret_values=tuple(secret_values))
+    return Config(
+        path=path,
+        organisation=organisation,
+        language=language,
+        base_url=base_url,
+        state_dir=state_dir,
+        channels=channels,
+        secret_values=tuple(secret_values),
+    )
 
 
 def _top_text(data: Mapping[str, Any], key: str, path: Path, problems: list[str]) -> str | None:
@@ -259,28 +284,39 @@ def _entry_points() -> _Installed:
 
 
 def _load_channel(
-    path: Path, name: str, entry: Any, environment: Mapping[str, str], problems: list[str],
+    path: Path,
+    name: str,
+    entry: Any,
+    environment: Mapping[str, str],
+    problems: list[str],
     entry_points: _Installed | None,
 ) -> ChannelConfig | None:
     where = f"{path}: channels.{name}"
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        problems.append(_("{where}: a channel name may hold letters, digits, '-', '_' and '.'")
-                        .format(where=where))
+        problems.append(
+            _("{where}: a channel name may hold letters, digits, '-', '_' and '.'").format(
+                where=where
+            )
+        )
         return None
     if not isinstance(entry, dict):
         problems.append(_("{where}: must be a mapping with at least 'type:'").format(where=where))
         return None
     channel_type = entry.get("type")
     if not isinstance(channel_type, str) or not channel_type:
-        problems.append(_("{where}.type: is missing: name the channel type, e.g. static-site")
-                        .format(where=where))
+        problems.append(
+            _("{where}.type: is missing: name the channel type, e.g. static-site").format(
+                where=where
+            )
+        )
         return None
     flags = {}
     for flag, default in (("enabled", True), ("canonical", False)):
         value = entry.get(flag, default)
         if not isinstance(value, bool):
-            problems.append(_("{where}.{flag}: must be true or false").format(
-                where=where, flag=flag))
+            problems.append(
+                _("{where}.{flag}: must be true or false").format(where=where, flag=flag)
+            )
             value = default
         flags[flag] = value
     options_raw = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
@@ -292,15 +328,26 @@ def _load_channel(
         adapter, problem = _adapter(channel_type, where, problems, entry_points)
         if adapter is not None:
             if flags["canonical"] and not adapter.capabilities.canonical:
-                problems.append(_("{where}.canonical: a '{type}' channel cannot be the "
-                                  "canonical one: mark the website channel instead").format(
-                                      where=where, type=channel_type))
-            model = _validate_options(adapter, options, options_raw, substitution.missing,
-                                      where, problems)
+                problems.append(
+                    _(
+                        "{where}.canonical: a '{type}' channel cannot be the "
+                        "canonical one: mark the website channel instead"
+                    ).format(where=where, type=channel_type)
+                )
+            model = _validate_options(
+                adapter, options, options_raw, substitution.missing, where, problems
+            )
     return ChannelConfig(
-        name=name, type=channel_type, enabled=flags["enabled"], canonical=flags["canonical"],
-        raw=options, options=model, adapter=adapter, missing=tuple(substitution.missing),
-        secrets=secrets, problem=problem,
+        name=name,
+        type=channel_type,
+        enabled=flags["enabled"],
+        canonical=flags["canonical"],
+        raw=options,
+        options=model,
+        adapter=adapter,
+        missing=tuple(substitution.missing),
+        secrets=secrets,
+        problem=problem,
     )
 
 
@@ -310,25 +357,32 @@ def _variables(value: Any, path: str = "") -> dict[str, str]:
     if isinstance(value, str):
         match = _VARIABLE.search(value)
         return {path: match.group(1)} if match else {}
-    items: Any = value.items() if isinstance(value, dict) else (
-        enumerate(value) if isinstance(value, list) else ())
+    items: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else (enumerate(value) if isinstance(value, list) else ())
+    )
     found: dict[str, str] = {}
     for key, item in items:
         found.update(_variables(item, f"{path}.{key}" if path else str(key)))
     return found
 
 
-def _adapter(channel_type: str, where: str, problems: list[str],
-             installed: _Installed) -> tuple[Any, str | None]:
+def _adapter(
+    channel_type: str, where: str, problems: list[str], installed: _Installed
+) -> tuple[Any, str | None]:
     from chanpub import registry
 
     if installed.problem is not None:
         return None, installed.problem
     known = installed.known
     if channel_type not in known:
-        problems.append(_("{where}.type: unknown channel type '{type}': use one of {known} "
-                          "(see 'chanpub channels')").format(
-                              where=where, type=channel_type, known=", ".join(sorted(known))))
+        problems.append(
+            _(
+                "{where}.type: unknown channel type '{type}': use one of {known} "
+                "(see 'chanpub channels')"
+            ).format(where=where, type=channel_type, known=", ".join(sorted(known)))
+        )
         return None, None
     try:
         return registry.load(channel_type, installed.entry_points), None
@@ -349,25 +403,38 @@ def _secret_fields(adapter: Any) -> set[str]:
 
 
 def _validate_options(
-    adapter: Any, options: dict[str, Any], raw: Mapping[str, Any], missing: list[str],
-    where: str, problems: list[str],
+    adapter: Any,
+    options: dict[str, Any],
+    raw: Mapping[str, Any],
+    missing: list[str],
+    where: str,
+    problems: list[str],
 ) -> BaseModel | None:
     from pydantic import ValidationError
 
     for secret in _secret_fields(adapter):
         value = raw.get(secret)  # as written in the file, before ${VAR} expansion
         if isinstance(value, str) and value and not _VARIABLE.search(value):
-            problems.append(_("{where}.{field}: a secret must not be written in the file: "
-                              "write ${{VARIABLE}} and set that variable in the environment "
-                              "or in .env").format(where=where, field=secret))
+            problems.append(
+                _(
+                    "{where}.{field}: a secret must not be written in the file: "
+                    "write ${{VARIABLE}} and set that variable in the environment "
+                    "or in .env"
+                ).format(where=where, field=secret)
+            )
     # Fields whose variable is missing are left out, so the rest is still checked; a secret
     # keeps its "${VAR}" text as a stand-in, so the channel can still be previewed (it is
     # not ready, so nothing is ever sent with it).
-    missing_fields = {k for k, v in raw.items() if isinstance(v, str)
-                      and any(m.group(1) in missing for m in _VARIABLE.finditer(v))}
+    missing_fields = {
+        k
+        for k, v in raw.items()
+        if isinstance(v, str) and any(m.group(1) in missing for m in _VARIABLE.finditer(v))
+    }
     secrets = _secret_fields(adapter)
-    candidate = {k: (raw[k] if k in secrets else None) if k in missing_fields else v
-                 for k, v in options.items()}
+    candidate = {
+        k: (raw[k] if k in secrets else None) if k in missing_fields else v
+        for k, v in options.items()
+    }
     candidate = {k: v for k, v in candidate.items() if v is not None}
     try:
         return adapter.Options.model_validate(candidate)  # type: ignore[no-any-return]
@@ -388,15 +455,19 @@ def _explain(item: Mapping[str, Any], known: list[str]) -> str:
     kind = item["type"]
     if kind == "extra_forbidden":
         return _("unknown option: check the spelling (options: {known})").format(
-            known=", ".join(known))
+            known=", ".join(known)
+        )
     if kind == "missing":
         return _("is required: add it")
     message = str(item["msg"])
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     return message
 
 
 def _secret_values(channel: ChannelConfig, environment: Mapping[str, str]) -> list[str]:
-    return [environment[var] for var in channel.secrets.values()
-            if environment.get(var) and len(environment[var]) >= 4]
+    return [
+        environment[var]
+        for var in channel.secrets.values()
+        if environment.get(var) and len(environment[var]) >= 4
+    ]

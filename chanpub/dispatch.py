@@ -78,11 +78,25 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         """The `--json` document (its keys are a contract; see tests/test_json_contract)."""
-        return {"releases": [
-            {"slug": r.slug, "title": r.title, "channels": [
-                {"channel": o.channel, "type": o.type, "status": o.status, "url": o.url,
-                 "error": o.error} for o in r.outcomes]}
-            for r in self.releases]}
+        return {
+            "releases": [
+                {
+                    "slug": r.slug,
+                    "title": r.title,
+                    "channels": [
+                        {
+                            "channel": o.channel,
+                            "type": o.type,
+                            "status": o.status,
+                            "url": o.url,
+                            "error": o.error,
+                        }
+                        for o in r.outcomes
+                    ],
+                }
+                for r in self.releases
+            ]
+        }
 
 
 def _quiet(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
@@ -108,8 +122,9 @@ class Dispatcher:
     def _release(self, plan: ReleasePlan) -> ReleaseResult:
         release = plan.release
         if plan.skip_reason is not None:
-            outcomes = tuple(self._skip(c, plan.skip_reason) for c in plan.channels
-                             if c.config.enabled)
+            outcomes = tuple(
+                self._skip(c, plan.skip_reason) for c in plan.channels if c.config.enabled
+            )
             return ReleaseResult(release.slug, release.title, release.path, outcomes)
         results: dict[str, Outcome] = {}
         outputs: dict[str, Receipt] = {}
@@ -131,8 +146,10 @@ class Dispatcher:
             if outcome.status in (PUBLISHED_STATUS, ALREADY) and outcome.url:
                 links = Links(canonical_url=outcome.url, predicted=False)
             elif links.canonical_url is None:
-                reason = _("waiting for the canonical channel '{name}', which did not publish: "
-                           "the next run retries").format(name=canonical.name)
+                reason = _(
+                    "waiting for the canonical channel '{name}', which did not publish: "
+                    "the next run retries"
+                ).format(name=canonical.name)
                 for channel in runnable:
                     if channel is not canonical:
                         results[channel.name] = self._fail(channel, reason)
@@ -141,24 +158,34 @@ class Dispatcher:
         self._run_waves(release, pending, links, outputs, results)
         return self._result(release, plan, results)
 
-    def _result(self, release: Release, plan: ReleasePlan,
-                results: dict[str, Outcome]) -> ReleaseResult:
+    def _result(
+        self, release: Release, plan: ReleasePlan, results: dict[str, Outcome]
+    ) -> ReleaseResult:
         ordered = tuple(results[c.name] for c in plan.channels if c.name in results)
         return ReleaseResult(release.slug, release.title, release.path, ordered)
 
-    def _run_waves(self, release: Release, pending: list[ChannelPlan], links: Links,
-                   outputs: dict[str, Receipt], results: dict[str, Outcome]) -> None:
+    def _run_waves(
+        self,
+        release: Release,
+        pending: list[ChannelPlan],
+        links: Links,
+        outputs: dict[str, Receipt],
+        results: dict[str, Outcome],
+    ) -> None:
         """Channels whose dependencies (e.g. an attached poster) are done run together."""
         while pending:
             done = set(results)
-            wave = [c for c in pending if set(_depends_on(c)) <= done
-                    or not set(_depends_on(c)) & {p.name for p in pending}]
+            wave = [
+                c
+                for c in pending
+                if set(_depends_on(c)) <= done
+                or not set(_depends_on(c)) & {p.name for p in pending}
+            ]
             if not wave:  # a cycle: run the rest anyway, each will say what it misses
                 wave = list(pending)
             wave_links = Links(links.canonical_url, links.predicted, dict(outputs))
             with ThreadPoolExecutor(max_workers=min(16, len(wave))) as pool:
-                futures = {c.name: pool.submit(self._deliver, release, c, wave_links)
-                           for c in wave}
+                futures = {c.name: pool.submit(self._deliver, release, c, wave_links) for c in wave}
                 for name, future in futures.items():
                     outcome, receipt = future.result()
                     results[name] = outcome
@@ -184,60 +211,95 @@ class Dispatcher:
     def _fail(self, channel: ChannelPlan, reason: str) -> Outcome:
         return Outcome(channel.name, channel.config.type, FAILED_STATUS, error=reason)
 
-    def _deliver(self, release: Release, channel: ChannelPlan,
-                 links: Links) -> tuple[Outcome, Receipt | None]:
+    def _deliver(
+        self, release: Release, channel: ChannelPlan, links: Links
+    ) -> tuple[Outcome, Receipt | None]:
         """Deliver one release to one channel, guarded so an adapter bug stays local."""
         try:
             return self._deliver_guarded(release, channel, links)
         except ChannelError as error:
             return self._fail(channel, self.config.redact(error.message)), None
         except Exception as error:  # a bug in one adapter must not stop the others
-            message = _("{channel}: internal error in the '{type}' adapter ({error}): report "
-                        "this; check the channel before sending again").format(
-                            channel=channel.name, type=channel.config.type,
-                            error=f"{type(error).__name__}: {error}")
+            message = _(
+                "{channel}: internal error in the '{type}' adapter ({error}): report "
+                "this; check the channel before sending again"
+            ).format(
+                channel=channel.name,
+                type=channel.config.type,
+                error=f"{type(error).__name__}: {error}",
+            )
             self._record(release, channel, NEEDS_CHECK, error=message)
             return self._fail(channel, self.config.redact(message)), None
 
-    def _deliver_guarded(self, release: Release, channel: ChannelPlan,
-                         links: Links) -> tuple[Outcome, Receipt | None]:
+    def _deliver_guarded(
+        self, release: Release, channel: ChannelPlan, links: Links
+    ) -> tuple[Outcome, Receipt | None]:
         adapter = channel.adapter
         key = delivery_key(release, channel.name)
-        row = self.ledger.get(release.slug, release.content_sha256, channel.name) \
-            if self.ledger else None
+        row = (
+            self.ledger.get(release.slug, release.content_sha256, channel.name)
+            if self.ledger
+            else None
+        )
         if row is not None and row.status == PUBLISHED:
             self.observer("done", release.slug, channel.name, {"status": ALREADY, "url": row.url})
-            return (Outcome(channel.name, channel.config.type, ALREADY, url=row.url),
-                    _receipt_from(row))
+            return (
+                Outcome(channel.name, channel.config.type, ALREADY, url=row.url),
+                _receipt_from(row),
+            )
         if row is None and self.ledger is not None:
-            older = [d for d in self.ledger.published_versions(release.slug, channel.name)
-                     if d.content_hash != release.content_sha256]
+            older = [
+                d
+                for d in self.ledger.published_versions(release.slug, channel.name)
+                if d.content_hash != release.content_sha256
+            ]
             if older:
                 return self._new_version(release, channel, links, key, older[-1])
         preview = adapter.preview(release, links)
         if preview.over_limit:
-            return self._fail(channel, _(
-                "{channel}: the text is {length} {unit}, over the limit of {limit}, and cannot "
-                "be shortened: shorten the template or the title").format(
-                    channel=channel.name, length=preview.length, unit=preview.unit,
-                    limit=preview.limit)), None
+            return self._fail(
+                channel,
+                _(
+                    "{channel}: the text is {length} {unit}, over the limit of {limit}, and cannot "
+                    "be shortened: shorten the template or the title"
+                ).format(
+                    channel=channel.name,
+                    length=preview.length,
+                    unit=preview.unit,
+                    limit=preview.limit,
+                ),
+            ), None
         if self.dry_run or self.ledger is None:
-            return Outcome(channel.name, channel.config.type, SKIPPED,
-                           url=links.canonical_url if channel.config.canonical else None,
-                           error=_("dry run: nothing sent")), None
+            return Outcome(
+                channel.name,
+                channel.config.type,
+                SKIPPED,
+                url=links.canonical_url if channel.config.canonical else None,
+                error=_("dry run: nothing sent"),
+            ), None
         if row is not None and row.status in (IN_PROGRESS, NEEDS_CHECK):
             found = self._resolve_interrupted(release, channel, row)
             if found is not None:
                 return found
-        self.ledger.begin(slug=release.slug, content_hash=release.content_sha256,
-                          channel=channel.name, channel_type=channel.config.type,
-                          title=release.title, key=key)
-        self.observer("publishing", release.slug, channel.name,
-                      {"total": preview.recipients} if preview.recipients else {})
+        self.ledger.begin(
+            slug=release.slug,
+            content_hash=release.content_sha256,
+            channel=channel.name,
+            channel_type=channel.config.type,
+            title=release.title,
+            key=key,
+        )
+        self.observer(
+            "publishing",
+            release.slug,
+            channel.name,
+            {"total": preview.recipients} if preview.recipients else {},
+        )
         return self._publish(release, channel, preview, key)
 
-    def _resolve_interrupted(self, release: Release, channel: ChannelPlan,
-                             row: Delivery) -> tuple[Outcome, Receipt | None] | None:
+    def _resolve_interrupted(
+        self, release: Release, channel: ChannelPlan, row: Delivery
+    ) -> tuple[Outcome, Receipt | None] | None:
         """An earlier run stopped between the remote call and its record."""
         adapter = channel.adapter
         if hasattr(adapter, "lookup"):
@@ -255,38 +317,59 @@ class Dispatcher:
         message = _(
             "{channel}: a run stopped while publishing this release (at {at}); it may or may "
             "not be there. Check the channel, then run 'chanpub resolve {slug} {channel} "
-            "--published URL' or '--not-published'").format(
-                channel=channel.name, at=row.started_at, slug=release.slug)
+            "--published URL' or '--not-published'"
+        ).format(channel=channel.name, at=row.started_at, slug=release.slug)
         self._record(release, channel, NEEDS_CHECK, error=message)
         return self._fail(channel, message), None
 
-    def _new_version(self, release: Release, channel: ChannelPlan, links: Links, key: str,
-                     previous: Delivery) -> tuple[Outcome, Receipt | None]:
+    def _new_version(
+        self, release: Release, channel: ChannelPlan, links: Links, key: str, previous: Delivery
+    ) -> tuple[Outcome, Receipt | None]:
         adapter = channel.adapter
         if not self.update:
-            return Outcome(channel.name, channel.config.type, SKIPPED, url=previous.url, error=_(
-                "an earlier version of this release was published on {when}; this is a new "
-                "version: send with --update to edit it in place").format(
-                    when=(previous.finished_at or previous.started_at)[:16])), None
+            return Outcome(
+                channel.name,
+                channel.config.type,
+                SKIPPED,
+                url=previous.url,
+                error=_(
+                    "an earlier version of this release was published on {when}; this is a new "
+                    "version: send with --update to edit it in place"
+                ).format(when=(previous.finished_at or previous.started_at)[:16]),
+            ), None
         if not hasattr(adapter, "update") or not adapter.capabilities.edit:
-            return self._fail(channel, _(
-                "{channel}: a '{type}' channel cannot edit a published post in place; the "
-                "earlier version stays as it is").format(
-                    channel=channel.name, type=channel.config.type)), None
+            return self._fail(
+                channel,
+                _(
+                    "{channel}: a '{type}' channel cannot edit a published post in place; the "
+                    "earlier version stays as it is"
+                ).format(channel=channel.name, type=channel.config.type),
+            ), None
         preview = adapter.preview(release, links)
         assert self.ledger is not None
-        self.ledger.begin(slug=release.slug, content_hash=release.content_sha256,
-                          channel=channel.name, channel_type=channel.config.type,
-                          title=release.title, key=key)
+        self.ledger.begin(
+            slug=release.slug,
+            content_hash=release.content_sha256,
+            channel=channel.name,
+            channel_type=channel.config.type,
+            title=release.title,
+            key=key,
+        )
         old = _receipt_from(previous)
         return self._call(release, channel, lambda: adapter.update(preview, old))
 
-    def _publish(self, release: Release, channel: ChannelPlan, preview: Any,
-                 key: str) -> tuple[Outcome, Receipt | None]:
+    def _publish(
+        self, release: Release, channel: ChannelPlan, preview: Any, key: str
+    ) -> tuple[Outcome, Receipt | None]:
         return self._call(release, channel, lambda: channel.adapter.publish(preview, key), key)
 
-    def _call(self, release: Release, channel: ChannelPlan, action: Callable[[], Receipt],
-              key: str | None = None) -> tuple[Outcome, Receipt | None]:
+    def _call(
+        self,
+        release: Release,
+        channel: ChannelPlan,
+        action: Callable[[], Receipt],
+        key: str | None = None,
+    ) -> tuple[Outcome, Receipt | None]:
         adapter = channel.adapter
         try:
             receipt = self._with_retries(release, channel, action)
@@ -311,20 +394,31 @@ class Dispatcher:
             return self._fail(channel, self.config.redact(error.message)), None
         except ChannelError as error:
             self._record(release, channel, FAILED, error=error.message)
-            self.observer("done", release.slug, channel.name,
-                          {"status": FAILED_STATUS, "error": error.message})
+            self.observer(
+                "done",
+                release.slug,
+                channel.name,
+                {"status": FAILED_STATUS, "error": error.message},
+            )
             return self._fail(channel, self.config.redact(error.message)), None
         self._record(release, channel, PUBLISHED, receipt=receipt)
         return self._published(release, channel, receipt), receipt
 
     def _published(self, release: Release, channel: ChannelPlan, receipt: Receipt) -> Outcome:
-        self.observer("done", release.slug, channel.name,
-                      {"status": PUBLISHED_STATUS, "url": receipt.url})
-        return Outcome(channel.name, channel.config.type, PUBLISHED_STATUS, url=receipt.url,
-                       details=dict(receipt.details))
+        self.observer(
+            "done", release.slug, channel.name, {"status": PUBLISHED_STATUS, "url": receipt.url}
+        )
+        return Outcome(
+            channel.name,
+            channel.config.type,
+            PUBLISHED_STATUS,
+            url=receipt.url,
+            details=dict(receipt.details),
+        )
 
-    def _with_retries(self, release: Release, channel: ChannelPlan,
-                      action: Callable[[], Receipt]) -> Receipt:
+    def _with_retries(
+        self, release: Release, channel: ChannelPlan, action: Callable[[], Receipt]
+    ) -> Receipt:
         import stamina
 
         def backoff(error: Exception) -> bool | float:
@@ -335,26 +429,36 @@ class Dispatcher:
                 return True
             if error.retry_after > MAX_RETRY_WAIT:
                 return False  # failed for now; the next run tries again
-            self.observer("retrying", release.slug, channel.name,
-                          {"seconds": error.retry_after})
+            self.observer("retrying", release.slug, channel.name, {"seconds": error.retry_after})
             return error.retry_after
 
-        for attempt in stamina.retry_context(on=backoff, attempts=RETRY_ATTEMPTS,
-                                             timeout=RETRY_TIMEOUT, wait_max=MAX_RETRY_WAIT):
+        for attempt in stamina.retry_context(
+            on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT, wait_max=MAX_RETRY_WAIT
+        ):
             with attempt:
                 return action()
         raise AssertionError("unreachable: retry_context either returns or raises")
 
-    def _record(self, release: Release, channel: ChannelPlan, status: str, *,
-                receipt: Receipt | None = None, error: str | None = None) -> None:
+    def _record(
+        self,
+        release: Release,
+        channel: ChannelPlan,
+        status: str,
+        *,
+        receipt: Receipt | None = None,
+        error: str | None = None,
+    ) -> None:
         if self.ledger is None or self.dry_run:
             return
         details: dict[str, Any] = dict(receipt.details) if receipt else {}
         if receipt is not None and receipt.files:
             details["files"] = [str(path) for path in receipt.files]
         self.ledger.finish(
-            slug=release.slug, content_hash=release.content_sha256, channel=channel.name,
-            status=status, remote_id=receipt.remote_id if receipt else None,
+            slug=release.slug,
+            content_hash=release.content_sha256,
+            channel=channel.name,
+            status=status,
+            remote_id=receipt.remote_id if receipt else None,
             url=receipt.url if receipt else None,
             error=self.config.redact(error) if error else None,
             details=details,
@@ -372,13 +476,18 @@ def _receipt_from(row: Delivery) -> Receipt:
     details = dict(row.details)
     files = tuple(Path(p) for p in details.get("files", []))
     published = datetime.fromisoformat(row.finished_at) if row.finished_at else datetime.now(UTC)
-    return Receipt(remote_id=row.remote_id or "", url=row.url, published_at=published,
-                   details={**details, "key": row.key}, files=files)
+    return Receipt(
+        remote_id=row.remote_id or "",
+        url=row.url,
+        published_at=published,
+        details={**details, "key": row.key},
+        files=files,
+    )
 
 
-def context_factory(config: Config, ledger: Ledger | None,
-                    observer: Observer = _quiet) -> Callable[[Release, ChannelConfig],
-                                                             ChannelContext]:
+def context_factory(
+    config: Config, ledger: Ledger | None, observer: Observer = _quiet
+) -> Callable[[Release, ChannelConfig], ChannelContext]:
     """Builds the ChannelContext each adapter gets for one release."""
     from chanpub.ledger import MemoryJournal
 
@@ -391,7 +500,8 @@ def context_factory(config: Config, ledger: Ledger | None,
             language=release.language or config.language,
             base_dir=config.base_dir,
             state_dir=config.state_dir,
-            journal_factory=(lambda key: ledger.journal(key, config.redact)) if ledger
+            journal_factory=(lambda key: ledger.journal(key, config.redact))
+            if ledger
             else (lambda key: MemoryJournal()),
             sequence=ledger,
             progress=progress,

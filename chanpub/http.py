@@ -125,9 +125,11 @@ def error_for_response(
     where = describe(request.method, str(request.url))
     status = response.status_code
     reason = short_reason(response)
-    text = _("{channel}: {where} answered {status} {reason}").format(
-        channel=channel, where=where, status=status, reason=reason
-    ).rstrip()
+    text = (
+        _("{channel}: {where} answered {status} {reason}")
+        .format(channel=channel, where=where, status=status, reason=reason)
+        .rstrip()
+    )
     if status == 401:
         hint = (
             _("check or renew the credential in ${variable}").format(variable=secret_variable)
@@ -136,8 +138,10 @@ def error_for_response(
         )
         return AuthError(text, variable=secret_variable, hint=hint)
     if status in (429, 503) or (status == 502 and request.method in SAFE_METHODS):
-        wait = retry_after if retry_after is not None else retry_after_seconds(
-            response.headers.get("Retry-After")
+        wait = (
+            retry_after
+            if retry_after is not None
+            else retry_after_seconds(response.headers.get("Retry-After"))
         )
         return RetryableError(text, retry_after=wait)
     if status >= 500:
@@ -165,9 +169,10 @@ def error_for_exception(error: Exception, *, channel: str, method: str, url: str
             )
         )
     return AmbiguousError(
-        _("{channel}: {where} gave no answer after the request was sent ({reason}); "
-          "it may have been applied").format(channel=channel, where=where,
-                                             reason=type(error).__name__)
+        _(
+            "{channel}: {where} gave no answer after the request was sent ({reason}); "
+            "it may have been applied"
+        ).format(channel=channel, where=where, reason=type(error).__name__)
     )
 
 

@@ -105,9 +105,10 @@ class Ledger:
             self._db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as error:
             raise StateError(
-                _("cannot use the ledger {path}: {reason}: check free disk space and that "
-                  "the state directory is writable, or set CHANPUB_STATE_DIR").format(
-                      path=path, reason=error)
+                _(
+                    "cannot use the ledger {path}: {reason}: check free disk space and that "
+                    "the state directory is writable, or set CHANPUB_STATE_DIR"
+                ).format(path=path, reason=error)
             ) from None
         self._lock = threading.Lock()
 
@@ -126,8 +127,10 @@ class Ledger:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
                 raise StateError(
-                    _("cannot write the ledger {path}: {reason}: check free disk space and "
-                      "permissions").format(path=self.path, reason=error)
+                    _(
+                        "cannot write the ledger {path}: {reason}: check free disk space and "
+                        "permissions"
+                    ).format(path=self.path, reason=error)
                 ) from None
 
     def check_writable(self) -> None:
@@ -158,7 +161,13 @@ class Ledger:
         return [_delivery(row) for row in rows]
 
     def begin(
-        self, *, slug: str, content_hash: str, channel: str, channel_type: str, title: str,
+        self,
+        *,
+        slug: str,
+        content_hash: str,
+        channel: str,
+        channel_type: str,
+        title: str,
         key: str,
     ) -> None:
         """Write the in-progress mark before the remote call."""
@@ -174,8 +183,15 @@ class Ledger:
             )
 
     def finish(
-        self, *, slug: str, content_hash: str, channel: str, status: str,
-        remote_id: str | None = None, url: str | None = None, error: str | None = None,
+        self,
+        *,
+        slug: str,
+        content_hash: str,
+        channel: str,
+        status: str,
+        remote_id: str | None = None,
+        url: str | None = None,
+        error: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """Record the outcome of the remote call."""
@@ -183,8 +199,17 @@ class Ledger:
             db.execute(
                 """UPDATE deliveries SET status=?, remote_id=?, url=?, error=?, details=?,
                        finished_at=? WHERE slug=? AND content_hash=? AND channel=?""",
-                (status, remote_id, url, error, json.dumps(dict(details or {}), default=str),
-                 _now(), slug, content_hash, channel),
+                (
+                    status,
+                    remote_id,
+                    url,
+                    error,
+                    json.dumps(dict(details or {}), default=str),
+                    _now(),
+                    slug,
+                    content_hash,
+                    channel,
+                ),
             )
 
     def history(self, slug: str | None = None, limit: int = 200) -> list[Delivery]:
@@ -234,7 +259,11 @@ class Ledger:
         return str(row[0]) if row and row[0] else None
 
     def set_item(
-        self, key: str, item: str, status: str, remote_id: str | None = None,
+        self,
+        key: str,
+        item: str,
+        status: str,
+        remote_id: str | None = None,
         error: str | None = None,
     ) -> None:
         """Record one item's state, committed at once."""
@@ -289,19 +318,29 @@ class Ledger:
 
 def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(
-        slug=row["slug"], content_hash=row["content_hash"], channel=row["channel"],
-        channel_type=row["channel_type"], title=row["title"], key=row["delivery_key"],
-        status=row["status"], remote_id=row["remote_id"], url=row["url"], error=row["error"],
-        details=json.loads(row["details"] or "{}"), attempts=row["attempts"],
-        started_at=row["started_at"], finished_at=row["finished_at"],
+        slug=row["slug"],
+        content_hash=row["content_hash"],
+        channel=row["channel"],
+        channel_type=row["channel_type"],
+        title=row["title"],
+        key=row["delivery_key"],
+        status=row["status"],
+        remote_id=row["remote_id"],
+        url=row["url"],
+        error=row["error"],
+        details=json.loads(row["details"] or "{}"),
+        attempts=row["attempts"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
     )
 
 
 class LedgerJournal:
     """Per-item outcomes of one delivery (e-mail recipients, thread posts, letters)."""
 
-    def __init__(self, ledger: Ledger, key: str,
-                 redact: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, ledger: Ledger, key: str, redact: Callable[[str], str] | None = None
+    ) -> None:
         self.ledger = ledger
         self.key = key
         self.redact = redact or (lambda text: text)
@@ -320,8 +359,9 @@ class LedgerJournal:
 
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred to the next run when not permanent."""
-        self.ledger.set_item(self.key, item, FAILED if permanent else DEFERRED,
-                             error=self.redact(error))
+        self.ledger.set_item(
+            self.key, item, FAILED if permanent else DEFERRED, error=self.redact(error)
+        )
 
     def remote_id(self, item: str) -> str | None:
         """The remote id recorded when the item was sent."""

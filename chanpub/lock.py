@@ -19,21 +19,26 @@ def send_lock(state_dir: Path) -> Iterator[None]:
         state_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise StateError(
-            _("cannot create the state directory {path}: {reason}: set CHANPUB_STATE_DIR "
-              "to a writable folder").format(path=state_dir, reason=error.strerror)
+            _(
+                "cannot create the state directory {path}: {reason}: set CHANPUB_STATE_DIR "
+                "to a writable folder"
+            ).format(path=state_dir, reason=error.strerror)
         ) from None
     lock = FileLock(state_dir / "send.lock", timeout=0)
     try:
         lock.acquire()
     except Timeout:
         raise LockHeld(
-            _("another chanpub send is running (lock {path}): wait for it to finish; "
-              "nothing was sent").format(path=state_dir / "send.lock")
+            _(
+                "another chanpub send is running (lock {path}): wait for it to finish; "
+                "nothing was sent"
+            ).format(path=state_dir / "send.lock")
         ) from None
     except OSError as error:
         raise StateError(
-            _("cannot take the lock in {path}: {reason}: make the state directory "
-              "writable").format(path=state_dir, reason=error.strerror)
+            _("cannot take the lock in {path}: {reason}: make the state directory writable").format(
+                path=state_dir, reason=error.strerror
+            )
         ) from None
     try:
         yield

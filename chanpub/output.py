@@ -22,8 +22,12 @@ if TYPE_CHECKING:
     from chanpub.ledger import Delivery
     from chanpub.release import Release
 
-STATUS_STYLE = {"published": "green", "already-published": "cyan", "skipped": "yellow",
-                "failed": "bold red"}
+STATUS_STYLE = {
+    "published": "green",
+    "already-published": "cyan",
+    "skipped": "yellow",
+    "failed": "bold red",
+}
 
 
 def stderr_console() -> Console:
@@ -49,8 +53,11 @@ def warn(message: str) -> None:
 
 def counts_text(details: Mapping[str, Any]) -> str:
     """'sent 3, invalid 1' for channels with many recipients (zero counts left out)."""
-    return ", ".join(f"{key} {details[key]}" for key in ("sent", "failed", "deferred", "invalid")
-                     if details.get(key))
+    return ", ".join(
+        f"{key} {details[key]}"
+        for key in ("sent", "failed", "deferred", "invalid")
+        if details.get(key)
+    )
 
 
 def plain_lines(result: RunResult) -> Iterator[str]:
@@ -82,8 +89,12 @@ def print_summary_table(result: RunResult) -> None:
     for release in result.releases:
         for outcome in release.outcomes:
             style = STATUS_STYLE.get(outcome.status, "")
-            table.add_row(release.slug, outcome.channel, f"[{style}]{outcome.status}[/]",
-                          outcome.url or outcome.error or counts_text(outcome.details))
+            table.add_row(
+                release.slug,
+                outcome.channel,
+                f"[{style}]{outcome.status}[/]",
+                outcome.url or outcome.error or counts_text(outcome.details),
+            )
     stdout_console().print(table)
 
 
@@ -94,10 +105,20 @@ def append_log(path: Path, result: RunResult) -> None:
     with path.open("a", encoding="utf-8") as file:
         for release in result.releases:
             for outcome in release.outcomes:
-                file.write(json.dumps({
-                    "time": moment, "release": release.slug, "channel": outcome.channel,
-                    "status": outcome.status, "url": outcome.url, "error": outcome.error,
-                }, ensure_ascii=False) + "\n")
+                file.write(
+                    json.dumps(
+                        {
+                            "time": moment,
+                            "release": release.slug,
+                            "channel": outcome.channel,
+                            "status": outcome.status,
+                            "url": outcome.url,
+                            "error": outcome.error,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
 
 
 def progress_bar(done: int, total: int, width: int = 20) -> str:
@@ -118,7 +139,8 @@ class LiveView:
     def observe(self, event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
         """Dispatch's observer: record the new state and redraw."""
         state = {
-            "waiting": _("waiting"), "publishing": _("publishing…"),
+            "waiting": _("waiting"),
+            "publishing": _("publishing…"),
             "skipped": _("skipped"),
         }.get(event)
         if event == "retrying":
@@ -127,8 +149,9 @@ class LiveView:
         elif event == "progress":
             sent = int(data.get("sent", 0))
             total = self._totals.get((slug, channel))
-            state = progress_bar(sent, total) if total else _("sending: {sent} sent").format(
-                sent=sent)
+            state = (
+                progress_bar(sent, total) if total else _("sending: {sent} sent").format(sent=sent)
+            )
         elif event == "done":
             state = f"{data.get('status')} {data.get('url') or data.get('error') or ''}"
         if state is None or not slug:
@@ -156,8 +179,9 @@ class LiveView:
         """Show the table while the block runs."""
         from rich.live import Live
 
-        with Live(self._table(), console=stdout_console(), refresh_per_second=8,
-                  transient=True) as live:
+        with Live(
+            self._table(), console=stdout_console(), refresh_per_second=8, transient=True
+        ) as live:
             self._live = live
             try:
                 yield self
@@ -172,8 +196,10 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
 
     console = stdout_console()
     state = _("approved") if release.is_approved else release.status
-    console.print(f"[bold]{escape(release.title)}[/]  ({release.slug}, {state}, "
-                  f"sha256 {release.content_sha256[:16]}…)")
+    console.print(
+        f"[bold]{escape(release.title)}[/]  ({release.slug}, {state}, "
+        f"sha256 {release.content_sha256[:16]}…)"
+    )
     for item in checks:
         if item.preview is None:
             console.print(f"[yellow]{item.name}[/] ({item.type}): {escape(item.reason or '')}")
@@ -186,13 +212,15 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
         elif preview.recipients is not None:
             measure = "  " + _("{n} recipient(s)").format(n=preview.recipients)
         if item.reason:
-            measure += "  [yellow]" + escape(_("not sent: {reason}").format(
-                reason=item.reason)) + "[/]"
+            measure += (
+                "  [yellow]" + escape(_("not sent: {reason}").format(reason=item.reason)) + "[/]"
+            )
         body = preview.text or preview.title or ""
         if len(body) > 1200:
             body = body[:1200] + "…"
-        console.print(Panel(escape(body), title=f"{item.name} ({item.type}){measure}",
-                            title_align="left"))
+        console.print(
+            Panel(escape(body), title=f"{item.name} ({item.type}){measure}", title_align="left")
+        )
         for warning in preview.warnings:
             console.print(f"  [yellow]![/] {escape(warning)}")
 
@@ -240,9 +268,25 @@ def print_history(rows: list[Delivery]) -> None:
 
 def history_json(rows: list[Delivery]) -> str:
     """The history as JSON."""
-    return json.dumps({"deliveries": [
-        {"slug": r.slug, "channel": r.channel, "type": r.channel_type, "status": r.status,
-         "url": r.url, "remote_id": r.remote_id, "error": r.error, "content_hash": r.content_hash,
-         "started_at": r.started_at, "finished_at": r.finished_at,
-         "details": {k: v for k, v in r.details.items() if k != "files"}}
-        for r in rows]}, ensure_ascii=False, indent=2)
+    return json.dumps(
+        {
+            "deliveries": [
+                {
+                    "slug": r.slug,
+                    "channel": r.channel,
+                    "type": r.channel_type,
+                    "status": r.status,
+                    "url": r.url,
+                    "remote_id": r.remote_id,
+                    "error": r.error,
+                    "content_hash": r.content_hash,
+                    "started_at": r.started_at,
+                    "finished_at": r.finished_at,
+                    "details": {k: v for k, v in r.details.items() if k != "files"},
+                }
+                for r in rows
+            ]
+        },
+        ensure_ascii=False,
+        indent=2,
+    )

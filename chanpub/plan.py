@@ -42,9 +42,7 @@ class ReleasePlan:
 
 def delivery_key(release: Release, channel: str) -> str:
     """The stable key of one delivery: the same on every retry and every run."""
-    return hashlib.sha256(
-        f"{release.slug}:{release.content_sha256}:{channel}".encode()
-    ).hexdigest()
+    return hashlib.sha256(f"{release.slug}:{release.content_sha256}:{channel}".encode()).hexdigest()
 
 
 def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
@@ -59,8 +57,9 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
         elif path.exists():
             found.append((path, True))
         else:
-            raise ReleaseError(_("{path}: no such file or folder: check the path").format(
-                path=path))
+            raise ReleaseError(
+                _("{path}: no such file or folder: check the path").format(path=path)
+            )
     return found
 
 
@@ -78,9 +77,12 @@ def load_releases(paths: Sequence[Path]) -> list[tuple[Release, bool]]:
     slugs: dict[str, Path] = {}
     for release, _explicit in releases:
         if release.slug in slugs:
-            problems.append(_("{path}: slug '{slug}' is also used by {other}: give one of them "
-                              "its own 'slug:'").format(path=release.path, slug=release.slug,
-                                                        other=slugs[release.slug]))
+            problems.append(
+                _(
+                    "{path}: slug '{slug}' is also used by {other}: give one of them "
+                    "its own 'slug:'"
+                ).format(path=release.path, slug=release.slug, other=slugs[release.slug])
+            )
         slugs[release.slug] = release.path
     if problems:
         raise ReleaseError("\n".join(problems))
@@ -92,10 +94,10 @@ def approval_problem(release: Release) -> str | None:
     if release.status != "approved":
         return None
     if release.approved_sha256 != release.content_sha256:
-        return _("{path}: changed after it was approved by {by} at {at}: check the changes "
-                 "and approve it again (chanpub approve {path} --by NAME)").format(
-                     path=release.path, by=release.approved_by or "?",
-                     at=release.approved_at or "?")
+        return _(
+            "{path}: changed after it was approved by {by} at {at}: check the changes "
+            "and approve it again (chanpub approve {path} --by NAME)"
+        ).format(path=release.path, by=release.approved_by or "?", at=release.approved_at or "?")
     return None
 
 
@@ -108,8 +110,12 @@ def check_approvals(releases: Iterable[tuple[Release, bool]]) -> None:
         if problem:
             problems.append(problem)
         elif explicit and release.status != "approved":
-            problems.append(_("{path}: is a draft, not approved: approve it first "
-                              "(chanpub approve {path} --by NAME)").format(path=release.path))
+            problems.append(
+                _(
+                    "{path}: is a draft, not approved: approve it first "
+                    "(chanpub approve {path} --by NAME)"
+                ).format(path=release.path)
+            )
     if problems:
         raise ApprovalError("\n".join(problems))
 
@@ -134,13 +140,23 @@ def plan_releases(
         if release.channels is not None:
             unknown = [n for n in release.channels if n not in config.channels]
             if unknown:
-                problems.append(_("{path}: channels: unknown channel(s) {names}: use names "
-                                  "from {config} ({known})").format(
-                                      path=release.path, names=", ".join(unknown),
-                                      config=config.path, known=", ".join(config.channels)))
+                problems.append(
+                    _(
+                        "{path}: channels: unknown channel(s) {names}: use names "
+                        "from {config} ({known})"
+                    ).format(
+                        path=release.path,
+                        names=", ".join(unknown),
+                        config=config.path,
+                        known=", ".join(config.channels),
+                    )
+                )
                 continue
-        wanted = [c for c in config.channels.values()
-                  if release.channels is None or c.name in release.channels]
+        wanted = [
+            c
+            for c in config.channels.values()
+            if release.channels is None or c.name in release.channels
+        ]
         channel_plans = []
         for channel in wanted:
             if not channel.ready:

@@ -25,8 +25,7 @@ EMBED_LIMIT = 400_000  # bytes: larger pictures are scaled down before they are 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 _RELATIVE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")(?!data:|https?:|//)[^"]*(")', re.IGNORECASE)
 # Frames may show pictures only from data: URIs and no scripts, so looking is private.
-FRAME_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                "font-src data:")
+FRAME_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:"
 
 
 @dataclass(frozen=True)
@@ -87,9 +86,11 @@ def write_preview(path: Path, config: Config, out: Path | None = None) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         write_atomically(target, render_preview(page, config))
     except OSError as error:
-        raise InputError(_("{path}: cannot write the preview page ({reason}): choose another "
-                           "folder with --out").format(path=folder, reason=error.strerror)) \
-            from None
+        raise InputError(
+            _(
+                "{path}: cannot write the preview page ({reason}): choose another folder with --out"
+            ).format(path=folder, reason=error.strerror)
+        ) from None
     return target
 
 
@@ -106,32 +107,52 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
     for channel in config.channels.values():
         check = by_name.get(channel.name)
         if check is None:
-            cards.append(Card(channel.name, channel.type, "none", False, (Flag("off", _(
-                "not sent: this release lists only {names} under 'channels:'").format(
-                    names=", ".join(release.channels or ()))),)))
+            cards.append(
+                Card(
+                    channel.name,
+                    channel.type,
+                    "none",
+                    False,
+                    (
+                        Flag(
+                            "off",
+                            _("not sent: this release lists only {names} under 'channels:'").format(
+                                names=", ".join(release.channels or ())
+                            ),
+                        ),
+                    ),
+                )
+            )
         elif check.preview is not None and check.reason is None:
             cards.append(_card(channel, check.preview, config, sending=True))
         else:
             cards.append(_unsent_card(channel, release, links, config, check.reason or ""))
     problem = approval_problem(release)
     if problem:
-        state, level = _("changed after approval: nothing goes out until it is approved "
-                         "again"), "error"
+        state, level = (
+            _("changed after approval: nothing goes out until it is approved again"),
+            "error",
+        )
     elif release.is_approved:
         state, level = _("approved by {by}").format(by=release.approved_by or "?"), "ok"
     else:
         state, level = _("draft: nothing goes out until it is approved"), "warning"
     flags = tuple(Flag("warning", warning) for warning in release.warnings)
     return PreviewPage(
-        release=release, state=state, state_level=level,
+        release=release,
+        state=state,
+        state_level=level,
         approve_command=_('chanpub approve {path} --by "NAME"').format(path=release.path),
         cards=tuple(cards),
-        flags=flags, organisation=config.organisation, language=current_language(),
+        flags=flags,
+        organisation=config.organisation,
+        language=current_language(),
     )
 
 
-def _unsent_card(channel: ChannelConfig, release: Release, links: Any, config: Config,
-                 reason: str) -> Card:
+def _unsent_card(
+    channel: ChannelConfig, release: Release, links: Any, config: Config, reason: str
+) -> Card:
     """A channel that will not be sent; still shown as it would look when it can be."""
     off = Flag("off", _("not sent: {reason}").format(reason=reason))
     if channel.adapter is None or channel.options is None:
@@ -139,8 +160,9 @@ def _unsent_card(channel: ChannelConfig, release: Release, links: Any, config: C
     from chanpub.dispatch import context_factory
 
     try:
-        adapter = channel.adapter(channel.name, channel.options,
-                                  context_factory(config, None)(release, channel))
+        adapter = channel.adapter(
+            channel.name, channel.options, context_factory(config, None)(release, channel)
+        )
         preview = adapter.preview(release, links)
     except ChanpubError:
         return Card(channel.name, channel.type, "none", False, (off,))
@@ -151,56 +173,103 @@ def _unsent_card(channel: ChannelConfig, release: Release, links: Any, config: C
 def _card(channel: ChannelConfig, preview: Any, config: Config, *, sending: bool) -> Card:
     """A card from a channel's Preview."""
     prefix = f"{channel.name}: "  # the card already names the channel
-    flags = [Flag("warning", w[len(prefix):] if w.startswith(prefix) else w)
-             for w in preview.warnings]
+    flags = [
+        Flag("warning", w[len(prefix) :] if w.startswith(prefix) else w) for w in preview.warnings
+    ]
     if preview.over_limit:
-        flags.insert(0, Flag("error", _("{length} of {limit} {unit}: over the limit").format(
-            length=preview.length, limit=preview.limit, unit=preview.unit)))
+        flags.insert(
+            0,
+            Flag(
+                "error",
+                _("{length} of {limit} {unit}: over the limit").format(
+                    length=preview.length, limit=preview.limit, unit=preview.unit
+                ),
+            ),
+        )
     release: Release = preview.release
     data: Mapping[str, Any] = preview.data or {}
     pictures = [p for p in preview.attachments if Path(p).suffix.lower() in IMAGE_SUFFIXES]
     alt = str(data.get("image_alt", release.image_alt or ""))
     if pictures and not alt.strip():
-        flags.append(Flag("warning", _("the image has no alt text: add 'image_alt:' to the "
-                                       "release")))
+        flags.append(
+            Flag("warning", _("the image has no alt text: add 'image_alt:' to the release"))
+        )
     common: dict[str, Any] = {
-        "name": channel.name, "type": channel.type, "sending": sending, "title": preview.title,
-        "length": preview.length, "limit": preview.limit, "unit": preview.unit,
+        "name": channel.name,
+        "type": channel.type,
+        "sending": sending,
+        "title": preview.title,
+        "length": preview.length,
+        "limit": preview.limit,
+        "unit": preview.unit,
     }
     if channel.type in PICTURE_TYPES:
         picture, problem = _rendered_picture(channel, preview, config)
         if problem:
             flags.append(Flag("error", problem))
         files = [Path(str(f)).name for f in data.get("files", ())]
-        return Card(kind="picture", flags=tuple(flags), parts=(preview.text,), image=picture,
-                    image_alt=preview.title, attachments=tuple(files),
-                    details=_details(data, {"size": _("Paper size"),
-                                            "orientation": _("Orientation"),
-                                            "qr": _("QR code leads to")}),
-                    **{**common, "length": None, "limit": None})
+        return Card(
+            kind="picture",
+            flags=tuple(flags),
+            parts=(preview.text,),
+            image=picture,
+            image_alt=preview.title,
+            attachments=tuple(files),
+            details=_details(
+                data,
+                {
+                    "size": _("Paper size"),
+                    "orientation": _("Orientation"),
+                    "qr": _("QR code leads to"),
+                },
+            ),
+            **{**common, "length": None, "limit": None},
+        )
     if channel.type == "email":
         rows = [(_("From"), str(data.get("from") or "")), (_("Subject"), preview.title or "")]
         if data.get("reply_to"):
             rows.append((_("Reply-To"), str(data["reply_to"])))
         if preview.recipients is not None:
             rows.append((_("Recipients"), str(preview.recipients)))
-        return Card(kind="email", flags=tuple(flags), frame=_frame(preview.html, release),
-                    parts=(preview.text,) if not preview.html else (),
-                    attachments=tuple(_attachment_line(p) for p in preview.attachments),
-                    details=tuple(rows), **common)
+        return Card(
+            kind="email",
+            flags=tuple(flags),
+            frame=_frame(preview.html, release),
+            parts=(preview.text,) if not preview.html else (),
+            attachments=tuple(_attachment_line(p) for p in preview.attachments),
+            details=tuple(rows),
+            **common,
+        )
     image = _picture_uri(pictures[0]) if pictures else None
     if preview.limit is not None or data.get("parts"):
         parts = tuple(str(p) for p in data.get("parts") or (preview.text,))
-        return Card(kind="social", flags=tuple(flags), parts=parts, image=image,
-                    image_alt=alt if pictures else None, **common)
+        return Card(
+            kind="social",
+            flags=tuple(flags),
+            parts=parts,
+            image=image,
+            image_alt=alt if pictures else None,
+            **common,
+        )
     if preview.html:
         # The article's address, on the canonical channel's card; adapters' own URLs (a
         # webhook's endpoint) stay off the page.
         url = preview.links.canonical_url if channel.canonical else None
-        return Card(kind="article", flags=tuple(flags), frame=_frame(preview.html, release),
-                    details=((_("Address"), str(url)),) if url else (), **common)
-    return Card(kind="text", flags=tuple(flags), parts=(preview.text,), image=image,
-                image_alt=alt if pictures else None, **common)
+        return Card(
+            kind="article",
+            flags=tuple(flags),
+            frame=_frame(preview.html, release),
+            details=((_("Address"), str(url)),) if url else (),
+            **common,
+        )
+    return Card(
+        kind="text",
+        flags=tuple(flags),
+        parts=(preview.text,),
+        image=image,
+        image_alt=alt if pictures else None,
+        **common,
+    )
 
 
 def _details(data: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
@@ -230,10 +299,13 @@ def _frame(html: str | None, release: Release) -> str | None:
             html = _RELATIVE_SRC.sub(lambda m: m.group(1) + uri + m.group(2), html)
     policy = f'<meta http-equiv="Content-Security-Policy" content="{FRAME_POLICY}">'
     if re.search(r"<head[^>]*>", html, re.IGNORECASE):
-        return re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + policy, html, count=1,
-                      flags=re.IGNORECASE)
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8">{policy}</head>'
-            f'<body style="font-family:sans-serif">{html}</body></html>')
+        return re.sub(
+            r"(<head[^>]*>)", lambda m: m.group(1) + policy, html, count=1, flags=re.IGNORECASE
+        )
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8">{policy}</head>'
+        f'<body style="font-family:sans-serif">{html}</body></html>'
+    )
 
 
 def _picture_uri(path: Path) -> str | None:
@@ -260,8 +332,9 @@ def _picture_uri(path: Path) -> str | None:
     return f"data:image/{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
-def _rendered_picture(channel: ChannelConfig, preview: Any,
-                      config: Config) -> tuple[str | None, str | None]:
+def _rendered_picture(
+    channel: ChannelConfig, preview: Any, config: Config
+) -> tuple[str | None, str | None]:
     """Render a print channel into a temporary folder through its own publish(), and
     return its thumbnail as a data: URI (or why it could not be rendered)."""
     import tempfile
@@ -271,13 +344,15 @@ def _rendered_picture(channel: ChannelConfig, preview: Any,
     assert channel.adapter is not None and channel.options is not None
     with tempfile.TemporaryDirectory(prefix="chanpub-preview-") as folder:
         options = channel.options.model_copy(update={"out": folder})
-        context = ChannelContext(organisation=config.organisation,
-                                 language=preview.release.language or config.language,
-                                 base_dir=config.base_dir, state_dir=Path(folder))
+        context = ChannelContext(
+            organisation=config.organisation,
+            language=preview.release.language or config.language,
+            base_dir=config.base_dir,
+            state_dir=Path(folder),
+        )
         adapter = channel.adapter(channel.name, options, context)
         try:
-            receipt = adapter.publish(adapter.preview(preview.release, preview.links),
-                                      "preview")
+            receipt = adapter.publish(adapter.preview(preview.release, preview.links), "preview")
         except ChanpubError as error:
             return None, config.redact(error.message)
         pngs = [Path(f) for f in receipt.files if Path(f).suffix == ".png"]
@@ -297,9 +372,16 @@ def render_preview(page: PreviewPage, config: Config) -> str:
     from chanpub.render.templating import environment
 
     template = environment(True).get_template("preview.html")
-    counts = {level: sum(1 for card in page.cards for flag in card.flags if flag.level == level)
-              for level in ("error", "warning", "off")}
-    html = template.render(page=page, release=page.release, _=_, counts=counts,
-                           sending=sum(1 for card in page.cards if card.sending),
-                           frame_policy=FRAME_POLICY)
+    counts = {
+        level: sum(1 for card in page.cards for flag in card.flags if flag.level == level)
+        for level in ("error", "warning", "off")
+    }
+    html = template.render(
+        page=page,
+        release=page.release,
+        _=_,
+        counts=counts,
+        sending=sum(1 for card in page.cards if card.sending),
+        frame_policy=FRAME_POLICY,
+    )
     return config.redact(html)

@@ -58,10 +58,10 @@ def available(entry_points: Iterable[metadata.EntryPoint] | None = None) -> list
             info.distribution,
         ):
             raise PluginError(
-                _("channel type '{type}' is provided by both {first} and {second}: "
-                  "uninstall one of them").format(
-                    type=info.type, first=other.distribution, second=info.distribution
-                )
+                _(
+                    "channel type '{type}' is provided by both {first} and {second}: "
+                    "uninstall one of them"
+                ).format(type=info.type, first=other.distribution, second=info.distribution)
             )
         found[info.type] = info
     return sorted(found.values(), key=lambda i: i.type)
@@ -72,7 +72,8 @@ def load(
 ) -> type[Channel]:
     """Import the adapter class for a type; a broken adapter becomes a PluginError."""
     candidates = [
-        ep for ep in (_entry_points() if entry_points is None else entry_points)
+        ep
+        for ep in (_entry_points() if entry_points is None else entry_points)
         if ep.name == channel_type
     ]
     if not candidates:
@@ -82,19 +83,25 @@ def load(
         adapter = entry_point.load()
     except Exception as error:  # any import failure of a plugin is its own bug
         raise PluginError(
-            _("the '{type}' adapter from {dist} failed to load ({reason}): reinstall or "
-              "update that package").format(
-                type=channel_type, dist=_distribution(entry_point),
-                reason=f"{type(error).__name__}: {error}"
+            _(
+                "the '{type}' adapter from {dist} failed to load ({reason}): reinstall or "
+                "update that package"
+            ).format(
+                type=channel_type,
+                dist=_distribution(entry_point),
+                reason=f"{type(error).__name__}: {error}",
             )
         ) from None
-    missing = [attr for attr in ("Options", "capabilities", "preview", "publish")
-               if not hasattr(adapter, attr)]
+    missing = [
+        attr
+        for attr in ("Options", "capabilities", "preview", "publish")
+        if not hasattr(adapter, attr)
+    ]
     if missing:
         raise PluginError(
-            _("the '{type}' adapter from {dist} is incomplete (no {attrs}): report it to "
-              "its authors").format(
-                type=channel_type, dist=_distribution(entry_point), attrs=", ".join(missing)
-            )
+            _(
+                "the '{type}' adapter from {dist} is incomplete (no {attrs}): report it to "
+                "its authors"
+            ).format(type=channel_type, dist=_distribution(entry_point), attrs=", ".join(missing))
         )
     return adapter  # type: ignore[no-any-return]  # checked for the protocol's members

@@ -115,13 +115,9 @@ def read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ReleaseError(
-            _("{path}: no such file: check the path").format(path=path)
-        ) from None
+        raise ReleaseError(_("{path}: no such file: check the path").format(path=path)) from None
     except IsADirectoryError:
-        raise ReleaseError(
-            _("{path}: is a folder, not a release file").format(path=path)
-        ) from None
+        raise ReleaseError(_("{path}: is a folder, not a release file").format(path=path)) from None
     except OSError as error:
         raise ReleaseError(
             _("{path}: cannot be read ({reason})").format(path=path, reason=error.strerror)
@@ -224,8 +220,10 @@ def _text(data: Mapping[str, Any], name: str, problems: _Problems) -> str | None
     if value is None:
         return None
     if isinstance(value, bool | list | dict):
-        problems.error(name, _("must be text, not {kind}: write it as one line").format(
-            kind=type(value).__name__))
+        problems.error(
+            name,
+            _("must be text, not {kind}: write it as one line").format(kind=type(value).__name__),
+        )
         return None
     text = str(value).strip()
     return text or None
@@ -251,20 +249,22 @@ def _publish_at(data: Mapping[str, Any], problems: _Problems) -> datetime | None
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            problems.error("publish_at", _(
-                "is not an ISO 8601 time: write it like 2026-08-24T09:00:00+07:00"))
+            problems.error(
+                "publish_at", _("is not an ISO 8601 time: write it like 2026-08-24T09:00:00+07:00")
+            )
             return None
     if isinstance(value, date) and not isinstance(value, datetime):
-        problems.error("publish_at", _(
-            "needs a time and a UTC offset, e.g. 2026-08-24T09:00:00+07:00"))
+        problems.error(
+            "publish_at", _("needs a time and a UTC offset, e.g. 2026-08-24T09:00:00+07:00")
+        )
         return None
     if not isinstance(value, datetime):
-        problems.error("publish_at", _(
-            "is not a time: write it like 2026-08-24T09:00:00+07:00"))
+        problems.error("publish_at", _("is not a time: write it like 2026-08-24T09:00:00+07:00"))
         return None
     if value.tzinfo is None:
-        problems.error("publish_at", _(
-            "has no UTC offset: add one, e.g. 2026-08-24T09:00:00+07:00 for WIB"))
+        problems.error(
+            "publish_at", _("has no UTC offset: add one, e.g. 2026-08-24T09:00:00+07:00 for WIB")
+        )
         return None
     return value
 
@@ -291,19 +291,27 @@ def _image(data: Mapping[str, Any], path: Path, problems: _Problems) -> Path | N
     folder = path.parent.resolve()
     image = (path.parent / name).resolve()
     if not image.is_relative_to(folder):
-        problems.error("image", _(
-            "{image} is outside the release's folder: put the image beside the release"
-        ).format(image=name))
+        problems.error(
+            "image",
+            _("{image} is outside the release's folder: put the image beside the release").format(
+                image=name
+            ),
+        )
         return None
     if not image.is_file():
-        problems.error("image", _(
-            "{image} does not exist: check the file name (relative to {folder})"
-        ).format(image=name, folder=path.parent))
+        problems.error(
+            "image",
+            _("{image} does not exist: check the file name (relative to {folder})").format(
+                image=name, folder=path.parent
+            ),
+        )
         return None
     if not _text(data, "image_alt", problems):
-        problems.error("image_alt", _(
-            "is required with an image: describe the picture for people who cannot see it"),
-            near="image")
+        problems.error(
+            "image_alt",
+            _("is required with an image: describe the picture for people who cannot see it"),
+            near="image",
+        )
     return image
 
 
@@ -323,8 +331,9 @@ def load_release(path: Path | str) -> Release:
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _control_characters(data: Mapping[str, Any], body: str, body_line: int,
-                        problems: _Problems) -> None:
+def _control_characters(
+    data: Mapping[str, Any], body: str, body_line: int, problems: _Problems
+) -> None:
     def strings(value: Any) -> list[str]:
         if isinstance(value, str):
             return [value]
@@ -337,16 +346,25 @@ def _control_characters(data: Mapping[str, Any], body: str, body_line: int,
     for name, value in data.items():
         found = next((m for s in strings(value) for m in [CONTROL.search(s)] if m), None)
         if found:
-            problems.error(name, _("contains the invisible control character U+{code:04X}: "
-                                   "delete it and type the text again").format(
-                                       code=ord(found.group())))
+            problems.error(
+                name,
+                _(
+                    "contains the invisible control character U+{code:04X}: "
+                    "delete it and type the text again"
+                ).format(code=ord(found.group())),
+            )
     found = CONTROL.search(body)
     if found:
-        problems.errors.append(_(
-            "{path}:{line}: the text contains the invisible control character U+{code:04X}: "
-            "delete it and type the text again").format(
-                path=problems.path, line=body_line + body[: found.start()].count("\n"),
-                code=ord(found.group())))
+        problems.errors.append(
+            _(
+                "{path}:{line}: the text contains the invisible control character U+{code:04X}: "
+                "delete it and type the text again"
+            ).format(
+                path=problems.path,
+                line=body_line + body[: found.start()].count("\n"),
+                code=ord(found.group()),
+            )
+        )
 
 
 def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> Release:
@@ -364,28 +382,40 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
         )
     kind = _text(data, "kind", problems) or "release"
     if kind not in KINDS:
-        problems.error("kind", _("must be 'release' or 'clarification', not '{value}'").format(
-            value=kind))
+        problems.error(
+            "kind", _("must be 'release' or 'clarification', not '{value}'").format(value=kind)
+        )
     claim = _text(data, "claim", problems)
     verdict = _text(data, "verdict", problems)
     if kind == "clarification":
         if not claim:
-            problems.error("claim", _(
-                "a clarification needs the false statement it answers: add 'claim: ...'"),
-                near="kind")
+            problems.error(
+                "claim",
+                _("a clarification needs the false statement it answers: add 'claim: ...'"),
+                near="kind",
+            )
         if not verdict:
-            problems.error("verdict", _(
-                "a clarification needs a verdict: add e.g. 'verdict: HOAKS'"), near="kind")
+            problems.error(
+                "verdict",
+                _("a clarification needs a verdict: add e.g. 'verdict: HOAKS'"),
+                near="kind",
+            )
     status = _text(data, "status", problems) or "draft"
     if status not in STATUSES:
-        problems.error("status", _(
-            "must be 'draft' or 'approved', not '{value}': use chanpub approve").format(
-                value=status))
+        problems.error(
+            "status",
+            _("must be 'draft' or 'approved', not '{value}': use chanpub approve").format(
+                value=status
+            ),
+        )
     slug = _text(data, "slug", problems)
     if slug is not None and slug != slugify(slug):
-        problems.error("slug", _(
-            "may hold only a-z, 0-9 and '-': write e.g. '{example}'").format(
-                example=slugify(slug)))
+        problems.error(
+            "slug",
+            _("may hold only a-z, 0-9 and '-': write e.g. '{example}'").format(
+                example=slugify(slug)
+            ),
+        )
     language = _text(data, "language", problems)
     if language is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
         problems.error("language", _("is not a language code: write e.g. 'id' or 'en'"))

@@ -139,8 +139,10 @@ def check_contract(
         raise AssertionError(f"{adapter.__name__}.Options accepts unknown options")
     model = adapter.Options.model_validate(dict(options))
     offline = ChannelContext(
-        organisation=context.organisation, language=context.language,
-        base_dir=context.base_dir, state_dir=context.state_dir,
+        organisation=context.organisation,
+        language=context.language,
+        base_dir=context.base_dir,
+        state_dir=context.state_dir,
         client_factory=lambda: _refusing_client(),
     )
     channel = adapter("contract", model, offline)
@@ -165,7 +167,8 @@ def check_receipt(receipt: Any) -> Receipt:
     assert isinstance(receipt, Receipt), f"publish returned {type(receipt).__name__}"
     assert receipt.remote_id, "the receipt has no remote id"
     assert receipt.url or receipt.files or "sent" in receipt.details, (
-        "the receipt has no URL, no file and no recipient counts")
+        "the receipt has no URL, no file and no recipient counts"
+    )
     assert receipt.published_at.tzinfo is not None, "published_at must be timezone-aware"
     return receipt
 

@@ -29,8 +29,9 @@ FIXED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # keeps the .pot free of churn
 UPDATE = "python scripts/i18n.py update"
 
 
-def _cli_help(fileobj: Any, keywords: Any, comment_tags: Any,
-              options: Any) -> Iterator[tuple[int, str, str, list[str]]]:
+def _cli_help(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, str, str, list[str]]]:
     """chanpub/cli.py: its `_()` calls plus every help text of the command tree."""
     from babel.messages.extract import extract_python
 
@@ -54,17 +55,36 @@ def extract() -> Any:
     from babel.messages.catalog import Catalog
     from babel.messages.extract import extract_from_dir
 
-    catalog = Catalog(project="chanpub", domain=DOMAIN, creation_date=FIXED_DATE,
-                      revision_date=FIXED_DATE, fuzzy=False,
-                      msgid_bugs_address="", copyright_holder="chanpub")
-    method_map = [("cli.py", _cli_help), ("**.py", "python"),
-                  ("render/templates/preview.html", "jinja2")]
+    catalog = Catalog(
+        project="chanpub",
+        domain=DOMAIN,
+        creation_date=FIXED_DATE,
+        revision_date=FIXED_DATE,
+        fuzzy=False,
+        msgid_bugs_address="",
+        copyright_holder="chanpub",
+    )
+    method_map = [
+        ("cli.py", _cli_help),
+        ("**.py", "python"),
+        ("render/templates/preview.html", "jinja2"),
+    ]
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(PACKAGE), method_map=method_map, keywords={"_": None},
-            comment_tags=("TRANSLATORS:",), strip_comment_tags=True):
+        str(PACKAGE),
+        method_map=method_map,
+        keywords={"_": None},
+        comment_tags=("TRANSLATORS:",),
+        strip_comment_tags=True,
+    ):
         path = f"chanpub/{filename}"
-        catalog.add(message, None, [(path, lineno)], auto_comments=comments, context=context,
-                    flags=("python-brace-format",) if "{" in message else ())
+        catalog.add(
+            message,
+            None,
+            [(path, lineno)],
+            auto_comments=comments,
+            context=context,
+            flags=("python-brace-format",) if "{" in message else (),
+        )
     return catalog
 
 
@@ -130,8 +150,9 @@ def update() -> None:
         catalog.revision_date = FIXED_DATE
         _write_po(po_path(language), catalog)
         missing = untranslated(language, template)
-        print(f"updated {po_path(language).relative_to(ROOT)}: "
-              f"{len(missing)} message(s) to translate")
+        print(
+            f"updated {po_path(language).relative_to(ROOT)}: {len(missing)} message(s) to translate"
+        )
     compile_all()
 
 
@@ -142,12 +163,20 @@ def init(language: str) -> None:
     if po_path(language).exists():
         raise SystemExit(f"{po_path(language)} exists: run '{UPDATE}'")
     template = extract()
-    catalog = Catalog(locale=language, domain=DOMAIN, project="chanpub",
-                      creation_date=FIXED_DATE, revision_date=FIXED_DATE, fuzzy=False)
+    catalog = Catalog(
+        locale=language,
+        domain=DOMAIN,
+        project="chanpub",
+        creation_date=FIXED_DATE,
+        revision_date=FIXED_DATE,
+        fuzzy=False,
+    )
     catalog.update(template, no_fuzzy_matching=True)
     _write_po(po_path(language), catalog)
-    print(f"wrote {po_path(language).relative_to(ROOT)}: translate it, then run "
-          "'python scripts/i18n.py compile'")
+    print(
+        f"wrote {po_path(language).relative_to(ROOT)}: translate it, then run "
+        "'python scripts/i18n.py compile'"
+    )
 
 
 def untranslated(language: str, template: Any = None) -> list[str]:

@@ -24,18 +24,37 @@ PROMPT = "humas@kominfo:~/siaran$ "
 def capture(folder: Path, commands: list[str]) -> str:
     """The terminal's screen, with colours, after running the commands one by one."""
     session = f"chanpub-picture-{int(time.time())}"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(WIDTH), "-y",
-                    str(HEIGHT), "bash", "--norc", "--noprofile"], check=True, cwd=folder)
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            str(WIDTH),
+            "-y",
+            str(HEIGHT),
+            "bash",
+            "--norc",
+            "--noprofile",
+        ],
+        check=True,
+        cwd=folder,
+    )
     try:
-        keys = (f"export PS1='{PROMPT}' CHANPUB_STATE_DIR='{folder}/.chanpub' "
-                f"COLUMNS={WIDTH}; clear")
+        keys = f"export PS1='{PROMPT}' CHANPUB_STATE_DIR='{folder}/.chanpub' COLUMNS={WIDTH}; clear"
         subprocess.run(["tmux", "send-keys", "-t", session, keys, "Enter"], check=True)
         time.sleep(0.5)
         for command in commands:
             subprocess.run(["tmux", "send-keys", "-t", session, command, "Enter"], check=True)
             time.sleep(12)
-        result = subprocess.run(["tmux", "capture-pane", "-t", session, "-e", "-p"],
-                                check=True, capture_output=True, text=True)
+        result = subprocess.run(
+            ["tmux", "capture-pane", "-t", session, "-e", "-p"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return result.stdout.rstrip() + "\n"
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], check=False)
@@ -59,7 +78,8 @@ def render(ansi: str, title: str, target: Path) -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium",
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+                args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"],
+            )
             page = browser.new_page(viewport={"width": 1800, "height": 1200})
             page.goto(html.as_uri())
             page.locator("img").screenshot(path=str(target))

@@ -12,3 +12,7 @@ for script in .ci/setup.d/*.sh; do
 done
 python3 -m pip install --quiet -e '.[test]'
 python3 -m pytest "$@"
+# House style, checked like the tests: lint, format and strict types.
+python3 -m ruff check .
+python3 -m ruff format --check .
+python3 -m mypy chanpub

@@ -9,13 +9,26 @@ from pathlib import Path
 
 import pytest
 
-SECRET_PREFIXES = ("MASTODON_", "BLUESKY_", "TELEGRAM_", "FACEBOOK_", "INSTAGRAM_", "X_",
-                   "WORDPRESS_", "WP_", "MICROPUB_", "WEBHOOK_", "SMTP_", "CHANPUB_")
+SECRET_PREFIXES = (
+    "MASTODON_",
+    "BLUESKY_",
+    "TELEGRAM_",
+    "FACEBOOK_",
+    "INSTAGRAM_",
+    "X_",
+    "WORDPRESS_",
+    "WP_",
+    "MICROPUB_",
+    "WEBHOOK_",
+    "SMTP_",
+    "CHANPUB_",
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="rewrite tests/golden/ from the current output")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/golden/ from the current output"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -49,8 +62,9 @@ def wordpress_site() -> dict[str, str]:
     import subprocess
 
     setup = Path(__file__).parent / "servers" / "wordpress" / "setup.sh"
-    result = subprocess.run(["bash", str(setup)], capture_output=True, text=True, timeout=900,
-                            check=False)
+    result = subprocess.run(
+        ["bash", str(setup)], capture_output=True, text=True, timeout=900, check=False
+    )
     if result.returncode != 0:
         pytest.fail(f"the WordPress test server did not start:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

@@ -46,8 +46,14 @@ class FakeChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         text = f"{release.title} {links.canonical_url or ''}".strip()
-        return Preview(channel=self.name, release=release, links=links, text=text,
-                       length=len(text), limit=self.capabilities.max_length)
+        return Preview(
+            channel=self.name,
+            release=release,
+            links=links,
+            text=text,
+            length=len(text),
+            limit=self.capabilities.max_length,
+        )
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         board = self.board
@@ -57,9 +63,11 @@ class FakeChannel:
             if errors:
                 raise errors.pop(0)
             board.posts.append((self.name, key, preview.links.canonical_url))
-        return Receipt(remote_id=f"{self.name}-{len(board.posts)}",
-                       url=f"https://{self.name}.example/{preview.release.slug}",
-                       published_at=datetime.now(UTC))
+        return Receipt(
+            remote_id=f"{self.name}-{len(board.posts)}",
+            url=f"https://{self.name}.example/{preview.release.slug}",
+            published_at=datetime.now(UTC),
+        )
 
 
 class LookupChannel(FakeChannel):
@@ -78,8 +86,7 @@ class EditableChannel(FakeChannel):
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         with self.board.lock:
             self.board.calls.append(f"update:{self.name}:{receipt.remote_id}")
-        return Receipt(remote_id=receipt.remote_id, url=receipt.url,
-                       published_at=datetime.now(UTC))
+        return Receipt(remote_id=receipt.remote_id, url=receipt.url, published_at=datetime.now(UTC))
 
 
 def make_config(tmp_path: Path, channels: dict[str, tuple[type[Any], dict[str, Any]]]) -> Config:
@@ -87,12 +94,22 @@ def make_config(tmp_path: Path, channels: dict[str, tuple[type[Any], dict[str, A
     built = {}
     for name, (adapter, flags) in channels.items():
         built[name] = ChannelConfig(
-            name=name, type=adapter.channel_type, enabled=flags.get("enabled", True),
-            canonical=flags.get("canonical", False), options=FakeOptions(), adapter=adapter,
+            name=name,
+            type=adapter.channel_type,
+            enabled=flags.get("enabled", True),
+            canonical=flags.get("canonical", False),
+            options=FakeOptions(),
+            adapter=adapter,
             missing=tuple(flags.get("missing", ())),
         )
-    return Config(path=tmp_path / "channels.yaml", organisation="Diskominfo", language="id",
-                  base_url=None, state_dir=tmp_path / ".chanpub", channels=built)
+    return Config(
+        path=tmp_path / "channels.yaml",
+        organisation="Diskominfo",
+        language="id",
+        base_url=None,
+        state_dir=tmp_path / ".chanpub",
+        channels=built,
+    )
 
 
 def fresh_board() -> Board:

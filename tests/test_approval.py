@@ -28,11 +28,15 @@ def test_approve_writes_the_fields_and_keeps_the_rest_byte_for_byte(tmp_path: Pa
     path.write_text(DRAFT, encoding="utf-8")
     release = approve(path, "Kepala Dinas", now=datetime(2026, 9, 3, 1, 2, 3, tzinfo=UTC))
     text = path.read_text(encoding="utf-8")
-    assert text == DRAFT.replace("status: draft\n", (
-        "status: approved\n"
-        'approved_by: "Kepala Dinas"\n'
-        'approved_at: "2026-09-03T01:02:03Z"\n'
-        f'approved_sha256: "{release.content_sha256}"\n'))
+    assert text == DRAFT.replace(
+        "status: draft\n",
+        (
+            "status: approved\n"
+            'approved_by: "Kepala Dinas"\n'
+            'approved_at: "2026-09-03T01:02:03Z"\n'
+            f'approved_sha256: "{release.content_sha256}"\n'
+        ),
+    )
     assert load_release(path).is_approved
 
 
@@ -50,7 +54,7 @@ def test_crlf_files_stay_crlf(tmp_path: Path) -> None:
     path.write_bytes(DRAFT.replace("\n", "\r\n").encode())
     approve(path, "Kepala Dinas")
     data = path.read_bytes()
-    assert b"approved_by: \"Kepala Dinas\"\r\n" in data
+    assert b'approved_by: "Kepala Dinas"\r\n' in data
     assert data.count(b"\n") == data.count(b"\r\n")
 
 
@@ -58,8 +62,9 @@ def test_an_edit_after_approval_is_detected_and_names_the_approver(tmp_path: Pat
     path = tmp_path / "r.md"
     path.write_text(DRAFT, encoding="utf-8")
     approve(path, "Kepala Dinas", now=datetime(2026, 9, 3, tzinfo=UTC))
-    path.write_text(path.read_text(encoding="utf-8").replace("Isi siaran.", "Isi diubah."),
-                    encoding="utf-8")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("Isi siaran.", "Isi diubah."), encoding="utf-8"
+    )
     release = load_release(path)
     assert not release.is_approved
     problem = approval_problem(release)

@@ -104,8 +104,11 @@ def test_dry_run_shows_and_sends_nothing(office: Path) -> None:
     result = run("send", "releases/", "--dry-run", "--json")
     assert result.returncode == 0
     assert {c["error"] for c in json.loads(result.stdout)["releases"][0]["channels"]} == {
-        "dry run: nothing sent"}
-    assert not (office / "public").exists() and not (office / ".chanpub" / "ledger.sqlite3").exists()
+        "dry run: nothing sent"
+    }
+    assert (
+        not (office / "public").exists() and not (office / ".chanpub" / "ledger.sqlite3").exists()
+    )
 
 
 def test_log_file_gets_one_json_line_per_outcome(office: Path) -> None:
@@ -132,11 +135,14 @@ def test_check_shows_each_channel_and_its_length(office: Path) -> None:
 
 
 def test_channels_lists_types_and_readiness(office: Path) -> None:
-    (office / "channels.yaml").write_text(CONFIG + """  toots:
+    (office / "channels.yaml").write_text(
+        CONFIG
+        + """  toots:
     type: mastodon
     instance: https://mastodon.example
     token: ${MASTODON_TOKEN}
-""")
+"""
+    )
     result = run("channels")
     assert result.returncode == 0
     assert "static-site" in result.stdout and "built-in" in result.stdout
@@ -147,21 +153,26 @@ def test_history_shows_what_went_where(office: Path) -> None:
     run("send", "releases/")
     result = run("history", "--json")
     rows = json.loads(result.stdout)["deliveries"]
-    assert {(r["channel"], r["status"]) for r in rows} == {("website", "published"),
-                                                           ("press", "published")}
+    assert {(r["channel"], r["status"]) for r in rows} == {
+        ("website", "published"),
+        ("press", "published"),
+    }
     assert run("history").returncode == 0
 
 
 def test_bad_config_lists_every_problem(office: Path) -> None:
-    (office / "channels.yaml").write_text("channels:\n  web:\n    type: nope\n  x:\n    type: email\n")
+    (office / "channels.yaml").write_text(
+        "channels:\n  web:\n    type: nope\n  x:\n    type: email\n"
+    )
     result = run("send", "releases/")
     assert result.returncode == ExitCode.BAD_INPUT
     errors = [line for line in result.stderr.splitlines() if line.startswith("chanpub: error:")]
     assert len(errors) >= 2
 
 
-def test_init_writes_a_starter_and_refuses_to_overwrite(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_writes_a_starter_and_refuses_to_overwrite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert run("init", "humas").returncode == 0
     assert (tmp_path / "humas" / "channels.yaml").is_file()
@@ -183,8 +194,9 @@ def test_help_imports_no_heavy_machinery() -> None:
         " 'chanpub.dispatch', 'chanpub.config'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip().splitlines()[-1] == "[]"
     assert "send" in result.stdout
 
@@ -194,17 +206,32 @@ def test_version() -> None:
     assert result.returncode == 0 and result.stdout.startswith("chanpub ")
 
 
-def test_history_shows_letter_numbers_and_counts(capsys: pytest.CaptureFixture[str],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_history_shows_letter_numbers_and_counts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from chanpub.ledger import Delivery
     from chanpub.output import print_history
 
-    row = Delivery(slug="banjir", content_hash="h", channel="surat", channel_type="letter-pdf",
-                   title="T", key="k", status="published", remote_id="1", url=None, error=None,
-                   details={"numbers": {"camat@example.go.id": "007/DISKOMINFO/IX/2026"},
-                            "sent": 3, "invalid": 1},
-                   attempts=1, started_at="2026-09-03T01:00:00+00:00",
-                   finished_at="2026-09-03T01:00:05+00:00")
+    row = Delivery(
+        slug="banjir",
+        content_hash="h",
+        channel="surat",
+        channel_type="letter-pdf",
+        title="T",
+        key="k",
+        status="published",
+        remote_id="1",
+        url=None,
+        error=None,
+        details={
+            "numbers": {"camat@example.go.id": "007/DISKOMINFO/IX/2026"},
+            "sent": 3,
+            "invalid": 1,
+        },
+        attempts=1,
+        started_at="2026-09-03T01:00:00+00:00",
+        finished_at="2026-09-03T01:00:05+00:00",
+    )
     monkeypatch.setenv("COLUMNS", "250")  # one table row per line
     print_history([row])
     shown = capsys.readouterr().out

@@ -38,7 +38,9 @@ def test_the_default_config_in_the_repo_loads_and_is_ready() -> None:
 def test_secrets_come_from_the_environment_or_dotenv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write_config(tmp_path, """
+    path = write_config(
+        tmp_path,
+        """
 channels:
   press:
     type: email
@@ -48,7 +50,8 @@ channels:
     password: ${SMTP_PASSWORD}
     from: "Humas <humas@example.go.id>"
     lists: ["a@example.com"]
-""")
+""",
+    )
     (tmp_path / ".env").write_text("SMTP_USER=humas\nSMTP_PASSWORD=from-dotenv\n")
     monkeypatch.setenv("SMTP_PASSWORD", "from-environment")
     config = load_config(path)
@@ -62,7 +65,11 @@ channels:
 
 
 def test_a_missing_secret_leaves_only_that_channel_out(tmp_path: Path) -> None:
-    path = write_config(tmp_path, "channels:" + OUTBOX + """
+    path = write_config(
+        tmp_path,
+        "channels:"
+        + OUTBOX
+        + """
   press-smtp:
     type: email
     transport: smtp
@@ -70,7 +77,8 @@ def test_a_missing_secret_leaves_only_that_channel_out(tmp_path: Path) -> None:
     password: ${SMTP_PASSWORD}
     from: "Humas <humas@example.go.id>"
     lists: ["a@example.com"]
-""")
+""",
+    )
     config = load_config(path)
     assert config.channels["press"].ready
     assert not config.channels["press-smtp"].ready
@@ -78,7 +86,9 @@ def test_a_missing_secret_leaves_only_that_channel_out(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_at_once_with_its_path(tmp_path: Path) -> None:
-    path = write_config(tmp_path, """
+    path = write_config(
+        tmp_path,
+        """
 organisation: Diskominfo
 colour: blue
 channels:
@@ -95,7 +105,8 @@ channels:
     from: not-an-address
     lists: ["a@example.com"]
     connections: many
-""")
+""",
+    )
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     problems = caught.value.problems
@@ -114,7 +125,9 @@ channels:
 
 
 def test_a_secret_written_in_the_file_is_refused(tmp_path: Path) -> None:
-    path = write_config(tmp_path, """
+    path = write_config(
+        tmp_path,
+        """
 channels:
   press:
     type: email
@@ -123,7 +136,8 @@ channels:
     password: hunter2-in-the-repo
     from: "Humas <humas@example.go.id>"
     lists: ["a@example.com"]
-""")
+""",
+    )
     with pytest.raises(ConfigError, match=r"channels.press.password: a secret must not be written"):
         load_config(path)
 
@@ -135,11 +149,14 @@ def test_yaml_errors_name_the_line(tmp_path: Path) -> None:
 
 
 def test_only_one_canonical_channel(tmp_path: Path) -> None:
-    path = write_config(tmp_path, """
+    path = write_config(
+        tmp_path,
+        """
 channels:
   a: {type: static-site, path: a, canonical: true}
   b: {type: static-site, path: b, canonical: true}
-""")
+""",
+    )
     with pytest.raises(ConfigError, match="a, b are all marked canonical"):
         load_config(path)
 

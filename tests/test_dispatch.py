@@ -46,14 +46,16 @@ def release_path(tmp_path: Path) -> Path:
 
 
 def test_canonical_first_and_everyone_links_to_it(tmp_path: Path, board, release_path) -> None:  # type: ignore[no-untyped-def]
-    config = make_config(tmp_path, {
-        "social": (FakeChannel, {}),
-        "website": (EditableChannel, {"canonical": True}),
-        "press": (FakeChannel, {}),
-    })
+    config = make_config(
+        tmp_path,
+        {
+            "social": (FakeChannel, {}),
+            "website": (EditableChannel, {"canonical": True}),
+            "press": (FakeChannel, {}),
+        },
+    )
     result = actions.send([release_path], config)
-    assert statuses(result) == {"social": "published", "website": "published",
-                                "press": "published"}
+    assert statuses(result) == {"social": "published", "website": "published", "press": "published"}
     assert board.calls[0] == "website"
     article = "https://website.example/pemkot-buka-layanan-adminduk-keliling"
     assert {url for _name, _key, url in board.posts[1:]} == {article}
@@ -69,22 +71,30 @@ def test_a_second_run_publishes_nothing_new(tmp_path: Path, board, release_path)
 
 
 def test_one_failing_channel_never_stops_the_others_and_is_retried_alone(
-    tmp_path: Path, board, release_path  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,
+    release_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    config = make_config(tmp_path, {"a": (FakeChannel, {}), "b": (FakeChannel, {}),
-                                    "c": (FakeChannel, {})})
+    config = make_config(
+        tmp_path, {"a": (FakeChannel, {}), "b": (FakeChannel, {}), "c": (FakeChannel, {})}
+    )
     board.fail("b", PermanentError("b: POST b.example answered 422 text too long"))
     first = actions.send([release_path], config)
     assert statuses(first) == {"a": "published", "b": "failed", "c": "published"}
     assert int(first.exit_code) == 1
     assert first.releases[0].outcomes[1].error == "b: POST b.example answered 422 text too long"
     second = actions.send([release_path], config)
-    assert statuses(second) == {"a": "already-published", "b": "published",
-                                "c": "already-published"}
-    assert [name for name, _key, _url in board.posts] .count("b") == 1
+    assert statuses(second) == {
+        "a": "already-published",
+        "b": "published",
+        "c": "already-published",
+    }
+    assert [name for name, _key, _url in board.posts].count("b") == 1
 
 
-def test_retryable_errors_are_retried_with_the_same_key(tmp_path: Path, board, release_path) -> None:  # type: ignore[no-untyped-def]
+def test_retryable_errors_are_retried_with_the_same_key(
+    tmp_path: Path, board, release_path
+) -> None:  # type: ignore[no-untyped-def]
     config = make_config(tmp_path, {"a": (FakeChannel, {})})
     board.fail("a", RetryableError("429", retry_after=1), RetryableError("503"))
     result = actions.send([release_path], config)
@@ -107,8 +117,9 @@ def test_ambiguous_failure_is_looked_up_not_resent(tmp_path: Path, board, releas
 
     config = make_config(tmp_path, {"m": (LookupChannel, {})})
     release = load_release(release_path)
-    board.found[delivery_key(release, "m")] = Receipt("99", "https://m.example/99",
-                                                     datetime.now(UTC))
+    board.found[delivery_key(release, "m")] = Receipt(
+        "99", "https://m.example/99", datetime.now(UTC)
+    )
     board.fail("m", AmbiguousError("m: timeout after sending"))
     result = actions.send([release_path], config)
     assert statuses(result) == {"m": "published"}
@@ -117,7 +128,9 @@ def test_ambiguous_failure_is_looked_up_not_resent(tmp_path: Path, board, releas
 
 
 def test_an_ambiguous_failure_without_lookup_waits_for_a_person(
-    tmp_path: Path, board, release_path  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,
+    release_path,  # type: ignore[no-untyped-def]
 ) -> None:
     config = make_config(tmp_path, {"tg": (FakeChannel, {})})
     board.fail("tg", AmbiguousError("tg: no answer after sending"))
@@ -133,7 +146,9 @@ def test_an_ambiguous_failure_without_lookup_waits_for_a_person(
 
 
 def test_a_crash_between_call_and_record_is_resolved_by_lookup(
-    tmp_path: Path, board, release_path  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,
+    release_path,  # type: ignore[no-untyped-def]
 ) -> None:
     from datetime import UTC, datetime
 
@@ -143,8 +158,14 @@ def test_a_crash_between_call_and_record_is_resolved_by_lookup(
     release = load_release(release_path)
     key = delivery_key(release, "m")
     ledger = Ledger(config.state_dir / "ledger.sqlite3")
-    ledger.begin(slug=release.slug, content_hash=release.content_sha256, channel="m",
-                 channel_type="fake", title=release.title, key=key)  # the crashed run's mark
+    ledger.begin(
+        slug=release.slug,
+        content_hash=release.content_sha256,
+        channel="m",
+        channel_type="fake",
+        title=release.title,
+        key=key,
+    )  # the crashed run's mark
     ledger.close()
     board.found[key] = Receipt("7", "https://m.example/7", datetime.now(UTC))
     result = actions.send([release_path], config)
@@ -153,10 +174,13 @@ def test_a_crash_between_call_and_record_is_resolved_by_lookup(
 
 
 def test_a_re_approved_release_is_not_reposted_without_update(
-    tmp_path: Path, board, release_path  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,
+    release_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    config = make_config(tmp_path, {"site": (EditableChannel, {"canonical": True}),
-                                    "social": (FakeChannel, {})})
+    config = make_config(
+        tmp_path, {"site": (EditableChannel, {"canonical": True}), "social": (FakeChannel, {})}
+    )
     actions.send([release_path], config)
     release_path.write_text(release_path.read_text().replace("12 kelurahan", "14 kelurahan"))
     approve(release_path, "Kepala Dinas")
@@ -171,10 +195,13 @@ def test_a_re_approved_release_is_not_reposted_without_update(
 
 
 def test_when_the_canonical_channel_fails_the_predicted_link_is_used(
-    tmp_path: Path, board, release_path  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,
+    release_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    config = make_config(tmp_path, {"site": (EditableChannel, {"canonical": True}),
-                                    "social": (FakeChannel, {})})
+    config = make_config(
+        tmp_path, {"site": (EditableChannel, {"canonical": True}), "social": (FakeChannel, {})}
+    )
     board.fail("site", PermanentError("site: disk full"))
     result = actions.send([release_path], config)
     assert statuses(result) == {"site": "failed", "social": "published"}
@@ -182,19 +209,25 @@ def test_when_the_canonical_channel_fails_the_predicted_link_is_used(
 
 
 def test_without_any_link_the_others_wait_for_the_canonical_channel(
-    tmp_path: Path, board, release_path  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,
+    release_path,  # type: ignore[no-untyped-def]
 ) -> None:
-    config = make_config(tmp_path, {"site": (FakeChannel, {"canonical": True}),
-                                    "social": (FakeChannel, {})})
+    config = make_config(
+        tmp_path, {"site": (FakeChannel, {"canonical": True}), "social": (FakeChannel, {})}
+    )
     board.fail("site", PermanentError("site: 500"))
     result = actions.send([release_path], config)
     assert statuses(result) == {"site": "failed", "social": "failed"}
-    assert "waiting for the canonical channel 'site'" in (result.releases[0].outcomes[1].error or "")
+    assert "waiting for the canonical channel 'site'" in (
+        result.releases[0].outcomes[1].error or ""
+    )
     assert board.calls == ["site"]
 
 
 def test_drafts_and_scheduled_releases_in_a_folder_are_skipped_with_reasons(
-    tmp_path: Path, board  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    board,  # type: ignore[no-untyped-def]
 ) -> None:
     folder = tmp_path / "releases"
     write_release(folder, title="Draf", approved=False, name="draft.md")
@@ -237,9 +270,14 @@ def test_a_release_may_name_its_channels(tmp_path: Path, board) -> None:  # type
 
 
 def test_a_channel_with_a_missing_secret_is_left_out(tmp_path: Path, board, release_path) -> None:  # type: ignore[no-untyped-def]
-    config = make_config(tmp_path, {"a": (FakeChannel, {}),
-                                    "b": (FakeChannel, {"missing": ["B_TOKEN"]}),
-                                    "c": (FakeChannel, {"enabled": False})})
+    config = make_config(
+        tmp_path,
+        {
+            "a": (FakeChannel, {}),
+            "b": (FakeChannel, {"missing": ["B_TOKEN"]}),
+            "c": (FakeChannel, {"enabled": False}),
+        },
+    )
     result = actions.send([release_path], config)
     assert statuses(result) == {"a": "published", "b": "skipped"}  # c is switched off
     errors = {o.channel: o.error for o in result.releases[0].outcomes}

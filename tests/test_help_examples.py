@@ -13,8 +13,9 @@ COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-def
 
 
 def test_every_command_is_covered() -> None:
-    assert {"send", "check", "preview", "approve", "channels", "history", "resolve",
-            "init"} <= set(COMMANDS)
+    assert {"send", "check", "preview", "approve", "channels", "history", "resolve", "init"} <= set(
+        COMMANDS
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -34,8 +35,12 @@ def test_shell_completion_is_offered() -> None:
 
 def test_completion_names_commands() -> None:
     # What the installed completion script asks the program when TAB is pressed in bash.
-    result = CliRunner().invoke(app, [], prog_name="chanpub", env={
-        "_CHANPUB_COMPLETE": "complete_bash", "COMP_WORDS": "chanpub pr", "COMP_CWORD": "1"})
+    result = CliRunner().invoke(
+        app,
+        [],
+        prog_name="chanpub",
+        env={"_CHANPUB_COMPLETE": "complete_bash", "COMP_WORDS": "chanpub pr", "COMP_CWORD": "1"},
+    )
     assert result.stdout.split() == ["preview"]
 
 

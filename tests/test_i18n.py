@@ -23,7 +23,9 @@ UPDATE = "python scripts/i18n.py update"
 
 def catalogues() -> ModuleType:
     """scripts/i18n.py, the tool that extracts, updates and compiles the catalogues."""
-    spec = importlib.util.spec_from_file_location("chanpub_i18n_script", ROOT / "scripts" / "i18n.py")
+    spec = importlib.util.spec_from_file_location(
+        "chanpub_i18n_script", ROOT / "scripts" / "i18n.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -34,9 +36,11 @@ def catalogues() -> ModuleType:
 def test_every_message_in_the_code_has_an_indonesian_translation() -> None:
     tool = catalogues()
     missing = tool.untranslated("id")
-    assert not missing, (f"{len(missing)} message(s) have no Indonesian translation, e.g. "
-                         f"{missing[0]!r}: run '{UPDATE}', translate the empty msgstr lines "
-                         f"in chanpub/locale/id/LC_MESSAGES/chanpub.po, run it again")
+    assert not missing, (
+        f"{len(missing)} message(s) have no Indonesian translation, e.g. "
+        f"{missing[0]!r}: run '{UPDATE}', translate the empty msgstr lines "
+        f"in chanpub/locale/id/LC_MESSAGES/chanpub.po, run it again"
+    )
 
 
 def test_the_compiled_catalogue_matches_the_po_file() -> None:
@@ -47,8 +51,9 @@ def test_translations_keep_every_placeholder() -> None:
     field = re.compile(r"\{[^{}]*\}")
     for message in catalogues().read_po("id"):
         if message.id and message.string:
-            assert sorted(field.findall(message.id)) == sorted(field.findall(message.string)), \
+            assert sorted(field.findall(message.id)) == sorted(field.findall(message.string)), (
                 message.id
+            )
 
 
 def test_help_texts_are_in_the_catalogue_too() -> None:
@@ -62,7 +67,9 @@ def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with a config that says nothing about language, and no CHANPUB_LANG."""
     (tmp_path / "channels.yaml").write_text(
         "organisation: Diskominfo\nchannels:\n  website:\n    type: static-site\n"
-        "    canonical: true\n    path: public\n", encoding="utf-8")
+        "    canonical: true\n    path: public\n",
+        encoding="utf-8",
+    )
     monkeypatch.delenv("CHANPUB_LANG")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -78,13 +85,15 @@ def missing_release(*options: str) -> str:
 
 def test_an_error_in_indonesian_with_lang_id(office: Path) -> None:
     assert missing_release("--lang", "id") == (
-        "chanpub: error: banjir.md: berkas atau folder tidak ditemukan: periksa jalurnya\n")
+        "chanpub: error: banjir.md: berkas atau folder tidak ditemukan: periksa jalurnya\n"
+    )
 
 
 def test_an_error_in_english_with_lang_en(office: Path) -> None:
     (office / "channels.yaml").write_text("language: id\n" + (office / "channels.yaml").read_text())
     assert missing_release("--lang", "en") == (
-        "chanpub: error: banjir.md: no such file or folder: check the path\n")
+        "chanpub: error: banjir.md: no such file or folder: check the path\n"
+    )
 
 
 def test_the_configs_language_is_used_without_lang(office: Path) -> None:
@@ -93,16 +102,18 @@ def test_the_configs_language_is_used_without_lang(office: Path) -> None:
     assert "berkas atau folder tidak ditemukan" in missing_release()
 
 
-def test_the_system_locale_comes_after_the_config(office: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_system_locale_comes_after_the_config(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("LANG", "id_ID.UTF-8")
     assert "berkas atau folder tidak ditemukan" in missing_release()
     (office / "channels.yaml").write_text("language: en\n" + (office / "channels.yaml").read_text())
     assert "no such file or folder" in missing_release()
 
 
-def test_chanpub_lang_in_the_environment_acts_as_lang(office: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chanpub_lang_in_the_environment_acts_as_lang(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (office / "channels.yaml").write_text("language: en\n" + (office / "channels.yaml").read_text())
     monkeypatch.setenv("CHANPUB_LANG", "id")
     assert "berkas atau folder tidak ditemukan" in missing_release()

@@ -17,8 +17,9 @@ from chanpub.starter import STARTER_BASE_URL, STARTER_ORGANISATION
 
 def test_without_a_terminal_nothing_is_asked(tmp_path: Path) -> None:
     # CliRunner's input is not a terminal: the answers below must stay unread.
-    result = CliRunner().invoke(cli.app, ["init", str(tmp_path / "humas")],
-                                input="Should not be read\n")
+    result = CliRunner().invoke(
+        cli.app, ["init", str(tmp_path / "humas")], input="Should not be read\n"
+    )
     assert result.exit_code == ExitCode.OK, result.stderr
     assert "?" not in result.stdout and "Name of the office" not in result.stdout
     config = yaml.safe_load((tmp_path / "humas" / "channels.yaml").read_text(encoding="utf-8"))
@@ -26,10 +27,13 @@ def test_without_a_terminal_nothing_is_asked(tmp_path: Path) -> None:
     assert config["channels"]["website"]["base_url"] == STARTER_BASE_URL
 
 
-def test_on_a_terminal_the_answers_go_into_the_config(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_a_terminal_the_answers_go_into_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(cli, "_interactive", lambda: True)
-    answers = 'Dinas Kominfo Kota "Baru": Humas\nkominfo.baru.go.id\nhttps://kominfo.baru.go.id/rilis\n'
+    answers = (
+        'Dinas Kominfo Kota "Baru": Humas\nkominfo.baru.go.id\nhttps://kominfo.baru.go.id/rilis\n'
+    )
     result = CliRunner().invoke(cli.app, ["init", str(tmp_path / "humas")], input=answers)
     assert result.exit_code == ExitCode.OK, result.stderr
     assert "Name of the office" in result.stdout
@@ -39,8 +43,9 @@ def test_on_a_terminal_the_answers_go_into_the_config(tmp_path: Path,
     assert config.channels["website"].raw["base_url"] == "https://kominfo.baru.go.id/rilis/"
 
 
-def test_on_a_terminal_enter_keeps_the_examples(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_a_terminal_enter_keeps_the_examples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(cli, "_interactive", lambda: True)
     result = CliRunner().invoke(cli.app, ["init", str(tmp_path)], input="\n\n")
     assert result.exit_code == ExitCode.OK, result.stderr
@@ -48,8 +53,9 @@ def test_on_a_terminal_enter_keeps_the_examples(tmp_path: Path,
     assert config.organisation == STARTER_ORGANISATION
 
 
-def test_an_occupied_folder_is_refused_before_any_question(tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_occupied_folder_is_refused_before_any_question(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(cli, "_interactive", lambda: True)
     (tmp_path / "channels.yaml").write_text("channels: {}\n", encoding="utf-8")
     result = CliRunner().invoke(cli.app, ["init", str(tmp_path)], input="")

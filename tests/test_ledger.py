@@ -12,17 +12,29 @@ from chanpub.ledger import Ledger
 
 def test_a_delivery_goes_from_in_progress_to_published(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite3")
-    ledger.begin(slug="s", content_hash="h", channel="web", channel_type="static-site",
-                 title="T", key="k1")
+    ledger.begin(
+        slug="s", content_hash="h", channel="web", channel_type="static-site", title="T", key="k1"
+    )
     assert ledger.get("s", "h", "web").status == "in_progress"  # type: ignore[union-attr]
-    ledger.finish(slug="s", content_hash="h", channel="web", status="published",
-                  remote_id="42", url="https://x/s", details={"sent": 3})
+    ledger.finish(
+        slug="s",
+        content_hash="h",
+        channel="web",
+        status="published",
+        remote_id="42",
+        url="https://x/s",
+        details={"sent": 3},
+    )
     ledger.close()
     reopened = Ledger(tmp_path / "l.sqlite3")
     row = reopened.get("s", "h", "web")
     assert row is not None
-    assert (row.status, row.remote_id, row.url, row.details) == ("published", "42", "https://x/s",
-                                                                  {"sent": 3})
+    assert (row.status, row.remote_id, row.url, row.details) == (
+        "published",
+        "42",
+        "https://x/s",
+        {"sent": 3},
+    )
     assert [d.channel for d in reopened.published_versions("s", "web")] == ["web"]
     assert reopened.integrity_ok()
 
@@ -51,8 +63,9 @@ def test_sequences_never_repeat(tmp_path: Path) -> None:
 
 def test_resolving_a_stuck_mark(tmp_path: Path) -> None:
     ledger = Ledger(tmp_path / "l.sqlite3")
-    ledger.begin(slug="s", content_hash="h", channel="tg", channel_type="telegram", title="T",
-                 key="k")
+    ledger.begin(
+        slug="s", content_hash="h", channel="tg", channel_type="telegram", title="T", key="k"
+    )
     assert ledger.resolve("s", "tg", published=True, url="https://t.me/c/1") == 1
     assert ledger.get("s", "h", "tg").status == "published"  # type: ignore[union-attr]
     assert ledger.resolve("s", "tg", published=True, url=None) == 0
@@ -72,8 +85,9 @@ def test_a_read_only_ledger_fails_before_anything_is_sent(tmp_path: Path) -> Non
 
     readonly = Ledger.__new__(Ledger)
     readonly.path = path
-    readonly._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None,
-                                   check_same_thread=False)
+    readonly._db = sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+    )
     import threading
 
     readonly._lock = threading.Lock()

@@ -28,13 +28,20 @@ print(" ".join(name for name in heavy if name in sys.modules) or "none")
 def test_version_in_english_imports_no_help_renderer_and_no_heavy_library() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHANPUB_", "LC_"))}
     env["LANG"] = "C.UTF-8"
-    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                            env=env, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
     assert result.stdout.splitlines() == ["chanpub 0.1.0", "none"]
 
 
 def test_a_config_reads_the_installed_adapters_once_however_many_channels(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from importlib import metadata
 
@@ -50,16 +57,29 @@ def test_a_config_reads_the_installed_adapters_once_however_many_channels(
     monkeypatch.setattr(metadata, "entry_points", counting)
     monkeypatch.setenv("HOOK_SECRET", "rahasia-webhook")
     config = tmp_path / "channels.yaml"
-    config.write_text(yaml.safe_dump({"channels": {
-        f"portal{n}": {"type": "webhook", "url": f"https://portal{n}.example/hook",
-                       "secret": "${HOOK_SECRET}"} for n in range(10)}}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "channels": {
+                    f"portal{n}": {
+                        "type": "webhook",
+                        "url": f"https://portal{n}.example/hook",
+                        "secret": "${HOOK_SECRET}",
+                    }
+                    for n in range(10)
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     loaded = load_config(config)
     assert all(channel.ready for channel in loaded.channels.values())
     assert calls == ["chanpub.channels"]
 
 
-def test_a_release_renders_its_summary_only_when_asked(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_release_renders_its_summary_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from chanpub.plan import load_releases
     from chanpub.render import markdown
     from chanpub.testing import write_release

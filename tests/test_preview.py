@@ -84,8 +84,9 @@ def release_file(office: Path, **fields: object) -> Path:
 
 def cards(page_html: str) -> dict[str, str]:
     """Each channel's card, by its name."""
-    found = re.findall(r'<section class="card[^"]*" data-channel="([^"]+)"(.*?)</section>',
-                       page_html, re.DOTALL)
+    found = re.findall(
+        r'<section class="card[^"]*" data-channel="([^"]+)"(.*?)</section>', page_html, re.DOTALL
+    )
     return dict(found)
 
 
@@ -99,8 +100,10 @@ def test_every_configured_channel_has_a_card_and_unsent_ones_say_why(office: Pat
     assert "not sent: missing secret MASTODON_TOKEN" in found["mastodon"]
     assert "not sent: disabled" in found["bluesky"]
     assert "graphemes" in found["bluesky"]  # a disabled channel still shows its post
-    assert page == office / ".chanpub" / "preview" / f"{page.stem.removesuffix('-preview')}" \
+    assert (
+        page == office / ".chanpub" / "preview" / f"{page.stem.removesuffix('-preview')}"
         "-preview.html"
+    )
 
 
 def test_the_page_needs_no_network(office: Path) -> None:
@@ -123,8 +126,9 @@ def test_the_hash_approve_records_is_shown(office: Path) -> None:
 
 
 def test_a_draft_says_nothing_goes_out(office: Path) -> None:
-    text = write_preview(release_file(office, approved=False),
-                         load_config(office / "channels.yaml")).read_text()
+    text = write_preview(
+        release_file(office, approved=False), load_config(office / "channels.yaml")
+    ).read_text()
     assert "draft: nothing goes out until it is approved" in text
 
 
@@ -157,9 +161,16 @@ class SmsChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         text = f"{release.title}: {release.summary} {links.canonical_url}"
-        return Preview(channel=self.name, release=release, links=links, text=text,
-                       length=len(text), limit=160, attachments=(release.image,),
-                       data={"image_alt": ""})
+        return Preview(
+            channel=self.name,
+            release=release,
+            links=links,
+            text=text,
+            length=len(text),
+            limit=160,
+            attachments=(release.image,),
+            data={"image_alt": ""},
+        )
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         raise AssertionError("the preview page never publishes")
@@ -167,8 +178,12 @@ class SmsChannel:
 
 def test_over_limit_and_missing_alt_text_are_flagged(office: Path) -> None:
     config = load_config(office / "channels.yaml")
-    sms = ChannelConfig(name="sms", type="sms", adapter=SmsChannel,  # type: ignore[arg-type]
-                        options=SmsOptions())
+    sms = ChannelConfig(
+        name="sms",
+        type="sms",
+        adapter=SmsChannel,  # type: ignore[arg-type]
+        options=SmsOptions(),
+    )
     config = replace(config, channels={**config.channels, "sms": sms})
     page = build_preview(release_file(office, summary="Layanan keliling. " * 12), config)
     card = next(card for card in page.cards if card.name == "sms")
@@ -181,8 +196,9 @@ def test_over_limit_and_missing_alt_text_are_flagged(office: Path) -> None:
 
 def test_a_shortened_post_is_flagged(office: Path) -> None:
     long_summary = "Warga dapat mengurus dokumen kependudukan di mobil keliling. " * 12
-    page = build_preview(release_file(office, summary=long_summary),
-                         load_config(office / "channels.yaml"))
+    page = build_preview(
+        release_file(office, summary=long_summary), load_config(office / "channels.yaml")
+    )
     bluesky = next(card for card in page.cards if card.name == "bluesky")
     assert bluesky.length is not None and bluesky.limit == 300
     assert bluesky.length <= 300
@@ -214,14 +230,17 @@ def test_command_exits_2_for_a_missing_release(office: Path) -> None:
     assert result.stdout == ""
 
 
-def test_an_endpoint_address_stays_off_the_page(office: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_endpoint_address_stays_off_the_page(
+    office: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WEBHOOK_SECRET", SECRET_MARKER)
     # Some webhook addresses work as passwords (the token is in the path).
     with (office / "channels.yaml").open("a", encoding="utf-8") as config:
-        config.write("  hook:\n    type: webhook\n"
-                     "    url: https://hook.example.go.id/T0KEN-in-the-path\n"
-                     "    secret: ${WEBHOOK_SECRET}\n")
+        config.write(
+            "  hook:\n    type: webhook\n"
+            "    url: https://hook.example.go.id/T0KEN-in-the-path\n"
+            "    secret: ${WEBHOOK_SECRET}\n"
+        )
     text = write_preview(release_file(office), load_config(office / "channels.yaml")).read_text()
     assert "hook" in cards(text)
     assert "T0KEN-in-the-path" not in text

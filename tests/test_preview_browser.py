@@ -17,8 +17,16 @@ from chanpub.preview import write_preview
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = Path("/usr/bin/chromium")  # installed by .ci/setup.d/50-chromium.sh
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +37,13 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            tmp_path_factory.mktemp("profile"), executable_path=str(CHROMIUM), args=ARGS,
-            headless=True, viewport={"width": 1280, "height": 900}, locale="id-ID")
+            tmp_path_factory.mktemp("profile"),
+            executable_path=str(CHROMIUM),
+            args=ARGS,
+            headless=True,
+            viewport={"width": 1280, "height": 900},
+            locale="id-ID",
+        )
         yield context
         context.close()
 
@@ -49,16 +62,21 @@ def open_page(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     page = browser.new_page()
     errors: list[str] = []
     requests: list[str] = []
-    page.on("console", lambda message: errors.append(message.text)
-            if message.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if message.type in ("error", "warning") else None
+        ),
+    )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("request", lambda request: requests.append(request.url))
     page.goto(path.resolve().as_uri(), wait_until="load")
     return page, errors, requests
 
 
-def test_example_page_loads_offline_with_every_card(browser: Any, example: Path,
-                                                    update_golden: bool) -> None:
+def test_example_page_loads_offline_with_every_card(
+    browser: Any, example: Path, update_golden: bool
+) -> None:
     config = load_config(example / "channels.yaml")
     path = write_preview(Path("examples/release.md"), config, example / "out")
     page, errors, requests = open_page(browser, path)
@@ -88,28 +106,33 @@ def test_example_page_loads_offline_with_every_card(browser: Any, example: Path,
 
 def test_unsent_channels_are_on_the_page_too(browser: Any, example: Path) -> None:
     with (example / "channels.yaml").open("a", encoding="utf-8") as config_file:
-        config_file.write("  mastodon:\n    type: mastodon\n    instance: https://mastodon.example\n"
-                          "    token: ${MASTODON_TOKEN}\n"
-                          "  telegram:\n    type: telegram\n    enabled: false\n"
-                          "    bot_token: ${TELEGRAM_BOT_TOKEN}\n    chat_id: '@kota'\n")
+        config_file.write(
+            "  mastodon:\n    type: mastodon\n    instance: https://mastodon.example\n"
+            "    token: ${MASTODON_TOKEN}\n"
+            "  telegram:\n    type: telegram\n    enabled: false\n"
+            "    bot_token: ${TELEGRAM_BOT_TOKEN}\n    chat_id: '@kota'\n"
+        )
     config = load_config(example / "channels.yaml")
     path = write_preview(Path("examples/release.md"), config, example / "out")
     page, errors, requests = open_page(browser, path)
 
     assert errors == [] and len(requests) == 1
     badges = page.eval_on_selector_all(
-        "section.card", "cards => cards.map(c => [c.dataset.channel, "
-        "c.querySelector('.badge').innerText])")
+        "section.card",
+        "cards => cards.map(c => [c.dataset.channel, c.querySelector('.badge').innerText])",
+    )
     unsent = {channel.name for channel in config.channels.values() if not channel.ready}
     assert {"mastodon", "telegram"} <= unsent
-    assert badges == [[name, "will not be sent" if name in unsent else "will be sent"]
-                      for name in config.channels]
+    assert badges == [
+        [name, "will not be sent" if name in unsent else "will be sent"] for name in config.channels
+    ]
     assert "missing secret MASTODON_TOKEN" in page.locator("#checks").inner_text()
     page.close()
 
 
-def test_the_page_speaks_the_officers_language(browser: Any, example: Path,
-                                               update_golden: bool) -> None:
+def test_the_page_speaks_the_officers_language(
+    browser: Any, example: Path, update_golden: bool
+) -> None:
     from chanpub.i18n import set_language
 
     config = load_config(example / "channels.yaml")

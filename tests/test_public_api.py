@@ -7,9 +7,21 @@ import chanpub
 
 def test_the_public_api_is_exactly_this() -> None:
     assert sorted(chanpub.__all__) == [
-        "AmbiguousError", "AuthError", "Capabilities", "Channel", "ChannelContext",
-        "ChannelError", "DuplicateError", "ItemJournal", "Links", "PermanentError", "Preview",
-        "Receipt", "Release", "RetryableError", "__version__",
+        "AmbiguousError",
+        "AuthError",
+        "Capabilities",
+        "Channel",
+        "ChannelContext",
+        "ChannelError",
+        "DuplicateError",
+        "ItemJournal",
+        "Links",
+        "PermanentError",
+        "Preview",
+        "Receipt",
+        "Release",
+        "RetryableError",
+        "__version__",
     ]
 
 
@@ -22,4 +34,9 @@ def test_exit_codes_are_the_contract() -> None:
     from chanpub.errors import ExitCode
 
     assert {code.name: int(code) for code in ExitCode} == {
-        "OK": 0, "CHANNEL_FAILED": 1, "BAD_INPUT": 2, "LOCK_HELD": 75, "INTERRUPTED": 130}
+        "OK": 0,
+        "CHANNEL_FAILED": 1,
+        "BAD_INPUT": 2,
+        "LOCK_HELD": 75,
+        "INTERRUPTED": 130,
+    }

@@ -22,7 +22,9 @@ def write(path: Path, text: str | bytes) -> Path:
 
 def test_a_complete_release_loads_with_every_field(tmp_path: Path) -> None:
     (tmp_path / "foto.jpg").write_bytes(b"\xff\xd8\xff")
-    path = write(tmp_path / "r.md", """---
+    path = write(
+        tmp_path / "r.md",
+        """---
 title: Pemkot Buka Layanan
 summary: Ringkas.
 date: 2026-09-03
@@ -35,7 +37,8 @@ language: id
 source: Diskominfo
 ---
 Isi siaran.
-""")
+""",
+    )
     release = load_release(path)
     assert release.title == "Pemkot Buka Layanan"
     assert release.slug == "pemkot-buka-layanan"
@@ -66,11 +69,20 @@ def test_unknown_fields_warn_with_file_and_line(tmp_path: Path) -> None:
         ("---\ntitle: [unclosed\n---\nIsi.\n", "front matter is not valid YAML"),
         ("---\ntitle: T\n---\n\n   \n", "no text after the front matter"),
         ("no front matter at all\n", "no front matter"),
-        ("---\ntitle: T\nimage: missing.jpg\nimage_alt: x\n---\nIsi.\n", "missing.jpg does not exist"),
-        ("---\ntitle: T\nimage: ../../etc/passwd\nimage_alt: x\n---\nIsi.\n", "outside the release's folder"),
+        (
+            "---\ntitle: T\nimage: missing.jpg\nimage_alt: x\n---\nIsi.\n",
+            "missing.jpg does not exist",
+        ),
+        (
+            "---\ntitle: T\nimage: ../../etc/passwd\nimage_alt: x\n---\nIsi.\n",
+            "outside the release's folder",
+        ),
         ("---\ntitle: T\nkind: clarification\n---\nIsi.\n", "claim: a clarification needs"),
         ("---\ntitle: T\nkind: rumour\n---\nIsi.\n", "kind: must be 'release' or 'clarification'"),
-        ("---\ntitle: T\npublish_at: 2026-09-03T08:00:00\n---\nIsi.\n", "publish_at: has no UTC offset"),
+        (
+            "---\ntitle: T\npublish_at: 2026-09-03T08:00:00\n---\nIsi.\n",
+            "publish_at: has no UTC offset",
+        ),
         ("---\ntitle: T\npublish_at: besok\n---\nIsi.\n", "publish_at: is not an ISO 8601 time"),
         ("---\ntitle: T\nstatus: published\n---\nIsi.\n", "status: must be 'draft' or 'approved'"),
         ("---\ntitle: T\nslug: Bad Slug!\n---\nIsi.\n", "slug: may hold only"),
@@ -125,7 +137,10 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_the_hash_ignores_approval_fields_and_line_endings() -> None:
     front = {"title": "T", "tags": ["a"]}
     plain = content_sha256(front, "Isi.\nBaris dua.\n")
-    assert content_sha256({**front, "status": "approved", "approved_by": "X"}, "Isi.\nBaris dua.\n") == plain
+    assert (
+        content_sha256({**front, "status": "approved", "approved_by": "X"}, "Isi.\nBaris dua.\n")
+        == plain
+    )
     assert content_sha256(front, "Isi.\r\nBaris dua.   \r\n\r\n") == plain
     assert content_sha256(front, "Isi.\nBaris tiga.\n") != plain
     assert content_sha256({**front, "title": "T2"}, "Isi.\nBaris dua.\n") != plain

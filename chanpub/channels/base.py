@@ -201,4 +201,3 @@ class Channel(Protocol):
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Publish; return a Receipt or raise a ChannelError."""
         ...
-

@@ -80,8 +80,10 @@ class BlueskyOptions(BaseModel):
     def _handle(cls, value: str) -> str:
         handle = value.strip().removeprefix("@").lower()
         if len(handle) > 253 or not HANDLE.fullmatch(handle):
-            raise ValueError("must be a handle like kominfo.bsky.social (a domain name, "
-                             "without https:// or an e-mail address)")
+            raise ValueError(
+                "must be a handle like kominfo.bsky.social (a domain name, "
+                "without https:// or an e-mail address)"
+            )
         return handle
 
 
@@ -118,18 +120,30 @@ class BlueskyChannel:
             size = image.stat().st_size if image.exists() else 0
             mime = mimetypes.guess_type(image.name)[0] or ""
             if size > IMAGE_MAX_BYTES or not mime.startswith("image/"):
-                warnings.append(_("{channel}: the image is not a picture under {limit} bytes: "
-                                  "the post gets a link card instead").format(
-                                      channel=self.name, limit=IMAGE_MAX_BYTES))
+                warnings.append(
+                    _(
+                        "{channel}: the image is not a picture under {limit} bytes: "
+                        "the post gets a link card instead"
+                    ).format(channel=self.name, limit=IMAGE_MAX_BYTES)
+                )
                 image = None
         return Preview(
-            channel=self.name, release=release, links=links, text="\n\n---\n\n".join(parts),
-            length=max(count_graphemes(part) for part in parts), limit=GRAPHEME_LIMIT,
-            unit="graphemes", warnings=tuple(warnings),
+            channel=self.name,
+            release=release,
+            links=links,
+            text="\n\n---\n\n".join(parts),
+            length=max(count_graphemes(part) for part in parts),
+            limit=GRAPHEME_LIMIT,
+            unit="graphemes",
+            warnings=tuple(warnings),
             attachments=(image,) if image else (),
-            data={"parts": parts, "language": release.language or self.context.language,
-                  "url": links.canonical_url or "", "image": str(image) if image else "",
-                  "image_alt": release.image_alt or ""},
+            data={
+                "parts": parts,
+                "language": release.language or self.context.language,
+                "url": links.canonical_url or "",
+                "image": str(image) if image else "",
+                "image_alt": release.image_alt or "",
+            },
         )
 
     # --- session and XRPC ---------------------------------------------------------------
@@ -143,8 +157,9 @@ class BlueskyChannel:
         headers = dict(kwargs.pop("headers", {}))
         for attempt in (1, 2):
             headers["Authorization"] = f"Bearer {self.session().access}"
-            response = send(self.context.http, method, url, channel=self.name,
-                            headers=headers, **kwargs)
+            response = send(
+                self.context.http, method, url, channel=self.name, headers=headers, **kwargs
+            )
             if response.is_success:
                 return response.json()
             if attempt == 1 and _error_name(response) in ("ExpiredToken", "InvalidToken"):
@@ -166,10 +181,13 @@ class BlueskyChannel:
     def _renew(self) -> None:
         current = self._session or self.sessions.load()
         if current is not None:
-            response = send(self.context.http, "POST",
-                            f"{self.options.service}/xrpc/com.atproto.server.refreshSession",
-                            channel=self.name,
-                            headers={"Authorization": f"Bearer {current.refresh}"})
+            response = send(
+                self.context.http,
+                "POST",
+                f"{self.options.service}/xrpc/com.atproto.server.refreshSession",
+                channel=self.name,
+                headers={"Authorization": f"Bearer {current.refresh}"},
+            )
             if response.is_success:
                 self._session = Session.from_answer(response.json())
                 self.sessions.save(self._session)
@@ -180,16 +198,23 @@ class BlueskyChannel:
 
     def _login(self) -> Session:
         response = send(
-            self.context.http, "POST",
-            f"{self.options.service}/xrpc/com.atproto.server.createSession", channel=self.name,
-            json={"identifier": self.options.handle,
-                  "password": self.options.app_password.get_secret_value()})
+            self.context.http,
+            "POST",
+            f"{self.options.service}/xrpc/com.atproto.server.createSession",
+            channel=self.name,
+            json={
+                "identifier": self.options.handle,
+                "password": self.options.app_password.get_secret_value(),
+            },
+        )
         if response.status_code == 401 or _error_name(response) == "AuthenticationRequired":
             raise AuthError(
-                _("{channel}: Bluesky refused the login of {handle}: check the app password "
-                  "in ${variable} (Settings > Privacy and security > App passwords)").format(
-                      channel=self.name, handle=self.options.handle, variable=self._variable()),
-                variable=self._variable())
+                _(
+                    "{channel}: Bluesky refused the login of {handle}: check the app password "
+                    "in ${variable} (Settings > Privacy and security > App passwords)"
+                ).format(channel=self.name, handle=self.options.handle, variable=self._variable()),
+                variable=self._variable(),
+            )
         if not response.is_success:
             raise classify(response, channel=self.name, secret_variable=self._variable())
         session = Session.from_answer(response.json())
@@ -201,24 +226,31 @@ class BlueskyChannel:
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Create the post (or the thread, resuming where an earlier run stopped)."""
         parts: list[str] = list(preview.data["parts"])
-        DeliveryNotes.record(self.context.state_dir, self.channel_type, key, parts,
-                             preview.data["url"])
+        DeliveryNotes.record(
+            self.context.state_dir, self.channel_type, key, parts, preview.data["url"]
+        )
         finder = self._finder(key, parts)
 
         def post(index: int, ids: Sequence[str]) -> str:
-            record: dict[str, Any] = {"$type": POST, "text": parts[index],
-                                      "createdAt": now_iso(),
-                                      "langs": [preview.data["language"]]}
+            record: dict[str, Any] = {
+                "$type": POST,
+                "text": parts[index],
+                "createdAt": now_iso(),
+                "langs": [preview.data["language"]],
+            }
             if found := facets(parts[index]):
                 record["facets"] = found
             if index == 0:
                 if embed := self._embed(preview):
                     record["embed"] = embed
             else:
-                record["reply"] = {"root": json.loads(ids[0]),
-                                   "parent": json.loads(ids[index - 1])}
-            body = {"repo": self.session().did, "collection": POST,
-                    "rkey": tid_for(key, index), "record": record}
+                record["reply"] = {"root": json.loads(ids[0]), "parent": json.loads(ids[index - 1])}
+            body = {
+                "repo": self.session().did,
+                "collection": POST,
+                "rkey": tid_for(key, index),
+                "record": record,
+            }
             try:
                 answer = self._xrpc("POST", "com.atproto.repo.createRecord", json=body)
             except (AuthError, RetryableError):
@@ -232,8 +264,14 @@ class BlueskyChannel:
                 raise
             return json.dumps({"uri": answer["uri"], "cid": answer["cid"]})
 
-        ids = post_parts(self.context.journal(key), len(parts), post, finder,
-                         channel=self.name, receipt=self._receipt)
+        ids = post_parts(
+            self.context.journal(key),
+            len(parts),
+            post,
+            finder,
+            channel=self.name,
+            receipt=self._receipt,
+        )
         return self._receipt(ids)
 
     def _embed(self, preview: Preview) -> dict[str, Any] | None:
@@ -243,35 +281,50 @@ class BlueskyChannel:
             try:
                 data = path.read_bytes()
             except OSError as error:
-                raise PermanentError(_("{channel}: cannot read the image {path}: {reason}")
-                                     .format(channel=self.name, path=path,
-                                             reason=error.strerror)) from None
-            blob = self._xrpc("POST", "com.atproto.repo.uploadBlob", content=data,
-                              headers={"Content-Type": mime})["blob"]
-            return {"$type": "app.bsky.embed.images",
-                    "images": [{"image": blob, "alt": preview.data["image_alt"]}]}
+                raise PermanentError(
+                    _("{channel}: cannot read the image {path}: {reason}").format(
+                        channel=self.name, path=path, reason=error.strerror
+                    )
+                ) from None
+            blob = self._xrpc(
+                "POST", "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
+            )["blob"]
+            return {
+                "$type": "app.bsky.embed.images",
+                "images": [{"image": blob, "alt": preview.data["image_alt"]}],
+            }
         if preview.data["url"]:
             release = preview.release
-            return {"$type": "app.bsky.embed.external", "external": {
-                "uri": preview.data["url"], "title": release.title,
-                "description": release.summary}}
+            return {
+                "$type": "app.bsky.embed.external",
+                "external": {
+                    "uri": preview.data["url"],
+                    "title": release.title,
+                    "description": release.summary,
+                },
+            }
         return None
 
     def _finder(self, key: str, parts: Sequence[str]) -> FindPart:
         def find(index: int, ids: Sequence[str]) -> str | None:
             rkey = tid_for(key, index)
             try:
-                answer = self._xrpc("GET", "com.atproto.repo.getRecord", params={
-                    "repo": self.session().did, "collection": POST, "rkey": rkey})
+                answer = self._xrpc(
+                    "GET",
+                    "com.atproto.repo.getRecord",
+                    params={"repo": self.session().did, "collection": POST, "rkey": rkey},
+                )
             except PermanentError as error:
                 if isinstance(error, AuthError):
                     raise
                 return None  # 400 RecordNotFound: nothing at that key
             if answer.get("value", {}).get("text") != parts[index]:
-                raise PermanentError(_(
-                    "{channel}: the record key {rkey} already holds a different post: "
-                    "check the account, then resolve this delivery by hand").format(
-                        channel=self.name, rkey=rkey))
+                raise PermanentError(
+                    _(
+                        "{channel}: the record key {rkey} already holds a different post: "
+                        "check the account, then resolve this delivery by hand"
+                    ).format(channel=self.name, rkey=rkey)
+                )
             return json.dumps({"uri": answer["uri"], "cid": answer["cid"]})
 
         return find
@@ -281,18 +334,24 @@ class BlueskyChannel:
         rkey = uri.rsplit("/", 1)[-1]
         handle = self._session.handle if self._session else self.options.handle
         details: dict[str, Any] = {"parts": len(ids)} if len(ids) > 1 else {}
-        return Receipt(remote_id=uri, url=f"https://bsky.app/profile/{handle}/post/{rkey}",
-                       published_at=datetime.now(UTC), details=details)
+        return Receipt(
+            remote_id=uri,
+            url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+            published_at=datetime.now(UTC),
+            details=details,
+        )
 
     def lookup(self, key: str) -> Receipt | None:
         """The delivery's posts, read back at their record keys; None when something is
         still to be posted (publish then resumes without duplicating)."""
         notes = DeliveryNotes.load(
-            DeliveryNotes.path(self.context.state_dir, self.channel_type, key))
+            DeliveryNotes.path(self.context.state_dir, self.channel_type, key)
+        )
         if notes is None:
             return None
-        ids = resolve_parts(self.context.journal(key), len(notes.parts),
-                            self._finder(key, notes.parts))
+        ids = resolve_parts(
+            self.context.journal(key), len(notes.parts), self._finder(key, notes.parts)
+        )
         return self._receipt(ids) if ids else None
 
     def verify(self) -> None:

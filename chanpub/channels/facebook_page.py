@@ -70,8 +70,9 @@ class FacebookPageChannel:
     @property
     def _api(self) -> meta_graph.GraphApi:
         base = f"{self.options.graph_base}/{self.options.api_version}"
-        return meta_graph.GraphApi(self.context, self.name, base, self.options.page_token,
-                                   "page_token")
+        return meta_graph.GraphApi(
+            self.context, self.name, base, self.options.page_token, "page_token"
+        )
 
     @property
     def _graph(self) -> str:
@@ -93,26 +94,38 @@ class FacebookPageChannel:
         from chanpub.render.social import compose_post
 
         rule = LengthRule(TEXT_LIMIT, "characters", len)
-        fitted = compose_post(release, links, rule, template=self.options.template,
-                              where=f"channels.{self.name}.template",
-                              organisation=self.context.organisation)
+        fitted = compose_post(
+            release,
+            links,
+            rule,
+            template=self.options.template,
+            where=f"channels.{self.name}.template",
+            organisation=self.context.organisation,
+        )
         warnings: list[str] = []
         if fitted.shortened:
             warnings.append(_("the text was shortened to fit"))
         if fitted.over_limit:
-            warnings.append(_("the text is over {limit} characters even after shortening")
-                            .format(limit=TEXT_LIMIT))
+            warnings.append(
+                _("the text is over {limit} characters even after shortening").format(
+                    limit=TEXT_LIMIT
+                )
+            )
         if not links.canonical_url:
             warnings.append(_("no canonical URL: the post will have no link to the article"))
         if release.image is not None and not release.image.is_file():
             warnings.append(_("the image {path} does not exist").format(path=release.image))
         return Preview(
-            channel=self.name, release=release, links=links, text=fitted.text,
-            length=fitted.length, limit=fitted.limit, unit=fitted.unit,
+            channel=self.name,
+            release=release,
+            links=links,
+            text=fitted.text,
+            length=fitted.length,
+            limit=fitted.limit,
+            unit=fitted.unit,
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
-            data={"kind": "photo" if release.image else "link",
-                  "link": links.canonical_url or ""},
+            data={"kind": "photo" if release.image else "link", "link": links.canonical_url or ""},
         )
 
     # --- publish ------------------------------------------------------------------------
@@ -120,19 +133,25 @@ class FacebookPageChannel:
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Create the post (link or photo) and return its id and address."""
         if preview.over_limit:
-            raise PermanentError(_(
-                "{channel}: the text is {length} characters, over the limit of {limit}, and "
-                "nothing more can be shortened: shorten the template in channels.{channel}."
-                "template").format(channel=self.name, length=preview.length,
-                                   limit=preview.limit))
+            raise PermanentError(
+                _(
+                    "{channel}: the text is {length} characters, over the limit of {limit}, and "
+                    "nothing more can be shortened: shorten the template in channels.{channel}."
+                    "template"
+                ).format(channel=self.name, length=preview.length, limit=preview.limit)
+            )
         journal = self.context.journal(key)
         done = journal.remote_id(POST)
         if done:
             return self._receipt(done, preview.data.get("kind", "link"))
         link = str(preview.data.get("link") or "")
         # Recorded before the call, so that a run that dies mid-request can be read back.
-        journal.sent(MARKER, json.dumps({"link": link, "message": preview.text,
-                                         "since": int(datetime.now(UTC).timestamp())}))
+        journal.sent(
+            MARKER,
+            json.dumps(
+                {"link": link, "message": preview.text, "since": int(datetime.now(UTC).timestamp())}
+            ),
+        )
         journal.begin(POST)
         image = preview.release.image
         try:
@@ -149,8 +168,9 @@ class FacebookPageChannel:
             journal.failed(POST, error.message, permanent=False)
             raise
         if not post_id:
-            raise PermanentError(_("{channel}: the Graph API answered without a post id")
-                                 .format(channel=self.name))
+            raise PermanentError(
+                _("{channel}: the Graph API answered without a post id").format(channel=self.name)
+            )
         journal.sent(POST, post_id)
         return self._receipt(post_id, "photo" if image is not None else "link")
 
@@ -158,15 +178,26 @@ class FacebookPageChannel:
         try:
             content = image.read_bytes()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
-                channel=self.name, path=image, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=image, reason=error.strerror
+                )
+            ) from None
         mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
-        return self._call("POST", f"{self.options.page_id}/photos", data={"caption": caption},
-                          files={"source": (image.name, content, mime)})
+        return self._call(
+            "POST",
+            f"{self.options.page_id}/photos",
+            data={"caption": caption},
+            files={"source": (image.name, content, mime)},
+        )
 
     def _receipt(self, post_id: str, kind: str) -> Receipt:
-        return Receipt(remote_id=post_id, url=post_url(post_id), published_at=datetime.now(UTC),
-                       details={"kind": kind, "page_id": self.options.page_id})
+        return Receipt(
+            remote_id=post_id,
+            url=post_url(post_id),
+            published_at=datetime.now(UTC),
+            details={"kind": kind, "page_id": self.options.page_id},
+        )
 
     def lookup(self, key: str) -> Receipt | None:
         """Find the post of an interrupted run: by its journalled id, else by reading the
@@ -179,9 +210,15 @@ class FacebookPageChannel:
         if not raw:
             return None  # the request was never sent
         marker = json.loads(raw)
-        payload = self._call("GET", f"{self.options.page_id}/feed", params={
-            "fields": "id,message,link,created_time,permalink_url",
-            "since": str(int(marker["since"]) - 300), "limit": "25"})
+        payload = self._call(
+            "GET",
+            f"{self.options.page_id}/feed",
+            params={
+                "fields": "id,message,link,created_time,permalink_url",
+                "since": str(int(marker["since"]) - 300),
+                "limit": "25",
+            },
+        )
         for post in payload.get("data") or []:
             if not isinstance(post, dict):
                 continue
@@ -197,13 +234,25 @@ class FacebookPageChannel:
         """The token works, belongs to this Page, and (where Meta tells) when it expires."""
         me = self._call("GET", "me", params={"fields": "id,name"})
         if str(me.get("id")) != self.options.page_id:
-            raise PermanentError(_(
-                "{channel}: the token in ${variable} belongs to '{name}' ({id}), not to Page "
-                "{page}: use the Page access token from /me/accounts").format(
-                    channel=self.name, variable=self.context.variable_for("page_token"),
-                    name=me.get("name", ""), id=me.get("id"), page=self.options.page_id))
+            raise PermanentError(
+                _(
+                    "{channel}: the token in ${variable} belongs to '{name}' ({id}), not to Page "
+                    "{page}: use the Page access token from /me/accounts"
+                ).format(
+                    channel=self.name,
+                    variable=self.context.variable_for("page_token"),
+                    name=me.get("name", ""),
+                    id=me.get("id"),
+                    page=self.options.page_id,
+                )
+            )
         expiry = meta_graph.token_expiry(
-            self.context.http, self._graph, token=self.options.page_token, channel=self.name,
-            token_variable=self.context.variable_for("page_token"))
-        self.context.report("verified", account=me.get("name", ""),
-                            days_left=expiry.get("days_left"))
+            self.context.http,
+            self._graph,
+            token=self.options.page_token,
+            channel=self.name,
+            token_variable=self.context.variable_for("page_token"),
+        )
+        self.context.report(
+            "verified", account=me.get("name", ""), days_left=expiry.get("days_left")
+        )

@@ -92,8 +92,9 @@ class InstagramChannel:
     @property
     def _api(self) -> meta_graph.GraphApi:
         base = f"{self.options.graph_base}/{self.options.api_version}"
-        return meta_graph.GraphApi(self.context, self.name, base, self.options.access_token,
-                                   "access_token")
+        return meta_graph.GraphApi(
+            self.context, self.name, base, self.options.access_token, "access_token"
+        )
 
     @property
     def _graph(self) -> str:
@@ -116,51 +117,80 @@ class InstagramChannel:
 
         cap = self.options.max_hashtags
         tags = " ".join(hashtags(release.tags).split()[:cap])
-        fitted = compose_post(release, links, LengthRule(CAPTION_LIMIT, "characters", len),
-                              template=self.options.template,
-                              where=f"channels.{self.name}.template",
-                              organisation=self.context.organisation,
-                              overrides={"hashtags": tags})
+        fitted = compose_post(
+            release,
+            links,
+            LengthRule(CAPTION_LIMIT, "characters", len),
+            template=self.options.template,
+            where=f"channels.{self.name}.template",
+            organisation=self.context.organisation,
+            overrides={"hashtags": tags},
+        )
         count = len(HASHTAG_PATTERN.findall(fitted.text))
         image_url = public_image_url(release, links)
         warnings: list[str] = []
         if fitted.shortened:
             warnings.append(_("the caption was shortened to fit"))
         if fitted.over_limit:
-            warnings.append(_("the caption is over {limit} characters even after shortening")
-                            .format(limit=CAPTION_LIMIT))
+            warnings.append(
+                _("the caption is over {limit} characters even after shortening").format(
+                    limit=CAPTION_LIMIT
+                )
+            )
         if count > cap:
-            warnings.append(_("the caption has {count} hashtags; at most {cap} are allowed")
-                            .format(count=count, cap=cap))
+            warnings.append(
+                _("the caption has {count} hashtags; at most {cap} are allowed").format(
+                    count=count, cap=cap
+                )
+            )
         elif count > ANNOUNCED_HASHTAG_CAP:
-            warnings.append(_("{count} hashtags: Instagram has announced a cap of {cap}; set "
-                              "max_hashtags: {cap} if posts are refused").format(
-                                  count=count, cap=ANNOUNCED_HASHTAG_CAP))
+            warnings.append(
+                _(
+                    "{count} hashtags: Instagram has announced a cap of {cap}; set "
+                    "max_hashtags: {cap} if posts are refused"
+                ).format(count=count, cap=ANNOUNCED_HASHTAG_CAP)
+            )
         if image_url is None:
             warnings.append(self._no_image_reason(release, links))
         elif release.image and release.image.suffix.lower() not in (".jpg", ".jpeg"):
-            warnings.append(_("Instagram accepts JPEG images only; {name} may be refused")
-                            .format(name=release.image.name))
+            warnings.append(
+                _("Instagram accepts JPEG images only; {name} may be refused").format(
+                    name=release.image.name
+                )
+            )
         if release.image and not release.image_alt:
             warnings.append(_("the image has no alt text (image_alt)"))
         return Preview(
-            channel=self.name, release=release, links=links, text=fitted.text,
-            length=fitted.length, limit=fitted.limit, unit=fitted.unit,
+            channel=self.name,
+            release=release,
+            links=links,
+            text=fitted.text,
+            length=fitted.length,
+            limit=fitted.limit,
+            unit=fitted.unit,
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
-            data={"image_url": image_url, "hashtags": count,
-                  "alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT]},
+            data={
+                "image_url": image_url,
+                "hashtags": count,
+                "alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT],
+            },
         )
 
     def _no_image_reason(self, release: Release, links: Links) -> str:
         if release.image is None:
-            return _("Instagram posts need an image: the release has none and no poster "
-                     "thumbnail was published")
+            return _(
+                "Instagram posts need an image: the release has none and no poster "
+                "thumbnail was published"
+            )
         if links.predicted:
-            return _("the image's public address will be known once the website channel "
-                     "has published")
-        return _("Instagram fetches the image from a public address, and the website "
-                 "channel published none (is its base_url an https:// address?)")
+            return _(
+                "the image's public address will be known once the website channel has published"
+            )
+        return _(
+            "Instagram fetches the image from a public address, and the website "
+            "channel published none (is its base_url an https:// address?)"
+        )
 
     # --- publish ------------------------------------------------------------------------
 
@@ -178,43 +208,55 @@ class InstagramChannel:
             if found is not None:
                 journal.sent(PUBLISHED, found)
                 return self._receipt(found)
-            raise PermanentError(_(
-                "{channel}: the container {id} is published but its post was not found among "
-                "the account's recent media: check the account").format(
-                    channel=self.name, id=container))
+            raise PermanentError(
+                _(
+                    "{channel}: the container {id} is published but its post was not found among "
+                    "the account's recent media: check the account"
+                ).format(channel=self.name, id=container)
+            )
         if container is None or status in ("ERROR", "EXPIRED", "GONE"):
             container = self._create_container(preview, journal)
         self._wait_until_ready(container, journal)
         self._check_quota()
         journal.begin(PUBLISHED)
         try:
-            payload = self._call("POST", f"{self.options.account_id}/media_publish",
-                                 data={"creation_id": container})
+            payload = self._call(
+                "POST", f"{self.options.account_id}/media_publish", data={"creation_id": container}
+            )
         except ChannelError as error:
             journal.failed(PUBLISHED, error.message, permanent=False)
             raise
         media_id = str(payload.get("id") or "")
         if not media_id:
-            raise PermanentError(_("{channel}: media_publish answered without a media id")
-                                 .format(channel=self.name))
+            raise PermanentError(
+                _("{channel}: media_publish answered without a media id").format(channel=self.name)
+            )
         journal.sent(PUBLISHED, media_id)
         return self._receipt(media_id)
 
     def _refuse_bad_input(self, preview: Preview) -> None:
         if preview.over_limit:
-            raise PermanentError(_(
-                "{channel}: the caption is {length} characters, over Instagram's {limit}, and "
-                "nothing more can be shortened: shorten channels.{channel}.template").format(
-                    channel=self.name, length=preview.length, limit=preview.limit))
+            raise PermanentError(
+                _(
+                    "{channel}: the caption is {length} characters, over Instagram's {limit}, and "
+                    "nothing more can be shortened: shorten channels.{channel}.template"
+                ).format(channel=self.name, length=preview.length, limit=preview.limit)
+            )
         if int(preview.data.get("hashtags", 0)) > self.options.max_hashtags:
-            raise PermanentError(_(
-                "{channel}: the caption has {count} hashtags, over the cap of {cap}: remove "
-                "some from the template or the text").format(
-                    channel=self.name, count=preview.data["hashtags"],
-                    cap=self.options.max_hashtags))
+            raise PermanentError(
+                _(
+                    "{channel}: the caption has {count} hashtags, over the cap of {cap}: remove "
+                    "some from the template or the text"
+                ).format(
+                    channel=self.name, count=preview.data["hashtags"], cap=self.options.max_hashtags
+                )
+            )
         if not preview.data.get("image_url"):
-            raise PermanentError(_("{channel}: cannot post: {reason}").format(
-                channel=self.name, reason=self._no_image_reason(preview.release, preview.links)))
+            raise PermanentError(
+                _("{channel}: cannot post: {reason}").format(
+                    channel=self.name, reason=self._no_image_reason(preview.release, preview.links)
+                )
+            )
 
     def _create_container(self, preview: Preview, journal: Any) -> str:
         data = {"image_url": str(preview.data["image_url"]), "caption": preview.text}
@@ -224,8 +266,11 @@ class InstagramChannel:
         payload = self._call("POST", f"{self.options.account_id}/media", data=data)
         container = str(payload.get("id") or "")
         if not container:
-            raise PermanentError(_("{channel}: the Graph API answered without a container id")
-                                 .format(channel=self.name))
+            raise PermanentError(
+                _("{channel}: the Graph API answered without a container id").format(
+                    channel=self.name
+                )
+            )
         journal.sent(CONTAINER, container)
         return container
 
@@ -249,19 +294,29 @@ class InstagramChannel:
                 return
             if status in ("ERROR", "EXPIRED"):
                 journal.failed(CONTAINER, status)
-                raise PermanentError(_(
-                    "{channel}: Instagram could not prepare the image ({status}): check that "
-                    "the image is a JPEG under 8 MB with an aspect ratio between 4:5 and "
-                    "1.91:1").format(channel=self.name, status=status))
+                raise PermanentError(
+                    _(
+                        "{channel}: Instagram could not prepare the image ({status}): check that "
+                        "the image is a JPEG under 8 MB with an aspect ratio between 4:5 and "
+                        "1.91:1"
+                    ).format(channel=self.name, status=status)
+                )
             if attempt + 1 < self.poll_attempts:
                 time.sleep(self.poll_interval)
-        raise RetryableError(_(
-            "{channel}: Instagram is still preparing the image; the next run continues with "
-            "the same container").format(channel=self.name), retry_after=self.poll_interval)
+        raise RetryableError(
+            _(
+                "{channel}: Instagram is still preparing the image; the next run continues with "
+                "the same container"
+            ).format(channel=self.name),
+            retry_after=self.poll_interval,
+        )
 
     def _check_quota(self) -> None:
-        payload = self._call("GET", f"{self.options.account_id}/content_publishing_limit",
-                             params={"fields": "quota_usage,config"})
+        payload = self._call(
+            "GET",
+            f"{self.options.account_id}/content_publishing_limit",
+            params={"fields": "quota_usage,config"},
+        )
         entries = payload.get("data") or [{}]
         entry = entries[0] if isinstance(entries[0], dict) else {}
         used = entry.get("quota_usage")
@@ -269,31 +324,42 @@ class InstagramChannel:
         if isinstance(used, int) and isinstance(total, int) and used >= total:
             # The window is rolling: the next run tries again (an hour keeps this run from
             # waiting for it).
-            raise RetryableError(_(
-                "{channel}: the account has used its {total} posts for the last 24 hours; "
-                "the next run tries again").format(channel=self.name, total=total),
-                retry_after=3600.0)
+            raise RetryableError(
+                _(
+                    "{channel}: the account has used its {total} posts for the last 24 hours; "
+                    "the next run tries again"
+                ).format(channel=self.name, total=total),
+                retry_after=3600.0,
+            )
 
     def _find_published(self, caption: str | None) -> str | None:
         """The media a published container became: the newest with this caption (the
         newest at all when the caption is unknown). A container does not name its media."""
-        payload = self._call("GET", f"{self.options.account_id}/media",
-                             params={"fields": "id,caption,timestamp", "limit": "25"})
+        payload = self._call(
+            "GET",
+            f"{self.options.account_id}/media",
+            params={"fields": "id,caption,timestamp", "limit": "25"},
+        )
         for media in payload.get("data") or []:
-            if isinstance(media, dict) and media.get("id") and (
-                    caption is None or media.get("caption") == caption):
+            if (
+                isinstance(media, dict)
+                and media.get("id")
+                and (caption is None or media.get("caption") == caption)
+            ):
                 return str(media["id"])
         return None
 
     def _receipt(self, media_id: str) -> Receipt:
         try:
-            permalink = self._call("GET", media_id, params={"fields": "permalink"}).get(
-                "permalink")
+            permalink = self._call("GET", media_id, params={"fields": "permalink"}).get("permalink")
         except ChannelError:
             permalink = None  # published all the same; the address is only a convenience
-        return Receipt(remote_id=media_id, url=str(permalink) if permalink else None,
-                       published_at=datetime.now(UTC),
-                       details={"account_id": self.options.account_id})
+        return Receipt(
+            remote_id=media_id,
+            url=str(permalink) if permalink else None,
+            published_at=datetime.now(UTC),
+            details={"account_id": self.options.account_id},
+        )
 
     def lookup(self, key: str) -> Receipt | None:
         """The post of an interrupted run: journalled, or its container says PUBLISHED."""
@@ -314,12 +380,22 @@ class InstagramChannel:
     def verify(self) -> None:
         """The token reaches the account; report the quota left and the token's expiry."""
         account = self._call("GET", self.options.account_id, params={"fields": "id,username"})
-        limit = self._call("GET", f"{self.options.account_id}/content_publishing_limit",
-                           params={"fields": "quota_usage,config"})
+        limit = self._call(
+            "GET",
+            f"{self.options.account_id}/content_publishing_limit",
+            params={"fields": "quota_usage,config"},
+        )
         expiry = meta_graph.token_expiry(
-            self.context.http, self._graph, token=self.options.access_token,
-            channel=self.name, token_variable=self.context.variable_for("access_token"))
+            self.context.http,
+            self._graph,
+            token=self.options.access_token,
+            channel=self.name,
+            token_variable=self.context.variable_for("access_token"),
+        )
         entry = (limit.get("data") or [{}])[0]
-        self.context.report("verified", account=account.get("username", ""),
-                            quota_usage=entry.get("quota_usage"),
-                            days_left=expiry.get("days_left"))
+        self.context.report(
+            "verified",
+            account=account.get("username", ""),
+            quota_usage=entry.get("quota_usage"),
+            days_left=expiry.get("days_left"),
+        )

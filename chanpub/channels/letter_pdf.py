@@ -36,9 +36,11 @@ SIZES = {"A4": (210.0, 297.0), "F4": (215.0, 330.0)}
 PATTERN_FIELDS = ("seq", "year", "month", "month_roman", "day")
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 COLUMNS = {
-    "name": ("name", "nama"), "position": ("position", "jabatan"),
+    "name": ("name", "nama"),
+    "position": ("position", "jabatan"),
     "organisation": ("organisation", "organization", "instansi", "lembaga"),
-    "address": ("address", "alamat"), "email": ("email", "e-mail", "mail", "surel"),
+    "address": ("address", "alamat"),
+    "email": ("email", "e-mail", "mail", "surel"),
 }
 
 
@@ -85,15 +87,18 @@ class LetterPdfOptions(BaseModel):
         fields = [name for _text, name, _spec, _conv in string.Formatter().parse(value) if name]
         unknown = [name for name in fields if name not in PATTERN_FIELDS]
         if unknown:
-            raise ValueError(f"unknown field {{{unknown[0]}}}: use {', '.join(PATTERN_FIELDS)}"
-                             " (e.g. {seq:03d}/DISKOMINFO/{month_roman}/{year})")
+            raise ValueError(
+                f"unknown field {{{unknown[0]}}}: use {', '.join(PATTERN_FIELDS)}"
+                " (e.g. {seq:03d}/DISKOMINFO/{month_roman}/{year})"
+            )
         if "seq" not in fields:
             raise ValueError("needs {seq}, or every letter would get the same number")
         try:
             value.format(seq=1, year=2026, month=1, month_roman="I", day=1)
         except (ValueError, IndexError, KeyError) as error:
-            raise ValueError(f"cannot be filled in ({error}): write fields like {{seq:03d}}"
-                             ) from None
+            raise ValueError(
+                f"cannot be filled in ({error}): write fields like {{seq:03d}}"
+            ) from None
         return value
 
 
@@ -116,8 +121,9 @@ class LetterRecipient:
 
 def number_for(pattern: str, seq: int, day: date) -> str:
     """A letter number from the pattern, e.g. 007/DISKOMINFO/VIII/2026."""
-    return pattern.format(seq=seq, year=day.year, month=day.month,
-                          month_roman=ROMAN[day.month - 1], day=day.day)
+    return pattern.format(
+        seq=seq, year=day.year, month=day.month, month_roman=ROMAN[day.month - 1], day=day.day
+    )
 
 
 class _Pending:
@@ -157,9 +163,11 @@ class LetterPdfChannel:
         try:
             return inspect_image(self.context.resolve(option))
         except UnreadableImage as error:
-            raise ConfigError(_("{where}: {reason}: check the path (relative to "
-                                "channels.yaml)").format(where=self._where(field),
-                                                         reason=error)) from None
+            raise ConfigError(
+                _("{where}: {reason}: check the path (relative to channels.yaml)").format(
+                    where=self._where(field), reason=error
+                )
+            ) from None
 
     def _recipients(self) -> list[LetterRecipient]:
         path = self.context.resolve(self.options.recipients)
@@ -168,28 +176,44 @@ class LetterPdfChannel:
             with path.open(encoding="utf-8-sig", newline="") as file:
                 rows = list(csv.reader(file))
         except FileNotFoundError:
-            raise ConfigError(_("{where}: {path} does not exist: check the path (relative to "
-                                "channels.yaml)").format(where=where, path=path)) from None
+            raise ConfigError(
+                _(
+                    "{where}: {path} does not exist: check the path (relative to channels.yaml)"
+                ).format(where=where, path=path)
+            ) from None
         except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(_("{where}: {path} cannot be read ({reason}): save it as UTF-8 "
-                                "CSV").format(where=where, path=path, reason=error)) from None
+            raise ConfigError(
+                _("{where}: {path} cannot be read ({reason}): save it as UTF-8 CSV").format(
+                    where=where, path=path, reason=error
+                )
+            ) from None
         header = [cell.strip().lower() for cell in rows[0]] if rows else []
-        index = {key: next((header.index(n) for n in names if n in header), None)
-                 for key, names in COLUMNS.items()}
+        index = {
+            key: next((header.index(n) for n in names if n in header), None)
+            for key, names in COLUMNS.items()
+        }
         if index["name"] is None:
-            raise ConfigError(_("{where}: {path} has no 'name' column: add a header line "
-                                "such as name,position,organisation,address,email").format(
-                where=where, path=path))
+            raise ConfigError(
+                _(
+                    "{where}: {path} has no 'name' column: add a header line "
+                    "such as name,position,organisation,address,email"
+                ).format(where=where, path=path)
+            )
         found: dict[str, LetterRecipient] = {}
         for row in rows[1:]:
-            values = {key: row[i].strip() if i is not None and i < len(row) else ""
-                      for key, i in index.items()}
+            values = {
+                key: row[i].strip() if i is not None and i < len(row) else ""
+                for key, i in index.items()
+            }
             if values["name"]:
                 recipient = LetterRecipient(**values)
                 found.setdefault(recipient.key, recipient)
         if not found:
-            raise ConfigError(_("{where}: {path} lists nobody: add one line per recipient"
-                                ).format(where=where, path=path))
+            raise ConfigError(
+                _("{where}: {path} lists nobody: add one line per recipient").format(
+                    where=where, path=path
+                )
+            )
         return list(found.values())
 
     # --- content ----------------------------------------------------------------------------
@@ -197,8 +221,9 @@ class LetterPdfChannel:
     def _language(self, release: Release) -> str:
         return self.options.language or release.language or self.context.language
 
-    def _letter(self, release: Release, links: Links, recipient: LetterRecipient,
-                number: str) -> Any:
+    def _letter(
+        self, release: Release, links: Links, recipient: LetterRecipient, number: str
+    ) -> Any:
         from chanpub.render.dates import day_month_year
         from chanpub.render.markdown import to_plain
         from chanpub.render.pdf.letter import (
@@ -218,18 +243,28 @@ class LetterPdfChannel:
             body += "\n\n" + more.format(url=links.canonical_url)
         signatory = self.options.signatory
         return LetterContent(
-            number=number, subject=release.title,
+            number=number,
+            subject=release.title,
             place_date=f"{self.options.place}, {date_text}" if self.options.place else date_text,
-            addressee=Addressee(recipient.name, recipient.position, recipient.organisation,
-                                recipient.address),
-            body=body, letterhead=tuple(self.options.letterhead.lines),
+            addressee=Addressee(
+                recipient.name, recipient.position, recipient.organisation, recipient.address
+            ),
+            body=body,
+            letterhead=tuple(self.options.letterhead.lines),
             logo=self._picture(self.options.letterhead.logo, "letterhead.logo"),
-            signatory=Signatory(signatory.position, signatory.name, signatory.id or "",
-                                self._picture(signatory.signature_image,
-                                              "signatory.signature_image")),
-            nature=self.options.nature or "", attachments=self.options.attachments,
-            copies_to=tuple(self.options.copies_to), closing=labels["closing"],
-            language=language, organisation=self.context.organisation, created=day,
+            signatory=Signatory(
+                signatory.position,
+                signatory.name,
+                signatory.id or "",
+                self._picture(signatory.signature_image, "signatory.signature_image"),
+            ),
+            nature=self.options.nature or "",
+            attachments=self.options.attachments,
+            copies_to=tuple(self.options.copies_to),
+            closing=labels["closing"],
+            language=language,
+            organisation=self.context.organisation,
+            created=day,
             keywords=tuple(release.tags),
         )
 
@@ -244,38 +279,73 @@ class LetterPdfChannel:
         self.check()
         recipients = self._recipients()
         pending = self.options.number_pattern.format(
-            seq=_Pending(), year=release_day(release).year, month=release_day(release).month,
-            month_roman=ROMAN[release_day(release).month - 1], day=release_day(release).day)
+            seq=_Pending(),
+            year=release_day(release).year,
+            month=release_day(release).month,
+            month_roman=ROMAN[release_day(release).month - 1],
+            day=release_day(release).day,
+        )
         letter = self._letter(release, links, recipients[0], pending)
-        text = "\n".join([letter.number, letter.place_date, letter.addressee.name,
-                          letter.subject, "", letter.body, "", letter.closing, "",
-                          letter.signatory.position, letter.signatory.name])
+        text = "\n".join(
+            [
+                letter.number,
+                letter.place_date,
+                letter.addressee.name,
+                letter.subject,
+                "",
+                letter.body,
+                "",
+                letter.closing,
+                "",
+                letter.signatory.position,
+                letter.signatory.name,
+            ]
+        )
         warnings = []
         missing = missing_glyphs(text + " ".join(r.name + r.organisation for r in recipients))
         if missing:
-            warnings.append(_("the font has no glyphs for {chars}: they will print as "
-                              "boxes").format(chars=missing))
+            warnings.append(
+                _("the font has no glyphs for {chars}: they will print as boxes").format(
+                    chars=missing
+                )
+            )
         return Preview(
-            channel=self.name, release=release, links=links, title=release.title, text=text,
-            length=len(text), recipients=len(recipients), warnings=tuple(warnings),
-            data={"size": self.options.size, "number": pending,
-                  "files": [str(path) for path in self._paths(release)]},
+            channel=self.name,
+            release=release,
+            links=links,
+            title=release.title,
+            text=text,
+            length=len(text),
+            recipients=len(recipients),
+            warnings=tuple(warnings),
+            data={
+                "size": self.options.size,
+                "number": pending,
+                "files": [str(path) for path in self._paths(release)],
+            },
         )
 
     # --- publish ----------------------------------------------------------------------------
 
-    def _numbers(self, release: Release, recipients: list[LetterRecipient],
-                 key: str) -> dict[str, str]:
+    def _numbers(
+        self, release: Release, recipients: list[LetterRecipient], key: str
+    ) -> dict[str, str]:
         """Each recipient's letter number: the one the journal recorded, else a new one."""
         if self.context.sequence is None:
-            raise PermanentError(_("{channel}: letter numbers need the ledger; run "
-                                   "'chanpub send'").format(channel=self.name))
+            raise PermanentError(
+                _("{channel}: letter numbers need the ledger; run 'chanpub send'").format(
+                    channel=self.name
+                )
+            )
         journal = self.context.journal(key)
         day = release_day(release)
         numbers: dict[str, str] = {}
         for recipient in recipients:
-            given = journal.remote_id(recipient.key) if journal.status(
-                recipient.key) == "sent" else None
+            given = (
+                journal.remote_id(recipient.key)
+                if journal.status(recipient.key) == "sent"
+                else None
+            )
             if given is None:
                 journal.begin(recipient.key)
                 seq = self.context.sequence.next(f"letter-pdf:{self.name}", str(day.year))
@@ -299,8 +369,9 @@ class LetterPdfChannel:
         written: list[Path] = []
         per_recipient: dict[str, str] = {}
         try:
-            for index, (recipient, letter) in enumerate(zip(recipients, letters, strict=True),
-                                                        start=1):
+            for index, (recipient, letter) in enumerate(
+                zip(recipients, letters, strict=True), start=1
+            ):
                 path = folder / f"{index:03d}-{_file_name(recipient.name)}.pdf"
                 write_atomically(path, render_letters([letter], size))
                 written.append(path)
@@ -310,18 +381,27 @@ class LetterPdfChannel:
             write_atomically(combined_path, combined)
             write_atomically(thumbnail_path, page_png(combined, 800))
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot write to {path}: {reason}: check the "
-                                   "folder in channels.{channel}.out").format(
-                channel=self.name, path=self.folder, reason=error.strerror)) from None
+            raise PermanentError(
+                _(
+                    "{channel}: cannot write to {path}: {reason}: check the "
+                    "folder in channels.{channel}.out"
+                ).format(channel=self.name, path=self.folder, reason=error.strerror)
+            ) from None
         digest = hashlib.sha256(combined).hexdigest()
         details: dict[str, Any] = {
-            "path": str(combined_path), "letters": len(letters), "sha256": digest,
+            "path": str(combined_path),
+            "letters": len(letters),
+            "sha256": digest,
             "numbers": {r.email.lower() or r.name: numbers[r.key] for r in recipients},
             "per_recipient": per_recipient,
         }
-        return Receipt(remote_id=digest[:16], url=combined_path.resolve().as_uri(),
-                       published_at=datetime.now(UTC), details=details,
-                       files=(combined_path, thumbnail_path, *written))
+        return Receipt(
+            remote_id=digest[:16],
+            url=combined_path.resolve().as_uri(),
+            published_at=datetime.now(UTC),
+            details=details,
+            files=(combined_path, thumbnail_path, *written),
+        )
 
     def verify(self) -> None:
         """Recipients, pictures and the output folder are usable."""
@@ -329,8 +409,11 @@ class LetterPdfChannel:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot write to {path}: {reason}").format(
-                channel=self.name, path=self.folder, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot write to {path}: {reason}").format(
+                    channel=self.name, path=self.folder, reason=error.strerror
+                )
+            ) from None
 
 
 def _file_name(name: str) -> str:
@@ -338,4 +421,3 @@ def _file_name(name: str) -> str:
     from chanpub.release import slugify
 
     return slugify(name)[:40] or "penerima"
-

@@ -99,17 +99,28 @@ class MastodonChannel:
         """The status (or the thread's statuses) exactly as they will be posted."""
         parts, warnings = social_parts(self, release, links, self._rule())
         if release.image and len(release.image_alt or "") > ALT_TEXT_LIMIT:
-            warnings.append(_("{channel}: the alt text is cut to {limit} characters").format(
-                channel=self.name, limit=ALT_TEXT_LIMIT))
+            warnings.append(
+                _("{channel}: the alt text is cut to {limit} characters").format(
+                    channel=self.name, limit=ALT_TEXT_LIMIT
+                )
+            )
         rule = self._rule()
         return Preview(
-            channel=self.name, release=release, links=links, text="\n\n---\n\n".join(parts),
-            length=max(rule.count(part) for part in parts), limit=rule.limit,
-            unit=_("characters (a link counts as 23)"), warnings=tuple(warnings),
+            channel=self.name,
+            release=release,
+            links=links,
+            text="\n\n---\n\n".join(parts),
+            length=max(rule.count(part) for part in parts),
+            limit=rule.limit,
+            unit=_("characters (a link counts as 23)"),
+            warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
-            data={"parts": parts, "language": release.language or self.context.language,
-                  "url": links.canonical_url or "",
-                  "image_alt": (release.image_alt or "")[:ALT_TEXT_LIMIT]},
+            data={
+                "parts": parts,
+                "language": release.language or self.context.language,
+                "url": links.canonical_url or "",
+                "image_alt": (release.image_alt or "")[:ALT_TEXT_LIMIT],
+            },
         )
 
     # --- publishing ---------------------------------------------------------------------
@@ -119,32 +130,48 @@ class MastodonChannel:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = call(
-            self.context.http, method, f"{self.options.instance}{path}", channel=self.name,
-            secret_variable=self.context.variable_for("token"), forbidden_is_auth=True,
-            headers={**self._headers(), **kwargs.pop("headers", {})}, **kwargs)
+            self.context.http,
+            method,
+            f"{self.options.instance}{path}",
+            channel=self.name,
+            secret_variable=self.context.variable_for("token"),
+            forbidden_is_auth=True,
+            headers={**self._headers(), **kwargs.pop("headers", {})},
+            **kwargs,
+        )
         return response
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Post the status (or the thread, resuming where an earlier run stopped)."""
         parts: list[str] = list(preview.data["parts"])
-        DeliveryNotes.record(self.context.state_dir, self.channel_type, key, parts,
-                             preview.data["url"])
+        DeliveryNotes.record(
+            self.context.state_dir, self.channel_type, key, parts, preview.data["url"]
+        )
 
         def post(index: int, ids: Sequence[str]) -> str:
-            form: dict[str, Any] = {"status": parts[index],
-                                    "visibility": self.options.visibility,
-                                    "language": preview.data["language"]}
+            form: dict[str, Any] = {
+                "status": parts[index],
+                "visibility": self.options.visibility,
+                "language": preview.data["language"],
+            }
             if index == 0 and preview.release.image:
                 form["media_ids[]"] = self._upload(preview)
             if index > 0:
                 form["in_reply_to_id"] = json.loads(ids[index - 1])["id"]
             idempotency = key if index == 0 else f"{key}-{index}"
-            status = self._call("POST", "/api/v1/statuses", data=form,
-                                headers={"Idempotency-Key": idempotency}).json()
+            status = self._call(
+                "POST", "/api/v1/statuses", data=form, headers={"Idempotency-Key": idempotency}
+            ).json()
             return _encode(status)
 
-        ids = post_parts(self.context.journal(key), len(parts), post, self._finder(parts),
-                         channel=self.name, receipt=self._receipt)
+        ids = post_parts(
+            self.context.journal(key),
+            len(parts),
+            post,
+            self._finder(parts),
+            channel=self.name,
+            receipt=self._receipt,
+        )
         return self._receipt(ids)
 
     def _upload(self, preview: Preview) -> str:
@@ -154,11 +181,17 @@ class MastodonChannel:
         try:
             data = image.read_bytes()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
-                channel=self.name, path=image, reason=error.strerror)) from None
-        response = self._call("POST", "/api/v2/media",
-                              files={"file": (image.name, data, mime)},
-                              data={"description": preview.data["image_alt"]})
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=image, reason=error.strerror
+                )
+            ) from None
+        response = self._call(
+            "POST",
+            "/api/v2/media",
+            files={"file": (image.name, data, mime)},
+            data={"description": preview.data["image_alt"]},
+        )
         media_id = str(response.json()["id"])
         if response.status_code == 200:
             return media_id
@@ -166,16 +199,20 @@ class MastodonChannel:
             time.sleep(delay)
             if self._call("GET", f"/api/v1/media/{media_id}").status_code == 200:
                 return media_id
-        raise RetryableError(_("{channel}: the instance is still processing the image; "
-                               "trying again later").format(channel=self.name))
+        raise RetryableError(
+            _("{channel}: the instance is still processing the image; trying again later").format(
+                channel=self.name
+            )
+        )
 
     def _receipt(self, ids: Sequence[str]) -> Receipt:
         first = json.loads(ids[0])
         details: dict[str, Any] = {"parts": len(ids)} if len(ids) > 1 else {}
         if len(ids) > 1:
             details["ids"] = [json.loads(item)["id"] for item in ids]
-        return Receipt(remote_id=first["id"], url=first["url"], published_at=datetime.now(UTC),
-                       details=details)
+        return Receipt(
+            remote_id=first["id"], url=first["url"], published_at=datetime.now(UTC), details=details
+        )
 
     # --- finding what an interrupted run posted -------------------------------------------
 
@@ -185,7 +222,8 @@ class MastodonChannel:
             wanted = _plain(parts[index])
             for status in self._recent_statuses():
                 if (status.get("in_reply_to_id") or None) == parent and _plain(
-                        _text_of(str(status.get("content", "")))) == wanted:
+                    _text_of(str(status.get("content", "")))
+                ) == wanted:
                     return _encode(status)
             return None
 
@@ -195,31 +233,36 @@ class MastodonChannel:
         if self._account_id is None:
             account = self._call("GET", "/api/v1/accounts/verify_credentials").json()
             self._account_id = str(account["id"])
-        statuses = self._call("GET", f"/api/v1/accounts/{self._account_id}/statuses",
-                              params={"limit": RECENT_STATUSES}).json()
+        statuses = self._call(
+            "GET",
+            f"/api/v1/accounts/{self._account_id}/statuses",
+            params={"limit": RECENT_STATUSES},
+        ).json()
         return [status for status in statuses if isinstance(status, dict)]
 
     def lookup(self, key: str) -> Receipt | None:
         """The delivery's statuses among the account's recent ones; None when something is
         still to be posted (publish then resumes without duplicating)."""
         notes = DeliveryNotes.load(
-            DeliveryNotes.path(self.context.state_dir, self.channel_type, key))
+            DeliveryNotes.path(self.context.state_dir, self.channel_type, key)
+        )
         if notes is None:
             return None
-        ids = resolve_parts(self.context.journal(key), len(notes.parts),
-                            self._finder(notes.parts))
+        ids = resolve_parts(self.context.journal(key), len(notes.parts), self._finder(notes.parts))
         return self._receipt(ids) if ids else None
 
     def verify(self) -> None:
         """The token works, and max_chars is not above what the instance allows."""
         self._call("GET", "/api/v1/accounts/verify_credentials")
         instance = self._call("GET", "/api/v2/instance").json()
-        allowed = (instance.get("configuration", {}).get("statuses", {})
-                   .get("max_characters"))
+        allowed = instance.get("configuration", {}).get("statuses", {}).get("max_characters")
         if isinstance(allowed, int) and allowed < self.options.max_chars:
-            raise ConfigError(_("channels.{channel}.max_chars: the instance allows {allowed} "
-                                "characters: set max_chars to {allowed}").format(
-                                    channel=self.name, allowed=allowed))
+            raise ConfigError(
+                _(
+                    "channels.{channel}.max_chars: the instance allows {allowed} "
+                    "characters: set max_chars to {allowed}"
+                ).format(channel=self.name, allowed=allowed)
+            )
 
 
 def _encode(status: dict[str, Any]) -> str:

@@ -71,8 +71,9 @@ def graph_failure(response: httpx.Response) -> GraphFailure:
 
     message = str(error.get("error_user_msg") or error.get("message") or "")
     message = " ".join(message.split())[:200]
-    return GraphFailure(number("code"), number("error_subcode"), message,
-                        str(error.get("fbtrace_id") or "") or None)
+    return GraphFailure(
+        number("code"), number("error_subcode"), message, str(error.get("fbtrace_id") or "") or None
+    )
 
 
 def usage_percent(headers: Mapping[str, str]) -> int:
@@ -108,8 +109,9 @@ def _usage_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
         except ValueError:
             continue  # a header we cannot read says nothing about the budget
         if isinstance(data, dict) and any(isinstance(v, list) for v in data.values()):
-            entries.extend(e for v in data.values() if isinstance(v, list) for e in v
-                           if isinstance(e, dict))  # BUC: {business id: [usage, ...]}
+            entries.extend(
+                e for v in data.values() if isinstance(v, list) for e in v if isinstance(e, dict)
+            )  # BUC: {business id: [usage, ...]}
         elif isinstance(data, dict):
             entries.append(data)  # app usage: one flat object
     return entries
@@ -124,27 +126,37 @@ def error_for_graph(
     failure = graph_failure(response)
     where = describe(response.request.method, str(response.request.url))
     text = _("{channel}: {where} answered {status}: {reason} (code {code})").format(
-        channel=channel, where=where, status=response.status_code, reason=failure.message,
-        code=failure.code if failure.subcode is None else f"{failure.code}/{failure.subcode}")
+        channel=channel,
+        where=where,
+        status=response.status_code,
+        reason=failure.message,
+        code=failure.code if failure.subcode is None else f"{failure.code}/{failure.subcode}",
+    )
     if failure.trace:
         text += f" [fbtrace_id {failure.trace}]"  # what Meta's support asks for
     code = failure.code
     if code in TOKEN_CODES or failure.subcode in EXPIRED_SUBCODES:
         expired = failure.subcode == 463
         return AuthError(
-            _("{channel}: the access token in ${variable} has expired: create a new one and "
-              "set ${variable}").format(channel=channel, variable=token_variable)
-            if expired else
-            _("{channel}: Meta refused the access token in ${variable} ({reason}): renew it "
-              "and set ${variable}").format(channel=channel, variable=token_variable,
-                                             reason=failure.message),
-            variable=token_variable)
+            _(
+                "{channel}: the access token in ${variable} has expired: create a new one and "
+                "set ${variable}"
+            ).format(channel=channel, variable=token_variable)
+            if expired
+            else _(
+                "{channel}: Meta refused the access token in ${variable} ({reason}): renew it "
+                "and set ${variable}"
+            ).format(channel=channel, variable=token_variable, reason=failure.message),
+            variable=token_variable,
+        )
     if code in PERMISSION_CODES:
         return AuthError(
-            _("{channel}: the token in ${variable} lacks a permission ({reason}): grant it "
-              "to the app, then create a new token").format(
-                channel=channel, variable=token_variable, reason=failure.message),
-            variable=token_variable)
+            _(
+                "{channel}: the token in ${variable} lacks a permission ({reason}): grant it "
+                "to the app, then create a new token"
+            ).format(channel=channel, variable=token_variable, reason=failure.message),
+            variable=token_variable,
+        )
     if code == DUPLICATE_CODE:
         return DuplicateError(text)
     if code in THROTTLE_CODES:
@@ -153,8 +165,13 @@ def error_for_graph(
         # A code-2 failure has been seen to create the post all the same.
         return AmbiguousError(text) if creating else RetryableError(text)
     if code == 368:
-        return PermanentError(text, hint=_("Meta blocked the post for policy reasons: check "
-                                           "the account's notifications before trying again"))
+        return PermanentError(
+            text,
+            hint=_(
+                "Meta blocked the post for policy reasons: check "
+                "the account's notifications before trying again"
+            ),
+        )
     if code is not None:
         return PermanentError(text)
     return error_for_response(response, channel=channel, secret_variable=token_variable)
@@ -189,20 +206,21 @@ def graph_call(
     else:
         body["access_token"] = secret
     try:
-        response = client.request(method, url, params=query or None, data=body or None,
-                                  files=files)
+        response = client.request(method, url, params=query or None, data=body or None, files=files)
     except httpx.TransportError as error:
         raise error_for_exception(error, channel=channel, method=method, url=url) from None
     if not response.is_success:
-        raise error_for_graph(response, channel=channel, token_variable=token_variable,
-                              creating=method == "POST")
+        raise error_for_graph(
+            response, channel=channel, token_variable=token_variable, creating=method == "POST"
+        )
     try:
         payload: Any = response.json()
     except ValueError:
         payload = None
     if not isinstance(payload, dict):
         raise (AmbiguousError if method == "POST" else RetryableError)(
-            _("{channel}: the Graph API answered without a JSON object").format(channel=channel))
+            _("{channel}: the Graph API answered without a JSON object").format(channel=channel)
+        )
     return payload, response
 
 
@@ -224,8 +242,14 @@ class GraphApi:
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         """Call `base/path`; warns the live view when the usage budget runs low."""
         payload, response = graph_call(
-            self.context.http, method, f"{self.base}/{path}", token=self.token,
-            channel=self.channel, token_variable=self.token_variable, **kwargs)
+            self.context.http,
+            method,
+            f"{self.base}/{path}",
+            token=self.token,
+            channel=self.channel,
+            token_variable=self.token_variable,
+            **kwargs,
+        )
         usage = usage_percent(response.headers)
         if usage >= USAGE_WARNING:
             self.context.report("rate-limit", percent=usage)
@@ -247,9 +271,14 @@ def token_expiry(
     host cannot tell (graph.instagram.com has no debug_token)."""
     try:
         payload, _response = graph_call(
-            client, "GET", f"{graph}/debug_token", token=token, channel=channel,
+            client,
+            "GET",
+            f"{graph}/debug_token",
+            token=token,
+            channel=channel,
             token_variable=token_variable,
-            params={"input_token": token.get_secret_value()})
+            params={"input_token": token.get_secret_value()},
+        )
     except AuthError:
         raise
     except ChannelError:
@@ -259,17 +288,24 @@ def token_expiry(
         return {}
     if data.get("is_valid") is False:
         raise AuthError(
-            _("{channel}: the access token in ${variable} is no longer valid: create a new "
-              "one and set ${variable}").format(channel=channel, variable=token_variable),
-            variable=token_variable)
-    return {"valid": True, "days_left": days_left(data.get("expires_at")),
-            "scopes": list(data.get("scopes") or [])}
+            _(
+                "{channel}: the access token in ${variable} is no longer valid: create a new "
+                "one and set ${variable}"
+            ).format(channel=channel, variable=token_variable),
+            variable=token_variable,
+        )
+    return {
+        "valid": True,
+        "days_left": days_left(data.get("expires_at")),
+        "scopes": list(data.get("scopes") or []),
+    }
 
 
 def numeric_id(value: Any) -> str:
     """A Graph object id: digits only (YAML may give an int)."""
-    text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) \
-        else ""
+    text = (
+        str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    )
     if not text.isdigit():
         raise ValueError("must be the numeric id (digits only), e.g. 104857600123456")
     return text

@@ -48,8 +48,9 @@ def _http_url(value: str | None) -> str | None:
         return None
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an http:// or https:// address, e.g. "
-                         "https://kominfo.example.go.id/micropub")
+        raise ValueError(
+            "must be an http:// or https:// address, e.g. https://kominfo.example.go.id/micropub"
+        )
     return value.strip()
 
 
@@ -110,11 +111,17 @@ class MicropubChannel:
 
         photo = {"value": "(uploaded)", "alt": release.image_alt or ""} if release.image else None
         return Preview(
-            channel=self.name, release=release, links=links, title=release.title,
-            text=to_plain(release.body), html=to_html(release.body),
+            channel=self.name,
+            release=release,
+            links=links,
+            title=release.title,
+            text=to_plain(release.body),
+            html=to_html(release.body),
             attachments=(release.image,) if release.image else (),
-            data={"endpoint": self.options.endpoint,
-                  "entry": {"type": ["h-entry"], "properties": self.properties(release, photo)}},
+            data={
+                "endpoint": self.options.endpoint,
+                "entry": {"type": ["h-entry"], "properties": self.properties(release, photo)},
+            },
         )
 
     # --- publish, update, verify ----------------------------------------------------------
@@ -126,35 +133,56 @@ class MicropubChannel:
         photo = self._upload(release, media) if release.image and media else None
         headers = {"Idempotency-Key": key}
         if release.image and not media:
-            response = self._send("POST", self.options.endpoint, headers=headers,
-                                  data=self._form(release, None), files=self._photo_file(release))
+            response = self._send(
+                "POST",
+                self.options.endpoint,
+                headers=headers,
+                data=self._form(release, None),
+                files=self._photo_file(release),
+            )
         else:
             entry = {"type": ["h-entry"], "properties": self.properties(release, photo)}
-            response = self._send("POST", self.options.endpoint, json=entry, headers=headers,
-                                  allow=frozenset({415}))
+            response = self._send(
+                "POST", self.options.endpoint, json=entry, headers=headers, allow=frozenset({415})
+            )
             if response.status_code == 415:  # JSON is optional for servers; forms are not
-                response = self._send("POST", self.options.endpoint, headers=headers,
-                                      data=self._form(release, photo))
+                response = self._send(
+                    "POST", self.options.endpoint, headers=headers, data=self._form(release, photo)
+                )
         location = response.headers.get("Location")
         url = urljoin(self.options.endpoint, location) if location else None
-        return Receipt(remote_id=url or key, url=url, published_at=datetime.now(UTC),
-                       details={"status": response.status_code, "key": key, "photo": photo})
+        return Receipt(
+            remote_id=url or key,
+            url=url,
+            published_at=datetime.now(UTC),
+            details={"status": response.status_code, "key": key, "photo": photo},
+        )
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         """Replace the entry's properties in place (Micropub `action: update`)."""
         release = preview.release
         if not receipt.url:
-            raise PermanentError(_(
-                "{channel}: the entry's URL is not known, so it cannot be updated: edit it on "
-                "the site").format(channel=self.name))
+            raise PermanentError(
+                _(
+                    "{channel}: the entry's URL is not known, so it cannot be updated: edit it on "
+                    "the site"
+                ).format(channel=self.name)
+            )
         media = self._media_endpoint() if release.image else None
         photo = self._upload(release, media) if release.image and media else None
         replace = self.properties(release, photo)
         replace.pop("mp-slug")
-        self._send("POST", self.options.endpoint,
-                   json={"action": "update", "url": receipt.url, "replace": replace})
-        return Receipt(remote_id=receipt.remote_id, url=receipt.url,
-                       published_at=datetime.now(UTC), details={**receipt.details, "photo": photo})
+        self._send(
+            "POST",
+            self.options.endpoint,
+            json={"action": "update", "url": receipt.url, "replace": replace},
+        )
+        return Receipt(
+            remote_id=receipt.remote_id,
+            url=receipt.url,
+            published_at=datetime.now(UTC),
+            details={**receipt.details, "photo": photo},
+        )
 
     def verify(self) -> None:
         """The token is accepted (a q=config query)."""
@@ -166,9 +194,13 @@ class MicropubChannel:
         """The entry form-encoded: content as plain text, the photo as a URL."""
         from chanpub.render.markdown import to_plain
 
-        form: dict[str, Any] = {"h": "entry", "name": release.title,
-                                "content": to_plain(release.body), "summary": release.summary,
-                                "mp-slug": release.slug}
+        form: dict[str, Any] = {
+            "h": "entry",
+            "name": release.title,
+            "content": to_plain(release.body),
+            "summary": release.summary,
+            "mp-slug": release.slug,
+        }
         if release.tags:
             form["category[]"] = list(release.tags)
         if photo is not None:
@@ -180,8 +212,11 @@ class MicropubChannel:
         try:
             data = release.image.read_bytes()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
-                channel=self.name, path=release.image, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=release.image, reason=error.strerror
+                )
+            ) from None
         kind = mimetypes.guess_type(release.image.name)[0] or "application/octet-stream"
         return {part: (release.image.name, data, kind)}
 
@@ -205,20 +240,26 @@ class MicropubChannel:
         response = self._send("POST", media, files=self._photo_file(release, "file"))
         location = response.headers.get("Location")
         if not location:
-            raise PermanentError(_(
-                "{channel}: the media endpoint {url} stored the image but gave no Location: "
-                "check channels.{channel}.media_endpoint").format(channel=self.name, url=media))
+            raise PermanentError(
+                _(
+                    "{channel}: the media endpoint {url} stored the image but gave no Location: "
+                    "check channels.{channel}.media_endpoint"
+                ).format(channel=self.name, url=media)
+            )
         return {"value": urljoin(media, location), "alt": release.image_alt or ""}
 
-    def _send(self, method: str, url: str, *, allow: frozenset[int] = frozenset(),
-              **kwargs: Any) -> httpx.Response:
+    def _send(
+        self, method: str, url: str, *, allow: frozenset[int] = frozenset(), **kwargs: Any
+    ) -> httpx.Response:
         """An authenticated request; the 2xx (or allowed) answer, or a ChannelError."""
         import httpx
 
         from chanpub.http import error_for_exception
 
-        headers = {**kwargs.pop("headers", {}),
-                   "Authorization": f"Bearer {self.options.token.get_secret_value()}"}
+        headers = {
+            **kwargs.pop("headers", {}),
+            "Authorization": f"Bearer {self.options.token.get_secret_value()}",
+        }
         try:
             response = self.context.http.request(method, url, headers=headers, **kwargs)
         except httpx.TransportError as error:
@@ -236,14 +277,23 @@ class MicropubChannel:
         except (ValueError, AttributeError):
             code = None
         if response.status_code == 401:
-            return AuthError(_(
-                "{channel}: the server refused the token in ${{{variable}}} (401 {reason}): "
-                "check or renew it").format(channel=self.name, variable=variable,
-                                            reason=short_reason(response)), variable=variable)
+            return AuthError(
+                _(
+                    "{channel}: the server refused the token in ${{{variable}}} (401 {reason}): "
+                    "check or renew it"
+                ).format(channel=self.name, variable=variable, reason=short_reason(response)),
+                variable=variable,
+            )
         if response.status_code == 403 or code == "insufficient_scope":
-            return PermanentError(_(
-                "{channel}: the server refused the token in ${{{variable}}} ({status} "
-                "{reason}): issue a token with the 'create' scope (and 'media', 'update')").format(
-                    channel=self.name, variable=variable, status=response.status_code,
-                    reason=short_reason(response)))
+            return PermanentError(
+                _(
+                    "{channel}: the server refused the token in ${{{variable}}} ({status} "
+                    "{reason}): issue a token with the 'create' scope (and 'media', 'update')"
+                ).format(
+                    channel=self.name,
+                    variable=variable,
+                    status=response.status_code,
+                    reason=short_reason(response),
+                )
+            )
         return error_for_response(response, channel=self.name, secret_variable=variable)

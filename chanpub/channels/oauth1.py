@@ -64,9 +64,9 @@ class OAuth1Signer:
     token: str = field(repr=False)
     token_secret: str = field(repr=False)
 
-    def oauth_params(self, nonce: str | None = None, timestamp: int | None = None) -> dict[
-        str, str
-    ]:
+    def oauth_params(
+        self, nonce: str | None = None, timestamp: int | None = None
+    ) -> dict[str, str]:
         """The oauth_* protocol parameters of one request (fresh nonce and time)."""
         return {
             "oauth_consumer_key": self.consumer_key,
@@ -90,8 +90,9 @@ class OAuth1Signer:
         (query string and form body, unencoded)."""
         oauth = self.oauth_params(nonce, timestamp)
         base = signature_base_string(method, url, [*params, *oauth.items()])
-        oauth["oauth_signature"] = hmac_sha1_signature(base, self.consumer_secret,
-                                                       self.token_secret)
+        oauth["oauth_signature"] = hmac_sha1_signature(
+            base, self.consumer_secret, self.token_secret
+        )
         return "OAuth " + ", ".join(
             f'{percent_encode(k)}="{percent_encode(v)}"' for k, v in sorted(oauth.items())
         )
@@ -115,7 +116,7 @@ def parse_authorization(value: str) -> dict[str, str]:
     if not value.startswith("OAuth "):
         return {}
     result: dict[str, str] = {}
-    for part in value[len("OAuth "):].split(","):
+    for part in value[len("OAuth ") :].split(","):
         name, _, quoted = part.strip().partition("=")
         result[unquote(name)] = unquote(quoted.strip('"'))
     return result

@@ -77,9 +77,11 @@ class PosterPdfOptions(BaseModel):
     def _margin_fits(self) -> PosterPdfOptions:
         width, height = page_size(self.size, self.orientation)
         if self.margin_mm is not None and self.margin_mm * 4 >= min(width, height):
-            raise ValueError(f"margin_mm {self.margin_mm:g} leaves no room on a "
-                             f"{width:g} x {height:g} mm page: use less than "
-                             f"{min(width, height) / 4:g}")
+            raise ValueError(
+                f"margin_mm {self.margin_mm:g} leaves no room on a "
+                f"{width:g} x {height:g} mm page: use less than "
+                f"{min(width, height) / 4:g}"
+            )
         return self
 
     def dimensions(self) -> tuple[float, float]:
@@ -92,8 +94,9 @@ class PosterPdfChannel:
 
     channel_type: ClassVar[str] = "poster-pdf"
     Options: ClassVar[type[BaseModel]] = PosterPdfOptions
-    capabilities: ClassVar[Capabilities] = Capabilities(title=True, images=1, edit=True,
-                                                        idempotent=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        title=True, images=1, edit=True, idempotent=True
+    )
 
     def __init__(self, name: str, options: PosterPdfOptions, context: ChannelContext) -> None:
         self.name = name
@@ -113,9 +116,12 @@ class PosterPdfChannel:
         try:
             return inspect_image(self.context.resolve(self.options.logo))
         except UnreadableImage as error:
-            raise ConfigError(_("channels.{channel}.logo: {reason}: check the path (relative "
-                                "to channels.yaml) or remove the option").format(
-                channel=self.name, reason=error)) from None
+            raise ConfigError(
+                _(
+                    "channels.{channel}.logo: {reason}: check the path (relative "
+                    "to channels.yaml) or remove the option"
+                ).format(channel=self.name, reason=error)
+            ) from None
 
     def _image(self, release: Release) -> Picture | None:
         if release.image is None:
@@ -123,8 +129,9 @@ class PosterPdfChannel:
         try:
             return inspect_image(release.image)
         except UnreadableImage as error:
-            raise ReleaseError(_("{path}: image: {reason}").format(
-                path=release.path, reason=error)) from None
+            raise ReleaseError(
+                _("{path}: image: {reason}").format(path=release.path, reason=error)
+            ) from None
 
     # --- preview and publish ----------------------------------------------------------------
 
@@ -145,12 +152,21 @@ class PosterPdfChannel:
         organisation = self.options.organisation or self.context.organisation
         day = release_day(release)
         return PosterContent(
-            title=release.title, summary=release.summary, body=to_plain(release.body),
-            url=url, organisation=organisation, date_text=long_date(day, language),
-            source=release.source or organisation, language=language, logo=self._logo(),
-            image=self._image(release), image_alt=release.image_alt or "",
-            clarification=release.is_clarification, verdict=release.verdict or "",
-            claim=release.claim or "", created=day,
+            title=release.title,
+            summary=release.summary,
+            body=to_plain(release.body),
+            url=url,
+            organisation=organisation,
+            date_text=long_date(day, language),
+            source=release.source or organisation,
+            language=language,
+            logo=self._logo(),
+            image=self._image(release),
+            image_alt=release.image_alt or "",
+            clarification=release.is_clarification,
+            verdict=release.verdict or "",
+            claim=release.claim or "",
+            created=day,
         )
 
     def _layout(self) -> Layout:
@@ -159,14 +175,21 @@ class PosterPdfChannel:
         if margin is None:
             margin = round(12 * min(width, height) / 210, 1)
         colours = self.options.colors
-        theme = Theme(primary=parse_colour(colours.primary), accent=parse_colour(colours.accent),
-                      text=parse_colour(colours.text))
+        theme = Theme(
+            primary=parse_colour(colours.primary),
+            accent=parse_colour(colours.accent),
+            text=parse_colour(colours.text),
+        )
         return Layout(width, height, margin, theme)
 
     def _paths(self, release: Release) -> tuple[Path, Path, Path, Path]:
         base = self.folder / f"{release.slug}-{self.name}"
-        return (base.with_suffix(".pdf"), base.with_suffix(".png"),
-                base.with_name(base.name + "-card.png"), base.with_name(base.name + "-share.txt"))
+        return (
+            base.with_suffix(".pdf"),
+            base.with_suffix(".png"),
+            base.with_name(base.name + "-card.png"),
+            base.with_name(base.name + "-share.txt"),
+        )
 
     def preview(self, release: Release, links: Links) -> Preview:
         """What will be printed: the share text, the page, the files and the QR target."""
@@ -175,26 +198,51 @@ class PosterPdfChannel:
         url = self._url(links)
         warnings: list[str] = []
         if url is None:
-            warnings.append(_("no canonical URL: set channels.{channel}.url or run a website "
-                              "channel, the QR code needs an address").format(channel=self.name))
+            warnings.append(
+                _(
+                    "no canonical URL: set channels.{channel}.url or run a website "
+                    "channel, the QR code needs an address"
+                ).format(channel=self.name)
+            )
         elif not url.startswith(("http://", "https://")):
-            warnings.append(_("the QR code points to {url}, which phones cannot open: set "
-                              "channels.{channel}.url").format(url=url, channel=self.name))
+            warnings.append(
+                _(
+                    "the QR code points to {url}, which phones cannot open: set "
+                    "channels.{channel}.url"
+                ).format(url=url, channel=self.name)
+            )
         content = self._content(release, url or "")
-        missing = missing_glyphs(" ".join((content.title, content.summary, content.body,
-                                           content.organisation, content.claim)))
+        missing = missing_glyphs(
+            " ".join(
+                (content.title, content.summary, content.body, content.organisation, content.claim)
+            )
+        )
         if missing:
-            warnings.append(_("the font has no glyphs for {chars}: they will print as "
-                              "boxes").format(chars=missing))
+            warnings.append(
+                _("the font has no glyphs for {chars}: they will print as boxes").format(
+                    chars=missing
+                )
+            )
         width, height = self.options.dimensions()
         text = share_text(content)
         return Preview(
-            channel=self.name, release=release, links=links, title=release.title, text=text,
-            length=len(text), unit="characters", warnings=tuple(warnings),
+            channel=self.name,
+            release=release,
+            links=links,
+            title=release.title,
+            text=text,
+            length=len(text),
+            unit="characters",
+            warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
-            data={"size": self.options.size, "orientation": self.options.orientation,
-                  "width_mm": width, "height_mm": height, "qr": url,
-                  "files": [str(path) for path in self._paths(release)]},
+            data={
+                "size": self.options.size,
+                "orientation": self.options.orientation,
+                "width_mm": width,
+                "height_mm": height,
+                "qr": url,
+                "files": [str(path) for path in self._paths(release)],
+            },
         )
 
     def publish(self, preview: Preview, key: str) -> Receipt:
@@ -205,13 +253,18 @@ class PosterPdfChannel:
         release = preview.release
         url = self._url(preview.links)
         if url is None:
-            raise PermanentError(_("{channel}: no URL for the QR code: set channels.{channel}.url "
-                                   "or run a website channel first").format(channel=self.name))
+            raise PermanentError(
+                _(
+                    "{channel}: no URL for the QR code: set channels.{channel}.url "
+                    "or run a website channel first"
+                ).format(channel=self.name)
+            )
         try:
             content = self._content(release, url)
         except ReleaseError as error:  # the picture changed since the preview
-            raise PermanentError(_("{channel}: {reason}").format(
-                channel=self.name, reason=error)) from None
+            raise PermanentError(
+                _("{channel}: {reason}").format(channel=self.name, reason=error)
+            ) from None
         layout = self._layout()
         pdf = render_poster(content, layout)
         thumbnail = page_png(pdf, 800 if layout.width <= layout.height else 1200)
@@ -222,14 +275,27 @@ class PosterPdfChannel:
             for path, data in zip(paths, outputs, strict=True):
                 write_atomically(path, data)
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot write to {path}: {reason}: check the "
-                                   "folder in channels.{channel}.out").format(
-                channel=self.name, path=self.folder, reason=error.strerror)) from None
+            raise PermanentError(
+                _(
+                    "{channel}: cannot write to {path}: {reason}: check the "
+                    "folder in channels.{channel}.out"
+                ).format(channel=self.name, path=self.folder, reason=error.strerror)
+            ) from None
         digest = hashlib.sha256(pdf).hexdigest()
-        details: dict[str, Any] = {"path": str(paths[0]), "sha256": digest, "qr": url,
-                                   "size": self.options.size, "key": key}
-        return Receipt(remote_id=digest[:16], url=paths[0].resolve().as_uri(),
-                       published_at=datetime.now(UTC), details=details, files=paths)
+        details: dict[str, Any] = {
+            "path": str(paths[0]),
+            "sha256": digest,
+            "qr": url,
+            "size": self.options.size,
+            "key": key,
+        }
+        return Receipt(
+            remote_id=digest[:16],
+            url=paths[0].resolve().as_uri(),
+            published_at=datetime.now(UTC),
+            details=details,
+            files=paths,
+        )
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         """Render again in place (a re-approved release with `send --update`)."""
@@ -244,8 +310,11 @@ class PosterPdfChannel:
             probe.write_text("ok", encoding="utf-8")
             probe.unlink()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot write to {path}: {reason}").format(
-                channel=self.name, path=self.folder, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot write to {path}: {reason}").format(
+                    channel=self.name, path=self.folder, reason=error.strerror
+                )
+            ) from None
 
 
 def share_text(content: PosterContent) -> str:
@@ -253,8 +322,12 @@ def share_text(content: PosterContent) -> str:
     labels = labels_for(content.language)
     more = labels["more"].format(url=content.url)
     if content.clarification:
-        lines = [f"*[{content.verdict.upper()}]* {content.claim}", "",
-                 f"*{labels['facts']}:* {content.title}", content.summary]
+        lines = [
+            f"*[{content.verdict.upper()}]* {content.claim}",
+            "",
+            f"*{labels['facts']}:* {content.title}",
+            content.summary,
+        ]
     else:
         lines = [f"*{content.title}*", "", content.summary]
     return "\n".join([*lines, "", more, "", f"— {content.organisation}"]) + "\n"

@@ -88,14 +88,23 @@ def call(
     """
     response = send(client, method, url, channel=channel, shown_url=shown_url, **kwargs)
     if not response.is_success:
-        raise classify(response, channel=channel, secret_variable=secret_variable,
-                       forbidden_is_auth=forbidden_is_auth)
+        raise classify(
+            response,
+            channel=channel,
+            secret_variable=secret_variable,
+            forbidden_is_auth=forbidden_is_auth,
+        )
     return response
 
 
 def send(
-    client: httpx.Client, method: str, url: str, *, channel: str,
-    shown_url: str | None = None, **kwargs: Any,
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    channel: str,
+    shown_url: str | None = None,
+    **kwargs: Any,
 ) -> httpx.Response:
     """Send a request and return any answer; a transport failure raises classified."""
     import httpx
@@ -103,26 +112,38 @@ def send(
     try:
         return client.request(method, url, **kwargs)
     except httpx.TransportError as error:
-        raise error_for_exception(error, channel=channel, method=method,
-                                  url=shown_url or url) from None
+        raise error_for_exception(
+            error, channel=channel, method=method, url=shown_url or url
+        ) from None
 
 
 def classify(
-    response: httpx.Response, *, channel: str, secret_variable: str | None = None,
+    response: httpx.Response,
+    *,
+    channel: str,
+    secret_variable: str | None = None,
     forbidden_is_auth: bool = False,
 ) -> ChannelError:
     """The ChannelError for a non-2xx answer, with the platform's wait signal."""
     wait = rate_limit_wait(response) if response.status_code in (429, 503) else None
-    error = error_for_response(response, channel=channel, secret_variable=secret_variable,
-                               retry_after=wait)
+    error = error_for_response(
+        response, channel=channel, secret_variable=secret_variable, retry_after=wait
+    )
     if forbidden_is_auth and response.status_code == 403:
-        return AuthError(_("{message}: the credential in ${variable} lacks a permission this "
-                           "needs: renew it with the right scopes").format(
-                               message=error.message, variable=secret_variable),
-                         variable=secret_variable)
+        return AuthError(
+            _(
+                "{message}: the credential in ${variable} lacks a permission this "
+                "needs: renew it with the right scopes"
+            ).format(message=error.message, variable=secret_variable),
+            variable=secret_variable,
+        )
     if isinstance(error, AuthError) and secret_variable:
-        return AuthError(_("{message}: check or renew the credential in ${variable}").format(
-            message=error.message, variable=secret_variable), variable=secret_variable)
+        return AuthError(
+            _("{message}: check or renew the credential in ${variable}").format(
+                message=error.message, variable=secret_variable
+            ),
+            variable=secret_variable,
+        )
     return error
 
 
@@ -143,13 +164,18 @@ class DeliveryNotes:
         """Write the notes (public post text only, never a credential)."""
         from chanpub.render.files import write_atomically
 
-        write_atomically(path, json.dumps(
-            {"parts": list(self.parts), "url": self.url, "started": self.started},
-            ensure_ascii=False))
+        write_atomically(
+            path,
+            json.dumps(
+                {"parts": list(self.parts), "url": self.url, "started": self.started},
+                ensure_ascii=False,
+            ),
+        )
 
     @classmethod
-    def record(cls, state_dir: Path, channel_type: str, key: str, parts: Sequence[str],
-               url: str) -> None:
+    def record(
+        cls, state_dir: Path, channel_type: str, key: str, parts: Sequence[str], url: str
+    ) -> None:
         """Write the notes of a delivery before its first post (kept if already there)."""
         path = cls.path(state_dir, channel_type, key)
         if cls.load(path) is None:
@@ -210,11 +236,19 @@ def post_parts(
             journal.failed(item, error.message, permanent=permanent)
             if permanent and ids:
                 raise PartialFailure(
-                    _("{channel}: part {part} of {total} of the thread failed: {reason}; "
-                      "the first {sent} went out").format(
-                        channel=channel, part=index + 1, total=count, reason=error.message,
-                        sent=len(ids)),
-                    receipt=receipt(ids), hint=error.hint) from None
+                    _(
+                        "{channel}: part {part} of {total} of the thread failed: {reason}; "
+                        "the first {sent} went out"
+                    ).format(
+                        channel=channel,
+                        part=index + 1,
+                        total=count,
+                        reason=error.message,
+                        sent=len(ids),
+                    ),
+                    receipt=receipt(ids),
+                    hint=error.hint,
+                ) from None
             raise
         journal.sent(item, remote)
         ids.append(remote)
@@ -238,8 +272,13 @@ def resolve_parts(journal: ItemJournal, count: int, find: FindPart) -> list[str]
 
 
 def social_parts(
-    channel: Any, release: Release, links: Links, rule: LengthRule,
-    *, default: str | None = None, first_rule: LengthRule | None = None,
+    channel: Any,
+    release: Release,
+    links: Links,
+    rule: LengthRule,
+    *,
+    default: str | None = None,
+    first_rule: LengthRule | None = None,
 ) -> tuple[list[str], list[str]]:
     """The post (or thread parts) for a social channel, and the warnings for the officer."""
     where = f"channels.{channel.name}.template"
@@ -247,42 +286,67 @@ def social_parts(
     if channel.options.thread:
         from chanpub.render.threads import split_paragraphs, thread_text
 
-        text = thread_text(release, links, template=channel.options.template, where=where,
-                           organisation=channel.context.organisation)
-        parts = split_paragraphs(text, rule, link=links.canonical_url or "",
-                                 first_rule=first_rule)
+        text = thread_text(
+            release,
+            links,
+            template=channel.options.template,
+            where=where,
+            organisation=channel.context.organisation,
+        )
+        parts = split_paragraphs(text, rule, link=links.canonical_url or "", first_rule=first_rule)
         chosen = [first_rule or rule, *([rule] * (len(parts) - 1))]
         over = [index + 1 for index, part in enumerate(parts) if not chosen[index].fits(part)]
         if over:
-            warnings.append(_("{channel}: part {parts} of the thread is still too long: a word "
-                              "in it is longer than a post").format(
-                                  channel=channel.name, parts=", ".join(map(str, over))))
+            warnings.append(
+                _(
+                    "{channel}: part {parts} of the thread is still too long: a word "
+                    "in it is longer than a post"
+                ).format(channel=channel.name, parts=", ".join(map(str, over)))
+            )
     else:
         parts = [_fitted_post(channel, release, links, first_rule or rule, default, warnings)]
     if release.image and not release.image_alt:
-        warnings.append(_("{channel}: the image has no alt text (image_alt)").format(
-            channel=channel.name))
+        warnings.append(
+            _("{channel}: the image has no alt text (image_alt)").format(channel=channel.name)
+        )
     return parts, warnings
 
 
 def _fitted_post(
-    channel: Any, release: Release, links: Links, rule: LengthRule, default: str | None,
+    channel: Any,
+    release: Release,
+    links: Links,
+    rule: LengthRule,
+    default: str | None,
     warnings: list[str],
 ) -> str:
     from chanpub.render.social import compose_post
 
     kwargs: dict[str, Any] = {"default": default} if default else {}
-    fitted = compose_post(release, links, rule, template=channel.options.template,
-                          where=f"channels.{channel.name}.template",
-                          organisation=channel.context.organisation, **kwargs)
+    fitted = compose_post(
+        release,
+        links,
+        rule,
+        template=channel.options.template,
+        where=f"channels.{channel.name}.template",
+        organisation=channel.context.organisation,
+        **kwargs,
+    )
     if fitted.over_limit:
-        warnings.append(_("{channel}: {length} of {limit} {unit}: too long even after "
-                          "shortening the summary and title; shorten the template").format(
-                              channel=channel.name, length=fitted.length, limit=fitted.limit,
-                              unit=fitted.unit))
+        warnings.append(
+            _(
+                "{channel}: {length} of {limit} {unit}: too long even after "
+                "shortening the summary and title; shorten the template"
+            ).format(
+                channel=channel.name, length=fitted.length, limit=fitted.limit, unit=fitted.unit
+            )
+        )
     elif fitted.shortened:
-        warnings.append(_("{channel}: the text was shortened to fit {limit} {unit}").format(
-            channel=channel.name, limit=fitted.limit, unit=fitted.unit))
+        warnings.append(
+            _("{channel}: the text was shortened to fit {limit} {unit}").format(
+                channel=channel.name, limit=fitted.limit, unit=fitted.unit
+            )
+        )
     return fitted.text
 
 

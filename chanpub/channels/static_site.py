@@ -82,8 +82,13 @@ class StaticSiteChannel:
         """The page as it will be written."""
         page = self._page(release, key="")
         return Preview(
-            channel=self.name, release=release, links=links, title=release.title,
-            text=release.summary, html=page.html, unit="characters",
+            channel=self.name,
+            release=release,
+            links=links,
+            title=release.title,
+            text=release.summary,
+            html=page.html,
+            unit="characters",
             attachments=(release.image,) if release.image else (),
             data={"url": self.canonical_url(release), "path": str(self.folder)},
         )
@@ -102,16 +107,20 @@ class StaticSiteChannel:
             self._update_listing(page.entry)
         except OSError as error:
             raise PermanentError(
-                _("{channel}: cannot write to {path}: {reason}: check the folder in "
-                  "channels.{channel}.path").format(
-                    channel=self.name, path=self.folder, reason=error.strerror)
+                _(
+                    "{channel}: cannot write to {path}: {reason}: check the folder in "
+                    "channels.{channel}.path"
+                ).format(channel=self.name, path=self.folder, reason=error.strerror)
             ) from None
         details = {"path": str(page_path)}
         if page.image_name:  # the public address other channels (Instagram) can fetch
             details["image_url"] = f"{self._base()}media/{page.image_name}"
         return Receipt(
-            remote_id=release.slug, url=self.canonical_url(release),
-            published_at=datetime.now(UTC), files=(page_path,), details=details,
+            remote_id=release.slug,
+            url=self.canonical_url(release),
+            published_at=datetime.now(UTC),
+            files=(page_path,),
+            details=details,
         )
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
@@ -124,8 +133,12 @@ class StaticSiteChannel:
         for page in self.folder.glob("*.html"):
             try:
                 if marker in page.read_text(encoding="utf-8"):
-                    return Receipt(remote_id=page.stem, url=f"{self._base()}{page.name}",
-                                   published_at=datetime.now(UTC), files=(page,))
+                    return Receipt(
+                        remote_id=page.stem,
+                        url=f"{self._base()}{page.name}",
+                        published_at=datetime.now(UTC),
+                        files=(page,),
+                    )
             except OSError:
                 continue
         return None
@@ -140,7 +153,8 @@ class StaticSiteChannel:
         except OSError as error:
             raise PermanentError(
                 _("{channel}: cannot write to {path}: {reason}").format(
-                    channel=self.name, path=self.folder, reason=error.strerror)
+                    channel=self.name, path=self.folder, reason=error.strerror
+                )
             ) from None
 
     # --- rendering ----------------------------------------------------------------------
@@ -156,31 +170,49 @@ class StaticSiteChannel:
         language = self._language(release)
         url = self.canonical_url(release)
         day = release_day(release)
-        published = datetime.combine(day, time(), tzinfo=UTC) if release.publish_at is None \
+        published = (
+            datetime.combine(day, time(), tzinfo=UTC)
+            if release.publish_at is None
             else release.publish_at
+        )
         image_name = f"{release.slug}-{release.image.name}" if release.image else None
         image_url = f"{self._base()}media/{image_name}" if image_name else None
         organisation = self.context.organisation
         html = render_page(
             "article.html",
-            language=language, title=release.title, summary=release.summary, url=url,
-            key=key, organisation=organisation,
+            language=language,
+            title=release.title,
+            summary=release.summary,
+            url=url,
+            key=key,
+            organisation=organisation,
             site_title=self.options.site_title or organisation,
-            og_locale=OG_LOCALES.get(language, language), image_url=image_url,
+            og_locale=OG_LOCALES.get(language, language),
+            image_url=image_url,
             image_src=f"media/{image_name}" if image_name else None,
-            image_alt=release.image_alt or "", published_iso=published.isoformat(),
-            published_long=long_date(day, language), tags=release.tags,
+            image_alt=release.image_alt or "",
+            published_iso=published.isoformat(),
+            published_long=long_date(day, language),
+            tags=release.tags,
             verdict=release.verdict if release.is_clarification else None,
             claim=release.claim if release.is_clarification else None,
             claim_label=_("Claim") if language != "id" else "Klaim",
-            source=release.source, source_label="Sumber" if language == "id" else _("Source"),
-            body_html=to_html(release.body), index_url="index.html", feed_url="feed.xml",
+            source=release.source,
+            source_label="Sumber" if language == "id" else _("Source"),
+            body_html=to_html(release.body),
+            index_url="index.html",
+            feed_url="feed.xml",
             json_ld=_json_ld(release, url, organisation, published, image_url),
         )
         entry = {
-            "slug": release.slug, "title": release.title, "summary": release.summary,
-            "date": day.isoformat(), "published": published.isoformat(), "url": url,
-            "href": f"{release.slug}.html", "language": language,
+            "slug": release.slug,
+            "title": release.title,
+            "summary": release.summary,
+            "date": day.isoformat(),
+            "published": published.isoformat(),
+            "url": url,
+            "href": f"{release.slug}.html",
+            "language": language,
             "verdict": release.verdict if release.is_clarification else None,
         }
         return _Page(release.slug, html, release.image, image_name, entry)
@@ -194,8 +226,7 @@ class StaticSiteChannel:
             except (ValueError, KeyError, TypeError):
                 entries = {}  # a damaged manifest is rebuilt from what we publish next
         entries[entry["slug"]] = entry
-        ordered = sorted(entries.values(), key=lambda e: (e["published"], e["slug"]),
-                         reverse=True)
+        ordered = sorted(entries.values(), key=lambda e: (e["published"], e["slug"]), reverse=True)
         write_atomically(manifest_path, json.dumps(ordered, ensure_ascii=False, indent=1))
         write_atomically(self.folder / "index.html", self._index(ordered))
         write_atomically(self.folder / "feed.xml", self._feed(ordered))
@@ -204,11 +235,19 @@ class StaticSiteChannel:
         from chanpub.render.dates import long_date
         from chanpub.render.templating import render_page
 
-        shown = [{**e, "date_long": long_date(date.fromisoformat(e["date"]),
-                                              e.get("language") or self.context.language)}
-                 for e in entries]
+        shown = [
+            {
+                **e,
+                "date_long": long_date(
+                    date.fromisoformat(e["date"]), e.get("language") or self.context.language
+                ),
+            }
+            for e in entries
+        ]
         return render_page(
-            "index.html", language=self.context.language, entries=shown,
+            "index.html",
+            language=self.context.language,
+            entries=shown,
             site_title=self.options.site_title or self.context.organisation or _("Releases"),
             feed_url="feed.xml",
         )
@@ -246,18 +285,31 @@ def _json_ld(
     data: dict[str, Any]
     if release.is_clarification:
         data = {
-            "@context": "https://schema.org", "@type": "ClaimReview", "url": url,
-            "claimReviewed": release.claim, "datePublished": published.date().isoformat(),
+            "@context": "https://schema.org",
+            "@type": "ClaimReview",
+            "url": url,
+            "claimReviewed": release.claim,
+            "datePublished": published.date().isoformat(),
             "author": author,
             "itemReviewed": {"@type": "Claim", "name": release.claim},
-            "reviewRating": {"@type": "Rating", "alternateName": release.verdict,
-                             "ratingValue": 1, "bestRating": 5, "worstRating": 1},
+            "reviewRating": {
+                "@type": "Rating",
+                "alternateName": release.verdict,
+                "ratingValue": 1,
+                "bestRating": 5,
+                "worstRating": 1,
+            },
         }
     else:
         data = {
-            "@context": "https://schema.org", "@type": "NewsArticle", "headline": release.title,
-            "description": release.summary, "datePublished": published.isoformat(),
-            "mainEntityOfPage": url, "author": author, "publisher": author,
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": release.title,
+            "description": release.summary,
+            "datePublished": published.isoformat(),
+            "mainEntityOfPage": url,
+            "author": author,
+            "publisher": author,
         }
         if image_url:
             data["image"] = [image_url]

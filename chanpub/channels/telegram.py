@@ -60,8 +60,9 @@ class TelegramOptions(BaseModel):
     def _chat_id(cls, value: object) -> object:
         text = str(value).strip() if isinstance(value, int | str) else value
         if not isinstance(text, str) or not CHAT_ID.fullmatch(text):
-            raise ValueError("must be the chat's numeric id (e.g. -1001234567890) or a public "
-                             "channel's @name")
+            raise ValueError(
+                "must be the chat's numeric id (e.g. -1001234567890) or a public channel's @name"
+            )
         return text
 
     @field_validator("api_base")
@@ -99,10 +100,15 @@ class TelegramChannel:
         first = caption if release.image else message
         parts, warnings = social_parts(self, release, links, message, first_rule=first)
         return Preview(
-            channel=self.name, release=release, links=links, text="\n\n---\n\n".join(parts),
+            channel=self.name,
+            release=release,
+            links=links,
+            text="\n\n---\n\n".join(parts),
             html="\n\n".join(html.escape(part, quote=False) for part in parts),
-            length=max(telegram_length(part) for part in parts), limit=first.limit,
-            unit="characters", warnings=tuple(warnings),
+            length=max(telegram_length(part) for part in parts),
+            limit=first.limit,
+            unit="characters",
+            warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
             data={"parts": parts, "url": links.canonical_url or ""},
         )
@@ -113,8 +119,14 @@ class TelegramChannel:
         """Call a Bot API method; the token stays out of every message."""
         token = self.options.bot_token.get_secret_value()
         shown = f"{self.options.api_base}/bot…/{name}"
-        response = send(self.context.http, "POST", f"{self.options.api_base}/bot{token}/{name}",
-                        channel=self.name, shown_url=shown, **kwargs)
+        response = send(
+            self.context.http,
+            "POST",
+            f"{self.options.api_base}/bot{token}/{name}",
+            channel=self.name,
+            shown_url=shown,
+            **kwargs,
+        )
         try:
             answer: Any = response.json()
         except ValueError:
@@ -126,24 +138,28 @@ class TelegramChannel:
     def _error(self, response: Any, answer: Any) -> ChannelError:
         from chanpub.channels.social import classify
 
-        error = classify(response, channel=self.name,
-                         secret_variable=self.context.variable_for("bot_token"))
+        error = classify(
+            response, channel=self.name, secret_variable=self.context.variable_for("bot_token")
+        )
         parameters = answer.get("parameters", {}) if isinstance(answer, dict) else {}
         if response.status_code == 404:  # Telegram's answer to a malformed token
             error = AuthError(error.message, variable=self.context.variable_for("bot_token"))
         if isinstance(error, AuthError):
             error.hint = _("check the bot token in ${variable} (from @BotFather)").format(
-                variable=self.context.variable_for("bot_token"))
+                variable=self.context.variable_for("bot_token")
+            )
         elif isinstance(parameters, dict) and parameters.get("migrate_to_chat_id"):
-            error.hint = _("the group became a supergroup: set channels.{channel}.chat_id to "
-                           "{chat}").format(channel=self.name,
-                                            chat=parameters["migrate_to_chat_id"])
+            error.hint = _(
+                "the group became a supergroup: set channels.{channel}.chat_id to {chat}"
+            ).format(channel=self.name, chat=parameters["migrate_to_chat_id"])
         elif response.status_code == 403:
-            error.hint = _("make the bot an administrator of {chat} with the right to post "
-                           "messages").format(chat=self.options.chat_id)
+            error.hint = _(
+                "make the bot an administrator of {chat} with the right to post messages"
+            ).format(chat=self.options.chat_id)
         elif response.status_code == 400 and "chat not found" in error.message.lower():
-            error.hint = _("check channels.{channel}.chat_id, and that the bot was added to "
-                           "that chat").format(channel=self.name)
+            error.hint = _(
+                "check channels.{channel}.chat_id, and that the bot was added to that chat"
+            ).format(channel=self.name)
         return error
 
     def publish(self, preview: Preview, key: str) -> Receipt:
@@ -163,11 +179,14 @@ class TelegramChannel:
                 except OSError as error:
                     raise PermanentError(
                         _("{channel}: cannot read the image {path}: {reason}").format(
-                            channel=self.name, path=image, reason=error.strerror)) from None
+                            channel=self.name, path=image, reason=error.strerror
+                        )
+                    ) from None
                 mime = mimetypes.guess_type(image.name)[0] or "image/jpeg"
                 form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
-                message = self._method("sendPhoto", data=form,
-                                       files={"photo": (image.name, data, mime)})
+                message = self._method(
+                    "sendPhoto", data=form, files={"photo": (image.name, data, mime)}
+                )
             else:
                 fields["text"] = text
                 if index == 0 and preview.data["url"]:
@@ -175,15 +194,22 @@ class TelegramChannel:
                 message = self._method("sendMessage", json=fields)
             return json.dumps({"id": message["message_id"], "url": self._url(message)})
 
-        ids = post_parts(self.context.journal(key), len(parts), post, lambda i, ids: None,
-                         channel=self.name, receipt=self._receipt)
+        ids = post_parts(
+            self.context.journal(key),
+            len(parts),
+            post,
+            lambda i, ids: None,
+            channel=self.name,
+            receipt=self._receipt,
+        )
         return self._receipt(ids)
 
     def _url(self, message: dict[str, Any]) -> str | None:
         """The public link of a message in a channel with a username, else None."""
         chat = message.get("chat") or {}
         username = chat.get("username") or (
-            self.options.chat_id[1:] if self.options.chat_id.startswith("@") else None)
+            self.options.chat_id[1:] if self.options.chat_id.startswith("@") else None
+        )
         return f"https://t.me/{username}/{message['message_id']}" if username else None
 
     def _receipt(self, ids: Sequence[str]) -> Receipt:
@@ -191,8 +217,12 @@ class TelegramChannel:
         details: dict[str, Any] = {"chat_id": self.options.chat_id}
         if len(ids) > 1:
             details.update(parts=len(ids), ids=[json.loads(item)["id"] for item in ids])
-        return Receipt(remote_id=str(first["id"]), url=first["url"],
-                       published_at=datetime.now(UTC), details=details)
+        return Receipt(
+            remote_id=str(first["id"]),
+            url=first["url"],
+            published_at=datetime.now(UTC),
+            details=details,
+        )
 
     def verify(self) -> None:
         """The bot token works: getMe."""

@@ -58,20 +58,29 @@ if TYPE_CHECKING:
     import httpx
 
 SCHEMA = "chanpub.webhook/1"
-RESERVED_HEADERS = frozenset({"content-type", "content-length", "host", "idempotency-key",
-                              "transfer-encoding", "connection"})
+RESERVED_HEADERS = frozenset(
+    {"content-type", "content-length", "host", "idempotency-key", "transfer-encoding", "connection"}
+)
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The X-Chanpub-Signature value: 'sha256=' + hex HMAC-SHA256 of timestamp + '.' + body."""
-    digest = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body,
-                      hashlib.sha256).hexdigest()
+    digest = hmac.new(
+        secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256
+    ).hexdigest()
     return f"sha256={digest}"
 
 
-def verify_signature(secret: str, timestamp: str, signature: str, body: bytes, *,
-                     tolerance: float = 300.0, now: float | None = None) -> bool:
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    signature: str,
+    body: bytes,
+    *,
+    tolerance: float = 300.0,
+    now: float | None = None,
+) -> bool:
     """For Python receivers: True when the signature matches and the time is recent."""
     try:
         age = abs((time.time() if now is None else now) - int(timestamp))
@@ -96,8 +105,10 @@ class WebhookOptions(BaseModel):
 
         parts = urlsplit(value.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("must be an http:// or https:// address, e.g. "
-                             "https://portal.example.go.id/hooks/chanpub")
+            raise ValueError(
+                "must be an http:// or https:// address, e.g. "
+                "https://portal.example.go.id/hooks/chanpub"
+            )
         return value.strip()
 
     @field_validator("headers")
@@ -131,25 +142,45 @@ class WebhookChannel:
 
     # --- the document -------------------------------------------------------------------
 
-    def document(self, release: Release, links: Links, *, key: str, event: str,
-                 previous: Receipt | None = None, image_data: bool = True) -> dict[str, Any]:
+    def document(
+        self,
+        release: Release,
+        links: Links,
+        *,
+        key: str,
+        event: str,
+        previous: Receipt | None = None,
+        image_data: bool = True,
+    ) -> dict[str, Any]:
         """The JSON document described in docs/webhook.md."""
         from chanpub.render.markdown import to_html, to_plain
 
         result: dict[str, Any] = {
-            "schema": SCHEMA, "event": event, "delivery": key, "channel": self.name,
+            "schema": SCHEMA,
+            "event": event,
+            "delivery": key,
+            "channel": self.name,
             "organisation": self.context.organisation,
             "canonical_url": links.canonical_url,
             "release": {
-                "slug": release.slug, "title": release.title, "summary": release.summary,
-                "kind": release.kind, "claim": release.claim, "verdict": release.verdict,
+                "slug": release.slug,
+                "title": release.title,
+                "summary": release.summary,
+                "kind": release.kind,
+                "claim": release.claim,
+                "verdict": release.verdict,
                 "date": release.date.isoformat() if release.date else None,
                 "publish_at": release.publish_at.isoformat() if release.publish_at else None,
-                "tags": list(release.tags), "language": release.language or self.context.language,
-                "source": release.source, "approved_by": release.approved_by,
-                "approved_at": release.approved_at, "content_sha256": release.content_sha256,
-                "markdown": release.body, "html": to_html(release.body),
-                "text": to_plain(release.body), "image": self._image(release, image_data),
+                "tags": list(release.tags),
+                "language": release.language or self.context.language,
+                "source": release.source,
+                "approved_by": release.approved_by,
+                "approved_at": release.approved_at,
+                "content_sha256": release.content_sha256,
+                "markdown": release.body,
+                "html": to_html(release.body),
+                "text": to_plain(release.body),
+                "image": self._image(release, image_data),
             },
         }
         if previous is not None:
@@ -162,13 +193,18 @@ class WebhookChannel:
         try:
             data = release.image.read_bytes()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
-                channel=self.name, path=release.image, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=release.image, reason=error.strerror
+                )
+            ) from None
         return {
-            "filename": release.image.name, "alt": release.image_alt,
+            "filename": release.image.name,
+            "alt": release.image_alt,
             "content_type": mimetypes.guess_type(release.image.name)[0]
             or "application/octet-stream",
-            "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
             "base64": base64.b64encode(data).decode("ascii") if with_data else None,
         }
 
@@ -176,60 +212,96 @@ class WebhookChannel:
         """The document that will be sent (the image's base64 left out), and where to."""
         from chanpub.render.markdown import to_html, to_plain
 
-        warnings = [] if links.canonical_url else [
-            _("no canonical URL yet: the document's canonical_url will be null")]
+        warnings = (
+            []
+            if links.canonical_url
+            else [_("no canonical URL yet: the document's canonical_url will be null")]
+        )
         return Preview(
-            channel=self.name, release=release, links=links, title=release.title,
-            text=to_plain(release.body), html=to_html(release.body), warnings=tuple(warnings),
+            channel=self.name,
+            release=release,
+            links=links,
+            title=release.title,
+            text=to_plain(release.body),
+            html=to_html(release.body),
+            warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
-            data={"url": self.options.url, "headers": sorted(self.options.headers),
-                  "document": self.document(release, links, key="", event="release.published",
-                                            image_data=False)},
+            data={
+                "url": self.options.url,
+                "headers": sorted(self.options.headers),
+                "document": self.document(
+                    release, links, key="", event="release.published", image_data=False
+                ),
+            },
         )
 
     # --- sending ------------------------------------------------------------------------
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """POST the signed document; the receiver dedupes on the Idempotency-Key."""
-        document = self.document(preview.release, preview.links, key=key,
-                                 event="release.published")
+        document = self.document(preview.release, preview.links, key=key, event="release.published")
         return self._post(document, key)
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         """POST the changed release as `release.updated`, naming the earlier delivery."""
         release = preview.release
-        key = hashlib.sha256(f"update:{self.name}:{release.slug}:{receipt.remote_id}:"
-                             f"{release.content_sha256}".encode()).hexdigest()
-        document = self.document(release, preview.links, key=key, event="release.updated",
-                                 previous=receipt)
+        key = hashlib.sha256(
+            f"update:{self.name}:{release.slug}:{receipt.remote_id}:"
+            f"{release.content_sha256}".encode()
+        ).hexdigest()
+        document = self.document(
+            release, preview.links, key=key, event="release.updated", previous=receipt
+        )
         updated = self._post(document, key)
-        return updated if updated.url else Receipt(
-            remote_id=updated.remote_id, url=receipt.url, published_at=updated.published_at,
-            details=updated.details)
+        return (
+            updated
+            if updated.url
+            else Receipt(
+                remote_id=updated.remote_id,
+                url=receipt.url,
+                published_at=updated.published_at,
+                details=updated.details,
+            )
+        )
 
     def _post(self, document: dict[str, Any], key: str) -> Receipt:
         from chanpub.http import request
 
-        body = json.dumps(document, ensure_ascii=False, sort_keys=True,
-                          separators=(",", ":")).encode("utf-8")
+        body = json.dumps(
+            document, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+        ).encode("utf-8")
         timestamp = str(int(time.time()))
         headers = {name: value.get_secret_value() for name, value in self.options.headers.items()}
-        headers.update({
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Chanpub-Timestamp": timestamp,
-            "X-Chanpub-Signature": sign(self.options.secret.get_secret_value(), timestamp, body),
-            "X-Chanpub-Event": str(document["event"]),
-            "Idempotency-Key": key,
-        })
+        headers.update(
+            {
+                "Content-Type": "application/json; charset=utf-8",
+                "X-Chanpub-Timestamp": timestamp,
+                "X-Chanpub-Signature": sign(
+                    self.options.secret.get_secret_value(), timestamp, body
+                ),
+                "X-Chanpub-Event": str(document["event"]),
+                "Idempotency-Key": key,
+            }
+        )
         variable = self.context.variable_for("secret")
         try:
-            response = request(self.context.http, "POST", self.options.url, channel=self.name,
-                               secret_variable=variable, content=body, headers=headers)
+            response = request(
+                self.context.http,
+                "POST",
+                self.options.url,
+                channel=self.name,
+                secret_variable=variable,
+                content=body,
+                headers=headers,
+            )
         except AuthError as error:
-            raise AuthError(_("{message}: check the shared secret in ${{{variable}}} and the "
-                              "headers of channels.{channel}").format(
-                                  message=error.message, variable=variable, channel=self.name),
-                            variable=variable) from None
+            raise AuthError(
+                _(
+                    "{message}: check the shared secret in ${{{variable}}} and the "
+                    "headers of channels.{channel}"
+                ).format(message=error.message, variable=variable, channel=self.name),
+                variable=variable,
+            ) from None
         return self._receipt(response, key)
 
     def _receipt(self, response: httpx.Response, key: str) -> Receipt:
@@ -243,7 +315,8 @@ class WebhookChannel:
             url = None
         remote_id = answer.get("id")
         return Receipt(
-            remote_id=str(remote_id) if remote_id not in (None, "") else key, url=url,
+            remote_id=str(remote_id) if remote_id not in (None, "") else key,
+            url=url,
             published_at=datetime.now(UTC),
             details={"status": response.status_code, "key": key},
         )

@@ -127,12 +127,24 @@ class WordpressChannel:
         if status == "future":
             warnings.append(_("WordPress will publish it at {when} UTC").format(when=date_gmt))
         return Preview(
-            channel=self.name, release=release, links=links, title=release.title,
-            text=release.summary, html=to_html(release.body), unit="characters",
-            attachments=(release.image,) if release.image else (), warnings=tuple(warnings),
-            data={"site": self.options.site, "slug": release.slug, "status": status,
-                  "date_gmt": date_gmt, "categories": list(self.options.categories),
-                  "tags": list(release.tags), "image_alt": release.image_alt},
+            channel=self.name,
+            release=release,
+            links=links,
+            title=release.title,
+            text=release.summary,
+            html=to_html(release.body),
+            unit="characters",
+            attachments=(release.image,) if release.image else (),
+            warnings=tuple(warnings),
+            data={
+                "site": self.options.site,
+                "slug": release.slug,
+                "status": status,
+                "date_gmt": date_gmt,
+                "categories": list(self.options.categories),
+                "tags": list(release.tags),
+                "image_alt": release.image_alt,
+            },
         )
 
     # --- publish, update, lookup, verify -------------------------------------------------
@@ -143,22 +155,32 @@ class WordpressChannel:
         if found is not None:
             return found
         self._refuse_foreign_slug(preview.release.slug)
-        post = self._call("POST", "posts", json=self._post_body(preview, key),
-                          params={"_fields": POST_FIELDS, "context": "edit"})
+        post = self._call(
+            "POST",
+            "posts",
+            json=self._post_body(preview, key),
+            params={"_fields": POST_FIELDS, "context": "edit"},
+        )
         return self._receipt(post, key)
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         """Edit the published post in place (`send --update` on a re-approved release)."""
         key = str(receipt.details.get("key") or "")
-        post = self._call("POST", f"posts/{int(receipt.remote_id)}",
-                          json=self._post_body(preview, key),
-                          params={"_fields": POST_FIELDS, "context": "edit"})
+        post = self._call(
+            "POST",
+            f"posts/{int(receipt.remote_id)}",
+            json=self._post_body(preview, key),
+            params={"_fields": POST_FIELDS, "context": "edit"},
+        )
         return self._receipt(post, key)
 
     def lookup(self, key: str) -> Receipt | None:
         """The post carrying this delivery's marker, in any status, or None."""
-        posts = self._call("GET", "posts", params={
-            "search": key, "status": STATUSES, "context": "edit", "_fields": POST_FIELDS})
+        posts = self._call(
+            "GET",
+            "posts",
+            params={"search": key, "status": STATUSES, "context": "edit", "_fields": POST_FIELDS},
+        )
         for post in posts if isinstance(posts, list) else []:
             if marker(key) in str((post.get("content") or {}).get("raw", "")):
                 return self._receipt(post, key)
@@ -169,11 +191,17 @@ class WordpressChannel:
         capabilities = self._user_capabilities()
         for capability in ("publish_posts", "upload_files"):
             if not capabilities.get(capability):
-                raise PermanentError(_(
-                    "{channel}: the user '{user}' lacks the '{capability}' permission on {site}: "
-                    "give them the Author role or higher").format(
-                        channel=self.name, user=self.options.username, capability=capability,
-                        site=self.options.site))
+                raise PermanentError(
+                    _(
+                        "{channel}: the user '{user}' lacks the '{capability}' permission on "
+                        "{site}: give them the Author role or higher"
+                    ).format(
+                        channel=self.name,
+                        user=self.options.username,
+                        capability=capability,
+                        site=self.options.site,
+                    )
+                )
         missing = [n for n in self.options.categories if self._find_term("categories", n) is None]
         if missing and not capabilities.get("manage_categories"):
             raise self._cannot_create("categories", missing[0])
@@ -201,18 +229,34 @@ class WordpressChannel:
 
     def _refuse_foreign_slug(self, slug: str) -> None:
         """Never make a second post beside one with our slug (WordPress would add '-2')."""
-        posts = self._call("GET", "posts", params={
-            "slug": slug, "status": STATUSES, "context": "edit", "_fields": POST_FIELDS})
+        posts = self._call(
+            "GET",
+            "posts",
+            params={"slug": slug, "status": STATUSES, "context": "edit", "_fields": POST_FIELDS},
+        )
         for post in posts if isinstance(posts, list) else []:
             ours = "<!-- chanpub:" in str((post.get("content") or {}).get("raw", ""))
-            hint = (_("it was published from an earlier approval of this release: run "
-                      "'chanpub send --update' to edit it in place") if ours else
-                    _("change the release's slug, or rename that post in WordPress"))
-            raise DuplicateError(_(
-                "{channel}: {site} already has a post with the slug '{slug}' (id {id}, {link}) "
-                "that this delivery did not make: {hint}").format(
-                    channel=self.name, site=self.options.site, slug=slug, id=post.get("id"),
-                    link=post.get("link"), hint=hint))
+            hint = (
+                _(
+                    "it was published from an earlier approval of this release: run "
+                    "'chanpub send --update' to edit it in place"
+                )
+                if ours
+                else _("change the release's slug, or rename that post in WordPress")
+            )
+            raise DuplicateError(
+                _(
+                    "{channel}: {site} already has a post with the slug '{slug}' (id {id}, {link}) "
+                    "that this delivery did not make: {hint}"
+                ).format(
+                    channel=self.name,
+                    site=self.options.site,
+                    slug=slug,
+                    id=post.get("id"),
+                    link=post.get("link"),
+                    hint=hint,
+                )
+            )
 
     def _receipt(self, post: dict[str, Any], key: str) -> Receipt:
         link = str(post.get("link") or "")
@@ -223,9 +267,16 @@ class WordpressChannel:
         if post.get("date_gmt"):
             published = datetime.fromisoformat(str(post["date_gmt"])).replace(tzinfo=UTC)
         return Receipt(
-            remote_id=str(post["id"]), url=link or None, published_at=published,
-            details={"id": post["id"], "status": post.get("status"), "slug": post.get("slug"),
-                     "key": key, "featured_media": post.get("featured_media")},
+            remote_id=str(post["id"]),
+            url=link or None,
+            published_at=published,
+            details={
+                "id": post["id"],
+                "status": post.get("status"),
+                "slug": post.get("slug"),
+                "key": key,
+                "featured_media": post.get("featured_media"),
+            },
         )
 
     def _term_ids(self, kind: str, names: list[str]) -> list[int]:
@@ -234,8 +285,9 @@ class WordpressChannel:
 
     def _find_term(self, kind: str, name: str) -> int | None:
         """The id of the term with this name (case-insensitive), or None."""
-        found = self._call("GET", kind, params={"search": name, "per_page": 100,
-                                                "_fields": "id,name"})
+        found = self._call(
+            "GET", kind, params={"search": name, "per_page": 100, "_fields": "id,name"}
+        )
         for term in found if isinstance(found, list) else []:
             if html.unescape(str(term.get("name", ""))).casefold() == name.casefold():
                 return int(term["id"])
@@ -247,17 +299,25 @@ class WordpressChannel:
         code = payload.get("code") if isinstance(payload, dict) else None
         if code == "term_exists":  # made meanwhile, or a name we did not match
             return int((payload.get("data") or {}).get("term_id", 0))
-        if response.status_code == 403 or (code == "rest_cannot_create"
-                                           and response.status_code != 401):
+        if response.status_code == 403 or (
+            code == "rest_cannot_create" and response.status_code != 401
+        ):
             raise self._cannot_create(kind, name)
         return int(self._decode(response)["id"])
 
     def _cannot_create(self, kind: str, name: str) -> PermanentError:
-        return PermanentError(_(
-            "{channel}: the user '{user}' may not create the {taxonomy} '{name}' on {site}: "
-            "create it in WordPress first, or give the user the Editor role").format(
-                channel=self.name, user=self.options.username, taxonomy=TAXONOMIES[kind],
-                name=name, site=self.options.site))
+        return PermanentError(
+            _(
+                "{channel}: the user '{user}' may not create the {taxonomy} '{name}' on {site}: "
+                "create it in WordPress first, or give the user the Editor role"
+            ).format(
+                channel=self.name,
+                user=self.options.username,
+                taxonomy=TAXONOMIES[kind],
+                name=name,
+                site=self.options.site,
+            )
+        )
 
     def _featured_media(self, release: Release) -> int:
         """Upload the image once (found again by its content hash) and set its alt text."""
@@ -266,12 +326,16 @@ class WordpressChannel:
         try:
             data = release.image.read_bytes()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
-                channel=self.name, path=release.image, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=release.image, reason=error.strerror
+                )
+            ) from None
         stem = f"{release.slug}-{hashlib.sha256(data).hexdigest()[:12]}"
         alt = release.image_alt or ""
-        found = self._call("GET", "media", params={
-            "search": stem, "context": "edit", "_fields": "id,title"})
+        found = self._call(
+            "GET", "media", params={"search": stem, "context": "edit", "_fields": "id,title"}
+        )
         for item in found if isinstance(found, list) else []:
             if (item.get("title") or {}).get("raw") == stem:
                 self._call("POST", f"media/{int(item['id'])}", json={"alt_text": alt})
@@ -279,9 +343,15 @@ class WordpressChannel:
         extension = release.image.suffix.lower()
         kind = mimetypes.guess_type(f"x{extension}")[0] or "application/octet-stream"
         media = self._call(
-            "POST", "media", content=data, params={"title": stem, "alt_text": alt},
-            headers={"Content-Type": kind,
-                     "Content-Disposition": f'attachment; filename="{stem}{extension}"'})
+            "POST",
+            "media",
+            content=data,
+            params={"title": stem, "alt_text": alt},
+            headers={
+                "Content-Type": kind,
+                "Content-Disposition": f'attachment; filename="{stem}{extension}"',
+            },
+        )
         return int(media["id"])
 
     # --- HTTP ---------------------------------------------------------------------------
@@ -306,25 +376,29 @@ class WordpressChannel:
             try:
                 response = self._client.get(url)
             except httpx.TransportError as error:
-                raise error_for_exception(error, channel=self.name, method="GET", url=url) \
-                    from None
+                raise error_for_exception(error, channel=self.name, method="GET", url=url) from None
             if response.status_code in (429, 503) or response.status_code >= 500:
                 raise error_for_response(response, channel=self.name)
             root = _json_or_none(response) if response.is_success else None
             if isinstance(root, dict) and "wp/v2" in (root.get("namespaces") or []):
                 self._api = url
                 return url
-        raise PermanentError(_(
-            "{channel}: no WordPress REST API at {tried}: check channels.{channel}.site (the "
-            "address of the WordPress site) and that no plugin disables the REST API").format(
-                channel=self.name, tried=" or ".join(tried)))
+        raise PermanentError(
+            _(
+                "{channel}: no WordPress REST API at {tried}: check channels.{channel}.site (the "
+                "address of the WordPress site) and that no plugin disables the REST API"
+            ).format(channel=self.name, tried=" or ".join(tried))
+        )
 
     def _user_capabilities(self) -> dict[str, Any]:
         """Who we are, asked once: a wrong password can otherwise pass as an anonymous
         visitor, whose requests WordPress answers with confusing errors."""
         if self._capabilities is None:
-            me = self._decode(self._send("GET", "users/me", params={
-                "context": "edit", "_fields": "id,capabilities"}))
+            me = self._decode(
+                self._send(
+                    "GET", "users/me", params={"context": "edit", "_fields": "id,capabilities"}
+                )
+            )
             self._capabilities = dict(me.get("capabilities") or {})
         return self._capabilities
 
@@ -355,9 +429,11 @@ class WordpressChannel:
             raise self._error(response)
         payload = _json_or_none(response)
         if payload is None:
-            raise PermanentError(_(
-                "{channel}: {site} did not answer with JSON: check channels.{channel}.site").format(
-                    channel=self.name, site=self.options.site))
+            raise PermanentError(
+                _(
+                    "{channel}: {site} did not answer with JSON: check channels.{channel}.site"
+                ).format(channel=self.name, site=self.options.site)
+            )
         return payload
 
     def _error(self, response: httpx.Response) -> ChannelError:
@@ -367,11 +443,19 @@ class WordpressChannel:
         if response.status_code == 401:
             user = self.context.secrets.get("username")
             user_hint = f"${{{user}}}" if user else f"channels.{self.name}.username"
-            return AuthError(_(
-                "{channel}: {site} refused the credentials (401 {reason}): check the user name "
-                "in {user} and the Application Password in ${{{variable}}}").format(
-                    channel=self.name, site=self.options.site, reason=short_reason(response),
-                    user=user_hint, variable=password_variable), variable=password_variable)
+            return AuthError(
+                _(
+                    "{channel}: {site} refused the credentials (401 {reason}): check the user name "
+                    "in {user} and the Application Password in ${{{variable}}}"
+                ).format(
+                    channel=self.name,
+                    site=self.options.site,
+                    reason=short_reason(response),
+                    user=user_hint,
+                    variable=password_variable,
+                ),
+                variable=password_variable,
+            )
         return error_for_response(response, channel=self.name, secret_variable=password_variable)
 
 

@@ -77,9 +77,14 @@ class XOptions(BaseModel):
         if self.oauth2_token is not None and given:
             raise ValueError("give either the four OAuth 1.0a keys or oauth2_token, not both")
         if given and len(given) != len(OAUTH1_KEYS):
-            raise ValidationError.from_exception_data("XOptions", [
-                InitErrorDetails(type="missing", loc=(k,), input=None)
-                for k in OAUTH1_KEYS if k not in given])
+            raise ValidationError.from_exception_data(
+                "XOptions",
+                [
+                    InitErrorDetails(type="missing", loc=(k,), input=None)
+                    for k in OAUTH1_KEYS
+                    if k not in given
+                ],
+            )
         return self
 
     @property
@@ -129,9 +134,12 @@ class XChannel:
 
         o = self.options
         assert o.api_key and o.api_secret and o.access_token and o.access_secret  # validated
-        return OAuth1Signer(o.api_key.get_secret_value(), o.api_secret.get_secret_value(),
-                            o.access_token.get_secret_value(),
-                            o.access_secret.get_secret_value())
+        return OAuth1Signer(
+            o.api_key.get_secret_value(),
+            o.api_secret.get_secret_value(),
+            o.access_token.get_secret_value(),
+            o.access_secret.get_secret_value(),
+        )
 
     def _variables(self) -> str:
         """The variables that hold the credentials, e.g. 'X_ACCESS_TOKEN, X_ACCESS_SECRET'."""
@@ -145,15 +153,23 @@ class XChannel:
         from chanpub.http import error_for_exception
 
         if not self.options.has_credentials:
-            raise AuthError(_("{channel}: no credentials are configured: give the OAuth 1.0a "
-                              "keys or oauth2_token").format(channel=self.name))
+            raise AuthError(
+                _(
+                    "{channel}: no credentials are configured: give the OAuth 1.0a "
+                    "keys or oauth2_token"
+                ).format(channel=self.name)
+            )
         headers = {}
         if self.options.oauth2_token is not None:
             headers["Authorization"] = f"Bearer {self.options.oauth2_token.get_secret_value()}"
         try:
-            response = self.context.http.request(method, url, headers=headers,
-                                                 auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
-                                                 **kwargs)
+            response = self.context.http.request(
+                method,
+                url,
+                headers=headers,
+                auth=self._auth() or httpx.USE_CLIENT_DEFAULT,
+                **kwargs,
+            )
         except httpx.TransportError as error:
             raise error_for_exception(error, channel=self.name, method=method, url=url) from None
         if not response.is_success:
@@ -177,19 +193,34 @@ class XChannel:
         except ValueError:
             pass
         if response.status_code == 403 and "duplicate" in (detail + reason).lower():
-            return DuplicateError(_("{channel}: X says this text was already posted").format(
-                channel=self.name))
+            return DuplicateError(
+                _("{channel}: X says this text was already posted").format(channel=self.name)
+            )
         if response.status_code in (401, 403):
-            expiring = _(" (an OAuth 2.0 user token lasts 2 hours)") \
-                if self.options.oauth2_token is not None else ""
+            expiring = (
+                _(" (an OAuth 2.0 user token lasts 2 hours)")
+                if self.options.oauth2_token is not None
+                else ""
+            )
             return AuthError(
-                _("{channel}: X refused the credentials ({status} {reason}){expiring}: renew "
-                  "them and set {variables}; the app needs Read and Write permission").format(
-                    channel=self.name, status=response.status_code, reason=reason,
-                    expiring=expiring, variables=variables),
-                variable=variables)
-        return error_for_response(response, channel=self.name, secret_variable=variables,
-                                  retry_after=reset_wait(response.headers))
+                _(
+                    "{channel}: X refused the credentials ({status} {reason}){expiring}: renew "
+                    "them and set {variables}; the app needs Read and Write permission"
+                ).format(
+                    channel=self.name,
+                    status=response.status_code,
+                    reason=reason,
+                    expiring=expiring,
+                    variables=variables,
+                ),
+                variable=variables,
+            )
+        return error_for_response(
+            response,
+            channel=self.name,
+            secret_variable=variables,
+            retry_after=reset_wait(response.headers),
+        )
 
     @property
     def _upload_base(self) -> str:
@@ -201,10 +232,12 @@ class XChannel:
         from chanpub.render.social import check_post_template
 
         if not self.options.has_credentials:
-            raise ConfigError(_(
-                "channels.{channel}: no credentials: give api_key, api_secret, access_token "
-                "and access_secret (OAuth 1.0a), or oauth2_token, each as ${{VARIABLE}}")
-                .format(channel=self.name))
+            raise ConfigError(
+                _(
+                    "channels.{channel}: no credentials: give api_key, api_secret, access_token "
+                    "and access_secret (OAuth 1.0a), or oauth2_token, each as ${{VARIABLE}}"
+                ).format(channel=self.name)
+            )
         check_post_template(self.options.template, f"channels.{self.name}.template")
 
     # --- preview ------------------------------------------------------------------------
@@ -213,25 +246,38 @@ class XChannel:
         """The post's text, counted X's way (URLs 23, wide characters 2)."""
         from chanpub.render.social import compose_post
 
-        fitted = compose_post(release, links, LengthRule(TEXT_LIMIT, "weighted", count_x),
-                              template=self.options.template,
-                              where=f"channels.{self.name}.template",
-                              organisation=self.context.organisation)
+        fitted = compose_post(
+            release,
+            links,
+            LengthRule(TEXT_LIMIT, "weighted", count_x),
+            template=self.options.template,
+            where=f"channels.{self.name}.template",
+            organisation=self.context.organisation,
+        )
         warnings: list[str] = []
         if fitted.shortened:
             warnings.append(_("the text was shortened to fit"))
         if fitted.over_limit:
-            warnings.append(_("the text weighs {length}, over X's {limit}, even after "
-                              "shortening").format(length=fitted.length, limit=TEXT_LIMIT))
+            warnings.append(
+                _("the text weighs {length}, over X's {limit}, even after shortening").format(
+                    length=fitted.length, limit=TEXT_LIMIT
+                )
+            )
         if release.image is not None:
             if not release.image_alt:
                 warnings.append(_("the image has no alt text (image_alt)"))
             elif len(release.image_alt) > ALT_TEXT_LIMIT:
-                warnings.append(_("the alt text is cut to {limit} characters").format(
-                    limit=ALT_TEXT_LIMIT))
+                warnings.append(
+                    _("the alt text is cut to {limit} characters").format(limit=ALT_TEXT_LIMIT)
+                )
         return Preview(
-            channel=self.name, release=release, links=links, text=fitted.text,
-            length=fitted.length, limit=TEXT_LIMIT, unit="weighted characters",
+            channel=self.name,
+            release=release,
+            links=links,
+            text=fitted.text,
+            length=fitted.length,
+            limit=TEXT_LIMIT,
+            unit="weighted characters",
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
             data={"alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT]},
@@ -242,10 +288,12 @@ class XChannel:
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Upload the image (with alt text), then create the post."""
         if preview.over_limit:
-            raise PermanentError(_(
-                "{channel}: the text weighs {length}, over X's limit of {limit}, and nothing "
-                "more can be shortened: shorten channels.{channel}.template").format(
-                    channel=self.name, length=preview.length, limit=preview.limit))
+            raise PermanentError(
+                _(
+                    "{channel}: the text weighs {length}, over X's limit of {limit}, and nothing "
+                    "more can be shortened: shorten channels.{channel}.template"
+                ).format(channel=self.name, length=preview.length, limit=preview.limit)
+            )
         journal = self.context.journal(key)
         done = journal.remote_id(POST)
         if done:
@@ -254,8 +302,9 @@ class XChannel:
         body: dict[str, Any] = {"text": preview.text}
         if image is not None:
             body["media"] = {"media_ids": [self._upload(*image, str(preview.data["alt_text"]))]}
-        journal.sent(MARKER, json.dumps({"text": preview.text,
-                                         "since": datetime.now(UTC).isoformat()}))
+        journal.sent(
+            MARKER, json.dumps({"text": preview.text, "since": datetime.now(UTC).isoformat()})
+        )
         journal.begin(POST)
         try:
             payload = self._call("POST", f"{self.options.api_base}/2/tweets", json=body)
@@ -264,8 +313,9 @@ class XChannel:
             raise
         post_id = str((payload.get("data") or {}).get("id") or "")
         if not post_id:
-            raise PermanentError(_("{channel}: X answered without a post id").format(
-                channel=self.name))
+            raise PermanentError(
+                _("{channel}: X answered without a post id").format(channel=self.name)
+            )
         journal.sent(POST, post_id)
         return self._receipt(post_id)
 
@@ -276,32 +326,43 @@ class XChannel:
         try:
             content = image.read_bytes()
         except OSError as error:
-            raise PermanentError(_("{channel}: cannot read the image {path}: {reason}").format(
-                channel=self.name, path=image, reason=error.strerror)) from None
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=image, reason=error.strerror
+                )
+            ) from None
         if len(content) > IMAGE_LIMIT:
-            raise PermanentError(_(
-                "{channel}: the image {path} is {size} MB; X takes images up to 5 MB: make it "
-                "smaller").format(channel=self.name, path=image,
-                                  size=round(len(content) / 1048576, 1)))
+            raise PermanentError(
+                _(
+                    "{channel}: the image {path} is {size} MB; X takes images up to 5 MB: make it "
+                    "smaller"
+                ).format(channel=self.name, path=image, size=round(len(content) / 1048576, 1))
+            )
         return image.name, content
 
     def _upload(self, filename: str, content: bytes, alt_text: str) -> str:
         mime = mimetypes.guess_type(filename)[0] or "image/jpeg"
-        payload = self._call("POST", f"{self._upload_base}/2/media/upload",
-                             data={"media_category": "tweet_image"},
-                             files={"media": (filename, content, mime)})
+        payload = self._call(
+            "POST",
+            f"{self._upload_base}/2/media/upload",
+            data={"media_category": "tweet_image"},
+            files={"media": (filename, content, mime)},
+        )
         media_id = str((payload.get("data") or {}).get("id") or "")
         if not media_id:
-            raise PermanentError(_("{channel}: the media upload answered without an id")
-                                 .format(channel=self.name))
+            raise PermanentError(
+                _("{channel}: the media upload answered without an id").format(channel=self.name)
+            )
         if alt_text:
-            self._call("POST", f"{self._upload_base}/2/media/metadata",
-                       json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}})
+            self._call(
+                "POST",
+                f"{self._upload_base}/2/media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": alt_text}}},
+            )
         return media_id
 
     def _receipt(self, post_id: str) -> Receipt:
-        return Receipt(remote_id=post_id, url=status_url(post_id),
-                       published_at=datetime.now(UTC))
+        return Receipt(remote_id=post_id, url=status_url(post_id), published_at=datetime.now(UTC))
 
     def lookup(self, key: str) -> Receipt | None:
         """The post of an interrupted run: journalled, or found among the account's posts
@@ -318,10 +379,14 @@ class XChannel:
         user_id = str((me.get("data") or {}).get("id") or "")
         since = datetime.fromisoformat(marker["since"]).timestamp() - 300
         payload = self._call(
-            "GET", f"{self.options.api_base}/2/users/{user_id}/tweets",
-            params={"max_results": "10", "tweet.fields": "created_at",
-                    "start_time": datetime.fromtimestamp(since, UTC).strftime(
-                        "%Y-%m-%dT%H:%M:%SZ")})
+            "GET",
+            f"{self.options.api_base}/2/users/{user_id}/tweets",
+            params={
+                "max_results": "10",
+                "tweet.fields": "created_at",
+                "start_time": datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            },
+        )
         wanted = _comparable(marker["text"])
         for post in payload.get("data") or []:
             if isinstance(post, dict) and _comparable(str(post.get("text", ""))) == wanted:

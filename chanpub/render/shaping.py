@@ -25,7 +25,8 @@ URL_WEIGHT = 23
 _X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
 _BARE_DOMAIN = regex.compile(
-    r"(?<![\w@./-])(?:[\w-]+\.)+[^\W\d_]{2,}(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)\]])?(?![\w@])")
+    r"(?<![\w@./-])(?:[\w-]+\.)+[^\W\d_]{2,}(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)\]])?(?![\w@])"
+)
 
 
 def graphemes(text: str) -> list[str]:
@@ -75,7 +76,7 @@ def _x_plain(text: str, url_weight: int) -> int:
     total = 0
     last = 0
     for match in _BARE_DOMAIN.finditer(text):
-        total += sum(_x_weight(c) for c in graphemes(text[last:match.start()]))
+        total += sum(_x_weight(c) for c in graphemes(text[last : match.start()]))
         total += max(url_weight, sum(_x_weight(c) for c in graphemes(match.group(0))))
         last = match.end()
     return total + sum(_x_weight(c) for c in graphemes(text[last:]))
@@ -225,9 +226,9 @@ def split_thread(text: str, rule: LengthRule, *, keep_first: str = "") -> list[s
     return result
 
 
-def utf8_spans(text: str, pattern: re.Pattern[str] | regex.Pattern[str]) -> Iterator[
-    tuple[int, int, re.Match[str]]
-]:
+def utf8_spans(
+    text: str, pattern: re.Pattern[str] | regex.Pattern[str]
+) -> Iterator[tuple[int, int, re.Match[str]]]:
     """Matches of a pattern with UTF-8 byte offsets (start inclusive, end exclusive)."""
     for match in pattern.finditer(text):
         start = len(text[: match.start()].encode("utf-8"))

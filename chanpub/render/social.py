@@ -22,8 +22,19 @@ DEFAULT_TEMPLATE = (
     "{% if hashtags %}\n\n{{ hashtags }}{% endif %}"
 )
 
-FIELDS = ("title", "summary", "url", "hashtags", "tags", "verdict", "claim", "kind", "source",
-          "date", "organisation")
+FIELDS = (
+    "title",
+    "summary",
+    "url",
+    "hashtags",
+    "tags",
+    "verdict",
+    "claim",
+    "kind",
+    "source",
+    "date",
+    "organisation",
+)
 
 
 def post_fields(release: Release, links: Links, organisation: str = "") -> dict[str, Any]:

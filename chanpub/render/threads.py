@@ -35,8 +35,11 @@ def thread_text(
     from chanpub.render.social import _tidy, post_fields
     from chanpub.render.templating import render_template
 
-    fields = {**post_fields(release, links, organisation), "url": "",
-              "body": to_plain(release.body)}
+    fields = {
+        **post_fields(release, links, organisation),
+        "url": "",
+        "body": to_plain(release.body),
+    }
     text = render_template(template or DEFAULT_THREAD_TEMPLATE, fields, where=where)
     return _tidy(text)
 
@@ -63,6 +66,7 @@ def split_paragraphs(
     limit) applies to the first post instead of `rule`. Posts are numbered " (i/n)" when
     there is more than one.
     """
+
     def fits(index: int, body: str) -> bool:
         chosen = (first_rule or rule) if index == 0 else rule
         return chosen.fits(_finish(body, index, link) + NUMBER_ROOM)

@@ -22,21 +22,28 @@ def check_free(directory: Path) -> None:
     """Refuse a folder that already has any of the starter files (nothing is overwritten)."""
     existing = [directory / name for name in STARTER_FILES if (directory / name).exists()]
     if existing:
-        raise InputError(_("{paths} already exist(s): chanpub init never overwrites; use "
-                           "another folder").format(paths=", ".join(map(str, existing))))
+        raise InputError(
+            _("{paths} already exist(s): chanpub init never overwrites; use another folder").format(
+                paths=", ".join(map(str, existing))
+            )
+        )
 
 
 def check_base_url(value: str) -> str:
     """The website address the releases will have, as an http(s) URL ending in '/'."""
     value = value.strip()
     if not value.startswith(("http://", "https://")) or " " in value or len(value) < 10:
-        raise InputError(_("'{value}' is not a web address: write it like {example}").format(
-            value=value, example=STARTER_BASE_URL))
+        raise InputError(
+            _("'{value}' is not a web address: write it like {example}").format(
+                value=value, example=STARTER_BASE_URL
+            )
+        )
     return value.rstrip("/") + "/"
 
 
-def write_starter(directory: Path, *, organisation: str | None = None,
-                  base_url: str | None = None) -> list[Path]:
+def write_starter(
+    directory: Path, *, organisation: str | None = None, base_url: str | None = None
+) -> list[Path]:
     """Write the starter files into `directory`, with the office's name and website address
     when given; never overwrites an existing file."""
     import json
@@ -49,11 +56,15 @@ def write_starter(directory: Path, *, organisation: str | None = None,
         if name == "channels.yaml":
             # A JSON string is a valid double-quoted YAML scalar: any name stays one value.
             if organisation:
-                text = text.replace(json.dumps(STARTER_ORGANISATION),
-                                    json.dumps(organisation.strip(), ensure_ascii=False))
+                text = text.replace(
+                    json.dumps(STARTER_ORGANISATION),
+                    json.dumps(organisation.strip(), ensure_ascii=False),
+                )
             if base_url:
-                text = text.replace(f"base_url: {STARTER_BASE_URL}",
-                                    f"base_url: {json.dumps(check_base_url(base_url))}")
+                text = text.replace(
+                    f"base_url: {STARTER_BASE_URL}",
+                    f"base_url: {json.dumps(check_base_url(base_url))}",
+                )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(path)

@@ -44,8 +44,9 @@ def jwt(kind: str, seconds: int) -> str:
     return f"eyJhbGciOiJIUzI1NiJ9.{payload}.c2ln"
 
 
-def xrpc_error(status: int, name: str, message: str,
-               headers: dict[str, str] | None = None) -> httpx.Response:
+def xrpc_error(
+    status: int, name: str, message: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
     return httpx.Response(status, json={"error": name, "message": message}, headers=headers)
 
 
@@ -62,12 +63,19 @@ class FakePds:
     fail: Callable[[httpx.Request], httpx.Response] | None = None
 
     def session(self) -> dict[str, Any]:
-        access, refresh = jwt("com.atproto.access", self.access_lifetime), jwt(
-            "com.atproto.refresh", 86400) + str(len(self.refresh))
+        access, refresh = (
+            jwt("com.atproto.access", self.access_lifetime),
+            jwt("com.atproto.refresh", 86400) + str(len(self.refresh)),
+        )
         self.access.add(access)
         self.refresh.add(refresh)
-        return {"did": DID, "handle": "kominfo.kotacontoh.go.id", "accessJwt": access,
-                "refreshJwt": refresh, "active": True}
+        return {
+            "did": DID,
+            "handle": "kominfo.kotacontoh.go.id",
+            "accessJwt": access,
+            "refreshJwt": refresh,
+            "active": True,
+        }
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         nsid = request.url.path.removeprefix("/xrpc/")
@@ -90,8 +98,17 @@ class FakePds:
         if nsid == "com.atproto.repo.uploadBlob":
             assert request.headers["Content-Type"] == "image/png"
             self.blobs.append(request.read())
-            return httpx.Response(200, json={"blob": {"$type": "blob", "ref": {
-                "$link": "bafkreiblob"}, "mimeType": "image/png", "size": len(PNG)}})
+            return httpx.Response(
+                200,
+                json={
+                    "blob": {
+                        "$type": "blob",
+                        "ref": {"$link": "bafkreiblob"},
+                        "mimeType": "image/png",
+                        "size": len(PNG),
+                    }
+                },
+            )
         if nsid == "com.atproto.repo.getRecord":
             rkey = request.url.params["rkey"]
             if rkey not in self.records:
@@ -111,26 +128,37 @@ class FakePds:
         assert TID.fullmatch(body["rkey"]), "a post's record key must be a TID"
         assert record["$type"] == "app.bsky.feed.post" and record["createdAt"].endswith("Z")
         if count_graphemes(record["text"]) > 300:
-            return xrpc_error(400, "InvalidRequest", "Invalid app.bsky.feed.post record: "
-                                                     "Record/text must not be longer than 300 graphemes")
+            return xrpc_error(
+                400,
+                "InvalidRequest",
+                "Invalid app.bsky.feed.post record: "
+                "Record/text must not be longer than 300 graphemes",
+            )
         if body["rkey"] in self.records:  # what the real PDS answers for a used key
             return xrpc_error(500, "InternalServerError", "Internal Server Error")
         uri = f"at://{DID}/app.bsky.feed.post/{body['rkey']}"
         cid = f"bafyrei{len(self.records)}"
         self.records[body["rkey"]] = {"uri": uri, "cid": cid, "value": record}
-        return httpx.Response(200, json={"uri": uri, "cid": cid, "validationStatus": "valid"},
-                              headers={"RateLimit-Limit": "5000", "RateLimit-Remaining": "4997"})
+        return httpx.Response(
+            200,
+            json={"uri": uri, "cid": cid, "validationStatus": "valid"},
+            headers={"RateLimit-Limit": "5000", "RateLimit-Remaining": "4997"},
+        )
 
 
 def channel_for(tmp_path: Path, pds: FakePds, **options: Any) -> BlueskyChannel:
     context = make_context(tmp_path, pds, secrets={"app_password": "BLUESKY_APP_PASSWORD"})
-    return BlueskyChannel("bluesky", BlueskyOptions.model_validate({**OPTIONS, **options}),
-                          context)
+    return BlueskyChannel("bluesky", BlueskyOptions.model_validate({**OPTIONS, **options}), context)
 
 
 def test_the_adapter_keeps_the_contract(tmp_path: Path) -> None:
-    preview = check_contract(BlueskyChannel, OPTIONS, sample_release(tmp_path),
-                             make_context(tmp_path), secrets=(PASSWORD,))
+    preview = check_contract(
+        BlueskyChannel,
+        OPTIONS,
+        sample_release(tmp_path),
+        make_context(tmp_path),
+        secrets=(PASSWORD,),
+    )
     assert preview.limit == 300 and preview.unit == "graphemes"
 
 
@@ -141,17 +169,26 @@ def test_record_keys_are_valid_tids_derived_from_the_delivery_key() -> None:
 
 
 def test_facets_carry_utf8_byte_offsets_in_indonesian_and_emoji_text() -> None:
-    text = "Ayo urus KTP-el 🪪 di kelurahan! Info: https://kominfo.kotacontoh.go.id/s/ktp#jadwal " \
-           "#LayananPublik #Adminduk2026 👨‍👩‍👧"
+    text = (
+        "Ayo urus KTP-el 🪪 di kelurahan! Info: https://kominfo.kotacontoh.go.id/s/ktp#jadwal "
+        "#LayananPublik #Adminduk2026 👨‍👩‍👧"
+    )
     encoded = text.encode()
     found = facets(text)
-    spans = [encoded[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode() for f in found]
-    assert spans == ["https://kominfo.kotacontoh.go.id/s/ktp#jadwal", "#LayananPublik",
-                     "#Adminduk2026"]
-    assert found[0]["features"][0] == {"$type": "app.bsky.richtext.facet#link",
-                                       "uri": "https://kominfo.kotacontoh.go.id/s/ktp#jadwal"}
-    assert found[1]["features"][0] == {"$type": "app.bsky.richtext.facet#tag",
-                                       "tag": "LayananPublik"}
+    spans = [encoded[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in found]
+    assert spans == [
+        "https://kominfo.kotacontoh.go.id/s/ktp#jadwal",
+        "#LayananPublik",
+        "#Adminduk2026",
+    ]
+    assert found[0]["features"][0] == {
+        "$type": "app.bsky.richtext.facet#link",
+        "uri": "https://kominfo.kotacontoh.go.id/s/ktp#jadwal",
+    }
+    assert found[1]["features"][0] == {
+        "$type": "app.bsky.richtext.facet#tag",
+        "tag": "LayananPublik",
+    }
     assert found[0]["index"]["byteStart"] != text.index("https"), "bytes, not str indices"
 
 
@@ -167,10 +204,17 @@ def test_publish_creates_the_post_with_facets_and_a_link_card(tmp_path: Path) ->
     record = pds.records[rkey]["value"]
     assert count_graphemes(record["text"]) <= 300 and sample_links().canonical_url in record["text"]
     assert [f["features"][0]["$type"] for f in record["facets"]] == [
-        "app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"]
-    assert record["embed"] == {"$type": "app.bsky.embed.external", "external": {
-        "uri": sample_links().canonical_url, "title": release.title,
-        "description": release.summary}}
+        "app.bsky.richtext.facet#link",
+        "app.bsky.richtext.facet#tag",
+    ]
+    assert record["embed"] == {
+        "$type": "app.bsky.embed.external",
+        "external": {
+            "uri": sample_links().canonical_url,
+            "title": release.title,
+            "description": release.summary,
+        },
+    }
     assert record["langs"] == ["id"]
 
 
@@ -242,9 +286,19 @@ def test_a_server_error_before_storing_is_retried_on_the_same_key(tmp_path: Path
 
 def test_rate_limits_wait_until_ratelimit_reset(tmp_path: Path) -> None:
     reset = int(datetime.now(UTC).timestamp()) + 120
-    pds = FakePds(fail=lambda r: xrpc_error(429, "RateLimitExceeded", "Rate Limit Exceeded", {
-        "RateLimit-Limit": "5000", "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset),
-        "RateLimit-Policy": "5000;w=3600"}))
+    pds = FakePds(
+        fail=lambda r: xrpc_error(
+            429,
+            "RateLimitExceeded",
+            "Rate Limit Exceeded",
+            {
+                "RateLimit-Limit": "5000",
+                "RateLimit-Remaining": "0",
+                "RateLimit-Reset": str(reset),
+                "RateLimit-Policy": "5000;w=3600",
+            },
+        )
+    )
     channel = channel_for(tmp_path, pds)
     with pytest.raises(RetryableError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), key="rl")
@@ -252,8 +306,11 @@ def test_rate_limits_wait_until_ratelimit_reset(tmp_path: Path) -> None:
 
 
 def test_an_invalid_record_is_a_permanent_error(tmp_path: Path) -> None:
-    pds = FakePds(fail=lambda r: xrpc_error(400, "InvalidRequest", "Invalid app.bsky.feed.post "
-                                                                   "record: Record/text too long"))
+    pds = FakePds(
+        fail=lambda r: xrpc_error(
+            400, "InvalidRequest", "Invalid app.bsky.feed.post record: Record/text too long"
+        )
+    )
     channel = channel_for(tmp_path, pds)
     with pytest.raises(PermanentError, match="too long"):
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), key="bad")
@@ -272,17 +329,22 @@ def test_a_thread_replies_to_its_root_and_parent(tmp_path: Path) -> None:
     assert "embed" in posts[0]["value"] and "reply" not in posts[0]["value"]
     for index, post in enumerate(posts[1:], start=1):
         assert post["value"]["reply"]["root"] == {"uri": posts[0]["uri"], "cid": posts[0]["cid"]}
-        assert post["value"]["reply"]["parent"] == {"uri": posts[index - 1]["uri"],
-                                                    "cid": posts[index - 1]["cid"]}
+        assert post["value"]["reply"]["parent"] == {
+            "uri": posts[index - 1]["uri"],
+            "cid": posts[index - 1]["cid"],
+        }
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"handle": "kominfo"}, "handle like"),
-    ({"handle": "humas@kotacontoh.go.id"}, "handle like"),
-    ({"handle": "https://bsky.app/profile/kominfo.bsky.social"}, "handle like"),
-    ({"service": "bsky.social"}, "web address"),
-    ({"password": "x"}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"handle": "kominfo"}, "handle like"),
+        ({"handle": "humas@kotacontoh.go.id"}, "handle like"),
+        ({"handle": "https://bsky.app/profile/kominfo.bsky.social"}, "handle like"),
+        ({"service": "bsky.social"}, "web address"),
+        ({"password": "x"}, "Extra inputs"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         BlueskyOptions.model_validate({**OPTIONS, **options})
@@ -291,8 +353,12 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
 def test_a_handle_may_be_written_with_at_and_capitals(tmp_path: Path) -> None:
     options = BlueskyOptions.model_validate({**OPTIONS, "handle": "@Kominfo.BSKY.social"})
     assert options.handle == "kominfo.bsky.social"
-    assert BlueskyOptions.model_validate(
-        {"handle": "kominfo.bsky.social", "app_password": "x"}).service == "https://bsky.social"
+    assert (
+        BlueskyOptions.model_validate(
+            {"handle": "kominfo.bsky.social", "app_password": "x"}
+        ).service
+        == "https://bsky.social"
+    )
 
 
 def test_a_template_with_an_unknown_field_fails_the_check(tmp_path: Path) -> None:

@@ -43,13 +43,26 @@ def pds() -> Iterator[dict[str, Any]]:
     """A PLC directory and a PDS on free loopback ports, with one account and an app
     password: {"url", "handle", "did", "app_password"}."""
     if not any(INSTALL_DIR.glob(".installed-*")):
-        subprocess.run(["bash", str(SERVER / "install.sh")], check=True,
-                       env={**os.environ, "CHANPUB_PDS_DIR": str(INSTALL_DIR)})
+        subprocess.run(
+            ["bash", str(SERVER / "install.sh")],
+            check=True,
+            env={**os.environ, "CHANPUB_PDS_DIR": str(INSTALL_DIR)},
+        )
     data = tempfile.mkdtemp(prefix="chanpub-pds-")
-    env = {**os.environ, "CHANPUB_PDS_DIR": str(INSTALL_DIR), "PLC_PORT": str(free_port()),
-           "PDS_PORT": str(free_port()), "PDS_DATA": data}
-    server = subprocess.Popen([str(NODE), str(SERVER / "start.mjs")], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "CHANPUB_PDS_DIR": str(INSTALL_DIR),
+        "PLC_PORT": str(free_port()),
+        "PDS_PORT": str(free_port()),
+        "PDS_DATA": data,
+    }
+    server = subprocess.Popen(
+        [str(NODE), str(SERVER / "start.mjs")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         line = server.stdout.readline()  # the servers print one JSON line once they listen
@@ -58,13 +71,29 @@ def pds() -> Iterator[dict[str, Any]]:
             pytest.fail(f"the PDS did not start: {stderr[-2000:]}")
         url = json.loads(line)["pds"]
         with httpx.Client(base_url=f"{url}/xrpc", timeout=30) as client:
-            account = client.post("/com.atproto.server.createAccount", json={
-                "email": "humas@kota.test", "handle": "kominfo.test",
-                "password": "main-password-not-for-bots"}).raise_for_status().json()
-            app = client.post("/com.atproto.server.createAppPassword", json={"name": "chanpub"},
-                              headers={"Authorization": f"Bearer {account['accessJwt']}"})
-            yield {"url": url, "handle": account["handle"], "did": account["did"],
-                   "app_password": app.raise_for_status().json()["password"]}
+            account = (
+                client.post(
+                    "/com.atproto.server.createAccount",
+                    json={
+                        "email": "humas@kota.test",
+                        "handle": "kominfo.test",
+                        "password": "main-password-not-for-bots",
+                    },
+                )
+                .raise_for_status()
+                .json()
+            )
+            app = client.post(
+                "/com.atproto.server.createAppPassword",
+                json={"name": "chanpub"},
+                headers={"Authorization": f"Bearer {account['accessJwt']}"},
+            )
+            yield {
+                "url": url,
+                "handle": account["handle"],
+                "did": account["did"],
+                "app_password": app.raise_for_status().json()["password"],
+            }
     finally:
         server.terminate()
         try:
@@ -81,13 +110,18 @@ def test_a_release_is_posted_to_a_real_pds_and_read_back(
     pds: dict[str, Any], tmp_path: Path
 ) -> None:
     release = sample_release(
-        tmp_path, summary="Warga bisa mengurus KTP-el 🪪 dan KK di kelurahan, gratis. " * 8,
-        tags=["Adminduk", "layanan publik"], language="id")
+        tmp_path,
+        summary="Warga bisa mengurus KTP-el 🪪 dan KK di kelurahan, gratis. " * 8,
+        tags=["Adminduk", "layanan publik"],
+        language="id",
+    )
     client = make_client(httpx.HTTPTransport())  # a real transport: the PDS is on loopback
-    context = make_context(tmp_path, client_factory=lambda: client,
-                           secrets={"app_password": "BLUESKY_APP_PASSWORD"})
-    options = BlueskyOptions(service=pds["url"], handle=pds["handle"],
-                             app_password=pds["app_password"])
+    context = make_context(
+        tmp_path, client_factory=lambda: client, secrets={"app_password": "BLUESKY_APP_PASSWORD"}
+    )
+    options = BlueskyOptions(
+        service=pds["url"], handle=pds["handle"], app_password=pds["app_password"]
+    )
     channel = BlueskyChannel("bluesky", options, context)
     channel.verify()
     preview = channel.preview(release, sample_links())
@@ -96,8 +130,14 @@ def test_a_release_is_posted_to_a_real_pds_and_read_back(
     receipt = check_receipt(channel.publish(preview, key="a1b2c3" * 10))
     again = channel.publish(preview, key="a1b2c3" * 10)  # a retry: the same record key
 
-    records = httpx.get(f"{pds['url']}/xrpc/com.atproto.repo.listRecords", params={
-        "repo": pds["did"], "collection": "app.bsky.feed.post"}).raise_for_status().json()
+    records = (
+        httpx.get(
+            f"{pds['url']}/xrpc/com.atproto.repo.listRecords",
+            params={"repo": pds["did"], "collection": "app.bsky.feed.post"},
+        )
+        .raise_for_status()
+        .json()
+    )
     client.close()
     assert len(records["records"]) == 1, "publishing twice with one key made one post"
     record = records["records"][0]
@@ -110,8 +150,9 @@ def test_a_release_is_posted_to_a_real_pds_and_read_back(
     assert count_graphemes(post["text"]) <= 300
     assert sample_links().canonical_url in post["text"]
     encoded = post["text"].encode()
-    linked = [encoded[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode()
-              for f in post["facets"]]
+    linked = [
+        encoded[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in post["facets"]
+    ]
     assert sample_links().canonical_url in linked and "#Adminduk" in linked
     assert post["embed"]["external"]["uri"] == sample_links().canonical_url
     assert post["langs"] == ["id"]

@@ -34,10 +34,19 @@ OPTIONS = {"page_id": PAGE, "page_token": TOKEN}
 JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes\xff\xd9"
 
 
-def graph_error(status: int, code: int, message: str, subcode: int | None = None,
-                headers: dict[str, str] | None = None) -> httpx.Response:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
-                             "fbtrace_id": "AbCdEf123"}
+def graph_error(
+    status: int,
+    code: int,
+    message: str,
+    subcode: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AbCdEf123",
+    }
     if subcode is not None:
         error["error_subcode"] = subcode
     return httpx.Response(status, json={"error": error}, headers=headers)
@@ -61,9 +70,21 @@ class FakeGraph:
         token = params.get("access_token") or form.get("access_token")
         if token != TOKEN:
             return graph_error(400, 190, "Invalid OAuth access token.")
-        usage = {"X-Business-Use-Case-Usage": json.dumps({PAGE: [
-            {"type": "pages", "call_count": 12, "total_cputime": 3, "total_time": 4,
-             "estimated_time_to_regain_access": 0}]})}
+        usage = {
+            "X-Business-Use-Case-Usage": json.dumps(
+                {
+                    PAGE: [
+                        {
+                            "type": "pages",
+                            "call_count": 12,
+                            "total_cputime": 3,
+                            "total_time": 4,
+                            "estimated_time_to_regain_access": 0,
+                        }
+                    ]
+                }
+            )
+        }
         path = request.url.path.removeprefix("/v26.0/")
         if request.method == "POST" and self.fail is not None:
             failure, self.fail = self.fail, None
@@ -82,15 +103,29 @@ class FakeGraph:
             return httpx.Response(200, json={"id": "5550001", "post_id": post_id}, headers=usage)
         if request.method == "GET" and path == f"{PAGE}/feed":
             assert "since" in params
-            data = [{"id": p["id"], "message": p.get("message") or p.get("caption"),
-                     "link": p.get("link")} for p in reversed(self.posts)]
+            data = [
+                {
+                    "id": p["id"],
+                    "message": p.get("message") or p.get("caption"),
+                    "link": p.get("link"),
+                }
+                for p in reversed(self.posts)
+            ]
             return httpx.Response(200, json={"data": data})
         if request.method == "GET" and path == "me":
             return httpx.Response(200, json=self.me)
         if request.method == "GET" and path == "debug_token":
-            return httpx.Response(200, json={"data": {
-                "type": "PAGE", "is_valid": True, "expires_at": self.expires_at,
-                "scopes": ["pages_manage_posts", "pages_read_engagement"]}})
+            return httpx.Response(
+                200,
+                json={
+                    "data": {
+                        "type": "PAGE",
+                        "is_valid": True,
+                        "expires_at": self.expires_at,
+                        "scopes": ["pages_manage_posts", "pages_read_engagement"],
+                    }
+                },
+            )
         return graph_error(400, 100, f"Unsupported {request.method} request.")
 
     @staticmethod
@@ -104,7 +139,8 @@ class FakeGraph:
             from email.policy import HTTP
 
             message = BytesParser(policy=HTTP).parsebytes(
-                f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body
+            )
             parts: dict[str, Any] = {}
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
@@ -122,8 +158,9 @@ def channel_for(tmp_path: Path, graph: FakeGraph, **options: Any) -> FacebookPag
 
 def test_contract(tmp_path: Path) -> None:
     release = sample_release(tmp_path, tags=["Adminduk"])
-    preview = check_contract(FacebookPageChannel, OPTIONS, release, make_context(tmp_path),
-                             secrets=(TOKEN,))
+    preview = check_contract(
+        FacebookPageChannel, OPTIONS, release, make_context(tmp_path), secrets=(TOKEN,)
+    )
     assert "https://kominfo.example.go.id/siaran/contoh.html" in preview.text
     assert preview.text.endswith("#Adminduk")
 
@@ -137,8 +174,9 @@ def test_link_post_carries_message_and_canonical_link(tmp_path: Path) -> None:
     assert graph.posts[0]["message"] == preview.text
     assert receipt.remote_id == f"{PAGE}_900"
     assert receipt.url == f"https://www.facebook.com/{PAGE}_900"
-    assert all("access_token" not in r.url.params for r in graph.requests
-               if r.method == "POST"), "a POST carries the token in its body, not its URL"
+    assert all("access_token" not in r.url.params for r in graph.requests if r.method == "POST"), (
+        "a POST carries the token in its body, not its URL"
+    )
 
 
 def test_photo_post_uploads_the_image_bytes_with_caption(tmp_path: Path) -> None:
@@ -165,8 +203,11 @@ def test_second_publish_with_the_same_key_posts_nothing(tmp_path: Path) -> None:
 
 
 def test_expired_token_names_the_variable(tmp_path: Path) -> None:
-    graph = FakeGraph(fail=lambda: graph_error(
-        400, 190, "Error validating access token: Session has expired on Monday.", 463))
+    graph = FakeGraph(
+        fail=lambda: graph_error(
+            400, 190, "Error validating access token: Session has expired on Monday.", 463
+        )
+    )
     channel = channel_for(tmp_path, graph)
     with pytest.raises(AuthError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), "k1")
@@ -177,11 +218,27 @@ def test_expired_token_names_the_variable(tmp_path: Path) -> None:
 
 
 def test_throttling_waits_the_time_the_usage_header_gives(tmp_path: Path) -> None:
-    header = json.dumps({PAGE: [{"type": "pages", "call_count": 100, "total_cputime": 40,
-                                 "total_time": 30, "estimated_time_to_regain_access": 5}]})
-    graph = FakeGraph(fail=lambda: graph_error(
-        400, 80001, "There have been too many calls to this Page account.",
-        headers={"X-Business-Use-Case-Usage": header}))
+    header = json.dumps(
+        {
+            PAGE: [
+                {
+                    "type": "pages",
+                    "call_count": 100,
+                    "total_cputime": 40,
+                    "total_time": 30,
+                    "estimated_time_to_regain_access": 5,
+                }
+            ]
+        }
+    )
+    graph = FakeGraph(
+        fail=lambda: graph_error(
+            400,
+            80001,
+            "There have been too many calls to this Page account.",
+            headers={"X-Business-Use-Case-Usage": header},
+        )
+    )
     channel = channel_for(tmp_path, graph)
     with pytest.raises(RetryableError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), "k1")
@@ -189,9 +246,14 @@ def test_throttling_waits_the_time_the_usage_header_gives(tmp_path: Path) -> Non
 
 
 def test_app_level_limit_without_a_wait_is_retryable(tmp_path: Path) -> None:
-    graph = FakeGraph(fail=lambda: graph_error(
-        400, 4, "(#4) Application request limit reached",
-        headers={"X-App-Usage": '{"call_count":100,"total_cputime":20,"total_time":25}'}))
+    graph = FakeGraph(
+        fail=lambda: graph_error(
+            400,
+            4,
+            "(#4) Application request limit reached",
+            headers={"X-App-Usage": '{"call_count":100,"total_cputime":20,"total_time":25}'},
+        )
+    )
     channel = channel_for(tmp_path, graph)
     with pytest.raises(RetryableError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), "k1")
@@ -212,8 +274,13 @@ def test_a_temporary_error_on_create_is_ambiguous_and_lookup_reads_the_feed(
     graph = FakeGraph()
 
     def created_anyway() -> httpx.Response:
-        graph.posts.append({"id": f"{PAGE}_777", "message": "…",
-                            "link": "https://kominfo.example.go.id/siaran/contoh.html"})
+        graph.posts.append(
+            {
+                "id": f"{PAGE}_777",
+                "message": "…",
+                "link": "https://kominfo.example.go.id/siaran/contoh.html",
+            }
+        )
         return graph_error(500, 2, "An unexpected error has occurred. Please retry.")
 
     graph.fail = created_anyway
@@ -253,17 +320,16 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
 
 
 def test_numeric_page_id_from_yaml_is_accepted() -> None:
-    assert FacebookPageOptions.model_validate({**OPTIONS, "page_id": 104857600123456}).page_id \
-        == PAGE
+    assert (
+        FacebookPageOptions.model_validate({**OPTIONS, "page_id": 104857600123456}).page_id == PAGE
+    )
 
 
 def test_verify_reports_days_left_on_the_token(tmp_path: Path) -> None:
-    graph = FakeGraph(expires_at=int((datetime.now(UTC) + timedelta(days=12, hours=1))
-                                     .timestamp()))
+    graph = FakeGraph(expires_at=int((datetime.now(UTC) + timedelta(days=12, hours=1)).timestamp()))
     events: list[tuple[str, Any]] = []
     context = make_context(tmp_path, graph, progress=lambda e, d: events.append((e, dict(d))))
-    channel = FacebookPageChannel("facebook", FacebookPageOptions.model_validate(OPTIONS),
-                                  context)
+    channel = FacebookPageChannel("facebook", FacebookPageOptions.model_validate(OPTIONS), context)
     channel.verify()
     assert events == [("verified", {"account": "Kominfo Kota", "days_left": 12})]
 
@@ -283,5 +349,7 @@ def test_preview_without_canonical_url_warns(tmp_path: Path) -> None:
 
 def test_post_text(tmp_path: Path, golden: Any) -> None:
     release = sample_release(tmp_path, tags=["Adminduk", "layanan publik"])
-    golden("facebook-page/release.txt",
-           channel_for(tmp_path, FakeGraph()).preview(release, sample_links()).text)
+    golden(
+        "facebook-page/release.txt",
+        channel_for(tmp_path, FakeGraph()).preview(release, sample_links()).text,
+    )

@@ -26,8 +26,12 @@ JPEG = b"\xff\xd8\xff\xe0fake-jpeg\xff\xd9"
 
 
 def graph_error(code: int, message: str, subcode: int | None = None) -> httpx.Response:
-    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code,
-                             "fbtrace_id": "AXyz"}
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": "AXyz",
+    }
     if subcode:
         error["error_subcode"] = subcode
     return httpx.Response(400, json={"error": error})
@@ -48,8 +52,7 @@ class FakeInstagram:
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix("/v26.0/")
         self.calls.append(f"{request.method} {path}")
-        form = dict(httpx.QueryParams(request.read().decode())) if request.method == "POST" \
-            else {}
+        form = dict(httpx.QueryParams(request.read().decode())) if request.method == "POST" else {}
         params = dict(request.url.params)
         if (params.get("access_token") or form.get("access_token")) != TOKEN:
             return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
@@ -60,9 +63,17 @@ class FakeInstagram:
         if request.method == "POST" and path == f"{ACCOUNT}/media_publish":
             return self._publish(form)
         if request.method == "GET" and path == f"{ACCOUNT}/content_publishing_limit":
-            return httpx.Response(200, json={"data": [{"quota_usage": self.quota_used,
-                                                       "config": {"quota_total": 50,
-                                                                  "quota_duration": 86400}}]})
+            return httpx.Response(
+                200,
+                json={
+                    "data": [
+                        {
+                            "quota_usage": self.quota_used,
+                            "config": {"quota_total": 50, "quota_duration": 86400},
+                        }
+                    ]
+                },
+            )
         if request.method == "GET" and path == f"{ACCOUNT}/media":
             return httpx.Response(200, json={"data": list(reversed(self.media))})
         if request.method == "GET" and path == ACCOUNT:
@@ -73,21 +84,22 @@ class FakeInstagram:
             assert "status_code" in params["fields"]
             container = self.containers[path]
             container["checks"] += 1
-            if container["status_code"] == "IN_PROGRESS" and \
-                    container["checks"] >= self.ready_after:
+            if (
+                container["status_code"] == "IN_PROGRESS"
+                and container["checks"] >= self.ready_after
+            ):
                 container["status_code"] = self.end_state
-            return httpx.Response(200, json={"status_code": container["status_code"],
-                                             "id": path})
+            return httpx.Response(200, json={"status_code": container["status_code"], "id": path})
         if request.method == "GET" and any(m["id"] == path for m in self.media):
-            return httpx.Response(200, json={"permalink": f"https://www.instagram.com/p/C{path}/",
-                                             "id": path})
+            return httpx.Response(
+                200, json={"permalink": f"https://www.instagram.com/p/C{path}/", "id": path}
+            )
         return graph_error(100, f"Unsupported {request.method} request: {path}")
 
     def _create(self, form: dict[str, str]) -> httpx.Response:
         url = form.get("image_url", "")
         if not url.startswith(("http://", "https://")):
-            return graph_error(9004, "Only photo or video can be accepted as media type.",
-                               2207052)
+            return graph_error(9004, "Only photo or video can be accepted as media type.", 2207052)
         caption = form.get("caption", "")
         if len(caption) > 2200 or caption.count("#") > 30:
             return graph_error(100, "The caption is too long or has too many hashtags.")
@@ -121,31 +133,42 @@ def release_with_image(tmp_path: Path, **fields: Any) -> Any:
 def site_links(**details: Any) -> Links:
     """Links after the static-site channel published the article."""
     url = f"{SITE}adminduk-keliling.html"
-    receipt = Receipt(remote_id="adminduk-keliling", url=url,
-                      published_at=datetime.now(UTC), details={"path": "/srv/www", **details})
+    receipt = Receipt(
+        remote_id="adminduk-keliling",
+        url=url,
+        published_at=datetime.now(UTC),
+        details={"path": "/srv/www", **details},
+    )
     return Links(canonical_url=url, predicted=False, outputs={"website": receipt})
 
 
 def channel_for(tmp_path: Path, api: FakeInstagram, **options: Any) -> InstagramChannel:
     context = make_context(tmp_path, api, secrets={"access_token": "IG_ACCESS_TOKEN"})
-    channel = InstagramChannel("instagram",
-                               InstagramOptions.model_validate({**OPTIONS, **options}), context)
+    channel = InstagramChannel(
+        "instagram", InstagramOptions.model_validate({**OPTIONS, **options}), context
+    )
     channel.poll_interval = 0.0
     return channel
 
 
 def test_contract(tmp_path: Path) -> None:
-    preview = check_contract(InstagramChannel, OPTIONS, release_with_image(tmp_path),
-                             make_context(tmp_path), secrets=(TOKEN,))
+    preview = check_contract(
+        InstagramChannel,
+        OPTIONS,
+        release_with_image(tmp_path),
+        make_context(tmp_path),
+        secrets=(TOKEN,),
+    )
     assert preview.limit == 2200
 
 
 def test_image_url_is_where_the_website_published_the_image(tmp_path: Path) -> None:
     release = release_with_image(tmp_path)
-    assert public_image_url(release, site_links()) == \
-        f"{SITE}media/adminduk-keliling-foto.jpg"
-    assert public_image_url(release, site_links(image_url="https://cdn.example/x.jpg")) == \
-        "https://cdn.example/x.jpg"
+    assert public_image_url(release, site_links()) == f"{SITE}media/adminduk-keliling-foto.jpg"
+    assert (
+        public_image_url(release, site_links(image_url="https://cdn.example/x.jpg"))
+        == "https://cdn.example/x.jpg"
+    )
 
 
 def test_publishes_through_a_container_after_it_is_ready(tmp_path: Path) -> None:
@@ -211,8 +234,9 @@ def test_full_publishing_quota_is_failed_for_now(tmp_path: Path) -> None:
 def test_no_public_image_means_no_post_and_says_why(tmp_path: Path) -> None:
     api = FakeInstagram()
     channel = channel_for(tmp_path, api)
-    local = Links(canonical_url=(tmp_path / "site/adminduk-keliling.html").as_uri(),
-                  predicted=False)
+    local = Links(
+        canonical_url=(tmp_path / "site/adminduk-keliling.html").as_uri(), predicted=False
+    )
     preview = channel.preview(release_with_image(tmp_path), local)
     assert any("public address" in w for w in preview.warnings)
     with pytest.raises(PermanentError, match="public address"):
@@ -259,11 +283,11 @@ def test_expired_token_names_the_variable(tmp_path: Path) -> None:
 
 def test_verify_reports_account_and_quota(tmp_path: Path) -> None:
     events: list[tuple[str, Any]] = []
-    context = make_context(tmp_path, FakeInstagram(quota_used=3),
-                           progress=lambda e, d: events.append((e, dict(d))))
+    context = make_context(
+        tmp_path, FakeInstagram(quota_used=3), progress=lambda e, d: events.append((e, dict(d)))
+    )
     InstagramChannel("instagram", InstagramOptions.model_validate(OPTIONS), context).verify()
-    assert events == [("verified", {"account": "kominfokota", "quota_usage": 3,
-                                    "days_left": None})]
+    assert events == [("verified", {"account": "kominfokota", "quota_usage": 3, "days_left": None})]
 
 
 @pytest.mark.parametrize(

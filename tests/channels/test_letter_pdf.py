@@ -27,15 +27,17 @@ from smtp_servers import RecordingHandler, SmtpServer, run_server  # the path ab
 URL = "https://kominfo.example.go.id/siaran/layanan-adminduk-keliling.html"
 MM = 72 / 25.4
 RECIPIENTS = [
-    ("Budi Santoso", "Pemimpin Redaksi", "Harian Contoh", "Jl. Merdeka 1",
-     "Budi@Harian.example"),
+    ("Budi Santoso", "Pemimpin Redaksi", "Harian Contoh", "Jl. Merdeka 1", "Budi@Harian.example"),
     ("Siti Rahma", "Kepala Desa", "Desa Sukamaju", "", "siti@desa.example"),
     ("Lurah Kolongan", "", "Kelurahan Kolongan", "", ""),
 ]
 
 
-def recipients_csv(folder: Path, rows: list[tuple[str, ...]] = RECIPIENTS,
-                   header: str = "name,position,organisation,address,email") -> Path:
+def recipients_csv(
+    folder: Path,
+    rows: list[tuple[str, ...]] = RECIPIENTS,
+    header: str = "name,position,organisation,address,email",
+) -> Path:
     """A recipients list as officers keep it."""
     path = folder / "penerima.csv"
     lines = [header] + [",".join(row) for row in rows]
@@ -47,14 +49,26 @@ def options(tmp_path: Path, **overrides: Any) -> dict[str, Any]:
     """Options like the ones in channels.yaml (recipients CSV written to tmp_path)."""
     recipients_csv(tmp_path)
     return {
-        "out": "letters", "size": "A4", "place": "Kota Contoh",
-        "letterhead": {"lines": ["PEMERINTAH KOTA CONTOH", "DINAS KOMUNIKASI DAN INFORMATIKA",
-                                 "Jl. Balai Kota No. 1 · Telepon (0431) 123456",
-                                 "kominfo.example.go.id · diskominfo@example.go.id"]},
+        "out": "letters",
+        "size": "A4",
+        "place": "Kota Contoh",
+        "letterhead": {
+            "lines": [
+                "PEMERINTAH KOTA CONTOH",
+                "DINAS KOMUNIKASI DAN INFORMATIKA",
+                "Jl. Balai Kota No. 1 · Telepon (0431) 123456",
+                "kominfo.example.go.id · diskominfo@example.go.id",
+            ]
+        },
         "number_pattern": "{seq:03d}/DISKOMINFO/{month_roman}/{year}",
-        "signatory": {"position": "Kepala Dinas Komunikasi dan Informatika",
-                      "name": "Dra. Maria Wenas, M.Si.", "id": "19700101 199503 2 001"},
-        "recipients": "penerima.csv", "copies_to": ["Wali Kota Contoh"], **overrides,
+        "signatory": {
+            "position": "Kepala Dinas Komunikasi dan Informatika",
+            "name": "Dra. Maria Wenas, M.Si.",
+            "id": "19700101 199503 2 001",
+        },
+        "recipients": "penerima.csv",
+        "copies_to": ["Wali Kota Contoh"],
+        **overrides,
     }
 
 
@@ -85,29 +99,32 @@ def pdf_text(path: Path) -> list[str]:
         return [" ".join(page.get_text().split()) for page in document]
 
 
-def release_of(tmp_path: Path, title: str = "Pemberitahuan Layanan Adminduk Keliling",
-               **fields: Any) -> Release:
+def release_of(
+    tmp_path: Path, title: str = "Pemberitahuan Layanan Adminduk Keliling", **fields: Any
+) -> Release:
     """An approved release dated 3 September 2026."""
-    return sample_release(tmp_path / title[:12].replace(" ", "_"), title=title,
-                          date="2026-09-03", **fields)
+    return sample_release(
+        tmp_path / title[:12].replace(" ", "_"), title=title, date="2026-09-03", **fields
+    )
 
 
 def test_contract(tmp_path: Path) -> None:
     recipients_csv(tmp_path)
-    preview = check_contract(LetterPdfChannel, options(tmp_path), release_of(tmp_path),
-                             make_context(tmp_path))
+    preview = check_contract(
+        LetterPdfChannel, options(tmp_path), release_of(tmp_path), make_context(tmp_path)
+    )
     assert preview.recipients == 3
     assert preview.data["number"] == "…/DISKOMINFO/IX/2026"  # drawn only when sending
 
 
-def test_each_letter_has_its_recipient_number_and_signatory(tmp_path: Path,
-                                                           ledger: Ledger) -> None:
+def test_each_letter_has_its_recipient_number_and_signatory(tmp_path: Path, ledger: Ledger) -> None:
     receipt = publish(channel(tmp_path, ledger), release_of(tmp_path))
     combined, thumbnail, *letters = receipt.files
     assert combined.suffix == ".pdf" and thumbnail.suffix == ".png"
     assert len(letters) == 3
     for letter, (name, _position, organisation, _address, _email), seq in zip(
-            letters, RECIPIENTS, (1, 2, 3), strict=True):
+        letters, RECIPIENTS, (1, 2, 3), strict=True
+    ):
         text = " ".join(pdf_text(letter))
         assert f"Yth. {name}" in text and organisation in text
         assert f"{seq:03d}/DISKOMINFO/IX/2026" in text
@@ -118,9 +135,12 @@ def test_each_letter_has_its_recipient_number_and_signatory(tmp_path: Path,
     assert receipt.details["numbers"] == {
         "budi@harian.example": "001/DISKOMINFO/IX/2026",
         "siti@desa.example": "002/DISKOMINFO/IX/2026",
-        "Lurah Kolongan": "003/DISKOMINFO/IX/2026"}
-    assert receipt.details["per_recipient"] == {"budi@harian.example": str(letters[0]),
-                                                "siti@desa.example": str(letters[1])}
+        "Lurah Kolongan": "003/DISKOMINFO/IX/2026",
+    }
+    assert receipt.details["per_recipient"] == {
+        "budi@harian.example": str(letters[0]),
+        "siti@desa.example": str(letters[1]),
+    }
 
 
 def test_the_combined_pdf_has_one_letter_per_recipient(tmp_path: Path, ledger: Ledger) -> None:
@@ -132,8 +152,9 @@ def test_the_combined_pdf_has_one_letter_per_recipient(tmp_path: Path, ledger: L
 
 
 def test_a_long_body_continues_on_a_second_page(tmp_path: Path, ledger: Ledger) -> None:
-    body = ("Warga diminta datang lebih awal ke kantor kelurahan dengan membawa dokumen. "
-            * 12 + "\n\n") * 6
+    body = (
+        "Warga diminta datang lebih awal ke kantor kelurahan dengan membawa dokumen. " * 12 + "\n\n"
+    ) * 6
     receipt = publish(channel(tmp_path, ledger), release_of(tmp_path, body=body))
     pages = pdf_text(receipt.files[2])
     assert len(pages) > 1
@@ -150,16 +171,16 @@ def test_f4_folio_size(tmp_path: Path, ledger: Ledger) -> None:
         assert (round(rect.width / MM), round(rect.height / MM)) == (215, 330)
 
 
-def test_numbers_continue_across_releases_and_never_repeat(tmp_path: Path,
-                                                           ledger: Ledger) -> None:
+def test_numbers_continue_across_releases_and_never_repeat(tmp_path: Path, ledger: Ledger) -> None:
     first = publish(channel(tmp_path, ledger), release_of(tmp_path, "Siaran Satu"), "1" * 64)
     second = publish(channel(tmp_path, ledger), release_of(tmp_path, "Siaran Dua"), "2" * 64)
     numbers = [*first.details["numbers"].values(), *second.details["numbers"].values()]
     assert [n.split("/")[0] for n in numbers] == ["001", "002", "003", "004", "005", "006"]
 
 
-def test_the_same_delivery_again_reuses_its_numbers_and_bytes(tmp_path: Path,
-                                                              ledger: Ledger) -> None:
+def test_the_same_delivery_again_reuses_its_numbers_and_bytes(
+    tmp_path: Path, ledger: Ledger
+) -> None:
     release = release_of(tmp_path)
     first = publish(channel(tmp_path, ledger), release)
     pdf = first.files[0].read_bytes()
@@ -173,7 +194,8 @@ class Killed(BaseException):
 
 
 def test_a_run_killed_while_writing_letters_keeps_the_numbers_given(
-        tmp_path: Path, ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import chanpub.channels.letter_pdf as module
 
     release = release_of(tmp_path)
@@ -199,7 +221,8 @@ def test_a_run_killed_while_writing_letters_keeps_the_numbers_given(
 
 
 def test_a_run_killed_between_drawing_and_recording_a_number_never_reuses_it(
-        tmp_path: Path, ledger: Ledger) -> None:
+    tmp_path: Path, ledger: Ledger
+) -> None:
     class DiesAfterSecondNumber:
         calls = 0
 
@@ -211,8 +234,11 @@ def test_a_run_killed_between_drawing_and_recording_a_number_never_reuses_it(
             return number
 
     model = LetterPdfOptions.model_validate(options(tmp_path))
-    dying = LetterPdfChannel("letters", model, make_context(
-        tmp_path, sequence=DiesAfterSecondNumber(), journal_factory=ledger.journal))
+    dying = LetterPdfChannel(
+        "letters",
+        model,
+        make_context(tmp_path, sequence=DiesAfterSecondNumber(), journal_factory=ledger.journal),
+    )
     release = release_of(tmp_path)
     with pytest.raises(Killed):
         publish(dying, release)
@@ -225,8 +251,9 @@ def test_two_runs_at_once_never_share_a_number(tmp_path: Path, ledger: Ledger) -
     receipts: list[Receipt] = []
 
     def run(index: int) -> None:
-        receipts.append(publish(channel(tmp_path, ledger, out=f"out{index}"),
-                                releases[index], str(index) * 64))
+        receipts.append(
+            publish(channel(tmp_path, ledger, out=f"out{index}"), releases[index], str(index) * 64)
+        )
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(2)]
     for thread in threads:
@@ -239,16 +266,21 @@ def test_two_runs_at_once_never_share_a_number(tmp_path: Path, ledger: Ledger) -
 
 
 def test_each_recipient_receives_exactly_their_own_letter_by_smtp(
-        tmp_path: Path, ledger: Ledger) -> None:
+    tmp_path: Path, ledger: Ledger
+) -> None:
     from chanpub.channels.email.channel import EmailChannel, EmailOptions
 
     letters = publish(channel(tmp_path, ledger), release_of(tmp_path))
     server_gen = run_server(RecordingHandler(), auth_required=False, auth_require_tls=True)
     server: SmtpServer = next(server_gen)
     try:
-        email = EmailChannel("press", EmailOptions.model_validate(server.options(
-            security="none", lists=["penerima.csv"], attach=["letters"])),
-            make_context(tmp_path))
+        email = EmailChannel(
+            "press",
+            EmailOptions.model_validate(
+                server.options(security="none", lists=["penerima.csv"], attach=["letters"])
+            ),
+            make_context(tmp_path),
+        )
         release = release_of(tmp_path)
         links = Links(canonical_url=URL, predicted=False, outputs={"letters": letters})
         email.publish(email.preview(release, links), "e" * 64)
@@ -256,10 +288,15 @@ def test_each_recipient_receives_exactly_their_own_letter_by_smtp(
         server_gen.close()
     received = {m.rcpt_tos[0].lower(): m.message for m in server.handler.received}
     assert sorted(received) == ["budi@harian.example", "siti@desa.example"]
-    for address, (name, *_rest) in (("budi@harian.example", RECIPIENTS[0]),
-                                    ("siti@desa.example", RECIPIENTS[1])):
-        pdfs = [part for part in received[address].iter_attachments()
-                if part.get_content_type() == "application/pdf"]
+    for address, (name, *_rest) in (
+        ("budi@harian.example", RECIPIENTS[0]),
+        ("siti@desa.example", RECIPIENTS[1]),
+    ):
+        pdfs = [
+            part
+            for part in received[address].iter_attachments()
+            if part.get_content_type() == "application/pdf"
+        ]
         assert len(pdfs) == 1
         with pymupdf.open(stream=pdfs[0].get_content(), filetype="pdf") as document:
             text = " ".join(document[0].get_text().split())
@@ -268,28 +305,40 @@ def test_each_recipient_receives_exactly_their_own_letter_by_smtp(
         assert not any(f"Yth. {other}" in text for other in others)
 
 
-@pytest.mark.parametrize(("pattern", "message"), [
-    ("{nomor}/DISKOMINFO/{year}", "unknown field {nomor}"),
-    ("DISKOMINFO/{year}", "needs {seq}"),
-    ("{seq:xyz}/{year}", "cannot be filled in"),
-])
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("{nomor}/DISKOMINFO/{year}", "unknown field {nomor}"),
+        ("DISKOMINFO/{year}", "needs {seq}"),
+        ("{seq:xyz}/{year}", "cannot be filled in"),
+    ],
+)
 def test_bad_number_patterns_are_rejected(tmp_path: Path, pattern: str, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         LetterPdfOptions.model_validate(options(tmp_path, number_pattern=pattern))
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"recipients": "tanpa-nama.csv"}, "channels.letters.recipients: .* has no 'name' column"),
-    ({"recipients": "hilang.csv"}, "channels.letters.recipients: .* does not exist"),
-    ({"letterhead": {"logo": "logo.png", "lines": ["PEMKOT"]}},
-     "channels.letters.letterhead.logo: .* does not exist"),
-    ({"signatory": {"position": "Kepala", "name": "X", "signature_image": "ttd.png"}},
-     "channels.letters.signatory.signature_image: .* does not exist"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"recipients": "tanpa-nama.csv"}, "channels.letters.recipients: .* has no 'name' column"),
+        ({"recipients": "hilang.csv"}, "channels.letters.recipients: .* does not exist"),
+        (
+            {"letterhead": {"logo": "logo.png", "lines": ["PEMKOT"]}},
+            "channels.letters.letterhead.logo: .* does not exist",
+        ),
+        (
+            {"signatory": {"position": "Kepala", "name": "X", "signature_image": "ttd.png"}},
+            "channels.letters.signatory.signature_image: .* does not exist",
+        ),
+    ],
+)
 def test_bad_input_fails_in_check_before_anything_is_written(
-        tmp_path: Path, ledger: Ledger, overrides: dict[str, Any], message: str) -> None:
-    (tmp_path / "tanpa-nama.csv").write_text("email,organisation\na@b.example,X\n",
-                                             encoding="utf-8")
+    tmp_path: Path, ledger: Ledger, overrides: dict[str, Any], message: str
+) -> None:
+    (tmp_path / "tanpa-nama.csv").write_text(
+        "email,organisation\na@b.example,X\n", encoding="utf-8"
+    )
     letters = channel(tmp_path, ledger, **overrides)
     with pytest.raises(ConfigError, match=message):
         letters.check()
@@ -300,8 +349,11 @@ def test_bad_input_fails_in_check_before_anything_is_written(
 
 def test_signature_image_is_printed_above_the_name(tmp_path: Path, ledger: Ledger) -> None:
     Image.new("RGBA", (600, 240), (20, 20, 90, 200)).save(tmp_path / "ttd.png")
-    signatory = {"position": "Kepala Dinas", "name": "Dra. Maria Wenas, M.Si.",
-                 "signature_image": "ttd.png"}
+    signatory = {
+        "position": "Kepala Dinas",
+        "name": "Dra. Maria Wenas, M.Si.",
+        "signature_image": "ttd.png",
+    }
     receipt = publish(channel(tmp_path, ledger, signatory=signatory), release_of(tmp_path))
     with pymupdf.open(receipt.files[2]) as document:
         page = document[0]

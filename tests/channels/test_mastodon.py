@@ -70,9 +70,18 @@ class FakeInstance:
             assert request.url.params["limit"] == "40"
             return httpx.Response(200, json=list(reversed(self.statuses)))
         if route == ("GET", "/api/v2/instance"):
-            return httpx.Response(200, json={"domain": "sosial.kotacontoh.go.id", "configuration": {
-                "statuses": {"max_characters": self.max_characters,
-                             "characters_reserved_per_url": 23}}})
+            return httpx.Response(
+                200,
+                json={
+                    "domain": "sosial.kotacontoh.go.id",
+                    "configuration": {
+                        "statuses": {
+                            "max_characters": self.max_characters,
+                            "characters_reserved_per_url": 23,
+                        }
+                    },
+                },
+            )
         return masto_error(404, "Record not found")
 
     def create_status(self, request: httpx.Request) -> httpx.Response:
@@ -88,19 +97,26 @@ class FakeInstance:
         if not text and "media_ids[]" not in form:
             return masto_error(422, "Validation failed: Text can't be blank")
         if count_mastodon(text) > self.max_characters:
-            return masto_error(422, f"Validation failed: Text character limit of "
-                                    f"{self.max_characters} exceeded")
+            return masto_error(
+                422, f"Validation failed: Text character limit of {self.max_characters} exceeded"
+            )
         assert form["visibility"] in ("public", "unlisted", "private", "direct")
         for media_id in form.get_list("media_ids[]"):
             if not self.media.get(media_id, {}).get("ready"):
                 return masto_error(422, "Validation failed: media not ready")
         status_id = str(111000 + len(self.statuses))
         content = "".join(f"<p>{line}</p>" for line in text.split("\n\n"))
-        status = {"id": status_id, "url": f"{INSTANCE}/@kominfo/{status_id}",
-                  "uri": f"{INSTANCE}/users/kominfo/statuses/{status_id}",
-                  "created_at": datetime.now(UTC).isoformat(), "content": content,
-                  "in_reply_to_id": form.get("in_reply_to_id"), "language": form["language"],
-                  "visibility": form["visibility"], "media_ids": form.get_list("media_ids[]")}
+        status = {
+            "id": status_id,
+            "url": f"{INSTANCE}/@kominfo/{status_id}",
+            "uri": f"{INSTANCE}/users/kominfo/statuses/{status_id}",
+            "created_at": datetime.now(UTC).isoformat(),
+            "content": content,
+            "in_reply_to_id": form.get("in_reply_to_id"),
+            "language": form["language"],
+            "visibility": form["visibility"],
+            "media_ids": form.get_list("media_ids[]"),
+        }
         self.statuses.append(status)
         self.keys[key] = status
         return httpx.Response(200, json=status)
@@ -112,27 +128,41 @@ class FakeInstance:
         assert b'name="description"' in body
         media_id = str(7000 + len(self.media))
         description = body.split(b'name="description"\r\n\r\n')[1].split(b"\r\n--")[0]
-        self.media[media_id] = {"id": media_id, "ready": False, "polls": self.processing_polls,
-                                "description": description.decode()}
-        return httpx.Response(202, json={"id": media_id, "type": "image", "url": None,
-                                         "preview_url": f"{INSTANCE}/m/{media_id}.png"})
+        self.media[media_id] = {
+            "id": media_id,
+            "ready": False,
+            "polls": self.processing_polls,
+            "description": description.decode(),
+        }
+        return httpx.Response(
+            202,
+            json={
+                "id": media_id,
+                "type": "image",
+                "url": None,
+                "preview_url": f"{INSTANCE}/m/{media_id}.png",
+            },
+        )
 
 
 def channel_for(tmp_path: Path, fake: FakeInstance, **options: Any) -> MastodonChannel:
     context = make_context(tmp_path, fake, secrets={"token": "MASTODON_TOKEN"})
-    return MastodonChannel("mastodon", MastodonOptions.model_validate({**OPTIONS, **options}),
-                           context)
+    return MastodonChannel(
+        "mastodon", MastodonOptions.model_validate({**OPTIONS, **options}), context
+    )
 
 
 def test_the_adapter_keeps_the_contract(tmp_path: Path) -> None:
-    preview = check_contract(MastodonChannel, OPTIONS, sample_release(tmp_path),
-                             make_context(tmp_path), secrets=(TOKEN,))
+    preview = check_contract(
+        MastodonChannel, OPTIONS, sample_release(tmp_path), make_context(tmp_path), secrets=(TOKEN,)
+    )
     assert preview.limit == 500 and preview.length == count_mastodon(preview.text)
 
 
 def test_preview_is_the_status_as_it_will_be_posted(tmp_path: Path, golden: Any) -> None:
-    release = sample_release(tmp_path, summary="Layanan keliling di 12 kelurahan.",
-                             tags=["Adminduk", "layanan publik"])
+    release = sample_release(
+        tmp_path, summary="Layanan keliling di 12 kelurahan.", tags=["Adminduk", "layanan publik"]
+    )
     preview = channel_for(tmp_path, FakeInstance()).preview(release, sample_links())
     golden("mastodon/status.txt", preview.text)
     assert preview.warnings == ()
@@ -140,8 +170,13 @@ def test_preview_is_the_status_as_it_will_be_posted(tmp_path: Path, golden: Any)
 
 def test_a_long_clarification_is_shortened_but_keeps_its_verdict_and_link(tmp_path: Path) -> None:
     long_url = "https://kominfo.kotacontoh.go.id/siaran/" + "klarifikasi-" * 12 + "bansos.html"
-    release = sample_release(tmp_path, kind="clarification", claim="Bansos dipotong",
-                             verdict="HOAKS", summary="Penjelasan panjang sekali. " * 60)
+    release = sample_release(
+        tmp_path,
+        kind="clarification",
+        claim="Bansos dipotong",
+        verdict="HOAKS",
+        summary="Penjelasan panjang sekali. " * 60,
+    )
     channel = channel_for(tmp_path, FakeInstance(), max_chars=300)
     preview = channel.preview(release, sample_links(long_url))
     assert preview.text.startswith("[HOAKS] ")
@@ -179,23 +214,37 @@ def test_the_image_is_uploaded_with_its_alt_text_and_waited_for(
 
 def test_rate_limited_waits_until_the_reset_time(tmp_path: Path) -> None:
     reset = (datetime.now(UTC) + timedelta(seconds=90)).strftime("%Y-%m-%dT%H:%M:%S.000000Z")
-    fake = FakeInstance(fail=lambda r: masto_error(429, "Too many requests", {
-        "X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}))
+    fake = FakeInstance(
+        fail=lambda r: masto_error(
+            429,
+            "Too many requests",
+            {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+        )
+    )
     channel = channel_for(tmp_path, fake)
     with pytest.raises(RetryableError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), key="rl")
     assert caught.value.retry_after is not None and 80 < caught.value.retry_after <= 90
 
 
-@pytest.mark.parametrize(("answer", "error", "words"), [
-    (masto_error(401, "The access token is invalid"), AuthError, "MASTODON_TOKEN"),
-    (masto_error(403, "This action is outside the authorized scopes"), AuthError,
-     "MASTODON_TOKEN"),
-    (masto_error(422, "Validation failed: Text character limit of 500 exceeded"),
-     PermanentError, "character limit"),
-    (masto_error(503, "Service unavailable", {"Retry-After": "30"}), RetryableError, "503"),
-    (masto_error(500, "Internal error"), AmbiguousError, "500"),
-])
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        (masto_error(401, "The access token is invalid"), AuthError, "MASTODON_TOKEN"),
+        (
+            masto_error(403, "This action is outside the authorized scopes"),
+            AuthError,
+            "MASTODON_TOKEN",
+        ),
+        (
+            masto_error(422, "Validation failed: Text character limit of 500 exceeded"),
+            PermanentError,
+            "character limit",
+        ),
+        (masto_error(503, "Service unavailable", {"Retry-After": "30"}), RetryableError, "503"),
+        (masto_error(500, "Internal error"), AmbiguousError, "500"),
+    ],
+)
 def test_failures_are_classified_and_explained(
     tmp_path: Path, answer: httpx.Response, error: type[Exception], words: str
 ) -> None:
@@ -264,21 +313,26 @@ def test_verify_checks_the_token_and_the_instance_limit(tmp_path: Path) -> None:
     channel_for(tmp_path, FakeInstance()).verify()
     with pytest.raises(ConfigError, match="max_chars to 500"):
         channel_for(tmp_path, FakeInstance(), max_chars=1000).verify()
-    broken = MastodonChannel("mastodon", MastodonOptions.model_validate(
-        {**OPTIONS, "token": "wrong"}), make_context(tmp_path, FakeInstance(),
-                                                     secrets={"token": "MASTODON_TOKEN"}))
+    broken = MastodonChannel(
+        "mastodon",
+        MastodonOptions.model_validate({**OPTIONS, "token": "wrong"}),
+        make_context(tmp_path, FakeInstance(), secrets={"token": "MASTODON_TOKEN"}),
+    )
     with pytest.raises(AuthError, match="MASTODON_TOKEN") as caught:
         broken.verify()
     assert caught.value.variable == "MASTODON_TOKEN"
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"instance": "sosial.kotacontoh.go.id"}, "web address"),
-    ({"instance": "ftp://sosial.kotacontoh.go.id"}, "web address"),
-    ({"visibility": "everyone"}, "public"),
-    ({"max_chars": 10}, "greater than or equal"),
-    ({"tokn": "x"}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"instance": "sosial.kotacontoh.go.id"}, "web address"),
+        ({"instance": "ftp://sosial.kotacontoh.go.id"}, "web address"),
+        ({"visibility": "everyone"}, "public"),
+        ({"max_chars": 10}, "greater than or equal"),
+        ({"tokn": "x"}, "Extra inputs"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         MastodonOptions.model_validate({**OPTIONS, **options})

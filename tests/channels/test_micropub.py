@@ -41,8 +41,9 @@ class Endpoint:
     files: dict[str, bytes] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)  # "METHOD path?query content-type"
 
-    def answer(self, method: str, target: str, headers: Any, body: bytes
-               ) -> tuple[int, dict[str, str], dict[str, Any] | None]:
+    def answer(
+        self, method: str, target: str, headers: Any, body: bytes
+    ) -> tuple[int, dict[str, str], dict[str, Any] | None]:
         kind = headers.get("Content-Type", "")
         self.seen.append(f"{method} {target} {kind.split(';')[0]}".strip())
         token = headers.get("Authorization", "").removeprefix("Bearer ")
@@ -80,8 +81,10 @@ class Endpoint:
 def multipart(kind: str, body: bytes) -> dict[str, Any]:
     """The parts of a multipart/form-data body, by name."""
     message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + body)
-    return {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
-            for part in message.iter_parts()}
+    return {
+        part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+        for part in message.iter_parts()
+    }
 
 
 @pytest.fixture
@@ -121,21 +124,30 @@ def client() -> Iterator[httpx.Client]:
         yield real
 
 
-def channel(endpoint: Endpoint, tmp_path: Path, client: httpx.Client,
-            **options: Any) -> MicropubChannel:
+def channel(
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client, **options: Any
+) -> MicropubChannel:
     values = {"endpoint": f"{endpoint.base}/micropub", "token": TOKEN, **options}
-    context = make_context(tmp_path, client_factory=lambda: client,
-                           secrets={"token": "MICROPUB_TOKEN"})
+    context = make_context(
+        tmp_path, client_factory=lambda: client, secrets={"token": "MICROPUB_TOKEN"}
+    )
     return MicropubChannel("site", MicropubChannel.Options.model_validate(values), context)
 
 
 def release(tmp_path: Path, **fields: Any) -> Any:
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "poster.png").write_bytes(IMAGE)
-    values = {"image": "poster.png", "image_alt": "Petugas melayani warga",
-              "tags": ["Adminduk", "Layanan"], **fields}
-    return write_sample(tmp_path, body="Layanan **keliling** dibuka.\n\n<script>x()</script>\n",
-                        **{k: v for k, v in values.items() if v is not None})
+    values = {
+        "image": "poster.png",
+        "image_alt": "Petugas melayani warga",
+        "tags": ["Adminduk", "Layanan"],
+        **fields,
+    }
+    return write_sample(
+        tmp_path,
+        body="Layanan **keliling** dibuka.\n\n<script>x()</script>\n",
+        **{k: v for k, v in values.items() if v is not None},
+    )
 
 
 def test_contract_preview_is_offline_and_hides_the_token(tmp_path: Path) -> None:
@@ -147,11 +159,14 @@ def test_contract_preview_is_offline_and_hides_the_token(tmp_path: Path) -> None
     assert MicropubChannel.capabilities.canonical
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"endpoint": "kominfo.example.go.id/micropub"}, "must be an http:// or https:// address"),
-    ({"media_endpoint": "ftp://media.example.go.id"}, "must be an http:// or https:// address"),
-    ({"token": None}, "token"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"endpoint": "kominfo.example.go.id/micropub"}, "must be an http:// or https:// address"),
+        ({"media_endpoint": "ftp://media.example.go.id"}, "must be an http:// or https:// address"),
+        ({"token": None}, "token"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any], error: str) -> None:
     from pydantic import ValidationError
 
@@ -162,7 +177,8 @@ def test_bad_options_are_refused(options: dict[str, Any], error: str) -> None:
 
 
 def test_publish_uploads_the_photo_and_creates_a_json_entry(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     micropub = channel(endpoint, tmp_path, client)
     rel = release(tmp_path)
     receipt = check_receipt(micropub.publish(micropub.preview(rel, Links()), "ab" * 32))
@@ -175,12 +191,14 @@ def test_publish_uploads_the_photo_and_creates_a_json_entry(
     assert entry["category"] == ["Adminduk", "Layanan"] and entry["mp-slug"] == [rel.slug]
     html = entry["content"][0]["html"]
     assert "<strong>keliling</strong>" in html and "<script" not in html
-    assert entry["photo"] == [{"value": f"{endpoint.base}/files/1.png",
-                               "alt": "Petugas melayani warga"}]
+    assert entry["photo"] == [
+        {"value": f"{endpoint.base}/files/1.png", "alt": "Petugas melayani warga"}
+    ]
 
 
 def test_a_configured_media_endpoint_skips_discovery(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     micropub = channel(endpoint, tmp_path, client, media_endpoint=f"{endpoint.base}/media")
     micropub.publish(micropub.preview(release(tmp_path), Links()), "cd" * 32)
     assert not any("q=config" in line for line in endpoint.seen)
@@ -188,7 +206,8 @@ def test_a_configured_media_endpoint_skips_discovery(
 
 
 def test_without_a_media_endpoint_the_photo_travels_in_a_multipart_entry(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     endpoint.media = False
     micropub = channel(endpoint, tmp_path, client)
     rel = release(tmp_path)
@@ -199,13 +218,16 @@ def test_without_a_media_endpoint_the_photo_travels_in_a_multipart_entry(
 
 
 def test_a_server_without_json_gets_a_form(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     endpoint.json_ok = False
     micropub = channel(endpoint, tmp_path, client)
     rel = release(tmp_path, image=None, image_alt=None)
     receipt = micropub.publish(micropub.preview(rel, Links()), "12" * 32)
-    assert endpoint.seen == ["POST /micropub application/json",
-                             "POST /micropub application/x-www-form-urlencoded"]
+    assert endpoint.seen == [
+        "POST /micropub application/json",
+        "POST /micropub application/x-www-form-urlencoded",
+    ]
     entry = endpoint.entries[str(receipt.url)]
     assert entry["category"] == ["Adminduk", "Layanan"]
     assert entry["content"][0].startswith("Layanan keliling dibuka.")
@@ -213,7 +235,8 @@ def test_a_server_without_json_gets_a_form(
 
 
 def test_update_replaces_the_entry_in_place(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     micropub = channel(endpoint, tmp_path, client)
     first = micropub.publish(micropub.preview(release(tmp_path), Links()), "34" * 32)
     changed = release(tmp_path / "v2", title="Jadwal Diperbarui")
@@ -223,7 +246,8 @@ def test_update_replaces_the_entry_in_place(
 
 
 def test_a_wrong_token_is_an_auth_error_naming_the_variable(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     micropub = channel(endpoint, tmp_path, client, token="not-the-token")
     with pytest.raises(AuthError) as raised:
         micropub.publish(micropub.preview(release(tmp_path), Links()), "56" * 32)
@@ -236,7 +260,8 @@ def test_a_wrong_token_is_an_auth_error_naming_the_variable(
 
 
 def test_a_token_without_the_create_scope_is_explained(
-        endpoint: Endpoint, tmp_path: Path, client: httpx.Client) -> None:
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
     micropub = channel(endpoint, tmp_path, client, token=READ_ONLY)
     assert micropub.verify() is None
     with pytest.raises(PermanentError, match="'create' scope"):

@@ -29,8 +29,9 @@ PARAMS = [("status", STATUS), ("include_entities", "true")]
 
 def test_base_string_matches_the_documented_one() -> None:
     oauth = SIGNER.oauth_params(NONCE, TIMESTAMP)
-    base = signature_base_string("post", "https://api.x.com/1.1/statuses/update.json",
-                                 [*PARAMS, *oauth.items()])
+    base = signature_base_string(
+        "post", "https://api.x.com/1.1/statuses/update.json", [*PARAMS, *oauth.items()]
+    )
     assert base == (
         "POST&https%3A%2F%2Fapi.x.com%2F1.1%2Fstatuses%2Fupdate.json&include_entities%3Dtrue"
         "%26oauth_consumer_key%3Dxvz1evFS4wEEPTGEFPHBog%26oauth_nonce%3DkYjzVBB8Y0ZFabxSWbWovY3"
@@ -51,23 +52,29 @@ def test_base_string_matches_the_documented_one() -> None:
     ],
 )
 def test_signature_matches_the_documented_example(host: str, signature: str) -> None:
-    header = SIGNER.authorization("POST", f"https://{host}/1.1/statuses/update.json", PARAMS,
-                                  nonce=NONCE, timestamp=TIMESTAMP)
+    header = SIGNER.authorization(
+        "POST", f"https://{host}/1.1/statuses/update.json", PARAMS, nonce=NONCE, timestamp=TIMESTAMP
+    )
     assert parse_authorization(header)["oauth_signature"] == signature
 
 
 def test_signing_an_httpx_request_signs_query_and_form_body() -> None:
     request = httpx.Request(
-        "POST", "https://api.x.com/1.1/statuses/update.json?include_entities=true",
-        data={"status": STATUS})
-    signed = OAuth1Signer(SIGNER.consumer_key, SIGNER.consumer_secret, SIGNER.token,
-                          SIGNER.token_secret)(request)
+        "POST",
+        "https://api.x.com/1.1/statuses/update.json?include_entities=true",
+        data={"status": STATUS},
+    )
+    signed = OAuth1Signer(
+        SIGNER.consumer_key, SIGNER.consumer_secret, SIGNER.token, SIGNER.token_secret
+    )(request)
     fields = parse_authorization(signed.headers["Authorization"])
     oauth = {k: v for k, v in fields.items() if k != "oauth_signature"}
-    base = signature_base_string("POST", "https://api.x.com/1.1/statuses/update.json",
-                                 [*PARAMS, *oauth.items()])
+    base = signature_base_string(
+        "POST", "https://api.x.com/1.1/statuses/update.json", [*PARAMS, *oauth.items()]
+    )
     assert fields["oauth_signature"] == hmac_sha1_signature(
-        base, SIGNER.consumer_secret, SIGNER.token_secret)
+        base, SIGNER.consumer_secret, SIGNER.token_secret
+    )
     assert fields["oauth_consumer_key"] == SIGNER.consumer_key
 
 
@@ -77,7 +84,8 @@ def test_a_json_body_is_not_signed() -> None:
     oauth = {k: v for k, v in fields.items() if k != "oauth_signature"}
     base = signature_base_string("POST", "https://api.x.com/2/tweets", oauth.items())
     assert fields["oauth_signature"] == hmac_sha1_signature(
-        base, SIGNER.consumer_secret, SIGNER.token_secret)
+        base, SIGNER.consumer_secret, SIGNER.token_secret
+    )
 
 
 def test_nonces_differ_between_requests() -> None:
@@ -87,9 +95,13 @@ def test_nonces_differ_between_requests() -> None:
 
 @pytest.mark.parametrize(
     ("value", "encoded"),
-    [("Ladies + Gentlemen", "Ladies%20%2B%20Gentlemen"), ("An encoded string!",
-     "An%20encoded%20string%21"), ("Dogs, Cats & Mice", "Dogs%2C%20Cats%20%26%20Mice"),
-     ("☃", "%E2%98%83"), ("-._~", "-._~")],
+    [
+        ("Ladies + Gentlemen", "Ladies%20%2B%20Gentlemen"),
+        ("An encoded string!", "An%20encoded%20string%21"),
+        ("Dogs, Cats & Mice", "Dogs%2C%20Cats%20%26%20Mice"),
+        ("☃", "%E2%98%83"),
+        ("-._~", "-._~"),
+    ],
 )
 def test_percent_encoding_follows_the_documented_examples(value: str, encoded: str) -> None:
     assert percent_encode(value) == encoded

@@ -81,8 +81,9 @@ def text_boxes_outside(pdf: Path, margin_mm: float) -> list[tuple[str, tuple[flo
     with pymupdf.open(pdf) as document:
         page = document[0]
         inset = margin_mm * MM - 0.6  # 0.6 pt for rounding in the reader
-        limit = pymupdf.Rect(page.rect.x0 + inset, page.rect.y0 + inset,
-                             page.rect.x1 - inset, page.rect.y1 - inset)
+        limit = pymupdf.Rect(
+            page.rect.x0 + inset, page.rect.y0 + inset, page.rect.x1 - inset, page.rect.y1 - inset
+        )
         for block in page.get_text("dict")["blocks"]:
             for line in block.get("lines", []):
                 for span in line["spans"]:
@@ -118,8 +119,9 @@ def test_contract(tmp_path: Path) -> None:
 
 def test_a4_poster_has_title_url_qr_and_the_files_other_channels_attach(tmp_path: Path) -> None:
     photo = picture(tmp_path / "foto.jpg")
-    release = sample_release(tmp_path, image=photo.name, image_alt="Petugas melayani warga",
-                             date="2017-08-24")
+    release = sample_release(
+        tmp_path, image=photo.name, image_alt="Petugas melayani warga", date="2017-08-24"
+    )
     receipt = publish(channel(tmp_path), release)
 
     pdf, thumbnail, card, share = receipt.files
@@ -163,27 +165,35 @@ def test_configured_url_is_used_when_no_canonical_channel_ran(tmp_path: Path) ->
 
 def test_clarification_shows_verdict_claim_and_facts(tmp_path: Path) -> None:
     release = sample_release(
-        tmp_path, title="KTP Elektronik Lama Tetap Berlaku", kind="clarification",
-        verdict="HOAKS", claim="KTP elektronik lama tidak berlaku mulai September",
-        source="Dinas Dukcapil Kota Contoh")
+        tmp_path,
+        title="KTP Elektronik Lama Tetap Berlaku",
+        kind="clarification",
+        verdict="HOAKS",
+        claim="KTP elektronik lama tidak berlaku mulai September",
+        source="Dinas Dukcapil Kota Contoh",
+    )
     receipt = publish(channel(tmp_path), release)
     text = page_text(receipt.files[0])
     assert "HOAKS" in text
     assert "KLAIM YANG BEREDAR" in text
     assert "“KTP elektronik lama tidak berlaku mulai September”" in text
-    assert text.index("HOAKS") < text.index("KLAIM") < text.index("FAKTA") < text.index(
-        release.title)
+    assert (
+        text.index("HOAKS") < text.index("KLAIM") < text.index("FAKTA") < text.index(release.title)
+    )
     assert "Sumber resmi: Dinas Dukcapil Kota Contoh" in text
     assert qr_of(receipt.files[0]) == [URL]
     share = receipt.files[3].read_text(encoding="utf-8")
     assert share.startswith("*[HOAKS]*") and URL in share
 
 
-@pytest.mark.parametrize(("options", "expected_mm"), [
-    ({"size": "A3"}, (297.0, 420.0)),
-    ({"size": "A4", "orientation": "landscape"}, (297.0, 210.0)),
-    ({"size": "300x100"}, (3000.0, 1000.0)),
-])
+@pytest.mark.parametrize(
+    ("options", "expected_mm"),
+    [
+        ({"size": "A3"}, (297.0, 420.0)),
+        ({"size": "A4", "orientation": "landscape"}, (297.0, 210.0)),
+        ({"size": "300x100"}, (3000.0, 1000.0)),
+    ],
+)
 def test_sizes(tmp_path: Path, options: dict[str, Any], expected_mm: tuple[float, float]) -> None:
     receipt = publish(channel(tmp_path, **options), sample_release(tmp_path))
     assert page_mm(receipt.files[0]) == expected_mm
@@ -195,13 +205,25 @@ def release_title_in(pdf: Path) -> bool:
     return "Pemkot Buka Layanan Adminduk Keliling" in page_text(pdf)
 
 
-LONG_TITLE = ("Pemerintah Kota Contoh Mengimbau Seluruh Warga Agar Segera Melakukan Perekaman "
-              "KTP Elektronik Sebelum Batas Waktu Akhir Tahun Demi Kelancaran Pelayanan Publik "
-              "Dan Pemilihan Umum Serentak Yang Akan Datang Di Seluruh Kelurahan ") * 2
+LONG_TITLE = (
+    "Pemerintah Kota Contoh Mengimbau Seluruh Warga Agar Segera Melakukan Perekaman "
+    "KTP Elektronik Sebelum Batas Waktu Akhir Tahun Demi Kelancaran Pelayanan Publik "
+    "Dan Pemilihan Umum Serentak Yang Akan Datang Di Seluruh Kelurahan "
+) * 2
 
 
-@pytest.mark.parametrize("case", ["long title", "long body", "no image", "huge image",
-                                  "non-Latin name", "banner", "landscape clarification"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "long title",
+        "long body",
+        "no image",
+        "huge image",
+        "non-Latin name",
+        "banner",
+        "landscape clarification",
+    ],
+)
 def test_no_text_lies_in_the_margins(tmp_path: Path, case: str) -> None:
     fields: dict[str, Any] = {}
     options: dict[str, Any] = {"margin_mm": 12}
@@ -212,8 +234,9 @@ def test_no_text_lies_in_the_margins(tmp_path: Path, case: str) -> None:
     if case in ("long body", "long title"):
         fields.update(image=picture(tmp_path / "a.png").name, image_alt="Suasana pelayanan")
     if case == "huge image":
-        fields.update(image=picture(tmp_path / "big.jpg", (6000, 4000)).name,
-                      image_alt="Foto resolusi tinggi")
+        fields.update(
+            image=picture(tmp_path / "big.jpg", (6000, 4000)).name, image_alt="Foto resolusi tinggi"
+        )
     if case == "non-Latin name":
         options["organisation"] = "Управление связи · Υπηρεσία Ενημέρωσης · وزارة الاتصالات"
         fields["title"] = "Nguyễn Thị Hương Dan Ζωή Παπαδοπούλου Hadiri Forum Kota"
@@ -235,25 +258,31 @@ def test_no_text_lies_in_the_margins(tmp_path: Path, case: str) -> None:
         assert receipt.files[0].stat().st_size < 3_000_000  # scaled to print resolution
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"size": "B7"}, "unknown size 'B7'"),
-    ({"size": "0x100"}, "between 10 and 500 cm"),
-    ({"size": "900x100"}, "between 10 and 500 cm"),
-    ({"size": "400x12"}, "at most 12 times as wide"),
-    ({"margin_mm": 60}, "leaves no room"),
-    ({"colors": {"primary": "navy"}}, "is not a colour"),
-    ({"url": "ftp://example.org"}, "must start with https://"),
-    ({"orientation": "sideways"}, "portrait"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"size": "B7"}, "unknown size 'B7'"),
+        ({"size": "0x100"}, "between 10 and 500 cm"),
+        ({"size": "900x100"}, "between 10 and 500 cm"),
+        ({"size": "400x12"}, "at most 12 times as wide"),
+        ({"margin_mm": 60}, "leaves no room"),
+        ({"colors": {"primary": "navy"}}, "is not a colour"),
+        ({"url": "ftp://example.org"}, "must start with https://"),
+        ({"orientation": "sideways"}, "portrait"),
+    ],
+)
 def test_bad_options_are_rejected(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         PosterPdfOptions.model_validate({"out": "posters", **options})
 
 
-@pytest.mark.parametrize(("logo", "message"), [
-    ("missing.png", "does not exist"),
-    ("not-a-picture.png", "not a picture this program can read"),
-])
+@pytest.mark.parametrize(
+    ("logo", "message"),
+    [
+        ("missing.png", "does not exist"),
+        ("not-a-picture.png", "not a picture this program can read"),
+    ],
+)
 def test_check_rejects_a_bad_logo(tmp_path: Path, logo: str, message: str) -> None:
     (tmp_path / "not-a-picture.png").write_text("hello", encoding="utf-8")
     poster = channel(tmp_path, logo=logo)

@@ -67,8 +67,12 @@ def channel(tmp_path: Path, **options: str) -> StaticSiteChannel:
 
 
 def test_contract(tmp_path: Path) -> None:
-    preview = check_contract(StaticSiteChannel, {"path": "public", "base_url": BASE},
-                             sample_release(tmp_path), make_context(tmp_path))
+    preview = check_contract(
+        StaticSiteChannel,
+        {"path": "public", "base_url": BASE},
+        sample_release(tmp_path),
+        make_context(tmp_path),
+    )
     assert preview.html and "<h1>" in preview.html
 
 
@@ -83,8 +87,13 @@ def test_bad_options_are_rejected() -> None:
 def test_the_article_page_has_open_graph_and_alt_text(tmp_path: Path) -> None:
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "foto.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    release = sample_release(tmp_path / "r", image="foto.jpg", image_alt="Mobil layanan biru",
-                             tags=["adminduk"], date="2026-09-03")
+    release = sample_release(
+        tmp_path / "r",
+        image="foto.jpg",
+        image_alt="Mobil layanan biru",
+        tags=["adminduk"],
+        date="2026-09-03",
+    )
     site = channel(tmp_path)
     preview = site.preview(release, Links(canonical_url=site.canonical_url(release)))
     receipt = check_receipt(site.publish(preview, key="k" * 64))
@@ -105,8 +114,12 @@ def test_the_article_page_has_open_graph_and_alt_text(tmp_path: Path) -> None:
 
 def test_a_clarification_carries_claim_review_and_no_link_to_the_hoax(tmp_path: Path) -> None:
     release = sample_release(
-        tmp_path, kind="clarification", claim="KTP-el dikenai biaya Rp150.000",
-        verdict="HOAKS", body="Pesan berantai di [grup](https://hoax.example/pesan) itu salah.\n")
+        tmp_path,
+        kind="clarification",
+        claim="KTP-el dikenai biaya Rp150.000",
+        verdict="HOAKS",
+        body="Pesan berantai di [grup](https://hoax.example/pesan) itu salah.\n",
+    )
     site = channel(tmp_path)
     site.publish(site.preview(release, Links(canonical_url=site.canonical_url(release))), "k")
     page = tmp_path / "public" / f"{release.slug}.html"
@@ -122,9 +135,11 @@ def test_a_clarification_carries_claim_review_and_no_link_to_the_hoax(tmp_path: 
 
 def test_injected_html_never_reaches_the_page(tmp_path: Path) -> None:
     release = sample_release(
-        tmp_path, title='<script>alert("t")</script>Judul',
-        body='Teks <script>alert(1)</script> <img src=x onerror=alert(2)> '
-             '[klik](javascript:alert(3))\n\n<iframe src="https://evil.example"></iframe>\n')
+        tmp_path,
+        title='<script>alert("t")</script>Judul',
+        body="Teks <script>alert(1)</script> <img src=x onerror=alert(2)> "
+        '[klik](javascript:alert(3))\n\n<iframe src="https://evil.example"></iframe>\n',
+    )
     site = channel(tmp_path)
     site.publish(site.preview(release, Links()), "k")
     page = tmp_path / "public" / f"{release.slug}.html"
@@ -176,8 +191,9 @@ def test_publishing_again_rewrites_instead_of_duplicating(tmp_path: Path) -> Non
 
 
 def test_page_matches_golden(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
-    release = sample_release(tmp_path, date="2026-09-03", tags=["adminduk"],
-                             source="Dinas Kominfo Kota Contoh")
+    release = sample_release(
+        tmp_path, date="2026-09-03", tags=["adminduk"], source="Dinas Kominfo Kota Contoh"
+    )
     site = channel(tmp_path)
     preview = site.preview(release, Links())
     golden("static-site/release.html", preview.html or "")

@@ -53,9 +53,14 @@ class FakeBotApi:
 
     messages: list[dict[str, Any]] = field(default_factory=list)
     fail: Callable[[httpx.Request], httpx.Response] | None = None
-    chat: dict[str, Any] = field(default_factory=lambda: {
-        "id": -1001234567890, "type": "channel", "title": "Kominfo Kota Contoh",
-        "username": "kominfokotacontoh"})
+    chat: dict[str, Any] = field(
+        default_factory=lambda: {
+            "id": -1001234567890,
+            "type": "channel",
+            "title": "Kominfo Kota Contoh",
+            "username": "kominfokotacontoh",
+        }
+    )
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         match = re.fullmatch(r"/bot([^/]+)/(\w+)", request.url.path)
@@ -64,8 +69,13 @@ class FakeBotApi:
             return bot_error(401, "Unauthorized")
         method = match.group(2)
         if method == "getMe":
-            return httpx.Response(200, json={"ok": True, "result": {
-                "id": 123456, "is_bot": True, "username": "humas_bot"}})
+            return httpx.Response(
+                200,
+                json={
+                    "ok": True,
+                    "result": {"id": 123456, "is_bot": True, "username": "humas_bot"},
+                },
+            )
         if method not in ("sendMessage", "sendPhoto"):
             return bot_error(404, "Not Found")
         fields = self.fields(request)
@@ -82,16 +92,25 @@ class FakeBotApi:
         except ValueError as error:
             return bot_error(400, f"Bad Request: {error}")
         if count_utf16(shown) > limit:
-            what = "message is too long" if method == "sendMessage" else "message caption is too long"
+            what = (
+                "message is too long" if method == "sendMessage" else "message caption is too long"
+            )
             return bot_error(400, f"Bad Request: {what}")
         if method == "sendPhoto":
             assert fields["photo"] == PNG
-        message = {"message_id": 40 + len(self.messages), "date": 1767225600,
-                   "chat": self.chat, "text": shown, "method": method,
-                   "reply_to": (json.loads(fields["reply_parameters"]) if isinstance(
-                       fields.get("reply_parameters"), str) else fields.get(
-                       "reply_parameters", {})).get("message_id"),
-                   "link_preview": fields.get("link_preview_options")}
+        message = {
+            "message_id": 40 + len(self.messages),
+            "date": 1767225600,
+            "chat": self.chat,
+            "text": shown,
+            "method": method,
+            "reply_to": (
+                json.loads(fields["reply_parameters"])
+                if isinstance(fields.get("reply_parameters"), str)
+                else fields.get("reply_parameters", {})
+            ).get("message_id"),
+            "link_preview": fields.get("link_preview_options"),
+        }
         self.messages.append(message)
         return httpx.Response(200, json={"ok": True, "result": message})
 
@@ -105,7 +124,8 @@ class FakeBotApi:
         from email.policy import HTTP
 
         message = BytesParser(policy=HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body
+        )
         parts: dict[str, Any] = {}
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
@@ -116,21 +136,26 @@ class FakeBotApi:
 
 def channel_for(tmp_path: Path, api: FakeBotApi, **options: Any) -> TelegramChannel:
     context = make_context(tmp_path, api, secrets={"bot_token": "TELEGRAM_BOT_TOKEN"})
-    return TelegramChannel("telegram", TelegramOptions.model_validate({**OPTIONS, **options}),
-                           context)
+    return TelegramChannel(
+        "telegram", TelegramOptions.model_validate({**OPTIONS, **options}), context
+    )
 
 
 def test_the_adapter_keeps_the_contract(tmp_path: Path) -> None:
-    preview = check_contract(TelegramChannel, OPTIONS, sample_release(tmp_path),
-                             make_context(tmp_path), secrets=(TOKEN,))
+    preview = check_contract(
+        TelegramChannel, OPTIONS, sample_release(tmp_path), make_context(tmp_path), secrets=(TOKEN,)
+    )
     assert preview.limit == 4096
 
 
 def test_a_message_is_escaped_html_with_the_link_preview(tmp_path: Path) -> None:
     api = FakeBotApi()
     channel = channel_for(tmp_path, api)
-    release = sample_release(tmp_path, title="Rapat <Pleno> & Sosialisasi",
-                             summary="Dukcapil & kelurahan: 5 < 10 hari kerja.")
+    release = sample_release(
+        tmp_path,
+        title="Rapat <Pleno> & Sosialisasi",
+        summary="Dukcapil & kelurahan: 5 < 10 hari kerja.",
+    )
     receipt = check_receipt(channel.publish(channel.preview(release, sample_links()), key="m"))
     assert receipt.remote_id == "40" and receipt.url == "https://t.me/kominfokotacontoh/40"
     sent = api.messages[0]
@@ -150,8 +175,9 @@ def test_a_long_text_is_cut_to_4096_units_keeping_the_link(tmp_path: Path) -> No
 
 def test_with_an_image_the_caption_fits_1024(tmp_path: Path) -> None:
     (tmp_path / "poster.png").write_bytes(PNG)
-    release = sample_release(tmp_path, image="poster.png", image_alt="Poster",
-                             summary="Ringkasan panjang. " * 100)
+    release = sample_release(
+        tmp_path, image="poster.png", image_alt="Poster", summary="Ringkasan panjang. " * 100
+    )
     api = FakeBotApi()
     channel = channel_for(tmp_path, api)
     preview = channel.preview(release, sample_links())
@@ -170,23 +196,37 @@ def test_a_numeric_private_chat_has_no_public_link(tmp_path: Path) -> None:
 
 
 def test_flood_control_waits_retry_after(tmp_path: Path) -> None:
-    api = FakeBotApi(fail=lambda r: bot_error(429, "Too Many Requests: retry after 17",
-                                              retry_after=17))
+    api = FakeBotApi(
+        fail=lambda r: bot_error(429, "Too Many Requests: retry after 17", retry_after=17)
+    )
     channel = channel_for(tmp_path, api)
     with pytest.raises(RetryableError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), key="fl")
     assert caught.value.retry_after == 17
 
 
-@pytest.mark.parametrize(("answer", "error", "words"), [
-    (bot_error(401, "Unauthorized"), AuthError, "TELEGRAM_BOT_TOKEN"),
-    (bot_error(403, "Forbidden: bot is not a member of the channel chat"), PermanentError,
-     "administrator"),
-    (bot_error(400, "Bad Request: chat not found"), PermanentError, "chat_id"),
-    (bot_error(400, "Bad Request: group chat was upgraded to a supergroup chat",
-               migrate_to_chat_id=-1009876543210), PermanentError, "-1009876543210"),
-    (bot_error(502, "Bad Gateway"), AmbiguousError, "502"),
-])
+@pytest.mark.parametrize(
+    ("answer", "error", "words"),
+    [
+        (bot_error(401, "Unauthorized"), AuthError, "TELEGRAM_BOT_TOKEN"),
+        (
+            bot_error(403, "Forbidden: bot is not a member of the channel chat"),
+            PermanentError,
+            "administrator",
+        ),
+        (bot_error(400, "Bad Request: chat not found"), PermanentError, "chat_id"),
+        (
+            bot_error(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=-1009876543210,
+            ),
+            PermanentError,
+            "-1009876543210",
+        ),
+        (bot_error(502, "Bad Gateway"), AmbiguousError, "502"),
+    ],
+)
 def test_failures_are_classified_and_explained(
     tmp_path: Path, answer: httpx.Response, error: type[Exception], words: str
 ) -> None:
@@ -221,8 +261,9 @@ def test_a_timeout_after_sending_is_left_for_a_person(tmp_path: Path) -> None:
 def test_a_thread_replies_and_resumes_where_it_stopped(tmp_path: Path) -> None:
     api = FakeBotApi()
     channel = channel_for(tmp_path, api, thread=True)
-    release = sample_release(tmp_path, summary="Paragraf ringkasan. " * 150,
-                             body="Isi siaran pers yang panjang. " * 200)
+    release = sample_release(
+        tmp_path, summary="Paragraf ringkasan. " * 150, body="Isi siaran pers yang panjang. " * 200
+    )
     preview = channel.preview(release, sample_links())
     parts = preview.data["parts"]
     assert len(parts) >= 3 and sample_links().canonical_url in parts[0]
@@ -238,8 +279,10 @@ def test_a_thread_replies_and_resumes_where_it_stopped(tmp_path: Path) -> None:
         return original(request)
 
     with pytest.raises(RetryableError):
-        TelegramChannel("telegram", channel.options, make_context(
-            tmp_path, flood_on_third, journal_factory=channel.context.journal_factory)
+        TelegramChannel(
+            "telegram",
+            channel.options,
+            make_context(tmp_path, flood_on_third, journal_factory=channel.context.journal_factory),
         ).publish(preview, key="th")
     assert len(api.messages) == 2
     receipt = channel.publish(preview, key="th")
@@ -254,13 +297,16 @@ def test_verify_calls_getme(tmp_path: Path) -> None:
         channel_for(tmp_path, FakeBotApi(), bot_token="654321:wrong").verify()
 
 
-@pytest.mark.parametrize(("options", "message"), [
-    ({"chat_id": "kominfokotacontoh"}, "numeric id"),
-    ({"chat_id": "@ab"}, "numeric id"),
-    ({"chat_id": "https://t.me/kominfo"}, "numeric id"),
-    ({"api_base": "api.telegram.org"}, "web address"),
-    ({"token": "x"}, "Extra inputs"),
-])
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"chat_id": "kominfokotacontoh"}, "numeric id"),
+        ({"chat_id": "@ab"}, "numeric id"),
+        ({"chat_id": "https://t.me/kominfo"}, "numeric id"),
+        ({"api_base": "api.telegram.org"}, "web address"),
+        ({"token": "x"}, "Extra inputs"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         TelegramOptions.model_validate({**OPTIONS, **options})

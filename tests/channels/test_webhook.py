@@ -54,8 +54,12 @@ class Receiver:
             return self.fail_with, {"error": "unavailable"}
         timestamp = headers.get("x-chanpub-timestamp", "")
         signature = headers.get("x-chanpub-signature", "")
-        expected = "sha256=" + hmac.new(self.secret.encode(), timestamp.encode() + b"." + body,
-                                        hashlib.sha256).hexdigest()
+        expected = (
+            "sha256="
+            + hmac.new(
+                self.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256
+            ).hexdigest()
+        )
         if not hmac.compare_digest(expected, signature):
             return 401, {"error": "bad signature"}
         now = time.time() + self.clock_offset
@@ -107,32 +111,41 @@ def client() -> Iterator[httpx.Client]:
         yield real
 
 
-def channel(receiver: Receiver, tmp_path: Path, client: httpx.Client,
-            **options: Any) -> WebhookChannel:
+def channel(
+    receiver: Receiver, tmp_path: Path, client: httpx.Client, **options: Any
+) -> WebhookChannel:
     values = {"url": receiver.url, "secret": SECRET, **options}
-    context = make_context(tmp_path, client_factory=lambda: client,
-                           secrets={"secret": "PORTAL_WEBHOOK_SECRET"})
+    context = make_context(
+        tmp_path, client_factory=lambda: client, secrets={"secret": "PORTAL_WEBHOOK_SECRET"}
+    )
     return WebhookChannel("portal", WebhookChannel.Options.model_validate(values), context)
 
 
 def test_contract_preview_is_offline_and_hides_secrets(tmp_path: Path) -> None:
-    options = {"url": "https://portal.example.go.id/hooks", "secret": SECRET_MARKER,
-               "headers": {"Authorization": f"Bearer {SECRET_MARKER}"}}
-    preview = check_contract(WebhookChannel, options, sample_release(tmp_path),
-                             make_context(tmp_path))
+    options = {
+        "url": "https://portal.example.go.id/hooks",
+        "secret": SECRET_MARKER,
+        "headers": {"Authorization": f"Bearer {SECRET_MARKER}"},
+    }
+    preview = check_contract(
+        WebhookChannel, options, sample_release(tmp_path), make_context(tmp_path)
+    )
     assert preview.data["document"]["release"]["title"] == "Pemkot Buka Layanan Adminduk Keliling"
     assert preview.data["headers"] == ["Authorization"]
     assert SECRET_MARKER not in json.dumps(preview.data)
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"url": "ftp://portal.example.go.id/hooks"}, "must be an http:// or https:// address"),
-    ({"url": "portal.example.go.id/hooks"}, "must be an http:// or https:// address"),
-    ({"headers": {"X-Chanpub-Signature": "x"}}, "is set by chanpub"),
-    ({"headers": {"Idempotency-Key": "x"}}, "is set by chanpub"),
-    ({"headers": {"Bad Header": "x"}}, "is not a header name"),
-    ({"secret": None}, "secret"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"url": "ftp://portal.example.go.id/hooks"}, "must be an http:// or https:// address"),
+        ({"url": "portal.example.go.id/hooks"}, "must be an http:// or https:// address"),
+        ({"headers": {"X-Chanpub-Signature": "x"}}, "is set by chanpub"),
+        ({"headers": {"Idempotency-Key": "x"}}, "is set by chanpub"),
+        ({"headers": {"Bad Header": "x"}}, "is not a header name"),
+        ({"secret": None}, "secret"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any], error: str) -> None:
     from pydantic import ValidationError
 
@@ -143,12 +156,13 @@ def test_bad_options_are_refused(options: dict[str, Any], error: str) -> None:
 
 
 def test_publish_sends_a_signed_document_and_takes_the_url(
-        receiver: Receiver, tmp_path: Path, client: httpx.Client) -> None:
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
     (tmp_path / "poster.png").write_bytes(b"\x89PNG fake image bytes")
-    release = sample_release(tmp_path, tags=["Adminduk"], image="poster.png",
-                             image_alt="Petugas melayani warga")
-    webhook = channel(receiver, tmp_path, client,
-                      headers={"Authorization": f"Bearer {TOKEN}"})
+    release = sample_release(
+        tmp_path, tags=["Adminduk"], image="poster.png", image_alt="Petugas melayani warga"
+    )
+    webhook = channel(receiver, tmp_path, client, headers={"Authorization": f"Bearer {TOKEN}"})
     key = "ab" * 32
     receipt = check_receipt(webhook.publish(webhook.preview(release, sample_links()), key))
 
@@ -169,30 +183,38 @@ def test_publish_sends_a_signed_document_and_takes_the_url(
     headers, body = receiver.requests[0]
     assert headers["idempotency-key"] == key and headers["authorization"] == f"Bearer {TOKEN}"
     assert headers["x-chanpub-event"] == "release.published"
-    assert verify_signature(SECRET, headers["x-chanpub-timestamp"],
-                            headers["x-chanpub-signature"], body)
+    assert verify_signature(
+        SECRET, headers["x-chanpub-timestamp"], headers["x-chanpub-signature"], body
+    )
 
 
 def test_the_receiver_rejects_a_replayed_or_altered_body(
-        receiver: Receiver, tmp_path: Path, client: httpx.Client) -> None:
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
     webhook = channel(receiver, tmp_path, client)
     webhook.publish(webhook.preview(sample_release(tmp_path), Links()), "cd" * 32)
     headers, body = receiver.requests[0]
     sent = {k: v for k, v in headers.items() if k.startswith(("x-chanpub", "idempotency"))}
 
-    altered = client.post(receiver.url, content=body.replace(b"Adminduk", b"Pajak"),
-                          headers=sent)
+    altered = client.post(receiver.url, content=body.replace(b"Adminduk", b"Pajak"), headers=sent)
     assert altered.status_code == 401 and altered.json() == {"error": "bad signature"}
     replayed_at_once = client.post(receiver.url, content=body, headers=sent)
     assert replayed_at_once.json() == {  # answered as the first time, nothing created
-        "id": 1, "url": f"https://portal.example.go.id/berita/{_slug(body)}"}
+        "id": 1,
+        "url": f"https://portal.example.go.id/berita/{_slug(body)}",
+    }
     receiver.clock_offset = 600
     replayed_later = client.post(receiver.url, content=body, headers=sent)
     assert replayed_later.status_code == 401
     assert replayed_later.json() == {"error": "stale timestamp"}
     assert len(receiver.entries) == 1
-    assert not verify_signature(SECRET, sent["x-chanpub-timestamp"],
-                                sent["x-chanpub-signature"], body, now=time.time() + 600)
+    assert not verify_signature(
+        SECRET,
+        sent["x-chanpub-timestamp"],
+        sent["x-chanpub-signature"],
+        body,
+        now=time.time() + 600,
+    )
 
 
 def _slug(body: bytes) -> str:
@@ -200,7 +222,8 @@ def _slug(body: bytes) -> str:
 
 
 def test_a_retried_delivery_is_signed_again_and_creates_nothing_new(
-        receiver: Receiver, tmp_path: Path, client: httpx.Client) -> None:
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
     webhook = channel(receiver, tmp_path, client)
     preview = webhook.preview(sample_release(tmp_path), Links())
     first = webhook.publish(preview, "ef" * 32)
@@ -211,11 +234,15 @@ def test_a_retried_delivery_is_signed_again_and_creates_nothing_new(
 
 
 def test_update_sends_release_updated_naming_the_earlier_delivery(
-        receiver: Receiver, tmp_path: Path, client: httpx.Client) -> None:
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
     webhook = channel(receiver, tmp_path, client)
     first = webhook.publish(webhook.preview(sample_release(tmp_path), Links()), "12" * 32)
-    changed = sample_release(tmp_path / "v2", title="Jadwal Adminduk Keliling Diperbarui",
-                             slug=first.url.rsplit("/", 1)[1] if first.url else "x")
+    changed = sample_release(
+        tmp_path / "v2",
+        title="Jadwal Adminduk Keliling Diperbarui",
+        slug=first.url.rsplit("/", 1)[1] if first.url else "x",
+    )
     updated = webhook.update(webhook.preview(changed, Links()), first)
     assert receiver.entries[1]["event"] == "release.updated"
     assert receiver.entries[1]["previous"] == {"id": "1", "url": first.url}
@@ -224,7 +251,8 @@ def test_update_sends_release_updated_naming_the_earlier_delivery(
 
 
 def test_wrong_secret_is_an_auth_error_naming_the_variable(
-        receiver: Receiver, tmp_path: Path, client: httpx.Client) -> None:
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
     webhook = channel(receiver, tmp_path, client, secret="not-the-shared-secret")
     with pytest.raises(AuthError) as raised:
         webhook.publish(webhook.preview(sample_release(tmp_path), Links()), "34" * 32)
@@ -233,10 +261,12 @@ def test_wrong_secret_is_an_auth_error_naming_the_variable(
     assert receiver.entries == []
 
 
-@pytest.mark.parametrize(("status", "error"), [
-    (503, RetryableError), (500, AmbiguousError), (422, PermanentError)])
-def test_failures_are_classified(receiver: Receiver, tmp_path: Path, client: httpx.Client,
-                                 status: int, error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("status", "error"), [(503, RetryableError), (500, AmbiguousError), (422, PermanentError)]
+)
+def test_failures_are_classified(
+    receiver: Receiver, tmp_path: Path, client: httpx.Client, status: int, error: type[Exception]
+) -> None:
     receiver.fail_with = status
     webhook = channel(receiver, tmp_path, client)
     with pytest.raises(error, match=f"answered {status}"):
@@ -244,7 +274,8 @@ def test_failures_are_classified(receiver: Receiver, tmp_path: Path, client: htt
 
 
 def test_a_2xx_without_json_is_success_without_a_url(
-        receiver: Receiver, tmp_path: Path, client: httpx.Client) -> None:
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
     receiver.plain_answer = True
     webhook = channel(receiver, tmp_path, client)
     receipt = webhook.publish(webhook.preview(sample_release(tmp_path), Links()), "78" * 32)

@@ -46,27 +46,40 @@ def client() -> Iterator[httpx.Client]:
 @pytest.fixture
 def admin(site: dict[str, str]) -> Iterator[httpx.Client]:
     """Reads what the channel made, as the site's administrator."""
-    with httpx.Client(base_url=f"{site['url']}/wp-json/wp/v2/",
-                      auth=(site["user"], site["password"])) as reader:
+    with httpx.Client(
+        base_url=f"{site['url']}/wp-json/wp/v2/", auth=(site["user"], site["password"])
+    ) as reader:
         yield reader
 
 
-def channel(server: dict[str, str], tmp_path: Path, client: httpx.Client,
-            **options: Any) -> WordpressChannel:
-    values = {"site": server["url"], "username": server["user"],
-              "app_password": server["password"], **options}
+def channel(
+    server: dict[str, str], tmp_path: Path, client: httpx.Client, **options: Any
+) -> WordpressChannel:
+    values = {
+        "site": server["url"],
+        "username": server["user"],
+        "app_password": server["password"],
+        **options,
+    }
     context = make_context(tmp_path, client_factory=lambda: client, secrets=SECRETS)
     return WordpressChannel("website", WordpressChannel.Options.model_validate(values), context)
 
 
 def png(path: Path) -> Path:
     """A real 2x2 PNG image."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     rows = b"".join(b"\x00" + bytes([200, 30, 30]) * 2 for _ in range(2))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0,
-                     0, 0)) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -76,8 +89,10 @@ def release(tmp_path: Path, body: str = BODY, **fields: Any) -> Release:
     values: dict[str, Any] = {
         "slug": f"adminduk-keliling-{uuid.uuid4().hex[:10]}",
         "summary": "Layanan adminduk keliling di 12 kelurahan mulai Senin.",
-        "image": "poster.png", "image_alt": "Petugas melayani warga di balai kelurahan",
-        "tags": ["Adminduk", "Layanan Publik"], **fields,
+        "image": "poster.png",
+        "image_alt": "Petugas melayani warga di balai kelurahan",
+        "tags": ["Adminduk", "Layanan Publik"],
+        **fields,
     }
     return write_sample(tmp_path, body=body, **values)
 
@@ -88,15 +103,20 @@ def new_key() -> str:
 
 
 def posts_with_slug(admin: httpx.Client, slug: str) -> list[dict[str, Any]]:
-    response = admin.get("posts", params={"slug": slug, "status": "publish,future,draft",
-                                          "context": "edit"})
+    response = admin.get(
+        "posts", params={"slug": slug, "status": "publish,future,draft", "context": "edit"}
+    )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
 
 
 def test_contract_preview_is_offline_and_hides_the_password(tmp_path: Path) -> None:
-    options = {"site": "https://kominfo.example.go.id", "username": "humas",
-               "app_password": SECRET_MARKER, "categories": ["Siaran Pers"]}
+    options = {
+        "site": "https://kominfo.example.go.id",
+        "username": "humas",
+        "app_password": SECRET_MARKER,
+        "categories": ["Siaran Pers"],
+    }
     preview = check_contract(WordpressChannel, options, release(tmp_path), make_context(tmp_path))
     assert preview.title == "Pemkot Buka Layanan Adminduk Keliling"
     assert "<script" not in (preview.html or "")
@@ -106,25 +126,33 @@ def test_contract_preview_is_offline_and_hides_the_password(tmp_path: Path) -> N
     assert WordpressChannel.capabilities.canonical
 
 
-@pytest.mark.parametrize(("options", "error"), [
-    ({"site": "kominfo.example.go.id"}, "must be the site's address"),
-    ({"site": "ftp://kominfo.example.go.id"}, "must be the site's address"),
-    ({"status": "draft"}, "'publish' or 'future'"),
-    ({"app_password": None}, "app_password"),
-])
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"site": "kominfo.example.go.id"}, "must be the site's address"),
+        ({"site": "ftp://kominfo.example.go.id"}, "must be the site's address"),
+        ({"status": "draft"}, "'publish' or 'future'"),
+        ({"app_password": None}, "app_password"),
+    ],
+)
 def test_bad_options_are_refused(options: dict[str, Any], error: str) -> None:
     from pydantic import ValidationError
 
-    values = {"site": "https://kominfo.example.go.id", "username": "humas",
-              "app_password": "abcd efgh ijkl", **options}
+    values = {
+        "site": "https://kominfo.example.go.id",
+        "username": "humas",
+        "app_password": "abcd efgh ijkl",
+        **options,
+    }
     values = {k: v for k, v in values.items() if v is not None}
     with pytest.raises(ValidationError) as raised:
         WordpressChannel.Options.model_validate(values)
     assert error in str(raised.value)
 
 
-def test_publish_creates_the_post_as_written(site: dict[str, str], tmp_path: Path,
-                                             client: httpx.Client, admin: httpx.Client) -> None:
+def test_publish_creates_the_post_as_written(
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client, categories=["Siaran Pers"])
     rel = release(tmp_path)
     receipt = check_receipt(wordpress.publish(wordpress.preview(rel, Links()), new_key()))
@@ -149,8 +177,9 @@ def test_publish_creates_the_post_as_written(site: dict[str, str], tmp_path: Pat
     assert page.status_code == 200 and "Adminduk Keliling" in page.text
 
 
-def test_a_second_publish_creates_nothing(site: dict[str, str], tmp_path: Path,
-                                          client: httpx.Client, admin: httpx.Client) -> None:
+def test_a_second_publish_creates_nothing(
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client)
     rel = release(tmp_path)
     preview = wordpress.preview(rel, Links())
@@ -176,7 +205,8 @@ class LoseCreateResponse(httpx.HTTPTransport):
 
 
 def test_a_lost_answer_to_create_never_makes_a_second_post(
-        site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client) -> None:
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     rel = release(tmp_path)
     key = new_key()
     with make_client(LoseCreateResponse()) as crashing:
@@ -192,13 +222,18 @@ def test_a_lost_answer_to_create_never_makes_a_second_post(
     assert again.lookup(new_key()) is None
 
 
-def test_update_edits_the_post_in_place(site: dict[str, str], tmp_path: Path,
-                                        client: httpx.Client, admin: httpx.Client) -> None:
+def test_update_edits_the_post_in_place(
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client)
     rel = release(tmp_path)
     receipt = wordpress.publish(wordpress.preview(rel, Links()), new_key())
-    changed = release(tmp_path, body="Jadwal **diperbarui**: mulai Selasa.\n", slug=rel.slug,
-                      title="Jadwal Adminduk Keliling Diperbarui")
+    changed = release(
+        tmp_path,
+        body="Jadwal **diperbarui**: mulai Selasa.\n",
+        slug=rel.slug,
+        title="Jadwal Adminduk Keliling Diperbarui",
+    )
     updated = wordpress.update(wordpress.preview(changed, Links()), receipt)
 
     assert updated.remote_id == receipt.remote_id and updated.url == receipt.url
@@ -209,7 +244,8 @@ def test_update_edits_the_post_in_place(site: dict[str, str], tmp_path: Path,
 
 
 def test_future_status_lets_wordpress_schedule_the_post(
-        site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client) -> None:
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client, status="future")
     when = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     rel = release(tmp_path, publish_at=when.isoformat())
@@ -223,10 +259,18 @@ def test_future_status_lets_wordpress_schedule_the_post(
 
 
 def test_a_post_with_our_slug_that_we_did_not_make_is_left_alone(
-        site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client) -> None:
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     rel = release(tmp_path)
-    admin.post("posts", json={"title": "Hand made", "slug": rel.slug, "status": "publish",
-                              "content": "Written in WordPress."}).raise_for_status()
+    admin.post(
+        "posts",
+        json={
+            "title": "Hand made",
+            "slug": rel.slug,
+            "status": "publish",
+            "content": "Written in WordPress.",
+        },
+    ).raise_for_status()
     wordpress = channel(site, tmp_path, client)
     with pytest.raises(DuplicateError, match="already has a post with the slug"):
         wordpress.publish(wordpress.preview(rel, Links()), new_key())
@@ -234,7 +278,8 @@ def test_a_post_with_our_slug_that_we_did_not_make_is_left_alone(
 
 
 def test_wrong_password_is_a_401_naming_the_variables(
-        site: dict[str, str], tmp_path: Path, client: httpx.Client) -> None:
+    site: dict[str, str], tmp_path: Path, client: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client, app_password="AAAA BBBB CCCC DDDD EEEE FFFF")
     with pytest.raises(AuthError) as raised:
         wordpress.verify()
@@ -247,7 +292,8 @@ def test_wrong_password_is_a_401_naming_the_variables(
 
 
 def test_a_site_without_the_rest_api_says_which_urls_were_tried(
-        site: dict[str, str], tmp_path: Path, client: httpx.Client) -> None:
+    site: dict[str, str], tmp_path: Path, client: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client, site=f"{site['url']}/wp-content")
     with pytest.raises(PermanentError) as raised:
         wordpress.publish(wordpress.preview(release(tmp_path), Links()), new_key())
@@ -258,10 +304,17 @@ def test_a_site_without_the_rest_api_says_which_urls_were_tried(
 
 
 def test_a_category_the_user_may_not_create_is_a_clear_error(
-        site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client) -> None:
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
     category = f"Rubrik {uuid.uuid4().hex[:8]}"
-    author = channel(site, tmp_path, client, username=site["author_user"],
-                     app_password=site["author_password"], categories=[category])
+    author = channel(
+        site,
+        tmp_path,
+        client,
+        username=site["author_user"],
+        app_password=site["author_password"],
+        categories=[category],
+    )
     with pytest.raises(PermanentError, match=f"may not create the category '{category}'"):
         author.verify()
     rel = release(tmp_path, tags=[])
@@ -270,14 +323,16 @@ def test_a_category_the_user_may_not_create_is_a_clear_error(
     assert posts_with_slug(admin, rel.slug) == []
 
 
-def test_verify_passes_for_an_administrator(site: dict[str, str], tmp_path: Path,
-                                            client: httpx.Client) -> None:
+def test_verify_passes_for_an_administrator(
+    site: dict[str, str], tmp_path: Path, client: httpx.Client
+) -> None:
     wordpress = channel(site, tmp_path, client, categories=["Siaran Pers"])
     assert wordpress.verify() is None
 
 
 def test_channels_yaml_with_wordpress_as_the_canonical_channel(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from chanpub.config import load_config
 
     (tmp_path / "channels.yaml").write_text(
@@ -289,7 +344,9 @@ def test_channels_yaml_with_wordpress_as_the_canonical_channel(
         "    username: ${WP_USER}\n"
         "    app_password: ${WP_APP_PASSWORD}\n"
         "    categories: [Siaran Pers]\n"
-        "    status: future\n", encoding="utf-8")
+        "    status: future\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("WP_USER", "humas")
     monkeypatch.setenv("WP_APP_PASSWORD", "abcd EFGH ijkl MNOP qrst UVWX")
     website = load_config(tmp_path / "channels.yaml").channels["website"]

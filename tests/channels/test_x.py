@@ -32,26 +32,40 @@ from chanpub.testing import (
     sample_release,
 )
 
-KEYS = {"api_key": "consumer-key-1", "api_secret": f"consumer-secret-{SECRET_MARKER}",
-        "access_token": "2244994945-usertoken", "access_secret": f"token-secret-{SECRET_MARKER}"}
+KEYS = {
+    "api_key": "consumer-key-1",
+    "api_secret": f"consumer-secret-{SECRET_MARKER}",
+    "access_token": "2244994945-usertoken",
+    "access_secret": f"token-secret-{SECRET_MARKER}",
+}
 BEARER = f"oauth2-user-token-{SECRET_MARKER}"
-VARIABLES = {"api_key": "X_API_KEY", "api_secret": "X_API_SECRET",
-             "access_token": "X_ACCESS_TOKEN", "access_secret": "X_ACCESS_SECRET",
-             "oauth2_token": "X_OAUTH2_TOKEN"}
+VARIABLES = {
+    "api_key": "X_API_KEY",
+    "api_secret": "X_API_SECRET",
+    "access_token": "X_ACCESS_TOKEN",
+    "access_secret": "X_ACCESS_SECRET",
+    "oauth2_token": "X_OAUTH2_TOKEN",
+}
 USER_ID = "2244994945"
 JPEG = b"\xff\xd8\xff\xe0" + b"x" * 2000 + b"\xff\xd9"
 
 
 def problem(status: int, title: str, detail: str, **headers: str) -> httpx.Response:
-    return httpx.Response(status, headers={"Content-Type": "application/problem+json",
-                                           **headers},
-                          content=json.dumps({"title": title, "detail": detail,
-                                              "type": "about:blank", "status": status}))
+    return httpx.Response(
+        status,
+        headers={"Content-Type": "application/problem+json", **headers},
+        content=json.dumps(
+            {"title": title, "detail": detail, "type": "about:blank", "status": status}
+        ),
+    )
 
 
 def rate_headers(remaining: int = 99) -> dict[str, str]:
-    return {"x-rate-limit-limit": "100", "x-rate-limit-remaining": str(remaining),
-            "x-rate-limit-reset": str(int(time.time()) + 900)}
+    return {
+        "x-rate-limit-limit": "100",
+        "x-rate-limit-remaining": str(remaining),
+        "x-rate-limit-reset": str(int(time.time()) + 900),
+    }
 
 
 @dataclass
@@ -77,18 +91,27 @@ class FakeX:
             text = body["metadata"]["alt_text"]["text"]
             assert body["id"] in self.media and len(text) <= 1000
             self.media[body["id"]]["alt_text"] = text
-            return httpx.Response(200, json={"data": {"id": body["id"],
-                                                      "associated_metadata": True}})
+            return httpx.Response(
+                200, json={"data": {"id": body["id"], "associated_metadata": True}}
+            )
         if route == ("POST", "/2/tweets"):
             return self._create(request)
         if route == ("GET", "/2/users/me"):
-            return httpx.Response(200, json={"data": {"id": USER_ID, "name": "Kominfo Kota",
-                                                      "username": "KominfoKota"}})
+            return httpx.Response(
+                200,
+                json={"data": {"id": USER_ID, "name": "Kominfo Kota", "username": "KominfoKota"}},
+            )
         if route == ("GET", f"/2/users/{USER_ID}/tweets"):
             assert "start_time" in request.url.params
-            shown = [{"id": p["id"], "text": URL_PATTERN.sub("https://t.co/AbCdEf1234",
-                                                             p["text"]).replace("&", "&amp;")}
-                     for p in reversed(self.posts)]
+            shown = [
+                {
+                    "id": p["id"],
+                    "text": URL_PATTERN.sub("https://t.co/AbCdEf1234", p["text"]).replace(
+                        "&", "&amp;"
+                    ),
+                }
+                for p in reversed(self.posts)
+            ]
             return httpx.Response(200, json={"data": shown, "meta": {"result_count": 1}})
         return problem(404, "Not Found Error", f"no route {route}")
 
@@ -97,8 +120,10 @@ class FakeX:
         if self.bearer:
             return header == f"Bearer {BEARER}"
         fields = parse_authorization(header)
-        if fields.get("oauth_consumer_key") != KEYS["api_key"] or \
-                fields.get("oauth_token") != KEYS["access_token"]:
+        if (
+            fields.get("oauth_consumer_key") != KEYS["api_key"]
+            or fields.get("oauth_token") != KEYS["access_token"]
+        ):
             return False
         if abs(int(fields["oauth_timestamp"]) - time.time()) > 300:
             return False
@@ -107,23 +132,31 @@ class FakeX:
         base_url = str(request.url.copy_with(query=None))
         base = signature_base_string(request.method, base_url, [*query, *oauth])
         return fields["oauth_signature"] == hmac_sha1_signature(
-            base, KEYS["api_secret"], KEYS["access_secret"])
+            base, KEYS["api_secret"], KEYS["access_secret"]
+        )
 
     def _upload(self, request: httpx.Request) -> httpx.Response:
         content_type = request.headers["Content-Type"]
         assert content_type.startswith("multipart/form-data")
         body = request.read()
         assert b'name="media_category"\r\n\r\ntweet_image' in body
-        match = re.search(rb'name="media"; filename="[^"]+"\r\nContent-Type: [^\r]+\r\n\r\n',
-                          body)
+        match = re.search(rb'name="media"; filename="[^"]+"\r\nContent-Type: [^\r]+\r\n\r\n', body)
         assert match, "the image goes as the multipart field 'media'"
         if len(body) > 5 * 1024 * 1024:
             return problem(400, "Invalid Request", "File size exceeds 5 MB")
         media_id = str(1146654567674912769 + len(self.media))
         self.media[media_id] = {"bytes": len(body)}
-        return httpx.Response(200, json={"data": {
-            "id": media_id, "media_key": f"3_{media_id}", "expires_after_secs": 86400,
-            "size": len(body)}})
+        return httpx.Response(
+            200,
+            json={
+                "data": {
+                    "id": media_id,
+                    "media_key": f"3_{media_id}",
+                    "expires_after_secs": 86400,
+                    "size": len(body),
+                }
+            },
+        )
 
     def _create(self, request: httpx.Request) -> httpx.Response:
         assert request.headers["Content-Type"] == "application/json"
@@ -139,14 +172,16 @@ class FakeX:
             failure, self.next_failure = self.next_failure, None
             return failure
         if any(p["text"] == body["text"] for p in self.posts):
-            return problem(403, "Forbidden",
-                           "You are not allowed to create a Tweet with duplicate content.")
+            return problem(
+                403, "Forbidden", "You are not allowed to create a Tweet with duplicate content."
+            )
         post_id = str(1445880548472328192 + len(self.posts))
         self.posts.append({"id": post_id, "text": body["text"], "media_ids": media_ids})
         if self.drop_connection_after_create:
             raise httpx.ReadTimeout("the answer never came", request=request)
-        return httpx.Response(201, json={"data": {"id": post_id, "text": body["text"]}},
-                              headers=rate_headers())
+        return httpx.Response(
+            201, json={"data": {"id": post_id, "text": body["text"]}}, headers=rate_headers()
+        )
 
 
 def channel_for(tmp_path: Path, api: FakeX, **options: Any) -> XChannel:
@@ -156,8 +191,13 @@ def channel_for(tmp_path: Path, api: FakeX, **options: Any) -> XChannel:
 
 
 def test_contract(tmp_path: Path) -> None:
-    preview = check_contract(XChannel, KEYS, sample_release(tmp_path), make_context(tmp_path),
-                             secrets=tuple(KEYS.values()))
+    preview = check_contract(
+        XChannel,
+        KEYS,
+        sample_release(tmp_path),
+        make_context(tmp_path),
+        secrets=tuple(KEYS.values()),
+    )
     assert preview.unit == "weighted characters" and preview.limit == 280
 
 
@@ -209,9 +249,14 @@ def test_wide_characters_and_links_are_counted_the_way_x_counts(tmp_path: Path) 
 
 
 def test_rate_limit_waits_until_the_reset(tmp_path: Path) -> None:
-    api = FakeX(next_failure=problem(429, "Too Many Requests", "Too Many Requests",
-                                     **{**rate_headers(0), "x-rate-limit-reset":
-                                        str(int(time.time()) + 120)}))
+    api = FakeX(
+        next_failure=problem(
+            429,
+            "Too Many Requests",
+            "Too Many Requests",
+            **{**rate_headers(0), "x-rate-limit-reset": str(int(time.time()) + 120)},
+        )
+    )
     channel = channel_for(tmp_path, api)
     with pytest.raises(RetryableError) as caught:
         channel.publish(channel.preview(sample_release(tmp_path), sample_links()), "k1")
@@ -245,8 +290,7 @@ def test_expired_oauth2_token_names_its_variable(tmp_path: Path) -> None:
 def test_lost_answer_is_ambiguous_and_lookup_finds_the_post(tmp_path: Path) -> None:
     api = FakeX(drop_connection_after_create=True)
     channel = channel_for(tmp_path, api)
-    preview = channel.preview(sample_release(tmp_path, title="Harga & Stok Aman"),
-                              sample_links())
+    preview = channel.preview(sample_release(tmp_path, title="Harga & Stok Aman"), sample_links())
     with pytest.raises(AmbiguousError):
         channel.publish(preview, "k1")
     found = channel.lookup("k1")
@@ -302,11 +346,17 @@ def test_a_key_whose_variable_is_unset_makes_the_channel_not_ready(tmp_path: Pat
     from chanpub.config import load_config
 
     (tmp_path / "channels.yaml").write_text(
-        "channels:\n  x:\n    type: x\n" + "".join(
-            f"    {option}: ${{{variable}}}\n" for option, variable in VARIABLES.items()
-            if option != "oauth2_token"), encoding="utf-8")
-    (tmp_path / ".env").write_text("X_API_KEY=k\nX_API_SECRET=s\nX_ACCESS_TOKEN=t\n",
-                                   encoding="utf-8")
+        "channels:\n  x:\n    type: x\n"
+        + "".join(
+            f"    {option}: ${{{variable}}}\n"
+            for option, variable in VARIABLES.items()
+            if option != "oauth2_token"
+        ),
+        encoding="utf-8",
+    )
+    (tmp_path / ".env").write_text(
+        "X_API_KEY=k\nX_API_SECRET=s\nX_ACCESS_TOKEN=t\n", encoding="utf-8"
+    )
     channel = load_config(tmp_path / "channels.yaml").channels["x"]
     assert not channel.ready
     assert channel.missing == ("X_ACCESS_SECRET",)
@@ -314,11 +364,15 @@ def test_a_key_whose_variable_is_unset_makes_the_channel_not_ready(tmp_path: Pat
 
 def test_clarification_post_text(tmp_path: Path, golden: Any) -> None:
     release = sample_release(
-        tmp_path, title="Pesan Berantai Soal Pemadaman Air Tidak Benar", kind="clarification",
-        claim="PDAM memadamkan air selama tiga hari", verdict="HOAKS",
+        tmp_path,
+        title="Pesan Berantai Soal Pemadaman Air Tidak Benar",
+        kind="clarification",
+        claim="PDAM memadamkan air selama tiga hari",
+        verdict="HOAKS",
         tags=["cek fakta", "PDAM"],
         summary="PDAM Kota Contoh tidak menjadwalkan pemadaman; layanan berjalan normal dan "
-                "warga diminta tidak menyebarkan pesan berantai tersebut. " * 3)
+        "warga diminta tidak menyebarkan pesan berantai tersebut. " * 3,
+    )
     preview = channel_for(tmp_path, FakeX()).preview(release, sample_links())
     assert preview.length is not None and preview.length <= 280
     golden("x/clarification.txt", preview.text)

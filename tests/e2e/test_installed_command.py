@@ -25,33 +25,49 @@ def office(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def chanpub(folder: Path, *args: str, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess[str]:
+def chanpub(
+    folder: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     command = shutil.which("chanpub")
     assert command, "chanpub is not installed: pip install -e '.[test]'"
     environment = {**os.environ, "CHANPUB_STATE_DIR": str(folder / ".chanpub"), **(env or {})}
-    return subprocess.run([command, *args], cwd=folder, capture_output=True, text=True,
-                          env=environment, timeout=120, check=False)
+    return subprocess.run(
+        [command, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_the_readme_command_publishes_the_example(office: Path) -> None:
     result = chanpub(office, "send", "examples/release.md")
     assert result.returncode == 0, result.stderr
     slug = "layanan-adminduk-keliling"
-    assert f"{slug}  website  published  https://kominfo.example.go.id/siaran/{slug}.html" \
+    assert (
+        f"{slug}  website  published  https://kominfo.example.go.id/siaran/{slug}.html"
         in result.stdout
+    )
     assert (office / "public" / f"{slug}.html").is_file()
     assert (office / "public" / "media" / f"{slug}-layanan-keliling.jpg").is_file()
     messages = sorted((office / "outbox" / slug).glob("*.eml"))
     assert [m.name for m in messages] == [
-        "budi.santoso@tv-lokal.example.com.eml", "newsroom@radio-kota.example.com.eml",
-        "redaksi@harian-contoh.example.com.eml"]  # the duplicate and the broken one left out
+        "budi.santoso@tv-lokal.example.com.eml",
+        "newsroom@radio-kota.example.com.eml",
+        "redaksi@harian-contoh.example.com.eml",
+    ]  # the duplicate and the broken one left out
     message = email.message_from_bytes(messages[0].read_bytes(), policy=email.policy.default)
-    assert message["Subject"] == "[Siaran Pers] Pemkot Buka Layanan Adminduk Keliling di 12 Kelurahan"
+    assert (
+        message["Subject"] == "[Siaran Pers] Pemkot Buka Layanan Adminduk Keliling di 12 Kelurahan"
+    )
     assert message["To"] == "Budi Santoso <budi.santoso@tv-lokal.example.com>"
     assert message.get_content_type() == "multipart/mixed"  # text + HTML, and the poster
     assert [p.get_content_type() for p in message.get_payload()] == [  # type: ignore[union-attr]
-        "multipart/alternative", "application/pdf"]
+        "multipart/alternative",
+        "application/pdf",
+    ]
     assert next(message.iter_attachments()).get_filename() == f"{slug}-poster.pdf"
     assert (office / "posters" / f"{slug}-poster.pdf").read_bytes().startswith(b"%PDF")
     plain = message.get_body(("plain",))
@@ -73,8 +89,10 @@ def test_a_second_run_publishes_nothing_new(office: Path) -> None:
 def test_cron_run_on_the_folder_skips_drafts_and_scheduled(office: Path) -> None:
     result = chanpub(office, "send", "examples/", "--json")
     assert result.returncode == 0, result.stderr
-    by_slug = {r["slug"]: {c["status"] for c in r["channels"]}
-               for r in json.loads(result.stdout)["releases"]}
+    by_slug = {
+        r["slug"]: {c["status"] for c in r["channels"]}
+        for r in json.loads(result.stdout)["releases"]
+    }
     assert by_slug["klarifikasi-biaya-ktp-el"] == {"published"}
     assert by_slug["layanan-adminduk-keliling"] == {"published"}
     assert by_slug["rencana-festival-budaya-kota-contoh-2026"] == {"skipped"}
@@ -84,8 +102,10 @@ def test_cron_run_on_the_folder_skips_drafts_and_scheduled(office: Path) -> None
 
 def test_an_edit_after_approval_is_refused(office: Path) -> None:
     release = office / "examples" / "release.md"
-    release.write_text(release.read_text(encoding="utf-8").replace("12 kelurahan", "13 kelurahan"),
-                       encoding="utf-8")
+    release.write_text(
+        release.read_text(encoding="utf-8").replace("12 kelurahan", "13 kelurahan"),
+        encoding="utf-8",
+    )
     result = chanpub(office, "send", "examples/release.md")
     assert result.returncode == 2
     assert "changed after it was approved by Kepala Dinas Kominfo Kota Contoh" in result.stderr
@@ -106,23 +126,42 @@ def test_a_concurrent_run_exits_75(office: Path) -> None:
 def test_an_outside_adapter_package_plugs_in(office: Path, tmp_path: Path) -> None:
     site = tmp_path / "site-packages"
     source = shutil.copytree(REPO / "tests" / "adapter_pkg", tmp_path / "adapter_pkg")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--target", str(site), str(source)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
     config = office / "channels.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + """
+    config.write_text(
+        config.read_text(encoding="utf-8")
+        + """
   board:
     type: notice-board
     board: papan/pengumuman.txt
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     env = {"PYTHONPATH": str(site)}
     listing = chanpub(office, "channels", env=env)
     assert "notice-board" in listing.stdout and "chanpub-notice-board" in listing.stdout
     result = chanpub(office, "send", "examples/release.md", env=env)
     assert result.returncode == 0, result.stderr
     board = (office / "papan" / "pengumuman.txt").read_text(encoding="utf-8")
-    assert board.startswith("Pemkot Buka Layanan Adminduk Keliling di 12 Kelurahan — "
-                            "https://kominfo.example.go.id/siaran/layanan-adminduk-keliling.html")
+    assert board.startswith(
+        "Pemkot Buka Layanan Adminduk Keliling di 12 Kelurahan — "
+        "https://kominfo.example.go.id/siaran/layanan-adminduk-keliling.html"
+    )
 
 
 def test_init_then_approve_then_send(tmp_path: Path) -> None:

@@ -19,8 +19,9 @@ from chanpub.testing import write_release
 pytestmark = pytest.mark.e2e
 
 
-def routed_transport(wordpress_url: str, statuses: list[dict[str, list[str]]]
-                     ) -> httpx.BaseTransport:
+def routed_transport(
+    wordpress_url: str, statuses: list[dict[str, list[str]]]
+) -> httpx.BaseTransport:
     """Loopback WordPress for real; mastodon.example answered as Mastodon's API does."""
     real = httpx.HTTPTransport()
 
@@ -30,10 +31,16 @@ def routed_transport(wordpress_url: str, statuses: list[dict[str, list[str]]]
         assert request.headers["Idempotency-Key"]
         form = parse_qs(request.content.decode())
         statuses.append(form)
-        return httpx.Response(200, json={
-            "id": "1101", "url": "https://mastodon.example/@kominfo/1101",
-            "uri": "https://mastodon.example/users/kominfo/statuses/1101",
-            "created_at": "2026-09-03T01:00:00.000Z", "content": form["status"][0]})
+        return httpx.Response(
+            200,
+            json={
+                "id": "1101",
+                "url": "https://mastodon.example/@kominfo/1101",
+                "uri": "https://mastodon.example/users/kominfo/statuses/1101",
+                "created_at": "2026-09-03T01:00:00.000Z",
+                "content": form["status"][0],
+            },
+        )
 
     mocked = httpx.MockTransport(mastodon)
 
@@ -56,14 +63,15 @@ def test_posts_mail_and_poster_carry_the_wordpress_link(
     monkeypatch.setenv("WP_USER", wordpress_site["user"])
     monkeypatch.setenv("WP_APP_PASSWORD", wordpress_site["password"])
     monkeypatch.setenv("MASTODON_TOKEN", "toot-token-for-tests")
-    (tmp_path / "channels.yaml").write_text(f"""
+    (tmp_path / "channels.yaml").write_text(
+        f"""
 organisation: Diskominfo Kota Contoh
 language: id
 channels:
   website:
     type: wordpress
     canonical: true
-    site: {wordpress_site['url']}
+    site: {wordpress_site["url"]}
     username: ${{WP_USER}}
     app_password: ${{WP_APP_PASSWORD}}
   toots:
@@ -80,20 +88,26 @@ channels:
     from: "Humas <humas@example.go.id>"
     lists: ["redaksi@media.example.com"]
     attach: [poster]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     slug = f"wp-canonical-{tmp_path.name[-12:].lower().strip('_-')}".replace("_", "-")
     release = write_release(tmp_path / "releases", title="Layanan Adminduk Keliling", slug=slug)
     statuses: list[dict[str, list[str]]] = []
-    monkeypatch.setattr(http, "transport_factory",
-                        lambda: routed_transport(wordpress_site["url"], statuses))
+    monkeypatch.setattr(
+        http, "transport_factory", lambda: routed_transport(wordpress_site["url"], statuses)
+    )
     http.close_shared_client()
 
     result = actions.send([release], load_config(tmp_path / "channels.yaml"))
 
     outcomes = {o.channel: o for o in result.releases[0].outcomes}
     assert {name: o.status for name, o in outcomes.items()} == {
-        "website": "published", "toots": "published", "poster": "published",
-        "press": "published"}, {name: o.error for name, o in outcomes.items()}
+        "website": "published",
+        "toots": "published",
+        "poster": "published",
+        "press": "published",
+    }, {name: o.error for name, o in outcomes.items()}
     link = outcomes["website"].url
     assert link and link.startswith(wordpress_site["url"]) and slug in link
     page = httpx.get(link, follow_redirects=True)
@@ -103,7 +117,8 @@ channels:
     share = next((tmp_path / "posters").rglob("*.txt")).read_text(encoding="utf-8")
     assert link in share
     message = email.message_from_bytes(
-        next((tmp_path / "outbox").rglob("*.eml")).read_bytes(), policy=email.policy.default)
+        next((tmp_path / "outbox").rglob("*.eml")).read_bytes(), policy=email.policy.default
+    )
     body = message.get_body(("plain",))
     assert body is not None and link in body.get_content()
     attachments = [part.get_filename() for part in message.iter_attachments()]

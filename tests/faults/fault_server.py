@@ -43,8 +43,7 @@ class Fault:
     store: bool = False  # the post is applied before the fault shows
 
     @classmethod
-    def status(cls, code: int, *, retry_after: str | None = None,
-               store: bool = False) -> Fault:
+    def status(cls, code: int, *, retry_after: str | None = None, store: bool = False) -> Fault:
         """Answer `code` (with Retry-After); `store` applies the post anyway (a 500 after
         the write)."""
         headers = (("Retry-After", retry_after),) if retry_after is not None else ()
@@ -117,13 +116,19 @@ class FaultServer:
     def _create(self, path: str, body: bytes) -> dict[str, Any]:
         number = len(self.posts) + 1
         if "/bot" in path:
-            return {"ok": True, "result": {"message_id": number,
-                                           "chat": {"id": -1001, "username": "kominfokota"}}}
+            return {
+                "ok": True,
+                "result": {"message_id": number, "chat": {"id": -1001, "username": "kominfokota"}},
+            }
         if path.endswith("/api/v1/statuses"):
             text = parse_qs(body.decode()).get("status", [""])[0]
             content = "".join(f"<p>{line}</p>" for line in text.split("\n\n"))
-            return {"id": str(number), "url": f"{self.url}/@kominfo/{number}",
-                    "content": content, "in_reply_to_id": None}
+            return {
+                "id": str(number),
+                "url": f"{self.url}/@kominfo/{number}",
+                "content": content,
+                "in_reply_to_id": None,
+            }
         return {"id": number, "url": f"{self.url}/berita/{number}"}
 
     def _read(self, method: str, path: str) -> tuple[int, Any]:
@@ -147,8 +152,9 @@ class FaultServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the tests assert on what was stored instead."""
 
-            def _answer(self, code: int, payload: Any,
-                        headers: tuple[tuple[str, str], ...] = ()) -> None:
+            def _answer(
+                self, code: int, payload: Any, headers: tuple[tuple[str, str], ...] = ()
+            ) -> None:
                 data = json.dumps(payload).encode()
                 try:
                     self.send_response(code)
@@ -164,8 +170,10 @@ class FaultServer:
             def _echo(self, body: bytes) -> None:
                 # A careless service that repeats credentials in its error messages.
                 told = f"{self.path} {self.headers.get('Authorization')} {body[:300]!r}"
-                self._answer(state.echo or 400, {"error": f"rejected: {told}",
-                                                 "message": f"rejected: {told}"})
+                self._answer(
+                    state.echo or 400,
+                    {"error": f"rejected: {told}", "message": f"rejected: {told}"},
+                )
 
             def do_GET(self) -> None:
                 path = urlsplit(self.path).path
@@ -184,8 +192,11 @@ class FaultServer:
                 with state.lock:
                     state.attempts.append((time.monotonic(), "POST", path))
                     fault = state.faults.popleft() if state.faults else None
-                    known = next((p for p in state.posts if key and p.key == key), None) \
-                        if state.idempotent else None
+                    known = (
+                        next((p for p in state.posts if key and p.key == key), None)
+                        if state.idempotent
+                        else None
+                    )
                     if known is not None:
                         answer = known.answer
                     elif fault is None or fault.store:
@@ -210,8 +221,9 @@ class FaultServer:
 
             def _reset(self) -> None:
                 # SO_LINGER 0: close() sends RST, the way a crashing proxy cuts a connection.
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.close_connection = True
                 self.connection.close()
 

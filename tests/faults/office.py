@@ -37,8 +37,12 @@ def webhook(url: str) -> dict[str, Any]:
 
 def telegram(url: str) -> dict[str, Any]:
     """A telegram channel whose Bot API is at `url` (no idempotency, no lookup)."""
-    return {"type": "telegram", "api_base": url, "bot_token": "${TG_BOT_TOKEN}",
-            "chat_id": "@kominfokota"}
+    return {
+        "type": "telegram",
+        "api_base": url,
+        "bot_token": "${TG_BOT_TOKEN}",
+        "chat_id": "@kominfokota",
+    }
 
 
 def mastodon(url: str) -> dict[str, Any]:
@@ -48,35 +52,60 @@ def mastodon(url: str) -> dict[str, Any]:
 
 def smtp(port: int, lists: list[str]) -> dict[str, Any]:
     """An e-mail channel sending through a plain local relay on `port`."""
-    return {"type": "email", "transport": "smtp", "host": "127.0.0.1", "port": port,
-            "security": "none", "from": "Diskominfo <humas@kominfo.example.go.id>",
-            "lists": lists}
+    return {
+        "type": "email",
+        "transport": "smtp",
+        "host": "127.0.0.1",
+        "port": port,
+        "security": "none",
+        "from": "Diskominfo <humas@kominfo.example.go.id>",
+        "lists": lists,
+    }
 
 
-def write_office(folder: Path, channels: Mapping[str, Mapping[str, Any]], *,
-                 releases: int = 1, website: bool = True) -> Path:
+def write_office(
+    folder: Path,
+    channels: Mapping[str, Mapping[str, Any]],
+    *,
+    releases: int = 1,
+    website: bool = True,
+) -> Path:
     """channels.yaml (the website as canonical, plus `channels`) and approved releases in
     releases/; returns the config's path."""
     folder.mkdir(parents=True, exist_ok=True)
     entries: dict[str, Any] = {}
     if website:
-        entries["website"] = {"type": "static-site", "canonical": True, "path": "public",
-                              "base_url": BASE_URL}
+        entries["website"] = {
+            "type": "static-site",
+            "canonical": True,
+            "path": "public",
+            "base_url": BASE_URL,
+        }
     entries.update({name: dict(entry) for name, entry in channels.items()})
     config = folder / "channels.yaml"
-    config.write_text(yaml.safe_dump({"organisation": "Diskominfo Kota Contoh",
-                                      "language": "id", "channels": entries}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {"organisation": "Diskominfo Kota Contoh", "language": "id", "channels": entries}
+        ),
+        encoding="utf-8",
+    )
     for number in range(releases):
-        write_release(folder / "releases", name=f"rilis-{number:04}.md",
-                      title=f"Siaran Pers Nomor {number} Kota Contoh",
-                      date="2026-03-0" + str(1 + number % 9))
+        write_release(
+            folder / "releases",
+            name=f"rilis-{number:04}.md",
+            title=f"Siaran Pers Nomor {number} Kota Contoh",
+            date="2026-03-0" + str(1 + number % 9),
+        )
     return config
 
 
 def environment(folder: Path, **extra: str) -> dict[str, str]:
     """The environment a cron job would give chanpub, with the state beside the config."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("CHANPUB_", "PYTHONPATH"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("CHANPUB_", "PYTHONPATH"))
+    }
     env.update(SECRETS)
     # Messages in English whatever the config's `language:` (the tests read them).
     env.update(CHANPUB_STATE_DIR=str(folder / ".chanpub"), LANG="C.UTF-8", CHANPUB_LANG="en")
@@ -91,23 +120,41 @@ def command() -> list[str]:
     return [found]
 
 
-def chanpub(folder: Path, *args: str, timeout: float = 60,
-            **extra: str) -> subprocess.CompletedProcess[str]:
+def chanpub(
+    folder: Path, *args: str, timeout: float = 60, **extra: str
+) -> subprocess.CompletedProcess[str]:
     """Run `chanpub ARGS` in `folder` the way cron does (no terminal) and wait for it."""
-    return subprocess.run([*command(), *args], cwd=folder, capture_output=True, text=True,
-                          env=environment(folder, **extra), timeout=timeout, check=False)
+    return subprocess.run(
+        [*command(), *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=environment(folder, **extra),
+        timeout=timeout,
+        check=False,
+    )
 
 
 def start(folder: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
     """Start `chanpub ARGS` in `folder` without waiting."""
-    return subprocess.Popen([*command(), *args], cwd=folder, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=environment(folder, **extra))
+    return subprocess.Popen(
+        [*command(), *args],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(folder, **extra),
+    )
 
 
 def with_kill_point(point: str, signal_file: Path, count: int = 1) -> dict[str, str]:
     """Environment that makes chanpub stop at `point` (see killpoints/sitecustomize.py)."""
-    return {"PYTHONPATH": str(HERE / "killpoints"), "CHANPUB_KILL_POINT": point,
-            "CHANPUB_KILL_COUNT": str(count), "CHANPUB_KILL_SIGNAL": str(signal_file)}
+    return {
+        "PYTHONPATH": str(HERE / "killpoints"),
+        "CHANPUB_KILL_POINT": point,
+        "CHANPUB_KILL_COUNT": str(count),
+        "CHANPUB_KILL_SIGNAL": str(signal_file),
+    }
 
 
 def kill_when(process: subprocess.Popen[str], ready: Any, timeout: float = 30) -> None:
@@ -116,8 +163,9 @@ def kill_when(process: subprocess.Popen[str], ready: Any, timeout: float = 30) -
     while not ready():
         if process.poll() is not None:
             out, err = process.communicate()
-            raise AssertionError(f"chanpub ended ({process.returncode}) before the kill "
-                                 f"point:\n{out}\n{err}")
+            raise AssertionError(
+                f"chanpub ended ({process.returncode}) before the kill point:\n{out}\n{err}"
+            )
         assert time.monotonic() < deadline, "chanpub never reached the kill point"
         time.sleep(0.01)
     os.kill(process.pid, signal.SIGKILL)

@@ -27,8 +27,9 @@ class Relay:
     port: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        message = email.message_from_bytes(envelope.original_content or b"",
-                                           policy=email.policy.default)
+        message = email.message_from_bytes(
+            envelope.original_content or b"", policy=email.policy.default
+        )
         for recipient in envelope.rcpt_tos:
             self.received.append((recipient.lower(), str(message["Subject"])))
         if self.hold_at is not None and len(self.received) >= self.hold_at:
@@ -39,8 +40,9 @@ class Relay:
 
     def count(self, recipient: str, title: str) -> int:
         """How many messages about `title` reached `recipient`."""
-        return sum(1 for to, subject in self.received
-                   if to == recipient.lower() and title in subject)
+        return sum(
+            1 for to, subject in self.received if to == recipient.lower() and title in subject
+        )
 
 
 def free_port() -> int:
@@ -68,5 +70,6 @@ def press_list(folder: Path, count: int) -> tuple[str, list[str]]:
     addresses = [f"wartawan{n:02}@media.example" for n in range(count)]
     (folder / "media.csv").write_text(
         "email,name\n" + "".join(f"{a},Wartawan {n}\n" for n, a in enumerate(addresses)),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return "media.csv", addresses

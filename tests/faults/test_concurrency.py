@@ -18,17 +18,28 @@ RELEASES = 3
 def test_ten_sends_at_once_publish_each_release_once(tmp_path: Path) -> None:
     folder = tmp_path / "humas"
     folder.mkdir()
-    (folder / "media.csv").write_text("email,name\nredaksi@koran.example,Redaksi\n"
-                                      "newsroom@radio.example,Newsroom\n", encoding="utf-8")
+    (folder / "media.csv").write_text(
+        "email,name\nredaksi@koran.example,Redaksi\nnewsroom@radio.example,Newsroom\n",
+        encoding="utf-8",
+    )
     # The service counts every create request: it does not deduplicate, so a second post
     # of the same release would show.
     with FaultServer(idempotent=False, latency=0.2) as service:
-        write_office(folder, {
-            "portal": webhook(service.url), "social": telegram(service.url),
-            "press": {"type": "email", "transport": "outbox", "path": "outbox",
-                      "from": "Diskominfo <humas@kominfo.example.go.id>",
-                      "lists": ["media.csv"]},
-        }, releases=RELEASES)
+        write_office(
+            folder,
+            {
+                "portal": webhook(service.url),
+                "social": telegram(service.url),
+                "press": {
+                    "type": "email",
+                    "transport": "outbox",
+                    "path": "outbox",
+                    "from": "Diskominfo <humas@kominfo.example.go.id>",
+                    "lists": ["media.csv"],
+                },
+            },
+            releases=RELEASES,
+        )
         processes = [start(folder, "send", "releases/", "--json") for _ in range(PROCESSES)]
         results = [(p.wait(timeout=120), *p.communicate(timeout=10)) for p in processes]
 
@@ -49,10 +60,13 @@ def test_ten_sends_at_once_publish_each_release_once(tmp_path: Path) -> None:
     for number in range(RELEASES):
         slug = f"siaran-pers-nomor-{number}-kota-contoh"
         assert sorted(p.name for p in (folder / "outbox" / slug).iterdir()) == [
-            "newsroom@radio.example.eml", "redaksi@koran.example.eml"]
+            "newsroom@radio.example.eml",
+            "redaksi@koran.example.eml",
+        ]
     with sqlite3.connect(folder / ".chanpub" / "ledger.sqlite3") as db:
-        rows = db.execute("SELECT status, attempts, COUNT(*) FROM deliveries "
-                          "GROUP BY status, attempts").fetchall()
+        rows = db.execute(
+            "SELECT status, attempts, COUNT(*) FROM deliveries GROUP BY status, attempts"
+        ).fetchall()
     db.close()
     assert rows == [("published", 1, 4 * RELEASES)], "every delivery was attempted once"
     assert integrity(folder) == "ok"

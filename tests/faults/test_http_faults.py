@@ -75,10 +75,13 @@ SLUG = "siaran-pers-nomor-0-kota-contoh"
 
 # --- faults that are retried inside the run -------------------------------------------------
 
-@pytest.mark.parametrize("make", [webhook, telegram, mastodon], ids=["webhook", "telegram",
-                                                                     "mastodon"])
-def test_503_and_429_are_retried_in_the_same_run(tmp_path: Path, server: FaultServer,
-                                                 make: Channel) -> None:
+
+@pytest.mark.parametrize(
+    "make", [webhook, telegram, mastodon], ids=["webhook", "telegram", "mastodon"]
+)
+def test_503_and_429_are_retried_in_the_same_run(
+    tmp_path: Path, server: FaultServer, make: Channel
+) -> None:
     write_office(tmp_path, {"social": make(server.url)})
     server.next(Fault.status(503), Fault.status(429, retry_after="0"))
     result, seconds = timed(tmp_path)
@@ -88,8 +91,9 @@ def test_503_and_429_are_retried_in_the_same_run(tmp_path: Path, server: FaultSe
     assert seconds < 10
 
 
-def test_retry_after_is_honoured_before_the_next_attempt(tmp_path: Path, server: FaultServer
-                                                         ) -> None:
+def test_retry_after_is_honoured_before_the_next_attempt(
+    tmp_path: Path, server: FaultServer
+) -> None:
     import stamina
 
     stamina.set_testing(False)  # really wait, to measure that the wait is the service's
@@ -103,7 +107,8 @@ def test_retry_after_is_honoured_before_the_next_attempt(tmp_path: Path, server:
 
 
 def test_a_long_retry_after_fails_for_now_and_the_next_run_publishes(
-    tmp_path: Path, server: FaultServer,
+    tmp_path: Path,
+    server: FaultServer,
 ) -> None:
     write_office(tmp_path, {"social": webhook(server.url)})
     server.next(Fault.status(429, retry_after="3600"))
@@ -125,8 +130,7 @@ def test_a_service_that_is_down_fails_after_bounded_retries(tmp_path: Path) -> N
     assert outcome(result, "website").status == "published"
 
 
-def test_a_slow_answer_within_the_timeout_is_a_success(tmp_path: Path, server: FaultServer
-                                                       ) -> None:
+def test_a_slow_answer_within_the_timeout_is_a_success(tmp_path: Path, server: FaultServer) -> None:
     write_office(tmp_path, {"social": webhook(server.url)})
     server.next(Fault.sleep(0.5))
     result = send(tmp_path)
@@ -146,7 +150,9 @@ AMBIGUOUS = {
 
 @pytest.mark.parametrize("fault", list(AMBIGUOUS))
 def test_idempotent_channel_a_lost_answer_then_a_rerun_leaves_exactly_one_post(
-    tmp_path: Path, server: FaultServer, fault: str,
+    tmp_path: Path,
+    server: FaultServer,
+    fault: str,
 ) -> None:
     write_office(tmp_path, {"social": webhook(server.url)})
     server.next(AMBIGUOUS[fault])
@@ -163,7 +169,9 @@ def test_idempotent_channel_a_lost_answer_then_a_rerun_leaves_exactly_one_post(
 
 @pytest.mark.parametrize("fault", list(AMBIGUOUS))
 def test_channel_with_lookup_finds_the_post_a_lost_answer_made(
-    tmp_path: Path, server: FaultServer, fault: str,
+    tmp_path: Path,
+    server: FaultServer,
+    fault: str,
 ) -> None:
     write_office(tmp_path, {"social": mastodon(server.url)})
     server.next(AMBIGUOUS[fault])
@@ -177,7 +185,9 @@ def test_channel_with_lookup_finds_the_post_a_lost_answer_made(
 
 @pytest.mark.parametrize("fault", list(AMBIGUOUS))
 def test_channel_without_idempotency_flags_a_person_and_never_posts_twice(
-    tmp_path: Path, server: FaultServer, fault: str,
+    tmp_path: Path,
+    server: FaultServer,
+    fault: str,
 ) -> None:
     write_office(tmp_path, {"social": telegram(server.url)})
     server.next(AMBIGUOUS[fault])
@@ -190,29 +200,33 @@ def test_channel_without_idempotency_flags_a_person_and_never_posts_twice(
     assert ledger_rows(tmp_path)[(SLUG, "social")] == NEEDS_CHECK
     assert len(server.creates()) == 1 and len(server.posts) == 1, "never sent twice"
     config = load_config(tmp_path / "channels.yaml")
-    assert actions.resolve(config, SLUG, "social", published=True,
-                           url="https://t.me/kominfokota/1") == 1
+    assert (
+        actions.resolve(config, SLUG, "social", published=True, url="https://t.me/kominfokota/1")
+        == 1
+    )
     third = send(tmp_path)
     assert outcome(third).status == "already-published" and len(server.posts) == 1
 
 
 def test_a_person_saying_not_published_lets_the_next_run_send_it(
-    tmp_path: Path, server: FaultServer,
+    tmp_path: Path,
+    server: FaultServer,
 ) -> None:
     write_office(tmp_path, {"social": telegram(server.url)})
     server.next(Fault.status(502))  # a proxy error: the post never reached the Bot API
     send(tmp_path)
     assert ledger_rows(tmp_path)[(SLUG, "social")] == NEEDS_CHECK and server.posts == []
-    actions.resolve(load_config(tmp_path / "channels.yaml"), SLUG, "social",
-                    published=False, url=None)
+    actions.resolve(
+        load_config(tmp_path / "channels.yaml"), SLUG, "social", published=False, url=None
+    )
     assert outcome(send(tmp_path)).status == "published" and len(server.posts) == 1
 
 
-def test_other_channels_go_on_while_one_service_misbehaves(tmp_path: Path,
-                                                           server: FaultServer) -> None:
+def test_other_channels_go_on_while_one_service_misbehaves(
+    tmp_path: Path, server: FaultServer
+) -> None:
     with FaultServer() as healthy:
-        write_office(tmp_path, {"social": telegram(server.url),
-                                "portal": webhook(healthy.url)})
+        write_office(tmp_path, {"social": telegram(server.url), "portal": webhook(healthy.url)})
         server.next(Fault.reset())
         result = send(tmp_path)
         assert outcome(result, "website").status == "published"

@@ -52,20 +52,36 @@ def office(tmp_path: Path, service: FaultServer, relay: Relay) -> tuple[Path, li
     folder = tmp_path / "humas"
     folder.mkdir()
     media, addresses = press_list(folder, RECIPIENTS)
-    write_office(folder, {"portal": webhook(service.url), "social": telegram(service.url),
-                          "press": smtp(relay.port, [media])}, releases=RELEASES)
+    write_office(
+        folder,
+        {
+            "portal": webhook(service.url),
+            "social": telegram(service.url),
+            "press": smtp(relay.port, [media]),
+        },
+        releases=RELEASES,
+    )
     return folder, addresses
 
 
-def assert_exactly_once_or_flagged(folder: Path, service: FaultServer, relay: Relay,
-                                   addresses: list[str]) -> None:
+def assert_exactly_once_or_flagged(
+    folder: Path, service: FaultServer, relay: Relay, addresses: list[str]
+) -> None:
     """The invariant every kill point must leave after one more run."""
     assert integrity(folder) == "ok"
     with sqlite3.connect(folder / ".chanpub" / "ledger.sqlite3") as db:
-        rows = {(slug, channel): (status, key) for slug, channel, status, key in db.execute(
-            "SELECT slug, channel, status, delivery_key FROM deliveries")}
-        items = {(key, item): (status, error or "") for key, item, status, error in db.execute(
-            "SELECT delivery_key, item, status, error FROM items")}
+        rows = {
+            (slug, channel): (status, key)
+            for slug, channel, status, key in db.execute(
+                "SELECT slug, channel, status, delivery_key FROM deliveries"
+            )
+        }
+        items = {
+            (key, item): (status, error or "")
+            for key, item, status, error in db.execute(
+                "SELECT delivery_key, item, status, error FROM items"
+            )
+        }
     db.close()
     for number in range(RELEASES):
         title = f"Siaran Pers Nomor {number} Kota Contoh"
@@ -79,8 +95,11 @@ def assert_exactly_once_or_flagged(folder: Path, service: FaultServer, relay: Re
         messages = [p for p in service.posts if "/bot" in p.path and title in p.text]
         status = rows[(slug, "social")][0]
         assert len(messages) <= 1, f"{slug} posted {len(messages)} times to Telegram"
-        assert (status == "published" and len(messages) == 1) or status == "needs_check", \
-            (slug, status, len(messages))
+        assert (status == "published" and len(messages) == 1) or status == "needs_check", (
+            slug,
+            status,
+            len(messages),
+        )
 
         key = rows[(slug, "press")][1]
         for address in addresses:
@@ -88,7 +107,8 @@ def assert_exactly_once_or_flagged(folder: Path, service: FaultServer, relay: Re
             state, reason = items.get((key, address), ("", ""))
             assert got <= 1, f"{address} got {slug} {got} times"
             assert (state == "sent" and got == 1) or (
-                state == "failed" and "may have received" in reason), (slug, address, state, got)
+                state == "failed" and "may have received" in reason
+            ), (slug, address, state, got)
 
 
 def run_again(folder: Path) -> None:
@@ -105,10 +125,10 @@ KILL_POINTS = [
 ]
 
 
-@pytest.mark.parametrize(("point", "count"), KILL_POINTS,
-                         ids=[f"{p}-{n}" for p, n in KILL_POINTS])
-def test_killed_at_a_point_then_run_again(office: tuple[Path, list[str]], service: FaultServer,
-                                          relay: Relay, point: str, count: int) -> None:
+@pytest.mark.parametrize(("point", "count"), KILL_POINTS, ids=[f"{p}-{n}" for p, n in KILL_POINTS])
+def test_killed_at_a_point_then_run_again(
+    office: tuple[Path, list[str]], service: FaultServer, relay: Relay, point: str, count: int
+) -> None:
     folder, addresses = office
     signal_file = folder.parent / "stopped"
     process = start(folder, "send", "releases/", **with_kill_point(point, signal_file, count))
@@ -121,7 +141,10 @@ def test_killed_at_a_point_then_run_again(office: tuple[Path, list[str]], servic
 
 @pytest.mark.parametrize("channel", ["portal", "social"])
 def test_killed_while_the_service_holds_an_applied_post(
-    office: tuple[Path, list[str]], service: FaultServer, relay: Relay, channel: str,
+    office: tuple[Path, list[str]],
+    service: FaultServer,
+    relay: Relay,
+    channel: str,
 ) -> None:
     folder, addresses = office
     if channel == "social":  # let the portal through first: the hold hits a Telegram post
@@ -131,15 +154,25 @@ def test_killed_while_the_service_holds_an_applied_post(
     kill_when(process, service.reached.is_set)
     service.released.set()
     assert integrity(folder) == "ok"
-    write_office(folder, {"portal": webhook(service.url), "social": telegram(service.url),
-                          "press": smtp(relay.port, ["media.csv"])}, releases=RELEASES)
+    write_office(
+        folder,
+        {
+            "portal": webhook(service.url),
+            "social": telegram(service.url),
+            "press": smtp(relay.port, ["media.csv"]),
+        },
+        releases=RELEASES,
+    )
     run_again(folder)
     assert_exactly_once_or_flagged(folder, service, relay, addresses)
 
 
 @pytest.mark.parametrize("hold_at", [1, 4])
 def test_killed_in_the_middle_of_the_press_list(
-    office: tuple[Path, list[str]], service: FaultServer, relay: Relay, hold_at: int,
+    office: tuple[Path, list[str]],
+    service: FaultServer,
+    relay: Relay,
+    hold_at: int,
 ) -> None:
     folder, addresses = office
     relay.hold_at = hold_at  # the server stored message N; its 250 never reaches chanpub

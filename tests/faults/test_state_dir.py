@@ -37,15 +37,25 @@ def send_on_tmpfs(folder: Path, state: Path, prepare: str) -> subprocess.Complet
     state.mkdir(parents=True, exist_ok=True)
     flags = "-m" if os.geteuid() == 0 else "-rm"  # -r: a user namespace where we may mount
     chanpub_command = " ".join(shlex.quote(part) for part in [*command(), "send", "releases/"])
-    script = (f"set -e; mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(state))}; "
-              f"{prepare}; exec {chanpub_command}")
+    script = (
+        f"set -e; mount -t tmpfs -o size=64k tmpfs {shlex.quote(str(state))}; "
+        f"{prepare}; exec {chanpub_command}"
+    )
     env = environment(folder, CHANPUB_STATE_DIR=str(state), STATE=str(state))
-    return subprocess.run([unshare, flags, "sh", "-c", script], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [unshare, flags, "sh", "-c", script],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-def assert_nothing_published(folder: Path, service: FaultServer,
-                             result: subprocess.CompletedProcess[str], expected: str) -> None:
+def assert_nothing_published(
+    folder: Path, service: FaultServer, result: subprocess.CompletedProcess[str], expected: str
+) -> None:
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -72,8 +82,9 @@ def earlier_ledger(tmp_path: Path) -> Path:
 
 def test_a_state_directory_below_a_file_is_refused(office: Path, service: FaultServer) -> None:
     (office / "not-a-folder").write_text("", encoding="utf-8")
-    result = chanpub(office, "send", "releases/",
-                     CHANPUB_STATE_DIR=str(office / "not-a-folder" / "state"))
+    result = chanpub(
+        office, "send", "releases/", CHANPUB_STATE_DIR=str(office / "not-a-folder" / "state")
+    )
     assert_nothing_published(office, service, result, "cannot create the state directory")
     assert "CHANPUB_STATE_DIR" in result.stderr
 
@@ -84,25 +95,34 @@ def test_a_read_only_state_directory_is_refused(office: Path, service: FaultServ
 
 
 def test_a_read_only_state_directory_with_a_ledger_is_refused(
-    office: Path, service: FaultServer, earlier_ledger: Path,
+    office: Path,
+    service: FaultServer,
+    earlier_ledger: Path,
 ) -> None:
-    result = send_on_tmpfs(office, office / "state", f'cp {earlier_ledger} "$STATE"/; '
-                           'mount -o remount,ro "$STATE"')
+    result = send_on_tmpfs(
+        office, office / "state", f'cp {earlier_ledger} "$STATE"/; mount -o remount,ro "$STATE"'
+    )
     assert_nothing_published(office, service, result, "Read-only file system")
 
 
 def test_a_full_state_directory_is_refused(office: Path, service: FaultServer) -> None:
-    result = send_on_tmpfs(office, office / "state",
-                           'dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null || true')
+    result = send_on_tmpfs(
+        office, office / "state", 'dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null || true'
+    )
     assert_nothing_published(office, service, result, "disk is full")
     assert "check free disk space" in result.stderr
 
 
 def test_a_full_disk_under_an_existing_ledger_is_refused(
-    office: Path, service: FaultServer, earlier_ledger: Path,
+    office: Path,
+    service: FaultServer,
+    earlier_ledger: Path,
 ) -> None:
-    result = send_on_tmpfs(office, office / "state",
-                           f'cp {earlier_ledger} "$STATE"/; '
-                           'dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null || true')
+    result = send_on_tmpfs(
+        office,
+        office / "state",
+        f'cp {earlier_ledger} "$STATE"/; '
+        'dd if=/dev/zero of="$STATE/filler" bs=4k 2>/dev/null || true',
+    )
     assert_nothing_published(office, service, result, "cannot use the ledger")
     assert "check free disk space" in result.stderr  # disk I/O error on a full tmpfs

@@ -22,8 +22,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict:Deprec
 # One working entry per built-in type; hypothesis changes, drops and adds options.
 VALID: dict[str, dict[str, Any]] = {
     "static-site": {"path": "public", "base_url": "https://kominfo.example.go.id/siaran/"},
-    "email": {"transport": "outbox", "path": "outbox", "from": "Humas <humas@example.go.id>",
-              "lists": ["redaksi@media.example.com"]},
+    "email": {
+        "transport": "outbox",
+        "path": "outbox",
+        "from": "Humas <humas@example.go.id>",
+        "lists": ["redaksi@media.example.com"],
+    },
     "poster-pdf": {"out": "posters"},
     "mastodon": {"instance": "https://mastodon.example", "token": "${SET_TOKEN}"},
     "bluesky": {"handle": "kominfo.example", "app_password": "${SET_TOKEN}"},
@@ -31,30 +35,89 @@ VALID: dict[str, dict[str, Any]] = {
     "facebook-page": {"page_id": "1234567890", "page_token": "${SET_TOKEN}"},
     "instagram": {"account_id": "1784", "access_token": "${SET_TOKEN}"},
     "x": {"oauth2_token": "${SET_TOKEN}"},
-    "wordpress": {"site": "https://kominfo.example.go.id", "username": "humas",
-                  "app_password": "${SET_TOKEN}"},
+    "wordpress": {
+        "site": "https://kominfo.example.go.id",
+        "username": "humas",
+        "app_password": "${SET_TOKEN}",
+    },
     "micropub": {"endpoint": "https://kominfo.example.go.id/micropub", "token": "${SET_TOKEN}"},
     "webhook": {"url": "https://portal.example.go.id/hooks", "secret": "${SET_TOKEN}"},
-    "letter-pdf": {"out": "letters", "recipients": "tujuan.csv",
-                   "letterhead": {"lines": ["PEMERINTAH KOTA CONTOH"]},
-                   "signatory": {"position": "Kepala Dinas", "name": "Budi"}},
+    "letter-pdf": {
+        "out": "letters",
+        "recipients": "tujuan.csv",
+        "letterhead": {"lines": ["PEMERINTAH KOTA CONTOH"]},
+        "signatory": {"position": "Kepala Dinas", "name": "Budi"},
+    },
 }
-OPTION_NAMES = sorted({name for entry in VALID.values() for name in entry} | {
-    "template", "thread", "visibility", "max_chars", "headers", "port", "host", "security",
-    "verify_tls", "attach", "categories", "status", "api_base", "graph_base", "size",
-    "service", "site_title", "subject_prefix", "connections", "timeout", "media_endpoint"})
+OPTION_NAMES = sorted(
+    {name for entry in VALID.values() for name in entry}
+    | {
+        "template",
+        "thread",
+        "visibility",
+        "max_chars",
+        "headers",
+        "port",
+        "host",
+        "security",
+        "verify_tls",
+        "attach",
+        "categories",
+        "status",
+        "api_base",
+        "graph_base",
+        "size",
+        "service",
+        "site_title",
+        "subject_prefix",
+        "connections",
+        "timeout",
+        "media_endpoint",
+    }
+)
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
     st.text(max_size=20),
-    st.sampled_from(["${SET_TOKEN}", "${UNSET_TOKEN}", "${SET_TOKEN:-x}", "${", "$SET_TOKEN",
-                     "plain-secret-value", "https://contoh.go.id", "http://127.0.0.1:9",
-                     "ftp://contoh.go.id", "public", "../../etc", "/etc/passwd", "media.csv",
-                     "{{ title }}", "{% for x in %}", "{{ ''.__class__ }}", "-100123",
-                     "@kominfo", "A3", "starttls", "smtp", "outbox", "image", "website"]),
+    st.sampled_from(
+        [
+            "${SET_TOKEN}",
+            "${UNSET_TOKEN}",
+            "${SET_TOKEN:-x}",
+            "${",
+            "$SET_TOKEN",
+            "plain-secret-value",
+            "https://contoh.go.id",
+            "http://127.0.0.1:9",
+            "ftp://contoh.go.id",
+            "public",
+            "../../etc",
+            "/etc/passwd",
+            "media.csv",
+            "{{ title }}",
+            "{% for x in %}",
+            "{{ ''.__class__ }}",
+            "-100123",
+            "@kominfo",
+            "A3",
+            "starttls",
+            "smtp",
+            "outbox",
+            "image",
+            "website",
+        ]
+    ),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=5)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
 
 
 @st.composite
@@ -69,26 +132,37 @@ def entries(draw: st.DrawFn) -> Any:
         if action == "drop" and entry:
             entry.pop(draw(st.sampled_from(sorted(entry))))
         else:
-            entry[draw(st.sampled_from([*OPTION_NAMES, "enabled", "canonical", "type"]))] = \
-                draw(values)
+            entry[draw(st.sampled_from([*OPTION_NAMES, "enabled", "canonical", "type"]))] = draw(
+                values
+            )
     return entry
 
 
 @st.composite
 def config_texts(draw: st.DrawFn) -> bytes:
     """channels.yaml bytes: mostly a mapping with channels, sometimes mangled text."""
-    names = st.sampled_from(["website", "press", "poster", "social", "portal", "x"] * 3
-                            + ["Web Site", "-bad", "situs.utama"])
+    names = st.sampled_from(
+        ["website", "press", "poster", "social", "portal", "x"] * 3
+        + ["Web Site", "-bad", "situs.utama"]
+    )
     channels = draw(st.dictionaries(names, entries(), min_size=1, max_size=3))
     first = next(iter(channels))
-    if isinstance(channels[first], dict) and channels[first].get("type") in (
-            "static-site", "webhook", "wordpress", "micropub") and draw(st.booleans()):
+    if (
+        isinstance(channels[first], dict)
+        and channels[first].get("type") in ("static-site", "webhook", "wordpress", "micropub")
+        and draw(st.booleans())
+    ):
         channels[first]["canonical"] = True
     document: dict[str, Any] = {"organisation": "Diskominfo", "channels": channels}
     if draw(st.integers(0, 3)) == 0:
-        for key in draw(st.lists(st.sampled_from(["language", "base_url", "timezone",
-                                                  "state_dir", "organisation", "kanal"]),
-                                 max_size=2)):
+        for key in draw(
+            st.lists(
+                st.sampled_from(
+                    ["language", "base_url", "timezone", "state_dir", "organisation", "kanal"]
+                ),
+                max_size=2,
+            )
+        ):
             document[key] = draw(values)
     text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
     mangle = draw(st.sampled_from(["none"] * 12 + ["cut", "tabs", "bytes", "list"]))

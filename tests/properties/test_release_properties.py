@@ -38,35 +38,84 @@ channels:
 """
 
 SNIPPETS = [
-    "# Judul\n", "**tebal** ", "_miring_ ", "[tautan](https://contoh.go.id) ", "![x](x.png)",
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "| a | b |\n|---|---|\n",
-    "```\nkode\n```\n", "> kutipan\n", "- satu\n- dua\n", "\n\n", "---\n", "\t", "\r\n",
-    "\u200b", "👩‍👩‍👧", "ﷺ", "\x00", "{{ title }}", "{% raw %}", "&amp;", "\\", "`", "1. ",
+    "# Judul\n",
+    "**tebal** ",
+    "_miring_ ",
+    "[tautan](https://contoh.go.id) ",
+    "![x](x.png)",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "| a | b |\n|---|---|\n",
+    "```\nkode\n```\n",
+    "> kutipan\n",
+    "- satu\n- dua\n",
+    "\n\n",
+    "---\n",
+    "\t",
+    "\r\n",
+    "\u200b",
+    "👩‍👩‍👧",
+    "ﷺ",
+    "\x00",
+    "{{ title }}",
+    "{% raw %}",
+    "&amp;",
+    "\\",
+    "`",
+    "1. ",
 ]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.floats(allow_nan=True),
-    st.text(max_size=40), st.dates(), st.datetimes(timezones=st.none() | st.just(UTC)),
-    st.sampled_from(["approved", "draft", "clarification", "release", "HOAKS", "id", "en",
-                     "../../etc/passwd", "gambar.png", "2026-13-40", "2026-08-24T09:00:00",
-                     "2026-08-24T09:00:00+07:00", "Layanan Keliling"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True),
+    st.text(max_size=40),
+    st.dates(),
+    st.datetimes(timezones=st.none() | st.just(UTC)),
+    st.sampled_from(
+        [
+            "approved",
+            "draft",
+            "clarification",
+            "release",
+            "HOAKS",
+            "id",
+            "en",
+            "../../etc/passwd",
+            "gambar.png",
+            "2026-13-40",
+            "2026-08-24T09:00:00",
+            "2026-08-24T09:00:00+07:00",
+            "Layanan Keliling",
+        ]
+    ),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=5)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=5,
+)
 visible = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
 words = st.text(visible, min_size=1, max_size=60)
 PLAUSIBLE = {  # what an officer would write in each field, mostly right
-    "title": words, "summary": words, "source": words, "image_alt": words,
-    "claim": words, "verdict": st.sampled_from(["HOAKS", "DISINFORMASI"]) | words,
+    "title": words,
+    "summary": words,
+    "source": words,
+    "image_alt": words,
+    "claim": words,
+    "verdict": st.sampled_from(["HOAKS", "DISINFORMASI"]) | words,
     "date": st.dates() | st.sampled_from(["2026-08-24", "24 Agustus 2026"]),
     "tags": st.lists(words, max_size=4) | words,
-    "image": st.sampled_from(["gambar.png", "gambar.png", "../../etc/passwd", "/etc/hosts",
-                              "tidak-ada.png", "."]),
+    "image": st.sampled_from(
+        ["gambar.png", "gambar.png", "../../etc/passwd", "/etc/hosts", "tidak-ada.png", "."]
+    ),
     "kind": st.sampled_from(["release", "clarification"]),
     "language": st.sampled_from(["id", "en", "jv", "id-ID"]),
     "slug": st.from_regex(r"[a-z0-9]{1,12}(-[a-z0-9]{1,12}){0,3}", fullmatch=True) | words,
-    "channels": st.lists(st.sampled_from(["website", "press", "website", "tidak-ada"]),
-                         max_size=3),
+    "channels": st.lists(st.sampled_from(["website", "press", "website", "tidak-ada"]), max_size=3),
     "publish_at": st.datetimes(max_value=datetime(2026, 1, 1), timezones=st.just(UTC))
     | st.datetimes(),
 }
@@ -79,10 +128,16 @@ def plausible_front(draw: st.DrawFn) -> dict[str, Any]:
     return {"title": draw(words), **{name: draw(PLAUSIBLE[name]) for name in names}}
 
 
-front_matter = plausible_front() | plausible_front() | st.dictionaries(
-    st.sampled_from(sorted(KNOWN_FIELDS)) | st.text(max_size=8), values, max_size=8)
-bodies = st.lists(st.sampled_from(SNIPPETS) | st.text(visible, max_size=30), min_size=1,
-                  max_size=12).map("".join)
+front_matter = (
+    plausible_front()
+    | plausible_front()
+    | st.dictionaries(
+        st.sampled_from(sorted(KNOWN_FIELDS)) | st.text(max_size=8), values, max_size=8
+    )
+)
+bodies = st.lists(
+    st.sampled_from(SNIPPETS) | st.text(visible, max_size=30), min_size=1, max_size=12
+).map("".join)
 
 
 @st.composite
@@ -90,20 +145,29 @@ def release_files(draw: st.DrawFn) -> bytes:
     """A release file: mostly well-formed YAML front matter, sometimes mangled bytes."""
     front: dict[str, Any] = draw(front_matter)
     body = draw(bodies)
-    if draw(st.integers(0, 3)):  # mostly approved for exactly this content, so send really publishes
-        content = {k: v for k, v in front.items()
-                   if k not in ("status", "approved_by", "approved_at", "approved_sha256")}
-        front.update(status="approved", approved_by="Kepala Dinas",
-                     approved_at="2026-01-01T00:00:00Z",
-                     approved_sha256=content_sha256(content, body))
+    if draw(
+        st.integers(0, 3)
+    ):  # mostly approved for exactly this content, so send really publishes
+        content = {
+            k: v
+            for k, v in front.items()
+            if k not in ("status", "approved_by", "approved_at", "approved_sha256")
+        }
+        front.update(
+            status="approved",
+            approved_by="Kepala Dinas",
+            approved_at="2026-01-01T00:00:00Z",
+            approved_sha256=content_sha256(content, body),
+        )
         front.pop("publish_at", None)
     try:
         header = yaml.safe_dump(front, allow_unicode=True, sort_keys=False)
     except yaml.YAMLError:
         header = "title: x\n"
     text = f"---\n{header}---\n{body}"
-    mangle = draw(st.sampled_from(["none"] * 6 + ["crlf", "bom", "no-fence", "cut", "bytes",
-                                                  "tabs"]))
+    mangle = draw(
+        st.sampled_from(["none"] * 6 + ["crlf", "bom", "no-fence", "cut", "bytes", "tabs"])
+    )
     if mangle == "crlf":
         text = text.replace("\n", "\r\n")
     elif mangle == "bom":
@@ -144,8 +208,7 @@ def test_check_and_send_of_any_release_end_cleanly(data: bytes) -> None:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=release_files(), who=words)
-def test_approve_of_any_release_ends_cleanly_and_binds_the_content(data: bytes,
-                                                                    who: str) -> None:
+def test_approve_of_any_release_ends_cleanly_and_binds_the_content(data: bytes, who: str) -> None:
     with tempfile.TemporaryDirectory() as temporary:
         release = Path(temporary) / "rilis.md"
         release.write_bytes(data)

@@ -24,23 +24,32 @@ def measure() -> Measure:
     return Measure(pdf)
 
 
-@pytest.mark.parametrize(("size", "orientation", "expected"), [
-    ("A4", "portrait", (210.0, 297.0)),
-    ("a4", "landscape", (297.0, 210.0)),
-    ("A3", "portrait", (297.0, 420.0)),
-    ("F4", "portrait", (215.0, 330.0)),
-    ("300x100", "portrait", (3000.0, 1000.0)),
-    ("300 x 100 cm", "landscape", (3000.0, 1000.0)),  # a banner's sides are given as is
-    ("42,5x60", "portrait", (425.0, 600.0)),
-])
+@pytest.mark.parametrize(
+    ("size", "orientation", "expected"),
+    [
+        ("A4", "portrait", (210.0, 297.0)),
+        ("a4", "landscape", (297.0, 210.0)),
+        ("A3", "portrait", (297.0, 420.0)),
+        ("F4", "portrait", (215.0, 330.0)),
+        ("300x100", "portrait", (3000.0, 1000.0)),
+        ("300 x 100 cm", "landscape", (3000.0, 1000.0)),  # a banner's sides are given as is
+        ("42,5x60", "portrait", (425.0, 600.0)),
+    ],
+)
 def test_page_sizes(size: str, orientation: str, expected: tuple[float, float]) -> None:
     assert page_size(size, orientation) == expected
 
 
-@pytest.mark.parametrize(("size", "message"), [
-    ("Letter", "unknown size"), ("0x100", "between"), ("600x100", "between"),
-    ("300x20", "at most 12 times"), ("x100", "unknown size"),
-])
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        ("Letter", "unknown size"),
+        ("0x100", "between"),
+        ("600x100", "between"),
+        ("300x20", "at most 12 times"),
+        ("x100", "unknown size"),
+    ],
+)
 def test_bad_page_sizes(size: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         page_size(size)
@@ -59,8 +68,13 @@ def test_wrap_keeps_every_line_inside_the_width(measure: Measure) -> None:
 def test_fit_shrinks_a_long_title_until_it_fits(measure: Measure) -> None:
     box = Box(10, 10, 100, 30)
     short = fit(measure, "Layanan Keliling", box, Style(30, bold=True), min_size=10)
-    long = fit(measure, "Layanan Administrasi Kependudukan Keliling di Dua Belas Kelurahan "
-               "Mulai Senin Depan", box, Style(30, bold=True), min_size=10)
+    long = fit(
+        measure,
+        "Layanan Administrasi Kependudukan Keliling di Dua Belas Kelurahan Mulai Senin Depan",
+        box,
+        Style(30, bold=True),
+        min_size=10,
+    )
     assert short.style.size == 30
     assert 10 <= long.style.size < 30 and not long.truncated
     assert long.height <= box.h
@@ -97,10 +111,15 @@ def test_drawn_text_stays_in_its_box_and_is_extractable() -> None:
     draw(pdf, measure, lines, box)
     with pymupdf.open(stream=output_bytes(pdf), filetype="pdf") as document:
         page = document[0]
-        spans = [span for block in page.get_text("dict")["blocks"]
-                 for line in block["lines"] for span in line["spans"]]
-        inside = pymupdf.Rect(*(v * 72 / 25.4 - 0.3 for v in (20, 20)),
-                              *(v * 72 / 25.4 + 0.3 for v in (80, 80)))  # 0.3 pt rounding
+        spans = [
+            span
+            for block in page.get_text("dict")["blocks"]
+            for line in block["lines"]
+            for span in line["spans"]
+        ]
+        inside = pymupdf.Rect(
+            *(v * 72 / 25.4 - 0.3 for v in (20, 20)), *(v * 72 / 25.4 + 0.3 for v in (80, 80))
+        )  # 0.3 pt rounding
         assert spans and all(inside.contains(pymupdf.Rect(s["bbox"])) for s in spans)
         assert "Teks yang dapat dicari" in " ".join(page.get_text().split())
 
@@ -114,7 +133,8 @@ def test_qr_code_is_vector_and_decodes() -> None:
         assert document[0].get_images() == []  # drawn with rectangles, not a picture
     with Image.open(io.BytesIO(page_png(data, 600))) as image:
         assert [r.text for r in zxingcpp.read_barcodes(image)] == [
-            "https://kominfo.example.go.id/siaran/a.html"]
+            "https://kominfo.example.go.id/siaran/a.html"
+        ]
 
 
 def test_same_document_twice_gives_the_same_bytes() -> None:

@@ -23,8 +23,9 @@ class _Finder(HTMLParser):
             if name.startswith("on") or name == "http-equiv":
                 self.found.append(f"<{tag} {name}=...>")
             target = "".join((value or "").split()).lower()
-            if name in ("href", "src", "action", "formaction", "xlink:href") and \
-                    target.startswith(("javascript:", "vbscript:", "data:text/html")):
+            if name in ("href", "src", "action", "formaction", "xlink:href") and target.startswith(
+                ("javascript:", "vbscript:", "data:text/html")
+            ):
                 self.found.append(f"<{tag} {name}={value}>")
 
 

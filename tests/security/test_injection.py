@@ -60,8 +60,9 @@ channels:
 def published(tmp_path: Path) -> Path:
     (tmp_path / "channels.yaml").write_text(CONFIG, encoding="utf-8")
     release = write_release(tmp_path / "releases", title=TITLE, body=BODY, **FIELDS)
-    result = CliRunner().invoke(app, ["send", str(release), "--config",
-                                      str(tmp_path / "channels.yaml")])
+    result = CliRunner().invoke(
+        app, ["send", str(release), "--config", str(tmp_path / "channels.yaml")]
+    )
     assert result.exit_code == 0, result.stdout + result.stderr
     return tmp_path
 
@@ -112,18 +113,35 @@ def wordpress_site(posted: list[dict[str, object]]) -> httpx.MockTransport:
             return httpx.Response(200, json={"namespaces": ["wp/v2"]})
         if request.method == "GET":
             if path.endswith("/users/me"):
-                return httpx.Response(200, json={"id": 1, "capabilities": {
-                    "publish_posts": True, "edit_posts": True, "upload_files": True}})
+                return httpx.Response(
+                    200,
+                    json={
+                        "id": 1,
+                        "capabilities": {
+                            "publish_posts": True,
+                            "edit_posts": True,
+                            "upload_files": True,
+                        },
+                    },
+                )
             return httpx.Response(200, json=[])
         if path.endswith(("/tags", "/categories")):
             return httpx.Response(201, json={"id": 7})
         if path.endswith("/posts"):
             body = json.loads(request.content)
             posted.append(body)
-            return httpx.Response(201, json={
-                "id": 1, "link": "https://kominfo.example.go.id/banjir/", "status": "publish",
-                "slug": body["slug"], "date_gmt": "2026-01-01T00:00:00", "featured_media": 0,
-                "content": {"raw": body["content"]}})
+            return httpx.Response(
+                201,
+                json={
+                    "id": 1,
+                    "link": "https://kominfo.example.go.id/banjir/",
+                    "status": "publish",
+                    "slug": body["slug"],
+                    "date_gmt": "2026-01-01T00:00:00",
+                    "featured_media": 0,
+                    "content": {"raw": body["content"]},
+                },
+            )
         return httpx.Response(404, json={"code": "rest_no_route"})
 
     return httpx.MockTransport(handler)
@@ -132,11 +150,16 @@ def wordpress_site(posted: list[dict[str, object]]) -> httpx.MockTransport:
 def test_wordpress_gets_sanitised_content(tmp_path: Path) -> None:
     posted: list[dict[str, object]] = []
     release = sample_release(tmp_path, title=TITLE, body=BODY, **FIELDS)
-    context = make_context(tmp_path, client_factory=lambda: httpx.Client(
-        transport=wordpress_site(posted)))
-    options = WordpressChannel.Options.model_validate({
-        "site": "https://kominfo.example.go.id", "username": "humas",
-        "app_password": "xxxx xxxx xxxx xxxx"})
+    context = make_context(
+        tmp_path, client_factory=lambda: httpx.Client(transport=wordpress_site(posted))
+    )
+    options = WordpressChannel.Options.model_validate(
+        {
+            "site": "https://kominfo.example.go.id",
+            "username": "humas",
+            "app_password": "xxxx xxxx xxxx xxxx",
+        }
+    )
     channel = WordpressChannel("website", options, context)
     preview = channel.preview(release, Links("https://kominfo.example.go.id/banjir/"))
     assert active_content(preview.html or "") == []
@@ -149,11 +172,16 @@ def test_wordpress_gets_sanitised_content(tmp_path: Path) -> None:
 def test_wordpress_gets_the_title_and_excerpt_as_text_not_html(tmp_path: Path) -> None:
     posted: list[dict[str, object]] = []
     release = sample_release(tmp_path, title=TITLE, body=BODY, **FIELDS)
-    context = make_context(tmp_path, client_factory=lambda: httpx.Client(
-        transport=wordpress_site(posted)))
-    options = WordpressChannel.Options.model_validate({
-        "site": "https://kominfo.example.go.id", "username": "humas",
-        "app_password": "xxxx xxxx xxxx xxxx"})
+    context = make_context(
+        tmp_path, client_factory=lambda: httpx.Client(transport=wordpress_site(posted))
+    )
+    options = WordpressChannel.Options.model_validate(
+        {
+            "site": "https://kominfo.example.go.id",
+            "username": "humas",
+            "app_password": "xxxx xxxx xxxx xxxx",
+        }
+    )
     channel = WordpressChannel("website", options, context)
     channel.publish(channel.preview(release, Links("https://kominfo.example.go.id/b/")), "k" * 64)
     (post,) = posted

@@ -36,30 +36,43 @@ TEMPLATED = {  # every type whose post text comes from a user template
 
 def office(folder: Path, channels: dict[str, dict[str, object]]) -> Path:
     config = folder / "channels.yaml"
-    config.write_text(yaml.safe_dump({"channels": {
-        "website": {"type": "static-site", "canonical": True, "path": "public",
-                    "base_url": "https://kominfo.example.go.id/siaran/"},
-        **channels}}), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "channels": {
+                    "website": {
+                        "type": "static-site",
+                        "canonical": True,
+                        "path": "public",
+                        "base_url": "https://kominfo.example.go.id/siaran/",
+                    },
+                    **channels,
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
     return config
 
 
 def run(*args: str) -> tuple[int, str, str]:
     result = CliRunner().invoke(app, list(args), env={"TOKEN": "t0ken-value-1"})
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.stdout, result.stderr
 
 
 CASES = [(kind, template) for kind in sorted(TEMPLATED) for template in ESCAPES[:2]] + [
-    ("telegram", template) for template in ESCAPES[2:]]
+    ("telegram", template) for template in ESCAPES[2:]
+]
 
 
 @pytest.mark.parametrize(("kind", "template"), CASES)
 def test_a_template_reaching_for_python_internals_fails_cleanly(
-    tmp_path: Path, kind: str, template: str,
+    tmp_path: Path,
+    kind: str,
+    template: str,
 ) -> None:
-    config = office(tmp_path, {"social": {"type": kind, **TEMPLATED[kind],
-                                          "template": template}})
+    config = office(tmp_path, {"social": {"type": kind, **TEMPLATED[kind], "template": template}})
     release = write_release(tmp_path / "releases")
     for command in (["check", str(release)], ["send", str(release)]):
         code, stdout, stderr = run(*command, "--config", str(config))
@@ -69,8 +82,9 @@ def test_a_template_reaching_for_python_internals_fails_cleanly(
     assert not (tmp_path / "public").exists(), "nothing was published"
 
 
-@pytest.mark.parametrize("image", ["../../etc/passwd", "/etc/passwd", "../gambar.png",
-                                   "sub/../../gambar.png"])
+@pytest.mark.parametrize(
+    "image", ["../../etc/passwd", "/etc/passwd", "../gambar.png", "sub/../../gambar.png"]
+)
 def test_an_image_outside_the_release_folder_is_refused(tmp_path: Path, image: str) -> None:
     config = office(tmp_path, {})
     (tmp_path / "gambar.png").write_bytes(b"\x89PNG\r\n\x1a\n")

@@ -18,9 +18,22 @@ from typer.testing import CliRunner
 from chanpub.cli import app
 from chanpub.testing import SECRET_MARKER, write_release
 
-VARIABLES = ["MASTODON_TOKEN", "BLUESKY_APP_PASSWORD", "TELEGRAM_BOT_TOKEN", "FB_PAGE_TOKEN",
-             "IG_ACCESS_TOKEN", "X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_SECRET",
-             "WP_APP_PASSWORD", "MICROPUB_TOKEN", "HOOK_SECRET", "PORTAL_TOKEN", "SMTP_PASSWORD"]
+VARIABLES = [
+    "MASTODON_TOKEN",
+    "BLUESKY_APP_PASSWORD",
+    "TELEGRAM_BOT_TOKEN",
+    "FB_PAGE_TOKEN",
+    "IG_ACCESS_TOKEN",
+    "X_API_KEY",
+    "X_API_SECRET",
+    "X_ACCESS_TOKEN",
+    "X_ACCESS_SECRET",
+    "WP_APP_PASSWORD",
+    "MICROPUB_TOKEN",
+    "HOOK_SECRET",
+    "PORTAL_TOKEN",
+    "SMTP_PASSWORD",
+]
 SECRETS = {name: f"{SECRET_MARKER}-{name.lower()}" for name in VARIABLES}
 SECRETS["TELEGRAM_BOT_TOKEN"] = f"123456:{SECRET_MARKER}-telegram"
 
@@ -28,29 +41,73 @@ SECRETS["TELEGRAM_BOT_TOKEN"] = f"123456:{SECRET_MARKER}-telegram"
 def channels(url: str, smtp_port: int) -> dict[str, dict[str, object]]:
     """One channel of every type with a secret, all at the careless service."""
     return {
-        "website": {"type": "static-site", "canonical": True, "path": "public",
-                    "base_url": "https://kominfo.example.go.id/siaran/"},
+        "website": {
+            "type": "static-site",
+            "canonical": True,
+            "path": "public",
+            "base_url": "https://kominfo.example.go.id/siaran/",
+        },
         "mastodon": {"type": "mastodon", "instance": url, "token": "${MASTODON_TOKEN}"},
-        "bluesky": {"type": "bluesky", "service": url, "handle": "kominfo.example",
-                    "app_password": "${BLUESKY_APP_PASSWORD}"},
-        "telegram": {"type": "telegram", "api_base": url, "bot_token": "${TELEGRAM_BOT_TOKEN}",
-                     "chat_id": "@kominfokota"},
-        "facebook": {"type": "facebook-page", "graph_base": url, "page_id": "1234567890",
-                     "page_token": "${FB_PAGE_TOKEN}"},
-        "instagram": {"type": "instagram", "graph_base": url, "account_id": "1784",
-                      "access_token": "${IG_ACCESS_TOKEN}"},
-        "x": {"type": "x", "api_base": url, "api_key": "${X_API_KEY}",
-              "api_secret": "${X_API_SECRET}", "access_token": "${X_ACCESS_TOKEN}",
-              "access_secret": "${X_ACCESS_SECRET}"},
-        "wordpress": {"type": "wordpress", "site": url, "username": "humas",
-                      "app_password": "${WP_APP_PASSWORD}"},
-        "micropub": {"type": "micropub", "endpoint": f"{url}/micropub",
-                     "token": "${MICROPUB_TOKEN}"},
-        "portal": {"type": "webhook", "url": f"{url}/hooks", "secret": "${HOOK_SECRET}",
-                   "headers": {"Authorization": "Bearer ${PORTAL_TOKEN}"}},
-        "press": {"type": "email", "transport": "smtp", "host": "127.0.0.1", "port": smtp_port,
-                  "security": "none", "username": "humas", "password": "${SMTP_PASSWORD}",
-                  "from": "Humas <humas@example.go.id>", "lists": ["redaksi@media.example"]},
+        "bluesky": {
+            "type": "bluesky",
+            "service": url,
+            "handle": "kominfo.example",
+            "app_password": "${BLUESKY_APP_PASSWORD}",
+        },
+        "telegram": {
+            "type": "telegram",
+            "api_base": url,
+            "bot_token": "${TELEGRAM_BOT_TOKEN}",
+            "chat_id": "@kominfokota",
+        },
+        "facebook": {
+            "type": "facebook-page",
+            "graph_base": url,
+            "page_id": "1234567890",
+            "page_token": "${FB_PAGE_TOKEN}",
+        },
+        "instagram": {
+            "type": "instagram",
+            "graph_base": url,
+            "account_id": "1784",
+            "access_token": "${IG_ACCESS_TOKEN}",
+        },
+        "x": {
+            "type": "x",
+            "api_base": url,
+            "api_key": "${X_API_KEY}",
+            "api_secret": "${X_API_SECRET}",
+            "access_token": "${X_ACCESS_TOKEN}",
+            "access_secret": "${X_ACCESS_SECRET}",
+        },
+        "wordpress": {
+            "type": "wordpress",
+            "site": url,
+            "username": "humas",
+            "app_password": "${WP_APP_PASSWORD}",
+        },
+        "micropub": {
+            "type": "micropub",
+            "endpoint": f"{url}/micropub",
+            "token": "${MICROPUB_TOKEN}",
+        },
+        "portal": {
+            "type": "webhook",
+            "url": f"{url}/hooks",
+            "secret": "${HOOK_SECRET}",
+            "headers": {"Authorization": "Bearer ${PORTAL_TOKEN}"},
+        },
+        "press": {
+            "type": "email",
+            "transport": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "security": "none",
+            "username": "humas",
+            "password": "${SMTP_PASSWORD}",
+            "from": "Humas <humas@example.go.id>",
+            "lists": ["redaksi@media.example"],
+        },
     }
 
 
@@ -67,16 +124,20 @@ def relay() -> Iterator[Relay]:
 
 
 @pytest.fixture
-def office(tmp_path: Path, careless: FaultServer, relay: Relay,
-           monkeypatch: pytest.MonkeyPatch) -> Path:
+def office(
+    tmp_path: Path, careless: FaultServer, relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     from chanpub import http
 
     monkeypatch.setattr(http, "transport_factory", lambda: None)  # real HTTP to loopback
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     (tmp_path / "channels.yaml").write_text(
-        yaml.safe_dump({"organisation": "Diskominfo", "channels": channels(
-            careless.url, relay.port)}), encoding="utf-8")
+        yaml.safe_dump(
+            {"organisation": "Diskominfo", "channels": channels(careless.url, relay.port)}
+        ),
+        encoding="utf-8",
+    )
     write_release(tmp_path / "releases")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -84,8 +145,7 @@ def office(tmp_path: Path, careless: FaultServer, relay: Relay,
 
 def run(*args: str) -> str:
     result = CliRunner().invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), \
-        result.exception
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return f"[{' '.join(args)} -> {result.exit_code}]\n{result.stdout}\n{result.stderr}"
 
 
@@ -127,8 +187,7 @@ def test_a_secret_written_into_the_config_is_not_repeated(office: Path) -> None:
     data = yaml.safe_load(config.read_text(encoding="utf-8"))
     data["channels"]["mastodon"]["token"] = SECRETS["MASTODON_TOKEN"]  # the mistake
     config.write_text(yaml.safe_dump(data), encoding="utf-8")
-    for output in (run("channels"), run("send", "releases/"), run("check",
-                                                                  "releases/release.md")):
+    for output in (run("channels"), run("send", "releases/"), run("check", "releases/release.md")):
         assert "-> 2]" in output and "channels.mastodon.token" in output
         assert "a secret must not be written in the file" in output
         assert leaks(output) == [], output
@@ -138,7 +197,8 @@ def test_reprs_of_the_loaded_config_hold_no_secret(office: Path) -> None:
     from chanpub.config import load_config
 
     config = load_config(office / "channels.yaml")
-    shown = repr(config) + "".join(repr(c) + repr(c.options) + str(c.options)
-                                   for c in config.channels.values())
+    shown = repr(config) + "".join(
+        repr(c) + repr(c.options) + str(c.options) for c in config.channels.values()
+    )
     assert leaks(shown) == []
     assert all(os.environ[name] == value for name, value in SECRETS.items())

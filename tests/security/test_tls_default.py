@@ -59,7 +59,9 @@ def test_http_refuses_a_certificate_it_cannot_verify(https_server: str) -> None:
 
 
 def test_http_accepts_the_same_server_once_its_ca_is_trusted(
-    https_server: str, stranger: trustme.CA, tmp_path: Path,
+    https_server: str,
+    stranger: trustme.CA,
+    tmp_path: Path,
 ) -> None:
     context = ssl.create_default_context()
     stranger.configure_trust(context)  # what an office does for its own internal CA
@@ -71,8 +73,9 @@ def test_http_accepts_the_same_server_once_its_ca_is_trusted(
 def starttls_relay(stranger: trustme.CA) -> Iterator[int]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     stranger.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    controller = Controller(Relay(), hostname="127.0.0.1", port=free_port(),
-                            tls_context=context, require_starttls=True)
+    controller = Controller(
+        Relay(), hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True
+    )
     controller.start()
     yield controller.port
     controller.stop()
@@ -80,21 +83,28 @@ def starttls_relay(stranger: trustme.CA) -> Iterator[int]:
 
 
 def email_channel(tmp_path: Path, port: int, **options: Any) -> EmailChannel:
-    model = EmailChannel.Options.model_validate({
-        "transport": "smtp", "host": "127.0.0.1", "port": port, "security": "starttls",
-        "from": "Humas <humas@example.go.id>", "lists": ["redaksi@media.example"],
-        **options})
+    model = EmailChannel.Options.model_validate(
+        {
+            "transport": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "starttls",
+            "from": "Humas <humas@example.go.id>",
+            "lists": ["redaksi@media.example"],
+            **options,
+        }
+    )
     return EmailChannel("press", model, make_context(tmp_path))
 
 
-def test_smtp_refuses_a_certificate_it_cannot_verify(tmp_path: Path, starttls_relay: int
-                                                     ) -> None:
+def test_smtp_refuses_a_certificate_it_cannot_verify(tmp_path: Path, starttls_relay: int) -> None:
     with pytest.raises(ChannelError) as caught:
         email_channel(tmp_path, starttls_relay).verify()
     assert "certificate" in caught.value.message.lower()
     assert "verify_tls" in caught.value.message + (caught.value.hint or "")
 
 
-def test_smtp_connects_when_the_channel_turns_verification_off(tmp_path: Path,
-                                                               starttls_relay: int) -> None:
+def test_smtp_connects_when_the_channel_turns_verification_off(
+    tmp_path: Path, starttls_relay: int
+) -> None:
     email_channel(tmp_path, starttls_relay, verify_tls=False).verify()

@@ -62,7 +62,8 @@ class EmailOptions(BaseModel):
     def _address(cls, value: str | None) -> str | None:
         if value is not None and "@" not in parseaddr(value)[1]:
             raise ValueError(
-                'is not an e-mail address: write e.g. "Diskominfo <humas@example.go.id>"')
+                'is not an e-mail address: write e.g. "Diskominfo <humas@example.go.id>"'
+            )
         return value
 
     @model_validator(mode="after")
@@ -77,8 +78,10 @@ class EmailOptions(BaseModel):
         """Every list by name; a plain list of sources is the list 'default'."""
         if isinstance(self.lists, list):
             return {"default": RecipientList(sources=self.lists)}
-        return {name: spec if isinstance(spec, RecipientList) else RecipientList(sources=spec)
-                for name, spec in self.lists.items()}
+        return {
+            name: spec if isinstance(spec, RecipientList) else RecipientList(sources=spec)
+            for name, spec in self.lists.items()
+        }
 
 
 class EmailChannel:
@@ -117,9 +120,12 @@ class EmailChannel:
 
         return MessageParts(
             subject=subject_for(release, self.options.subject_prefix),
-            sender=self.options.sender, reply_to=self.options.reply_to,
-            body_text=to_plain(release.body), body_html=to_html(release.body),
-            url=links.canonical_url or "", language=release.language or self.context.language,
+            sender=self.options.sender,
+            reply_to=self.options.reply_to,
+            body_text=to_plain(release.body),
+            body_html=to_html(release.body),
+            url=links.canonical_url or "",
+            language=release.language or self.context.language,
             organisation=self.context.organisation,
         )
 
@@ -150,21 +156,38 @@ class EmailChannel:
             count += 1
             first = first or recipient
         sample = first or Recipient("penerima@example.go.id", "")
-        text_body, html_body = _bodies(release, parts, sample,
-                                       self._unsubscribe(sample, release))
+        text_body, html_body = _bodies(release, parts, sample, self._unsubscribe(sample, release))
         files, missing = self._attachments(release, links)
-        warnings = [_("{n} invalid address(es): {addresses}").format(
-            n=len(invalid), addresses=", ".join(i.address for i in invalid[:5]))] if invalid else []
-        warnings += [_("attachment from '{name}' will come from this run").format(name=m)
-                     for m in missing]
+        warnings = (
+            [
+                _("{n} invalid address(es): {addresses}").format(
+                    n=len(invalid), addresses=", ".join(i.address for i in invalid[:5])
+                )
+            ]
+            if invalid
+            else []
+        )
+        warnings += [
+            _("attachment from '{name}' will come from this run").format(name=m) for m in missing
+        ]
         if not links.canonical_url:
             warnings.append(_("no canonical URL: the message will have no link to the article"))
         return Preview(
-            channel=self.name, release=release, links=links, title=parts.subject,
-            text=text_body, html=html_body, recipients=count, warnings=tuple(warnings),
+            channel=self.name,
+            release=release,
+            links=links,
+            title=parts.subject,
+            text=text_body,
+            html=html_body,
+            recipients=count,
+            warnings=tuple(warnings),
             attachments=tuple(files),
-            data={"from": self.options.sender, "reply_to": self.options.reply_to,
-                  "transport": self.options.transport, "invalid": [i.address for i in invalid]},
+            data={
+                "from": self.options.sender,
+                "reply_to": self.options.reply_to,
+                "transport": self.options.transport,
+                "invalid": [i.address for i in invalid],
+            },
         )
 
     def _unsubscribe(self, recipient: Recipient, release: Release) -> str | None:
@@ -176,8 +199,7 @@ class EmailChannel:
         import hashlib
 
         token = hashlib.sha256(f"{recipient.key}:{self.name}".encode()).hexdigest()[:24]
-        return spec.unsubscribe.replace("{email}", quote(recipient.email)).replace(
-            "{token}", token)
+        return spec.unsubscribe.replace("{email}", quote(recipient.email)).replace("{token}", token)
 
     # --- publish ------------------------------------------------------------------------
 
@@ -203,9 +225,12 @@ class EmailChannel:
         parts = self._parts(release, preview.links)
         files, missing = self._attachments(release, preview.links)
         if missing:
-            raise PermanentError(_(
-                "{channel}: the attachment from '{names}' is not there (did that channel "
-                "publish?): nothing was sent").format(channel=self.name, names=", ".join(missing)))
+            raise PermanentError(
+                _(
+                    "{channel}: the attachment from '{names}' is not there (did that channel "
+                    "publish?): nothing was sent"
+                ).format(channel=self.name, names=", ".join(missing))
+            )
         parts = MessageParts(**{**parts.__dict__, "attachments": tuple(files)})
         per_recipient = self._per_recipient_files(preview.links)
         invalid: list[Invalid] = []
@@ -217,14 +242,23 @@ class EmailChannel:
                 if state in ("sent", "failed"):
                     continue
                 if state == "in_progress" and not transport.idempotent:
-                    journal.failed(recipient.key, _(
-                        "a run stopped while sending to this address: it may have received "
-                        "the message; check before sending again"))
+                    journal.failed(
+                        recipient.key,
+                        _(
+                            "a run stopped while sending to this address: it may have received "
+                            "the message; check before sending again"
+                        ),
+                    )
                     continue
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
-                yield Job(recipient, composer.compose(
-                    recipient, unsubscribe=self._unsubscribe(recipient, release),
-                    extra_attachments=extra))
+                yield Job(
+                    recipient,
+                    composer.compose(
+                        recipient,
+                        unsubscribe=self._unsubscribe(recipient, release),
+                        extra_attachments=extra,
+                    ),
+                )
 
         transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
         return self._receipt(key, journal.counts(), invalid, release)
@@ -238,22 +272,33 @@ class EmailChannel:
                     files[str(address).lower()] = Path(path)
         return files
 
-    def _receipt(self, key: str, counts: Mapping[str, int], invalid: list[Invalid],
-                 release: Release) -> Receipt:
+    def _receipt(
+        self, key: str, counts: Mapping[str, int], invalid: list[Invalid], release: Release
+    ) -> Receipt:
         details: dict[str, Any] = {
-            "sent": counts.get("sent", 0), "failed": counts.get("failed", 0),
-            "deferred": counts.get("deferred", 0), "invalid": len(invalid),
+            "sent": counts.get("sent", 0),
+            "failed": counts.get("failed", 0),
+            "deferred": counts.get("deferred", 0),
+            "invalid": len(invalid),
             "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
         }
         folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
-        receipt = Receipt(remote_id=f"{self.name}:{key[:16]}", url=None,
-                          published_at=datetime.now(UTC), details=details, files=folder)
+        receipt = Receipt(
+            remote_id=f"{self.name}:{key[:16]}",
+            url=None,
+            published_at=datetime.now(UTC),
+            details=details,
+            files=folder,
+        )
         not_reached = details["failed"] + details["deferred"]
         if not_reached:
             raise PartialFailure(
-                _("{channel}: {failed} of {total} recipients were not reached (see "
-                  "'chanpub history')").format(
-                    channel=self.name, failed=not_reached, total=not_reached + details["sent"]),
+                _(
+                    "{channel}: {failed} of {total} recipients were not reached (see "
+                    "'chanpub history')"
+                ).format(
+                    channel=self.name, failed=not_reached, total=not_reached + details["sent"]
+                ),
                 receipt=receipt,
             )
         return receipt
@@ -263,8 +308,9 @@ class EmailChannel:
         self._transport().verify()
 
 
-def _bodies(release: Release, parts: MessageParts, recipient: Recipient,
-            unsubscribe: str | None) -> tuple[str, str]:
+def _bodies(
+    release: Release, parts: MessageParts, recipient: Recipient, unsubscribe: str | None
+) -> tuple[str, str]:
     from chanpub.channels.email.message import render_bodies
 
     return render_bodies(release, parts, recipient, unsubscribe)

@@ -66,8 +66,14 @@ def dot_stuffed(data: bytes) -> bytes:
 class SmtpConnection:
     """A logged-in SMTP session that sends messages one after another."""
 
-    def __init__(self, channel: str, options: EmailOptions, password_variable: str,
-                 username_variable: str, local_hostname: str) -> None:
+    def __init__(
+        self,
+        channel: str,
+        options: EmailOptions,
+        password_variable: str,
+        username_variable: str,
+        local_hostname: str,
+    ) -> None:
         self.channel = channel
         self.options = options
         self.host = options.host or ""
@@ -101,31 +107,46 @@ class SmtpConnection:
         try:
             if options.security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    self.host, self.port, local_hostname=self.local_hostname,
-                    timeout=options.timeout, context=self._tls_context())
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=options.timeout,
+                    context=self._tls_context(),
+                )
             else:
-                smtp = smtplib.SMTP(self.host, self.port, local_hostname=self.local_hostname,
-                                    timeout=options.timeout)
+                smtp = smtplib.SMTP(
+                    self.host,
+                    self.port,
+                    local_hostname=self.local_hostname,
+                    timeout=options.timeout,
+                )
             self._smtp = smtp
             smtp.ehlo()
             if options.security == "starttls":
                 if not smtp.has_extn("starttls"):
-                    raise PermanentError(_(
-                        "{channel}: the SMTP server {address} does not offer STARTTLS, so the "
-                        "password would travel unencrypted: use 'security: tls' (port 465) or "
-                        "ask the mail administrator").format(
-                            channel=self.channel, address=self.address))
+                    raise PermanentError(
+                        _(
+                            "{channel}: the SMTP server {address} does not offer STARTTLS, so the "
+                            "password would travel unencrypted: use 'security: tls' (port 465) or "
+                            "ask the mail administrator"
+                        ).format(channel=self.channel, address=self.address)
+                    )
                 smtp.starttls(context=self._tls_context())
                 smtp.ehlo()
             self._login(smtp)
         except (ssl.SSLCertVerificationError, ssl.CertificateError) as error:
             self.close()
-            raise PermanentError(_(
-                "{channel}: the certificate of {address} cannot be trusted ({reason}): fix the "
-                "server's certificate, point SSL_CERT_FILE at your CA file, or set "
-                "'verify_tls: false' for this channel").format(
-                    channel=self.channel, address=self.address,
-                    reason=getattr(error, "verify_message", None) or error)) from None
+            raise PermanentError(
+                _(
+                    "{channel}: the certificate of {address} cannot be trusted ({reason}): fix the "
+                    "server's certificate, point SSL_CERT_FILE at your CA file, or set "
+                    "'verify_tls: false' for this channel"
+                ).format(
+                    channel=self.channel,
+                    address=self.address,
+                    reason=getattr(error, "verify_message", None) or error,
+                )
+            ) from None
         except smtplib.SMTPResponseException as error:
             self.close()
             raise self._refused(error.smtp_code, error.smtp_error) from None
@@ -141,14 +162,19 @@ class SmtpConnection:
         if not options.username:
             return
         if options.password is None:
-            raise AuthError(_("{channel}: no SMTP password: set {variable}").format(
-                channel=self.channel, variable=self.password_variable),
-                variable=self.password_variable)
+            raise AuthError(
+                _("{channel}: no SMTP password: set {variable}").format(
+                    channel=self.channel, variable=self.password_variable
+                ),
+                variable=self.password_variable,
+            )
         if not smtp.has_extn("auth"):
-            raise PermanentError(_(
-                "{channel}: the SMTP server {address} does not offer AUTH on this connection: "
-                "check 'security:' and the port").format(
-                    channel=self.channel, address=self.address))
+            raise PermanentError(
+                _(
+                    "{channel}: the SMTP server {address} does not offer AUTH on this connection: "
+                    "check 'security:' and the port"
+                ).format(channel=self.channel, address=self.address)
+            )
         offered = smtp.esmtp_features.get("auth", "").upper().split()
         try:
             # One mechanism only: smtplib.login() would try the next after a 535, and a
@@ -164,39 +190,61 @@ class SmtpConnection:
                 finally:
                     smtp.password = ""
         except smtplib.SMTPAuthenticationError as error:
-            raise AuthError(_(
-                "{channel}: the SMTP server {address} refused the login ({reply}): check "
-                "{user_variable} and {variable}").format(
-                    channel=self.channel, address=self.address,
+            raise AuthError(
+                _(
+                    "{channel}: the SMTP server {address} refused the login ({reply}): check "
+                    "{user_variable} and {variable}"
+                ).format(
+                    channel=self.channel,
+                    address=self.address,
                     reply=reply_text(error.smtp_code, error.smtp_error),
-                    user_variable=self.username_variable, variable=self.password_variable),
-                variable=self.password_variable) from None
+                    user_variable=self.username_variable,
+                    variable=self.password_variable,
+                ),
+                variable=self.password_variable,
+            ) from None
 
     def _unreachable(self, error: BaseException) -> PermanentError | RetryableError:
         reason = str(error) or type(error).__name__
         if isinstance(error, socket.gaierror):
-            return PermanentError(_(
-                "{channel}: cannot find the SMTP server {address} ({reason}): check "
-                "'host:'").format(channel=self.channel, address=self.address, reason=reason))
-        return RetryableError(_(
-            "{channel}: cannot reach the SMTP server {address} ({reason}): check 'host:', "
-            "'port:' and 'security:', or try again later").format(
-                channel=self.channel, address=self.address, reason=reason))
+            return PermanentError(
+                _(
+                    "{channel}: cannot find the SMTP server {address} ({reason}): check 'host:'"
+                ).format(channel=self.channel, address=self.address, reason=reason)
+            )
+        return RetryableError(
+            _(
+                "{channel}: cannot reach the SMTP server {address} ({reason}): check 'host:', "
+                "'port:' and 'security:', or try again later"
+            ).format(channel=self.channel, address=self.address, reason=reason)
+        )
 
     def _refused(self, code: int, reply: bytes | str) -> PermanentError | RetryableError:
         text = reply_text(code, reply)
         if code in (530, 534, 535, 538):
-            return AuthError(_("{channel}: the SMTP server {address} wants a login ({reply}): "
-                               "set 'username:' and {variable}").format(
-                channel=self.channel, address=self.address, reply=text,
-                variable=self.password_variable), variable=self.password_variable)
+            return AuthError(
+                _(
+                    "{channel}: the SMTP server {address} wants a login ({reply}): "
+                    "set 'username:' and {variable}"
+                ).format(
+                    channel=self.channel,
+                    address=self.address,
+                    reply=text,
+                    variable=self.password_variable,
+                ),
+                variable=self.password_variable,
+            )
         if 400 <= code < 500:
-            return RetryableError(_("{channel}: the SMTP server {address} is busy ({reply}): "
-                                    "try again later").format(
-                channel=self.channel, address=self.address, reply=text))
-        return PermanentError(_("{channel}: the SMTP server {address} refused the session "
-                                "({reply})").format(
-            channel=self.channel, address=self.address, reply=text))
+            return RetryableError(
+                _("{channel}: the SMTP server {address} is busy ({reply}): try again later").format(
+                    channel=self.channel, address=self.address, reply=text
+                )
+            )
+        return PermanentError(
+            _("{channel}: the SMTP server {address} refused the session ({reply})").format(
+                channel=self.channel, address=self.address, reply=text
+            )
+        )
 
     def noop(self) -> None:
         """A cheap round trip (verify)."""
@@ -232,8 +280,9 @@ class SmtpConnection:
         options: list[str] = []
         if message.utf8:
             if not smtp.has_extn("smtputf8"):
-                return Outcome("failed", _("the server does not accept addresses outside "
-                                           "ASCII (no SMTPUTF8)"))
+                return Outcome(
+                    "failed", _("the server does not accept addresses outside ASCII (no SMTPUTF8)")
+                )
             options += ["SMTPUTF8", "BODY=8BITMIME"]
         elif smtp.has_extn("8bitmime") and not message.data.isascii():
             options.append("BODY=8BITMIME")
@@ -255,16 +304,18 @@ class SmtpConnection:
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPException) as error:
             self.close()
-            return Outcome("ambiguous", _(
-                "the connection broke after the whole message was sent ({reason}): it may "
-                "have been delivered; check with the recipient before sending again").format(
-                    reason=str(error) or type(error).__name__))
+            return Outcome(
+                "ambiguous",
+                _(
+                    "the connection broke after the whole message was sent ({reason}): it may "
+                    "have been delivered; check with the recipient before sending again"
+                ).format(reason=str(error) or type(error).__name__),
+            )
         if code == 250:
             return Outcome("sent", reply_text(code, reply))
         return self._after_refusal(smtp, code, reply, stage="end")
 
-    def _after_refusal(self, smtp: smtplib.SMTP, code: int, reply: bytes,
-                       stage: str) -> Outcome:
+    def _after_refusal(self, smtp: smtplib.SMTP, code: int, reply: bytes, stage: str) -> Outcome:
         text = reply_text(code, reply)
         if code == 421:  # the server is closing this session: nothing was taken
             self.close()
@@ -282,12 +333,23 @@ class SmtpConnection:
 
     def _sender_refused(self, code: int, text: str) -> PermanentError:
         if code in (530, 534, 535, 538):
-            return AuthError(_("{channel}: the SMTP server {address} wants a login before "
-                               "sending ({reply}): set 'username:' and {variable}").format(
-                channel=self.channel, address=self.address, reply=text,
-                variable=self.password_variable), variable=self.password_variable)
-        return PermanentError(_(
-            "{channel}: the SMTP server {address} refused the sender {sender} ({reply}): "
-            "check 'from:' (it must be an address this account may send as)").format(
-                channel=self.channel, address=self.address, sender=self.options.sender,
-                reply=text))
+            return AuthError(
+                _(
+                    "{channel}: the SMTP server {address} wants a login before "
+                    "sending ({reply}): set 'username:' and {variable}"
+                ).format(
+                    channel=self.channel,
+                    address=self.address,
+                    reply=text,
+                    variable=self.password_variable,
+                ),
+                variable=self.password_variable,
+            )
+        return PermanentError(
+            _(
+                "{channel}: the SMTP server {address} refused the sender {sender} ({reply}): "
+                "check 'from:' (it must be an address this account may send as)"
+            ).format(
+                channel=self.channel, address=self.address, sender=self.options.sender, reply=text
+            )
+        )

@@ -72,16 +72,23 @@ def greeting(recipient: Recipient, language: str) -> str:
     return named.format(name=recipient.name) if recipient.name else general
 
 
-def _values(release: Release, parts: MessageParts, greeting_text: str,
-            unsubscribe: str | None) -> dict[str, object]:
+def _values(
+    release: Release, parts: MessageParts, greeting_text: str, unsubscribe: str | None
+) -> dict[str, object]:
     labels = LABELS.get(parts.language, LABELS["en"])
     return dict(
-        greeting=greeting_text, title=release.title,
+        greeting=greeting_text,
+        title=release.title,
         verdict=release.verdict if release.is_clarification else None,
         claim=release.claim if release.is_clarification else None,
-        claim_label=labels["claim"], read_more=labels["read_more"], url=parts.url,
-        organisation=parts.organisation, source=release.source, language=parts.language,
-        unsubscribe=unsubscribe, unsubscribe_label=labels["unsubscribe"],
+        claim_label=labels["claim"],
+        read_more=labels["read_more"],
+        url=parts.url,
+        organisation=parts.organisation,
+        source=release.source,
+        language=parts.language,
+        unsubscribe=unsubscribe,
+        unsubscribe_label=labels["unsubscribe"],
     )
 
 
@@ -110,8 +117,10 @@ def _text_part(subtype: str, text: str) -> bytes:
     body = binascii.b2a_qp(plain, istext=True).replace(b"\n", b"\r\n")
     if not body.endswith(b"\r\n"):
         body += b"\r\n"
-    return (f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode() + body
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    ).encode() + body
 
 
 def attachment_part(path: Path) -> bytes:
@@ -119,16 +128,24 @@ def attachment_part(path: Path) -> bytes:
     content_type, _encoding = mimetypes.guess_type(path.name)
     maintype, subtype = (content_type or "application/octet-stream").split("/", 1)
     part = MIMEPart(policy=WIRE)
-    part.set_content(path.read_bytes(), maintype=maintype, subtype=subtype,
-                     disposition="attachment", filename=path.name)
+    part.set_content(
+        path.read_bytes(),
+        maintype=maintype,
+        subtype=subtype,
+        disposition="attachment",
+        filename=path.name,
+    )
     return part.as_bytes(policy=WIRE)
 
 
 def _multipart(subtype: str, boundary: str, parts: Sequence[bytes]) -> bytes:
     head = f'Content-Type: multipart/{subtype}; boundary="{boundary}"\r\n\r\n'.encode()
     delimiter = f"--{boundary}\r\n".encode()
-    return head + b"".join(delimiter + part + b"\r\n" for part in parts) + \
-        f"--{boundary}--\r\n".encode()
+    return (
+        head
+        + b"".join(delimiter + part + b"\r\n" for part in parts)
+        + f"--{boundary}--\r\n".encode()
+    )
 
 
 @dataclass(frozen=True)
@@ -143,8 +160,7 @@ class Composed:
     @property
     def message(self) -> EmailMessage:
         """The message parsed back (for tests and inspection)."""
-        parsed = email.message_from_bytes(self.data.replace(b"\r\n", b"\n"),
-                                          policy=policy.default)
+        parsed = email.message_from_bytes(self.data.replace(b"\r\n", b"\n"), policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
 
@@ -167,20 +183,30 @@ class Composer:
             values = _values(release, parts, _GREETING, _UNSUBSCRIBE if with_link else None)
             self._templates[with_link] = (
                 render_text("email.txt", body_text=parts.body_text, **values),
-                render_page("email.html", body_html=parts.body_html, **values))
+                render_page("email.html", body_html=parts.body_html, **values),
+            )
         shared = [("Subject", parts.subject), ("From", parts.sender)]
-        self._head = {utf8: b"".join(_fold(name, value, utf8) for name, value in shared)
-                      for utf8 in (False, True)}
-        self._tail = {utf8: (_fold("Reply-To", parts.reply_to, utf8) if parts.reply_to else b"")
-                      for utf8 in (False, True)}
+        self._head = {
+            utf8: b"".join(_fold(name, value, utf8) for name, value in shared)
+            for utf8 in (False, True)
+        }
+        self._tail = {
+            utf8: (_fold("Reply-To", parts.reply_to, utf8) if parts.reply_to else b"")
+            for utf8 in (False, True)
+        }
         self._language = f"Content-Language: {parts.language}\r\n".encode()
         token = secrets.token_hex(12)
         self._mixed, self._alternative = f"==chanpub-m-{token}", f"==chanpub-a-{token}"
         self._attachments = [attachment_part(path) for path in parts.attachments]
 
-    def compose(self, recipient: Recipient, *, unsubscribe: str | None = None,
-                extra_attachments: Sequence[Path] = (), now: datetime | None = None,
-                ) -> Composed:
+    def compose(
+        self,
+        recipient: Recipient,
+        *,
+        unsubscribe: str | None = None,
+        extra_attachments: Sequence[Path] = (),
+        now: datetime | None = None,
+    ) -> Composed:
         """The complete message for one recipient."""
         utf8 = self._utf8_sender or not recipient.email.isascii()
         text, html = self._templates[bool(unsubscribe)]
@@ -192,19 +218,22 @@ class Composer:
         html = html.replace(_GREETING, str(self._escape(named)))
         local, _at, domain = recipient.email.rpartition("@")
         identifier = message_id(self.key, recipient.email, self.parts.sender)
-        head = [self._head[utf8],
-                _fold("To", Address(display_name=recipient.name, username=local,
-                                    domain=domain), utf8),
-                self._tail[utf8],
-                f"Date: {format_datetime(now or datetime.now(UTC))}\r\n".encode(),
-                f"Message-ID: {identifier}\r\n".encode(), self._language]
+        head = [
+            self._head[utf8],
+            _fold("To", Address(display_name=recipient.name, username=local, domain=domain), utf8),
+            self._tail[utf8],
+            f"Date: {format_datetime(now or datetime.now(UTC))}\r\n".encode(),
+            f"Message-ID: {identifier}\r\n".encode(),
+            self._language,
+        ]
         if unsubscribe:
             head.append(_fold("List-Unsubscribe", f"<{unsubscribe}>", utf8))
             if unsubscribe.startswith("https://"):
                 head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
         head.append(b"MIME-Version: 1.0\r\n")
-        body = _multipart("alternative", self._alternative,
-                          [_text_part("plain", text), _text_part("html", html)])
+        body = _multipart(
+            "alternative", self._alternative, [_text_part("plain", text), _text_part("html", html)]
+        )
         files = self._attachments + [attachment_part(path) for path in extra_attachments]
         if files:
             body = _multipart("mixed", self._mixed, [body, *files])
@@ -222,14 +251,22 @@ def build_message(
     now: datetime | None = None,
 ) -> EmailMessage:
     """The complete message for one recipient (one-off; a delivery uses one Composer)."""
-    return Composer(release, parts, key=key).compose(
-        recipient, unsubscribe=unsubscribe, extra_attachments=extra_attachments, now=now,
-    ).message
+    return (
+        Composer(release, parts, key=key)
+        .compose(
+            recipient,
+            unsubscribe=unsubscribe,
+            extra_attachments=extra_attachments,
+            now=now,
+        )
+        .message
+    )
 
 
 def attach_file(message: EmailMessage, path: Path) -> None:
     """Attach a file with its guessed content type."""
     content_type, _encoding = mimetypes.guess_type(path.name)
     maintype, subtype = (content_type or "application/octet-stream").split("/", 1)
-    message.add_attachment(path.read_bytes(), maintype=maintype, subtype=subtype,
-                           filename=path.name)
+    message.add_attachment(
+        path.read_bytes(), maintype=maintype, subtype=subtype, filename=path.name
+    )

@@ -37,12 +37,15 @@ class OutboxTransport:
         for sent, job in enumerate(jobs, start=1):
             journal.begin(job.item)
             try:
-                write_atomically(self.folder / eml_name(job.recipient.email),
-                                 job.composed.data.replace(b"\r\n", b"\n"))
+                write_atomically(
+                    self.folder / eml_name(job.recipient.email),
+                    job.composed.data.replace(b"\r\n", b"\n"),
+                )
             except OSError as error:
                 raise PermanentError(
                     _("{channel}: cannot write to {path}: {reason}").format(
-                        channel=self.channel, path=self.folder, reason=error.strerror)
+                        channel=self.channel, path=self.folder, reason=error.strerror
+                    )
                 ) from None
             journal.sent(job.item, job.composed.message_id)
             report("progress", {"sent": sent})
@@ -54,5 +57,6 @@ class OutboxTransport:
         except OSError as error:
             raise PermanentError(
                 _("{channel}: cannot create {path}: {reason}").format(
-                    channel=self.channel, path=self.folder, reason=error.strerror)
+                    channel=self.channel, path=self.folder, reason=error.strerror
+                )
             ) from None

@@ -49,13 +49,20 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
         return
     path = base_dir / entry
     if not path.is_file():
-        raise ConfigError(_("{where}: list file {path} does not exist: check the path "
-                            "(relative to channels.yaml)").format(where=where, path=path))
+        raise ConfigError(
+            _(
+                "{where}: list file {path} does not exist: check the path "
+                "(relative to channels.yaml)"
+            ).format(where=where, path=path)
+        )
     with path.open(encoding="utf-8-sig", newline="") as file:
         header = next(csv.reader(file), [])
     if _column(header, EMAIL_COLUMNS) is None:
-        raise ConfigError(_("{where}: {path} has no 'email' column: add a header line with "
-                            "email (and name)").format(where=where, path=path))
+        raise ConfigError(
+            _(
+                "{where}: {path} has no 'email' column: add a header line with email (and name)"
+            ).format(where=where, path=path)
+        )
 
 
 def _column(header: list[str], names: tuple[str, ...]) -> str | None:
@@ -74,8 +81,9 @@ def _validate(address: str) -> str:
         raise ValueError(str(error)) from None
 
 
-def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, str, dict[str, str],
-                                                                        str]]:
+def _rows(
+    entry: str, base_dir: Path, list_name: str
+) -> Iterator[tuple[str, str, dict[str, str], str]]:
     if is_inline_address(entry):
         name, _sep, address = entry.rpartition("<")
         if _sep:
@@ -93,13 +101,16 @@ def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, str
         for row in reader:
             address = (row.get(email_column) or "").strip()
             name = (row.get(name_column) or "").strip() if name_column else ""
-            others = {k: (v or "") for k, v in row.items() if k not in (email_column,)
-                      and k is not None}
+            others = {
+                k: (v or "") for k, v in row.items() if k not in (email_column,) and k is not None
+            }
             yield address, name, others, f"{list_name}:{entry}"
 
 
 def iter_recipients(
-    lists: Mapping[str, list[str]], base_dir: Path, invalid: list[Invalid],
+    lists: Mapping[str, list[str]],
+    base_dir: Path,
+    invalid: list[Invalid],
 ) -> Iterator[Recipient]:
     """Every valid, distinct recipient, in list order; invalid ones go to `invalid`.
 

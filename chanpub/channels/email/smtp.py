@@ -71,8 +71,14 @@ class TokenBucket:
 def outgoing(job: Job) -> Outgoing:
     """What the sending threads need of a job."""
     composed = job.composed
-    return Outgoing(item=job.item, sender=composed.sender, recipient=job.recipient.email,
-                    data=composed.data, message_id=composed.message_id, utf8=composed.utf8)
+    return Outgoing(
+        item=job.item,
+        sender=composed.sender,
+        recipient=job.recipient.email,
+        data=composed.data,
+        message_id=composed.message_id,
+        utf8=composed.utf8,
+    )
 
 
 class SmtpTransport:
@@ -91,10 +97,13 @@ class SmtpTransport:
         """A new, not yet opened session with this channel's settings."""
         if self._local_hostname is None:
             self._local_hostname = socket.getfqdn()
-        return SmtpConnection(self.channel, self.options,
-                              password_variable=self.context.variable_for("password"),
-                              username_variable=self.context.variable_for("username"),
-                              local_hostname=self._local_hostname)
+        return SmtpConnection(
+            self.channel,
+            self.options,
+            password_variable=self.context.variable_for("password"),
+            username_variable=self.context.variable_for("username"),
+            local_hostname=self._local_hostname,
+        )
 
     def verify(self) -> None:
         """Connect, secure and log in, then say NOOP and QUIT; nothing is sent."""
@@ -180,9 +189,12 @@ class _Run:
                 stop.set()
 
         threads = [threading.Thread(target=produce, name=f"{self.transport.channel}-build")]
-        threads += [threading.Thread(target=consume, args=(session,),
-                                     name=f"{self.transport.channel}-smtp-{n}")
-                    for n, session in enumerate(sessions)]
+        threads += [
+            threading.Thread(
+                target=consume, args=(session,), name=f"{self.transport.channel}-smtp-{n}"
+            )
+            for n, session in enumerate(sessions)
+        ]
         for thread in threads:
             thread.start()
         try:
@@ -211,17 +223,21 @@ class _Run:
 
         try:
             for attempt in stamina.retry_context(
-                on=(ConnectionLost, RetryableError), attempts=RECONNECT_ATTEMPTS,
-                timeout=RECONNECT_TIMEOUT, wait_initial=1.0, wait_max=10.0,
+                on=(ConnectionLost, RetryableError),
+                attempts=RECONNECT_ATTEMPTS,
+                timeout=RECONNECT_TIMEOUT,
+                wait_initial=1.0,
+                wait_max=10.0,
             ):
                 with attempt:
                     outcome = self._attempt(session, message)
         except ConnectionLost as lost:
-            raise RetryableError(_(
-                "{channel}: the SMTP server {address} keeps dropping the connection "
-                "({reason}): the remaining recipients are sent on the next try").format(
-                    channel=self.transport.channel, address=session.address,
-                    reason=lost)) from None
+            raise RetryableError(
+                _(
+                    "{channel}: the SMTP server {address} keeps dropping the connection "
+                    "({reason}): the remaining recipients are sent on the next try"
+                ).format(channel=self.transport.channel, address=session.address, reason=lost)
+            ) from None
         self._record(message, outcome)
         return outcome.verdict
 
@@ -234,12 +250,14 @@ class _Run:
             return session.send(message)
         except ConnectionLost as lost:
             reason = _("connection lost before the message was complete ({reason})").format(
-                reason=lost)
+                reason=lost
+            )
             self.journal.failed(message.item, reason, permanent=False)
             raise
         except ChannelError:  # the session refused the sender: nothing of this one went out
-            self.journal.failed(message.item, _("not sent: the SMTP session failed"),
-                                permanent=False)
+            self.journal.failed(
+                message.item, _("not sent: the SMTP session failed"), permanent=False
+            )
             raise
 
     def _record(self, message: Outgoing, outcome: Outcome) -> None:
@@ -250,11 +268,13 @@ class _Run:
                 sent = self.sent
             self.report("progress", {"sent": sent})
         elif outcome.verdict == "deferred":
-            self.journal.failed(message.item, _("the server said try later: {reply}").format(
-                reply=outcome.reason), permanent=False)
+            self.journal.failed(
+                message.item,
+                _("the server said try later: {reply}").format(reply=outcome.reason),
+                permanent=False,
+            )
         elif outcome.verdict == "failed":
-            self.journal.failed(message.item, _("refused: {reply}").format(
-                reply=outcome.reason))
+            self.journal.failed(message.item, _("refused: {reply}").format(reply=outcome.reason))
         else:  # ambiguous: recorded as failed so no run sends it again by itself
             self.journal.failed(message.item, outcome.reason)
 
@@ -266,8 +286,11 @@ class _Run:
         pending = deferred[:RETRY_KEEP]
         try:
             for attempt in stamina.retry_context(
-                on=_StillDeferred, attempts=RETRY_ROUNDS, timeout=RETRY_TIMEOUT,
-                wait_initial=RETRY_WAIT_INITIAL, wait_max=RETRY_WAIT_MAX,
+                on=_StillDeferred,
+                attempts=RETRY_ROUNDS,
+                timeout=RETRY_TIMEOUT,
+                wait_initial=RETRY_WAIT_INITIAL,
+                wait_max=RETRY_WAIT_MAX,
             ):
                 with attempt:
                     if attempt.num > 1:

@@ -41,8 +41,9 @@ class Canvas:
         values.setdefault("colour", self.theme.text)
         return Style(size=size * self.scale, **values)  # type: ignore[arg-type]  # Style fields
 
-    def fit(self, text: str, box: Box, style: Style, min_size: float,
-            max_lines: int | None = None) -> Lines:
+    def fit(
+        self, text: str, box: Box, style: Style, min_size: float, max_lines: int | None = None
+    ) -> Lines:
         """Fit text into the box, never below `min_size` pt times the scale."""
         return fit(self.measure, text, box, style, min_size * self.scale, max_lines)
 
@@ -50,8 +51,15 @@ class Canvas:
         """Draw wrapped lines in the box; returns the height used."""
         return draw(self.pdf, self.measure, lines, box, valign)
 
-    def text(self, text: str, box: Box, style: Style, min_size: float,
-             max_lines: int | None = None, valign: str = "top") -> float:
+    def text(
+        self,
+        text: str,
+        box: Box,
+        style: Style,
+        min_size: float,
+        max_lines: int | None = None,
+        valign: str = "top",
+    ) -> float:
         """Fit and draw in one step; returns the height used."""
         return self.draw(self.fit(text, box, style, min_size, max_lines), box, valign)
 
@@ -68,8 +76,7 @@ class Part:
     share: float = 1.0
 
 
-def stack(canvas: Canvas, box: Box, parts: list[Part], gap: float,
-          valign: str = "middle") -> float:
+def stack(canvas: Canvas, box: Box, parts: list[Part], gap: float, valign: str = "middle") -> float:
     """Fit the parts one under the other and draw them as a group aligned in the box;
     returns the height used."""
     fitted: list[Lines] = []
@@ -78,21 +85,30 @@ def stack(canvas: Canvas, box: Box, parts: list[Part], gap: float,
         if not part.text.strip():
             continue
         limit = max(0.0, min(remaining, box.h * part.share))
-        lines = canvas.fit(part.text, Box(box.x, box.y, box.w, limit), part.style,
-                           part.min_size, part.max_lines)
+        lines = canvas.fit(
+            part.text, Box(box.x, box.y, box.w, limit), part.style, part.min_size, part.max_lines
+        )
         fitted.append(lines)
         remaining -= lines.height + gap
     total = sum(lines.height for lines in fitted) + gap * max(0, len(fitted) - 1)
-    y = box.y + {"middle": max(0.0, (box.h - total) / 2),
-                 "bottom": max(0.0, box.h - total)}.get(valign, 0.0)
+    y = box.y + {"middle": max(0.0, (box.h - total) / 2), "bottom": max(0.0, box.h - total)}.get(
+        valign, 0.0
+    )
     for lines in fitted:
         canvas.draw(lines, Box(box.x, y, box.w, lines.height))
         y += lines.height + gap
     return total
 
 
-def header_band(canvas: Canvas, page: Box, margins: Box, organisation: str, kicker: str,
-                logo: Picture | None, height: float) -> Box:
+def header_band(
+    canvas: Canvas,
+    page: Box,
+    margins: Box,
+    organisation: str,
+    kicker: str,
+    logo: Picture | None,
+    height: float,
+) -> Box:
     """A band in the primary colour across the top: logo, organisation, kind of notice.
 
     Returns the area of the page below the band's accent stripe.
@@ -105,17 +121,34 @@ def header_band(canvas: Canvas, page: Box, margins: Box, organisation: str, kick
     if logo is not None:
         logo_box, inner = inner.take_left(inner.h, gap=5 * s)
         place_image(canvas.pdf, logo, logo_box, alt_text=organisation, align="L")
-    canvas.text(organisation.upper(), Box(inner.x, inner.y, inner.w, inner.h * 0.68),
-                canvas.style(19, bold=True, colour=theme.paper, leading=1.18), 8,
-                max_lines=2, valign="middle")
-    canvas.text(kicker, Box(inner.x, inner.y + inner.h * 0.7, inner.w, inner.h * 0.3),
-                canvas.style(10.5, colour=(214, 226, 240), leading=1.2), 6, max_lines=1)
+    canvas.text(
+        organisation.upper(),
+        Box(inner.x, inner.y, inner.w, inner.h * 0.68),
+        canvas.style(19, bold=True, colour=theme.paper, leading=1.18),
+        8,
+        max_lines=2,
+        valign="middle",
+    )
+    canvas.text(
+        kicker,
+        Box(inner.x, inner.y + inner.h * 0.7, inner.w, inner.h * 0.3),
+        canvas.style(10.5, colour=(214, 226, 240), leading=1.2),
+        6,
+        max_lines=1,
+    )
     top = band.bottom + 2.2 * s
     return Box(margins.x, top, margins.w, margins.bottom - top)
 
 
-def footer(canvas: Canvas, area: Box, url: str, date_text: str, source_line: str,
-           scan_label: str, qr_side: float) -> Box:
+def footer(
+    canvas: Canvas,
+    area: Box,
+    url: str,
+    date_text: str,
+    source_line: str,
+    scan_label: str,
+    qr_side: float,
+) -> Box:
     """Date, source and a QR code of the canonical URL with the URL beneath it.
 
     Takes the bottom of `area`; returns what is left above it.
@@ -128,16 +161,40 @@ def footer(canvas: Canvas, area: Box, url: str, date_text: str, source_line: str
     rule(canvas.pdf, box.x, box.right, box.y - 3 * s, 0.6 * s, theme.primary)
     info, qr_column = box.take_left(box.w - max(qr_side, 62 * s), gap=4 * s)
     qr_box = Box(qr_column.right - qr_side, box.y + label_height, qr_side, qr_side)
-    canvas.text(scan_label, Box(qr_column.x, box.y, qr_column.w, label_height),
-                canvas.style(8, bold=True, colour=theme.primary, align="R"), 5, max_lines=1)
+    canvas.text(
+        scan_label,
+        Box(qr_column.x, box.y, qr_column.w, label_height),
+        canvas.style(8, bold=True, colour=theme.primary, align="R"),
+        5,
+        max_lines=1,
+    )
     draw_qr(canvas.pdf, url, qr_box)
-    canvas.text(url, Box(qr_column.x, qr_box.bottom + 0.8 * s, qr_column.w, url_height - 0.8 * s),
-                canvas.style(8, colour=theme.text, align="R", leading=1.2), 4.5, max_lines=3)
-    used = canvas.text(date_text, Box(info.x, info.y + label_height, info.w, 8 * s),
-                       canvas.style(12, bold=True, colour=theme.primary), 7, max_lines=1)
-    canvas.text(source_line, Box(info.x, info.y + label_height + used + 2 * s, info.w,
-                                 info.h - label_height - used - 2 * s),
-                canvas.style(10, colour=theme.muted, leading=1.35), 6, max_lines=5)
+    canvas.text(
+        url,
+        Box(qr_column.x, qr_box.bottom + 0.8 * s, qr_column.w, url_height - 0.8 * s),
+        canvas.style(8, colour=theme.text, align="R", leading=1.2),
+        4.5,
+        max_lines=3,
+    )
+    used = canvas.text(
+        date_text,
+        Box(info.x, info.y + label_height, info.w, 8 * s),
+        canvas.style(12, bold=True, colour=theme.primary),
+        7,
+        max_lines=1,
+    )
+    canvas.text(
+        source_line,
+        Box(
+            info.x,
+            info.y + label_height + used + 2 * s,
+            info.w,
+            info.h - label_height - used - 2 * s,
+        ),
+        canvas.style(10, colour=theme.muted, leading=1.35),
+        6,
+        max_lines=5,
+    )
     return rest
 
 
@@ -159,12 +216,24 @@ def stamp(canvas: Canvas, box: Box, verdict: str, caption: str) -> float:
         pdf.rect(inner.x, inner.y, inner.w, inner.h)
         text_box = inner.inset(3 * s, 1.5 * s)
         verdict_box, caption_box = text_box.take_bottom(text_box.h * 0.22)
-        canvas.text(verdict.upper(), verdict_box,
-                    canvas.style(60, bold=True, condensed=True, colour=theme.accent, align="C",
-                                 leading=1.17), 8, max_lines=1, valign="middle")
-        canvas.text(caption.upper(), caption_box,
-                    canvas.style(9, bold=True, colour=theme.accent, align="C"), 4, max_lines=1,
-                    valign="middle")
+        canvas.text(
+            verdict.upper(),
+            verdict_box,
+            canvas.style(
+                60, bold=True, condensed=True, colour=theme.accent, align="C", leading=1.17
+            ),
+            8,
+            max_lines=1,
+            valign="middle",
+        )
+        canvas.text(
+            caption.upper(),
+            caption_box,
+            canvas.style(9, bold=True, colour=theme.accent, align="C"),
+            4,
+            max_lines=1,
+            valign="middle",
+        )
     return height
 
 
@@ -176,11 +245,18 @@ def claim_box(canvas: Canvas, box: Box, label: str, claim: str, max_size: float 
     inner = box.inset(pad + 2.5 * s, pad, pad, pad)
     label_style = canvas.style(9, bold=True, colour=theme.accent)
     label_lines = canvas.fit(label, inner, label_style, 6, max_lines=2)
-    text_box = Box(inner.x, inner.y + label_lines.height + 1.5 * s, inner.w,
-                   inner.h - label_lines.height - 1.5 * s)
-    claim_lines = canvas.fit(f"“{claim}”", text_box,
-                             canvas.style(max_size, italic=True, colour=theme.muted,
-                                          leading=1.3), 7)
+    text_box = Box(
+        inner.x,
+        inner.y + label_lines.height + 1.5 * s,
+        inner.w,
+        inner.h - label_lines.height - 1.5 * s,
+    )
+    claim_lines = canvas.fit(
+        f"“{claim}”",
+        text_box,
+        canvas.style(max_size, italic=True, colour=theme.muted, leading=1.3),
+        7,
+    )
     height = min(box.h, label_lines.height + 1.5 * s + claim_lines.height + 2 * pad)
     fill_rect(canvas.pdf, Box(box.x, box.y, box.w, height), theme.tint)
     fill_rect(canvas.pdf, Box(box.x, box.y, 2.5 * s, height), theme.accent)

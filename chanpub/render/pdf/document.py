@@ -16,8 +16,13 @@ if TYPE_CHECKING:
     from fpdf import FPDF
 
 # Paper sizes in millimetres, portrait. F4 (folio) is common in Indonesian offices.
-PAPER = {"A5": (148.0, 210.0), "A4": (210.0, 297.0), "A3": (297.0, 420.0),
-         "A2": (420.0, 594.0), "F4": (215.0, 330.0)}
+PAPER = {
+    "A5": (148.0, 210.0),
+    "A4": (210.0, 297.0),
+    "A3": (297.0, 420.0),
+    "A2": (420.0, 594.0),
+    "F4": (215.0, 330.0),
+}
 MIN_CM = 10.0  # smaller than a postcard is not a poster
 MAX_CM = 500.0  # PDF pages end at 508 cm; print shops print wider banners in parts
 MAX_ASPECT = 12.0
@@ -41,15 +46,16 @@ def page_size(size: str, orientation: str = "portrait") -> tuple[float, float]:
     if not match:
         raise ValueError(
             f"unknown size '{size}': write one of {', '.join(PAPER)}, or WIDTHxHEIGHT in "
-            "centimetres such as 300x100")
+            "centimetres such as 300x100"
+        )
     width_cm, height_cm = (float(group.replace(",", ".")) for group in match.group(1, 2))
     for side in (width_cm, height_cm):
         if not MIN_CM <= side <= MAX_CM:
-            raise ValueError(
-                f"size {size}: each side must be between {MIN_CM:g} and {MAX_CM:g} cm")
+            raise ValueError(f"size {size}: each side must be between {MIN_CM:g} and {MAX_CM:g} cm")
     if max(width_cm, height_cm) / min(width_cm, height_cm) > MAX_ASPECT:
         raise ValueError(
-            f"size {size}: at most {MAX_ASPECT:g} times as wide as high (or high as wide)")
+            f"size {size}: at most {MAX_ASPECT:g} times as wide as high (or high as wide)"
+        )
     return width_cm * 10, height_cm * 10
 
 
@@ -81,35 +87,43 @@ class Box:
         """The y of the bottom edge."""
         return self.y + self.h
 
-    def inset(self, left: float, top: float | None = None, right: float | None = None,
-              bottom: float | None = None) -> Box:
+    def inset(
+        self,
+        left: float,
+        top: float | None = None,
+        right: float | None = None,
+        bottom: float | None = None,
+    ) -> Box:
         """The box shrunk on each side (CSS order of defaults: one value for all)."""
         top = left if top is None else top
         right = left if right is None else right
         bottom = top if bottom is None else bottom
-        return Box(self.x + left, self.y + top, max(0.0, self.w - left - right),
-                   max(0.0, self.h - top - bottom))
+        return Box(
+            self.x + left,
+            self.y + top,
+            max(0.0, self.w - left - right),
+            max(0.0, self.h - top - bottom),
+        )
 
     def take_top(self, height: float, gap: float = 0.0) -> tuple[Box, Box]:
         """Split into a top box of `height` and the rest below it (after `gap`)."""
         height = min(height, self.h)
         rest = min(self.h, height + gap)
-        return Box(self.x, self.y, self.w, height), Box(self.x, self.y + rest, self.w,
-                                                        self.h - rest)
+        return Box(self.x, self.y, self.w, height), Box(
+            self.x, self.y + rest, self.w, self.h - rest
+        )
 
     def take_bottom(self, height: float, gap: float = 0.0) -> tuple[Box, Box]:
         """Split into the rest above (before `gap`) and a bottom box of `height`."""
         height = min(height, self.h)
         rest = max(0.0, self.h - height - gap)
-        return Box(self.x, self.y, self.w, rest), Box(self.x, self.bottom - height, self.w,
-                                                      height)
+        return Box(self.x, self.y, self.w, rest), Box(self.x, self.bottom - height, self.w, height)
 
     def take_left(self, width: float, gap: float = 0.0) -> tuple[Box, Box]:
         """Split into a left box of `width` and the rest to its right (after `gap`)."""
         width = min(width, self.w)
         rest = min(self.w, width + gap)
-        return Box(self.x, self.y, width, self.h), Box(self.x + rest, self.y, self.w - rest,
-                                                       self.h)
+        return Box(self.x, self.y, width, self.h), Box(self.x + rest, self.y, self.w - rest, self.h)
 
 
 @dataclass(frozen=True)
@@ -133,8 +147,9 @@ def fixed_time(value: date | datetime | None) -> datetime:
     return datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def new_document(width: float, height: float, meta: Metadata,
-                 faces: tuple[tuple[str, str], ...] | None = None) -> FPDF:
+def new_document(
+    width: float, height: float, meta: Metadata, faces: tuple[tuple[str, str], ...] | None = None
+) -> FPDF:
     """An empty fpdf2 document in millimetres with the shipped fonts (all, or `faces`)
     and fixed metadata."""
     from fpdf import FPDF

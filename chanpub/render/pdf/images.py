@@ -53,18 +53,24 @@ def inspect_image(path: Path) -> Picture:
                 if width * height > MAX_PIXELS:
                     raise UnreadableImage(
                         f"{path} is {width}x{height} pixels: scale it down below "
-                        f"{MAX_PIXELS // 1_000_000} megapixels")
+                        f"{MAX_PIXELS // 1_000_000} megapixels"
+                    )
             with Image.open(path) as image:
                 image.verify()
     except UnreadableImage:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as error:
-        raise UnreadableImage(f"{path} is not a picture this program can read ({error}): "
-                              "save it as PNG or JPEG") from None
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
+        raise UnreadableImage(
+            f"{path} is not a picture this program can read ({error}): save it as PNG or JPEG"
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise UnreadableImage(f"{path} cannot be read ({error}): save it again as PNG "
-                              "or JPEG") from None
+        raise UnreadableImage(
+            f"{path} cannot be read ({error}): save it again as PNG or JPEG"
+        ) from None
     if width < 1 or height < 1:
         raise UnreadableImage(f"{path} has no pixels")
     return Picture(path, width, height)
@@ -74,8 +80,7 @@ def contain(picture: Picture, box: Box, align: str = "C") -> Box:
     """The largest box of the picture's proportions inside `box` (centred or left)."""
     scale = min(box.w / picture.width, box.h / picture.height)
     width, height = picture.width * scale, picture.height * scale
-    x = box.x + ((box.w - width) / 2 if align == "C" else 0.0 if align == "L"
-                 else box.w - width)
+    x = box.x + ((box.w - width) / 2 if align == "C" else 0.0 if align == "L" else box.w - width)
     return Box(x, box.y + (box.h - height) / 2, width, height)
 
 
@@ -85,8 +90,10 @@ def _scaled(picture: Picture, target: Box) -> Image:
 
     with Image.open(picture.path) as original:
         image = ImageOps.exif_transpose(original)
-        wanted = (max(1, round(target.w / 25.4 * PRINT_DPI)),
-                  max(1, round(target.h / 25.4 * PRINT_DPI)))
+        wanted = (
+            max(1, round(target.w / 25.4 * PRINT_DPI)),
+            max(1, round(target.h / 25.4 * PRINT_DPI)),
+        )
         if image.width > wanted[0] * 1.2:
             image = image.resize(wanted, Image.Resampling.LANCZOS)
         if image.mode not in ("RGB", "RGBA", "L", "LA"):
@@ -98,6 +105,12 @@ def _scaled(picture: Picture, target: Box) -> Image:
 def place_image(pdf: FPDF, picture: Picture, box: Box, alt_text: str, align: str = "C") -> Box:
     """Draw the picture inside the box (proportions kept); returns where it went."""
     target = contain(picture, box, align)
-    pdf.image(_scaled(picture, target), x=target.x, y=target.y, w=target.w, h=target.h,
-              alt_text=alt_text or None)
+    pdf.image(
+        _scaled(picture, target),
+        x=target.x,
+        y=target.y,
+        w=target.w,
+        h=target.h,
+        alt_text=alt_text or None,
+    )
     return target

@@ -20,15 +20,37 @@ MARGINS = (25.0, 12.0, 20.0, 18.0)  # left (binding), top, right, bottom, in mm
 BLACK = (0, 0, 0)
 
 LABELS = {
-    "id": {"number": "Nomor", "nature": "Sifat", "attachments": "Lampiran",
-           "subject": "Perihal", "to": "Kepada", "dear": "Yth.", "at": "di", "here": "Tempat",
-           "copies": "Tembusan:", "id": "NIP.", "nature_default": "Biasa",
-           "closing": "Demikian disampaikan. Atas perhatian dan kerja sama Bapak/Ibu, kami "
-                      "ucapkan terima kasih.", "page": "- {page} -"},
-    "en": {"number": "Number", "nature": "Nature", "attachments": "Attachments",
-           "subject": "Subject", "to": "To", "dear": "", "at": "", "here": "",
-           "copies": "Copies to:", "id": "ID", "nature_default": "Ordinary",
-           "closing": "Thank you for your attention and cooperation.", "page": "- {page} -"},
+    "id": {
+        "number": "Nomor",
+        "nature": "Sifat",
+        "attachments": "Lampiran",
+        "subject": "Perihal",
+        "to": "Kepada",
+        "dear": "Yth.",
+        "at": "di",
+        "here": "Tempat",
+        "copies": "Tembusan:",
+        "id": "NIP.",
+        "nature_default": "Biasa",
+        "closing": "Demikian disampaikan. Atas perhatian dan kerja sama Bapak/Ibu, kami "
+        "ucapkan terima kasih.",
+        "page": "- {page} -",
+    },
+    "en": {
+        "number": "Number",
+        "nature": "Nature",
+        "attachments": "Attachments",
+        "subject": "Subject",
+        "to": "To",
+        "dear": "",
+        "at": "",
+        "here": "",
+        "copies": "Copies to:",
+        "id": "ID",
+        "nature_default": "Ordinary",
+        "closing": "Thank you for your attention and cooperation.",
+        "page": "- {page} -",
+    },
 }
 
 
@@ -82,9 +104,18 @@ class LetterContent:
 def render_letters(letters: list[LetterContent], size: tuple[float, float]) -> bytes:
     """One PDF holding every letter, each starting on a new page (for printing)."""
     first = letters[0]
-    pdf = new_document(size[0], size[1], Metadata(
-        title=first.subject, author=first.organisation, language=first.language,
-        keywords=", ".join(first.keywords), created=first.created), faces=FACES)
+    pdf = new_document(
+        size[0],
+        size[1],
+        Metadata(
+            title=first.subject,
+            author=first.organisation,
+            language=first.language,
+            keywords=", ".join(first.keywords),
+            created=first.created,
+        ),
+        faces=FACES,
+    )
     canvas = Canvas(pdf, Measure(pdf), 1.0, Theme(text=BLACK))
     for letter in letters:
         _Letter(canvas, size, letter).draw()
@@ -126,8 +157,16 @@ class _Letter:
         self.y = self.frame.y
         if self.pages > 1:
             number = self.labels["page"].format(page=self.pages)
-            self.y += self.canvas.text(number, Box(self.frame.x, self.y, self.frame.w, 6),
-                                       Style(10, colour=BLACK, align="C"), 8, 1) + 6
+            self.y += (
+                self.canvas.text(
+                    number,
+                    Box(self.frame.x, self.y, self.frame.w, 6),
+                    Style(10, colour=BLACK, align="C"),
+                    8,
+                    1,
+                )
+                + 6
+            )
 
     def _room(self) -> float:
         return self.frame.bottom - self.y
@@ -150,9 +189,13 @@ class _Letter:
             if end == start:
                 self._new_page()
                 continue
-            chunk = Lines(lines.lines[start:end], lines.style,
-                          paragraph_ends=frozenset(i - start for i in lines.paragraph_ends
-                                                   if start <= i < end))
+            chunk = Lines(
+                lines.lines[start:end],
+                lines.style,
+                paragraph_ends=frozenset(
+                    i - start for i in lines.paragraph_ends if start <= i < end
+                ),
+            )
             self.canvas.draw(chunk, Box(x, self.y, width, chunk.height))
             self.y += chunk.height
             start = end
@@ -173,29 +216,43 @@ class _Letter:
         text_area = area
         if self.letter.logo is not None:
             logo_box = Box(frame.x, self.y + 1, 24, height - 2)
-            place_image(canvas.pdf, self.letter.logo, logo_box, self.letter.organisation or
-                        self.letter.letterhead[0], align="C")
+            place_image(
+                canvas.pdf,
+                self.letter.logo,
+                logo_box,
+                self.letter.organisation or self.letter.letterhead[0],
+                align="C",
+            )
             text_area = Box(frame.x + 26, self.y, frame.w - 26, height)
         lines = [line for line in self.letter.letterhead if line.strip()]
-        headings = [line for line in lines if line.upper() == line and any(c.isalpha()
-                                                                           for c in line)]
+        headings = [
+            line for line in lines if line.upper() == line and any(c.isalpha() for c in line)
+        ]
         parts: list[tuple[str, Style]] = []
         for index, line in enumerate(lines):
             if line in headings:
                 size = 16.0 if line == headings[-1] else 13.0
-                parts.append((line, Style(size, bold=True, colour=BLACK, align="C",
-                                          leading=1.18)))
+                parts.append((line, Style(size, bold=True, colour=BLACK, align="C", leading=1.18)))
             else:
                 parts.append((line, Style(9.0, colour=BLACK, align="C", leading=1.25)))
             del index
-        fitted = [canvas.fit(text, Box(text_area.x, 0, text_area.w, 40), style, 6, 2)
-                  for text, style in parts]
+        fitted = [
+            canvas.fit(text, Box(text_area.x, 0, text_area.w, 40), style, 6, 2)
+            for text, style in parts
+        ]
         total = sum(item.height for item in fitted)
         scale = min(1.0, height / total) if total else 1.0
         if scale < 1.0:  # many address lines: shrink them all alike
-            fitted = [canvas.fit(text, Box(text_area.x, 0, text_area.w, 40),
-                                 style.sized(style.size * scale), 5, 2)
-                      for text, style in parts]
+            fitted = [
+                canvas.fit(
+                    text,
+                    Box(text_area.x, 0, text_area.w, 40),
+                    style.sized(style.size * scale),
+                    5,
+                    2,
+                )
+                for text, style in parts
+            ]
             total = sum(item.height for item in fitted)
         y = self.y + max(0.0, (height - total) / 2)
         for item in fitted:
@@ -214,24 +271,32 @@ class _Letter:
         self.y += canvas.text(letter.place_date, right, self.plain, 9, 1)
         self.y += 2
         top = self.y
-        rows = [(labels["number"], letter.number),
-                (labels["nature"], letter.nature or labels["nature_default"]),
-                (labels["attachments"], letter.attachments or "-"),
-                (labels["subject"], letter.subject)]
+        rows = [
+            (labels["number"], letter.number),
+            (labels["nature"], letter.nature or labels["nature_default"]),
+            (labels["attachments"], letter.attachments or "-"),
+            (labels["subject"], letter.subject),
+        ]
         label_w, value_x = 22.0, frame.x + 26.0
         value_w = column - 6 - value_x
         y = top
         for label, value in rows:
-            canvas.draw(self._lines(label, label_w, self.plain),
-                        Box(frame.x, y, label_w, 6))
+            canvas.draw(self._lines(label, label_w, self.plain), Box(frame.x, y, label_w, 6))
             canvas.draw(self._lines(":", 3, self.plain), Box(frame.x + 22.5, y, 3, 6))
-            value_style = self.plain if label != labels["subject"] else Style(
-                11.5, bold=True, colour=BLACK, leading=1.35)
+            value_style = (
+                self.plain
+                if label != labels["subject"]
+                else Style(11.5, bold=True, colour=BLACK, leading=1.35)
+            )
             lines = self._lines(value, value_w, value_style)
             y += canvas.draw(lines, Box(value_x, y, value_w, lines.height))
         addressee = letter.addressee
-        block = [labels["to"], " ".join(filter(None, [labels["dear"], addressee.name])),
-                 addressee.position, addressee.organisation]
+        block = [
+            labels["to"],
+            " ".join(filter(None, [labels["dear"], addressee.name])),
+            addressee.position,
+            addressee.organisation,
+        ]
         if labels["at"]:
             block += [labels["at"], "      " + (addressee.address or labels["here"])]
         elif addressee.address:
@@ -244,12 +309,16 @@ class _Letter:
         frame, canvas, signatory = self.frame, self.canvas, self.letter.signatory
         column = frame.x + frame.w * 0.52
         width = frame.right - column
-        position = self._lines(signatory.position, width, Style(11.5, colour=BLACK,
-                                                                 align="C", leading=1.3))
+        position = self._lines(
+            signatory.position, width, Style(11.5, colour=BLACK, align="C", leading=1.3)
+        )
         name_style = Style(11.5, bold=True, colour=BLACK, align="C", leading=1.3)
         name = self._lines(signatory.name, width, name_style)
-        ident = self._lines(f"{self.labels['id']} {signatory.id}" if signatory.id else "",
-                            width, Style(11.5, colour=BLACK, align="C", leading=1.3))
+        ident = self._lines(
+            f"{self.labels['id']} {signatory.id}" if signatory.id else "",
+            width,
+            Style(11.5, colour=BLACK, align="C", leading=1.3),
+        )
         space = 24.0
         height = position.height + space + name.height + (ident.height if signatory.id else 0)
         if height > self._room():
@@ -257,22 +326,32 @@ class _Letter:
         self.y += 4
         self.y += canvas.draw(position, Box(column, self.y, width, position.height))
         if signatory.signature is not None:
-            place_image(canvas.pdf, signatory.signature,
-                        Box(column + width * 0.15, self.y + 1, width * 0.7, space - 2),
-                        f"{signatory.position} {signatory.name}", align="C")
+            place_image(
+                canvas.pdf,
+                signatory.signature,
+                Box(column + width * 0.15, self.y + 1, width * 0.7, space - 2),
+                f"{signatory.position} {signatory.name}",
+                align="C",
+            )
         self.y += space
         self.y += canvas.draw(name, Box(column, self.y, width, name.height))
-        underline = min(width, max(canvas.measure.width(line, name_style)
-                                   for line in name.lines))
-        rule(canvas.pdf, column + (width - underline) / 2, column + (width + underline) / 2,
-             self.y - 0.9, 0.25, BLACK)
+        underline = min(width, max(canvas.measure.width(line, name_style) for line in name.lines))
+        rule(
+            canvas.pdf,
+            column + (width - underline) / 2,
+            column + (width + underline) / 2,
+            self.y - 0.9,
+            0.25,
+            BLACK,
+        )
         if signatory.id:
             self.y += canvas.draw(ident, Box(column, self.y, width, ident.height))
         self.y += 8
 
     def _copies(self) -> None:
-        items = "\n".join(f"{index}. {name}" for index, name in
-                          enumerate(self.letter.copies_to, start=1))
+        items = "\n".join(
+            f"{index}. {name}" for index, name in enumerate(self.letter.copies_to, start=1)
+        )
         style = Style(10, colour=BLACK, leading=1.3)
         lines = self._lines(f"{self.labels['copies']}\n{items}", self.frame.w * 0.6, style)
         if lines.height > self._room():

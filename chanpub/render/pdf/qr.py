@@ -20,8 +20,9 @@ def qr_modules(data: str) -> list[list[bool]]:
     return [[bool(value) for value in row] for row in code.matrix]
 
 
-def draw_qr(pdf: FPDF, data: str, box: Box, dark: Colour = (0, 0, 0),
-            light: Colour = (255, 255, 255)) -> Box:
+def draw_qr(
+    pdf: FPDF, data: str, box: Box, dark: Colour = (0, 0, 0), light: Colour = (255, 255, 255)
+) -> Box:
     """Draw the QR code of `data` as a square (quiet zone included) centred in `box`;
     returns the square it took."""
     modules = qr_modules(data)
@@ -42,6 +43,5 @@ def draw_qr(pdf: FPDF, data: str, box: Box, dark: Colour = (0, 0, 0),
             while column < len(row) and row[column]:
                 column += 1
             # one rectangle per horizontal run: fewer seams and a smaller file
-            pdf.rect(square.x + (start + QUIET) * unit, y, (column - start) * unit, unit,
-                     style="F")
+            pdf.rect(square.x + (start + QUIET) * unit, y, (column - start) * unit, unit, style="F")
     return square

@@ -12,8 +12,12 @@ def page_png(pdf_bytes: bytes, width_px: int, page: int = 0) -> bytes:
     """Page `page` of a PDF rendered as a PNG `width_px` pixels wide (white background)."""
     import pymupdf
 
-    with _MUPDF, pymupdf.open(  # type: ignore[no-untyped-call]  # PyMuPDF is untyped here
-            stream=pdf_bytes, filetype="pdf") as document:
+    with (
+        _MUPDF,
+        pymupdf.open(  # type: ignore[no-untyped-call]  # PyMuPDF is untyped here
+            stream=pdf_bytes, filetype="pdf"
+        ) as document,
+    ):
         loaded = document[page]
         zoom = width_px / loaded.rect.width
         matrix = pymupdf.Matrix(zoom, zoom)  # type: ignore[no-untyped-call]  # untyped

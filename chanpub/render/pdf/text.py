@@ -148,8 +148,14 @@ def _pieces(measure: Measure, word: str, style: Style, width: float) -> list[str
     return [*pieces, rest] if rest else pieces
 
 
-def fit(measure: Measure, text: str, box: Box, style: Style, min_size: float,
-        max_lines: int | None = None) -> Lines:
+def fit(
+    measure: Measure,
+    text: str,
+    box: Box,
+    style: Style,
+    min_size: float,
+    max_lines: int | None = None,
+) -> Lines:
     """The largest size from style.size down to min_size at which text fits the box.
 
     Below min_size the text is cut at a word and ends with an ellipsis (truncated=True).
@@ -201,8 +207,9 @@ def _cut(measure: Measure, lines: Lines, box: Box, max_lines: int, tail: str | N
     while kept and kept[-1] == GAP:
         kept.pop()
     if not kept:
-        return Lines(tuple(tail_lines) if _height(tail_lines, style) <= box.h else (),
-                     style, truncated=True)
+        return Lines(
+            tuple(tail_lines) if _height(tail_lines, style) <= box.h else (), style, truncated=True
+        )
     ends = {i for i in lines.paragraph_ends if i < len(kept)}
     last = len(kept) - 1
     if last not in ends:
@@ -212,8 +219,9 @@ def _cut(measure: Measure, lines: Lines, box: Box, max_lines: int, tail: str | N
     return Lines(tuple(result), style, truncated=True, paragraph_ends=frozenset(ends))
 
 
-def _end_cleanly(measure: Measure, kept: list[str], ends: set[int], style: Style,
-                 width: float) -> tuple[list[str], set[int]]:
+def _end_cleanly(
+    measure: Measure, kept: list[str], ends: set[int], style: Style, width: float
+) -> tuple[list[str], set[int]]:
     """Cut at the last sentence end of the unfinished paragraph; failing that, drop the
     unfinished paragraph when a whole one precedes it; else end with an ellipsis."""
     start = len(kept) - 1
@@ -258,14 +266,22 @@ def draw(pdf: FPDF, measure: Measure, lines: Lines, box: Box, valign: str = "top
             y += style.pitch * GAP_SHARE
             continue
         baseline = y + inner + ASCENT * size_mm
-        _draw_line(pdf, measure, line, style, box, baseline,
-                   justify=style.align == "J" and index not in lines.paragraph_ends)
+        _draw_line(
+            pdf,
+            measure,
+            line,
+            style,
+            box,
+            baseline,
+            justify=style.align == "J" and index not in lines.paragraph_ends,
+        )
         y += style.pitch
     return height
 
 
-def _draw_line(pdf: FPDF, measure: Measure, line: str, style: Style, box: Box,
-               baseline: float, justify: bool) -> None:
+def _draw_line(
+    pdf: FPDF, measure: Measure, line: str, style: Style, box: Box, baseline: float, justify: bool
+) -> None:
     words = line.split(" ")
     if justify and len(words) > 1:
         widths = [measure.width(word, style) for word in words]

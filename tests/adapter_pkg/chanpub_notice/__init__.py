@@ -40,8 +40,14 @@ class NoticeBoardChannel:
     def preview(self, release: Release, links: Links) -> Preview:
         """The notice line."""
         text = f"{release.title} — {links.canonical_url or ''}".strip(" —")
-        return Preview(channel=self.name, release=release, links=links, text=text,
-                       length=len(text), limit=self.options.max_chars)
+        return Preview(
+            channel=self.name,
+            release=release,
+            links=links,
+            text=text,
+            length=len(text),
+            limit=self.options.max_chars,
+        )
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Append the notice to the board."""
@@ -49,5 +55,4 @@ class NoticeBoardChannel:
         board.parent.mkdir(parents=True, exist_ok=True)
         with Path(board).open("a", encoding="utf-8") as file:
             file.write(f"{preview.text}  [{key[:8]}]\n")
-        return Receipt(remote_id=key[:8], url=None, published_at=datetime.now(UTC),
-                       files=(board,))
+        return Receipt(remote_id=key[:8], url=None, published_at=datetime.now(UTC), files=(board,))

@@ -18,8 +18,9 @@ def certificate_authority() -> trustme.CA:
 
 
 @pytest.fixture
-def ca_file(certificate_authority: trustme.CA, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Path:
+def ca_file(
+    certificate_authority: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """The CA as a PEM file that the client trusts through SSL_CERT_FILE."""
     path = tmp_path / "ca.pem"
     certificate_authority.cert_pem.write_to_path(str(path))
@@ -30,15 +31,24 @@ def ca_file(certificate_authority: trustme.CA, tmp_path: Path,
 @pytest.fixture
 def starttls_server(certificate_authority: trustme.CA, ca_file: Path) -> Iterator[SmtpServer]:
     """A submission server like a provider's: STARTTLS required, AUTH only after it."""
-    yield from run_server(RecordingHandler(), tls_context=server_tls(certificate_authority),
-                          require_starttls=True, auth_required=True, auth_require_tls=True)
+    yield from run_server(
+        RecordingHandler(),
+        tls_context=server_tls(certificate_authority),
+        require_starttls=True,
+        auth_required=True,
+        auth_require_tls=True,
+    )
 
 
 @pytest.fixture
 def tls_server(certificate_authority: trustme.CA, ca_file: Path) -> Iterator[SmtpServer]:
     """Implicit TLS from the first byte (port 465 style), AUTH offered inside it."""
-    yield from run_server(RecordingHandler(), ssl_context=server_tls(certificate_authority),
-                          auth_required=False, auth_require_tls=False)
+    yield from run_server(
+        RecordingHandler(),
+        ssl_context=server_tls(certificate_authority),
+        auth_required=False,
+        auth_require_tls=False,
+    )
 
 
 @pytest.fixture
@@ -51,4 +61,3 @@ def relay() -> Iterator[SmtpServer]:
 def plaintext_auth_server() -> Iterator[SmtpServer]:
     """A careless server that offers AUTH without any TLS (the client must not use it)."""
     yield from run_server(RecordingHandler(), auth_required=False, auth_require_tls=False)
-

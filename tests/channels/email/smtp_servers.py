@@ -54,14 +54,26 @@ class RecordingHandler:
     sessions: set[Any] = field(default_factory=set)  # peers that said EHLO
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
-                          hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
         session.host_name = hostname  # what aiosmtpd's own EHLO would have done
         self.sessions.add(session.peer)
         return responses
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
         folded = address.lower()
         if folded in self.refuse:
             return "550 5.1.1 No such user here"
@@ -80,8 +92,11 @@ class RecordingHandler:
         assert server.transport is not None
         content = envelope.original_content or b""
         message = Received(
-            mail_from=str(envelope.mail_from), rcpt_tos=tuple(envelope.rcpt_tos), raw=content,
-            peer=session.peer, authenticated=bool(session.authenticated),
+            mail_from=str(envelope.mail_from),
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            raw=content,
+            peer=session.peer,
+            authenticated=bool(session.authenticated),
             tls=session.ssl is not None
             or server.transport.get_extra_info("ssl_object") is not None,
         )
@@ -97,13 +112,17 @@ class RecordingHandler:
         """Every message that was addressed to `address`."""
         return [m for m in self.received if address.lower() in {r.lower() for r in m.rcpt_tos}]
 
-    def authenticate(self, server: SMTP, session: Session, envelope: Envelope,
-                     mechanism: str, auth_data: Any) -> AuthResult:
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
         """The one account: humas / the canary password."""
         if isinstance(auth_data, LoginPassword):
             self.logins.append(auth_data.login)
-            return AuthResult(success=auth_data.login == USER.encode()
-                              and auth_data.password == PASSWORD.encode(), handled=False)
+            return AuthResult(
+                success=auth_data.login == USER.encode()
+                and auth_data.password == PASSWORD.encode(),
+                handled=False,
+            )
         return AuthResult(success=False, handled=False)  # unhandled: the server says 535
 
 
@@ -117,8 +136,13 @@ class SmtpServer:
 
     def options(self, **overrides: Any) -> dict[str, Any]:
         """Email channel options pointing at this server."""
-        return {"transport": "smtp", "host": self.host, "port": self.port,
-                "from": "Diskominfo <humas@example.go.id>", **overrides}
+        return {
+            "transport": "smtp",
+            "host": self.host,
+            "port": self.port,
+            "from": "Diskominfo <humas@example.go.id>",
+            **overrides,
+        }
 
 
 def free_port() -> int:
@@ -137,8 +161,13 @@ def server_tls(ca: trustme.CA) -> ssl.SSLContext:
 
 def run_server(handler: RecordingHandler, **kwargs: Any) -> Iterator[SmtpServer]:
     """Run an aiosmtpd Controller on a free loopback port until the generator closes."""
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
-                            authenticator=handler.authenticate, **kwargs)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=handler.authenticate,
+        **kwargs,
+    )
     controller.start()
     try:
         yield SmtpServer("127.0.0.1", controller.port, handler)

@@ -20,16 +20,25 @@ from chanpub.testing import (
 )
 
 URL = "https://kominfo.example.go.id/siaran/adminduk-keliling.html"
-OPTIONS = {"transport": "outbox", "path": "outbox", "from": "Diskominfo <humas@example.go.id>",
-           "subject_prefix": "[Siaran Pers]",
-           "lists": {"press": ["Budi Santoso <budi@harian.example>", "siti@radio.example"],
-                     "warga": {"sources": ["ani@warga.example"],
-                               "unsubscribe": "https://kominfo.example.go.id/u/{token}"}}}
+OPTIONS = {
+    "transport": "outbox",
+    "path": "outbox",
+    "from": "Diskominfo <humas@example.go.id>",
+    "subject_prefix": "[Siaran Pers]",
+    "lists": {
+        "press": ["Budi Santoso <budi@harian.example>", "siti@radio.example"],
+        "warga": {
+            "sources": ["ani@warga.example"],
+            "unsubscribe": "https://kominfo.example.go.id/u/{token}",
+        },
+    },
+}
 
 
 def test_contract(tmp_path: Path) -> None:
-    preview = check_contract(EmailChannel, OPTIONS, sample_release(tmp_path / "r"),
-                             make_context(tmp_path))
+    preview = check_contract(
+        EmailChannel, OPTIONS, sample_release(tmp_path / "r"), make_context(tmp_path)
+    )
     assert preview.recipients == 3 and preview.title is not None
     assert preview.title.startswith("[Siaran Pers] ")
 
@@ -45,25 +54,28 @@ def test_each_recipient_gets_one_file_and_a_rerun_adds_none(tmp_path: Path) -> N
 
     folder = receipt.files[0]
     names = sorted(path.name for path in folder.iterdir())
-    assert names == ["ani@warga.example.eml", "budi@harian.example.eml",
-                     "siti@radio.example.eml"]
+    assert names == ["ani@warga.example.eml", "budi@harian.example.eml", "siti@radio.example.eml"]
     assert again.details["sent"] == 3
-    budi = email.message_from_bytes((folder / "budi@harian.example.eml").read_bytes(),
-                                    policy=email.policy.default)
+    budi = email.message_from_bytes(
+        (folder / "budi@harian.example.eml").read_bytes(), policy=email.policy.default
+    )
     assert budi["To"] == "Budi Santoso <budi@harian.example>"
     assert b"\r\n" not in (folder / "budi@harian.example.eml").read_bytes()
 
 
 def test_message_bodies_match_the_golden_files(
-    tmp_path: Path, golden: Callable[[str, str], None],
+    tmp_path: Path,
+    golden: Callable[[str, str], None],
 ) -> None:
     release = sample_release(tmp_path / "r")
     channel = EmailChannel("press", EmailOptions.model_validate(OPTIONS), make_context(tmp_path))
     parts = channel._parts(release, sample_links(URL))
     composer = Composer(release, parts, key="ab" * 32)
 
-    budi, ani = Recipient("budi@harian.example", "Budi Santoso"), Recipient(
-        "ani@warga.example", "", "warga")
+    budi, ani = (
+        Recipient("budi@harian.example", "Budi Santoso"),
+        Recipient("ani@warga.example", "", "warga"),
+    )
     unsubscribe = "https://kominfo.example.go.id/u/a&b"
     press = composer.compose(budi).message
     subscriber = composer.compose(ani, unsubscribe=unsubscribe).message
@@ -80,4 +92,5 @@ def test_message_bodies_match_the_golden_files(
         # (a MIME text part always ends with a line break)
         assert (plain.get_content(), html.get_content()) == (bodies[0], bodies[1] + "\n")
     assert 'href="https://kominfo.example.go.id/u/a&amp;b"' in str(
-        subscriber.get_body(("html",)).get_content())  # type: ignore[union-attr]
+        subscriber.get_body(("html",)).get_content()
+    )  # type: ignore[union-attr]

@@ -16,26 +16,32 @@ def test_csv_and_inline_lists_are_merged_without_duplicates(tmp_path: Path) -> N
         "budi@harian.example,Budi Santoso,Harian Contoh\n"
         ",Tanpa Alamat,Radio\n"
         "BUDI@HARIAN.EXAMPLE,Budi Dua Kali,Harian Contoh\n"
-        "siti@@radio.example,Siti,Radio Kota\n", encoding="utf-8")
+        "siti@@radio.example,Siti,Radio Kota\n",
+        encoding="utf-8",
+    )
     invalid: list[Invalid] = []
 
-    recipients = list(iter_recipients(
-        {"press": ["media.csv"], "warga": ["Ani <ani@warga.example>", "budi@harian.example"]},
-        tmp_path, invalid))
+    recipients = list(
+        iter_recipients(
+            {"press": ["media.csv"], "warga": ["Ani <ani@warga.example>", "budi@harian.example"]},
+            tmp_path,
+            invalid,
+        )
+    )
 
     assert [(r.email, r.name, r.list_name) for r in recipients] == [
         ("budi@harian.example", "Budi Santoso", "press"),
         ("ani@warga.example", "Ani", "warga"),
     ]
     assert recipients[0].fields["Media"] == "Harian Contoh"
-    assert [(i.address, i.source) for i in invalid] == [("siti@@radio.example",
-                                                          "press:media.csv")]
+    assert [(i.address, i.source) for i in invalid] == [("siti@@radio.example", "press:media.csv")]
 
 
 def test_recipients_are_streamed_not_loaded(tmp_path: Path) -> None:
     path = tmp_path / "besar.csv"
-    path.write_text("email\n" + "".join(f"w{n}@media.example\n" for n in range(1000)),
-                    encoding="utf-8")
+    path.write_text(
+        "email\n" + "".join(f"w{n}@media.example\n" for n in range(1000)), encoding="utf-8"
+    )
 
     stream = iter_recipients({"press": ["besar.csv"]}, tmp_path, [])
     first = next(stream)
@@ -45,12 +51,16 @@ def test_recipients_are_streamed_not_loaded(tmp_path: Path) -> None:
     assert sum(1 for _ in stream) < 999
 
 
-@pytest.mark.parametrize(("content", "expected"), [
-    (None, "does not exist"),
-    ("nama,media\nBudi,Harian\n", "has no 'email' column"),
-])
-def test_a_bad_list_file_is_a_config_error(tmp_path: Path, content: str | None,
-                                           expected: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "does not exist"),
+        ("nama,media\nBudi,Harian\n", "has no 'email' column"),
+    ],
+)
+def test_a_bad_list_file_is_a_config_error(
+    tmp_path: Path, content: str | None, expected: str
+) -> None:
     if content is not None:
         (tmp_path / "media.csv").write_text(content, encoding="utf-8")
 

@@ -60,12 +60,12 @@ def release_with_image(folder: Path) -> Release:
     """An approved release carrying an image."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "foto.jpg").write_bytes(JPEG)
-    return load_release(write_release(folder, image="foto.jpg",
-                                      image_alt="Petugas melayani warga"))
+    return load_release(write_release(folder, image="foto.jpg", image_alt="Petugas melayani warga"))
 
 
-def channel_for(tmp_path: Path, options: dict[str, Any],
-                context: ChannelContext | None = None) -> EmailChannel:
+def channel_for(
+    tmp_path: Path, options: dict[str, Any], context: ChannelContext | None = None
+) -> EmailChannel:
     """An email channel named 'press' with a context rooted in tmp_path."""
     model = EmailOptions.model_validate(options)
     return EmailChannel("press", model, context or make_context(tmp_path, secrets=SECRETS))
@@ -79,39 +79,68 @@ def send(channel: EmailChannel, release: Release, links: Links | None = None) ->
 def test_contract(tmp_path: Path, starttls_server: SmtpServer) -> None:
     options = login(starttls_server, lists=["budi@example.com"])
     assert options["password"] == SECRET_MARKER
-    preview = check_contract(EmailChannel, options, release_with_image(tmp_path / "r"),
-                             make_context(tmp_path), secrets=(SECRET_MARKER,))
+    preview = check_contract(
+        EmailChannel,
+        options,
+        release_with_image(tmp_path / "r"),
+        make_context(tmp_path),
+        secrets=(SECRET_MARKER,),
+    )
     assert preview.recipients == 1
     assert starttls_server.handler.received == [], "a preview must not send mail"
 
 
 def test_every_recipient_gets_one_message_with_the_right_headers_and_parts(
-    tmp_path: Path, starttls_server: SmtpServer,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
 ) -> None:
-    media = press_csv(tmp_path, [("budi@harian.example", "Budi Santoso"),
-                                 ("BUDI@Harian.example", "Budi lagi"),
-                                 ("siti@radio.example", ""),
-                                 ("bukan-alamat", "Salah Ketik")])
+    media = press_csv(
+        tmp_path,
+        [
+            ("budi@harian.example", "Budi Santoso"),
+            ("BUDI@Harian.example", "Budi lagi"),
+            ("siti@radio.example", ""),
+            ("bukan-alamat", "Salah Ketik"),
+        ],
+    )
     poster = tmp_path / "poster.pdf"
     poster.write_bytes(PDF)
-    options = login(starttls_server, reply_to="humas@example.go.id",
-                    subject_prefix="[Siaran Pers]", attach=["poster", "image"], lists={
-                        "press": [media],
-                        "warga": {"sources": ["Ani <ani@warga.example>"],
-                                  "unsubscribe": "https://kominfo.example.go.id/u?e={email}"},
-                    })
-    links = Links(canonical_url=URL, predicted=False, outputs={
-        "poster": Receipt("poster:1", None, now(), files=(poster,))})
+    options = login(
+        starttls_server,
+        reply_to="humas@example.go.id",
+        subject_prefix="[Siaran Pers]",
+        attach=["poster", "image"],
+        lists={
+            "press": [media],
+            "warga": {
+                "sources": ["Ani <ani@warga.example>"],
+                "unsubscribe": "https://kominfo.example.go.id/u?e={email}",
+            },
+        },
+    )
+    links = Links(
+        canonical_url=URL,
+        predicted=False,
+        outputs={"poster": Receipt("poster:1", None, now(), files=(poster,))},
+    )
     release = release_with_image(tmp_path / "rilis")
 
     receipt = send(channel_for(tmp_path, options), release, links)
 
     handler = starttls_server.handler
     assert sorted(r for m in handler.received for r in m.rcpt_tos) == [
-        "ani@warga.example", "budi@harian.example", "siti@radio.example"]
+        "ani@warga.example",
+        "budi@harian.example",
+        "siti@radio.example",
+    ]
     assert receipt.remote_id == f"press:{KEY[:16]}" and receipt.published_at.tzinfo is not None
     assert dict(receipt.details) | {"invalid_addresses": None} == {
-        "sent": 3, "failed": 0, "deferred": 0, "invalid": 1, "invalid_addresses": None}
+        "sent": 3,
+        "failed": 0,
+        "deferred": 0,
+        "invalid": 1,
+        "invalid_addresses": None,
+    }
     assert receipt.details["invalid_addresses"][0].startswith("bukan-alamat: ")
     assert all(m.tls and m.authenticated for m in handler.received)
     assert {m.mail_from for m in handler.received} == {"humas@example.go.id"}
@@ -139,47 +168,67 @@ def test_every_recipient_gets_one_message_with_the_right_headers_and_parts(
     assert "Yth. Bapak/Ibu," in (siti.get_body(("plain",)) or siti).get_content()
 
 
-def test_a_451_recipient_is_delivered_on_retry(tmp_path: Path,
-                                               starttls_server: SmtpServer) -> None:
+def test_a_451_recipient_is_delivered_on_retry(tmp_path: Path, starttls_server: SmtpServer) -> None:
     starttls_server.handler.defer_once.add("siti@radio.example")
-    media = press_csv(tmp_path, [("budi@harian.example", "Budi"), ("siti@radio.example", "Siti"),
-                                 ("rina@tv.example", "Rina")])
+    media = press_csv(
+        tmp_path,
+        [
+            ("budi@harian.example", "Budi"),
+            ("siti@radio.example", "Siti"),
+            ("rina@tv.example", "Rina"),
+        ],
+    )
     context = make_context(tmp_path, secrets=SECRETS)
-    receipt = send(channel_for(tmp_path, login(starttls_server, lists=[media]), context),
-                   release_with_image(tmp_path / "r"))
+    receipt = send(
+        channel_for(tmp_path, login(starttls_server, lists=[media]), context),
+        release_with_image(tmp_path / "r"),
+    )
 
     assert receipt.details["sent"] == 3
-    assert [len(starttls_server.handler.to(a)) for a in
-            ("budi@harian.example", "siti@radio.example", "rina@tv.example")] == [1, 1, 1]
+    assert [
+        len(starttls_server.handler.to(a))
+        for a in ("budi@harian.example", "siti@radio.example", "rina@tv.example")
+    ] == [1, 1, 1]
     assert context.journal(KEY).status("siti@radio.example") == "sent"
 
 
 def test_a_550_recipient_is_recorded_and_the_others_still_get_theirs(
-    tmp_path: Path, starttls_server: SmtpServer,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
 ) -> None:
     starttls_server.handler.refuse.add("hilang@harian.example")
-    media = press_csv(tmp_path, [("budi@harian.example", "Budi"),
-                                 ("hilang@harian.example", "Tidak Ada"),
-                                 ("rina@tv.example", "Rina")])
+    media = press_csv(
+        tmp_path,
+        [
+            ("budi@harian.example", "Budi"),
+            ("hilang@harian.example", "Tidak Ada"),
+            ("rina@tv.example", "Rina"),
+        ],
+    )
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     context = make_context(tmp_path, secrets=SECRETS, journal_factory=ledger.journal)
 
     with pytest.raises(PartialFailure) as caught:
-        send(channel_for(tmp_path, login(starttls_server, lists=[media]), context),
-             release_with_image(tmp_path / "r"))
+        send(
+            channel_for(tmp_path, login(starttls_server, lists=[media]), context),
+            release_with_image(tmp_path / "r"),
+        )
 
     assert "1 of 3" in caught.value.message
     receipt = caught.value.receipt
     assert isinstance(receipt, Receipt)
     assert (receipt.details["sent"], receipt.details["failed"]) == (2, 1)
     assert [m.rcpt_tos for m in starttls_server.handler.received] == [
-        ("budi@harian.example",), ("rina@tv.example",)]
+        ("budi@harian.example",),
+        ("rina@tv.example",),
+    ]
     [(address, reason)] = ledger.failed_items(KEY)
     assert address == "hilang@harian.example" and "550 5.1.1 No such user here" in reason
 
 
 def test_a_recipient_still_answered_4xx_is_left_for_the_next_run(
-    tmp_path: Path, starttls_server: SmtpServer,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
 ) -> None:
     handler = starttls_server.handler
     media = press_csv(tmp_path, [("budi@harian.example", "Budi"), ("siti@radio.example", "")])
@@ -205,27 +254,36 @@ def test_a_recipient_still_answered_4xx_is_left_for_the_next_run(
 
 
 def test_a_connection_dropped_before_the_message_is_reconnected_and_sent_once(
-    tmp_path: Path, starttls_server: SmtpServer,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
 ) -> None:
     starttls_server.handler.drop_at_rcpt_once.add("siti@radio.example")
-    media = press_csv(tmp_path, [("budi@harian.example", ""), ("siti@radio.example", ""),
-                                 ("rina@tv.example", "")])
-    receipt = send(channel_for(tmp_path, login(starttls_server, lists=[media])),
-                   release_with_image(tmp_path / "r"))
+    media = press_csv(
+        tmp_path, [("budi@harian.example", ""), ("siti@radio.example", ""), ("rina@tv.example", "")]
+    )
+    receipt = send(
+        channel_for(tmp_path, login(starttls_server, lists=[media])),
+        release_with_image(tmp_path / "r"),
+    )
 
     assert receipt.details["sent"] == 3
     assert sorted(m.rcpt_tos[0] for m in starttls_server.handler.received) == [
-        "budi@harian.example", "rina@tv.example", "siti@radio.example"]
+        "budi@harian.example",
+        "rina@tv.example",
+        "siti@radio.example",
+    ]
     assert len({m.peer for m in starttls_server.handler.received}) == 2  # one reconnect
 
 
 def test_a_reply_lost_after_the_message_is_flagged_never_resent(
-    tmp_path: Path, starttls_server: SmtpServer,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
 ) -> None:
     handler = starttls_server.handler
     handler.drop_after_data.add("siti@radio.example")
-    media = press_csv(tmp_path, [("budi@harian.example", ""), ("siti@radio.example", ""),
-                                 ("rina@tv.example", "")])
+    media = press_csv(
+        tmp_path, [("budi@harian.example", ""), ("siti@radio.example", ""), ("rina@tv.example", "")]
+    )
     ledger = Ledger(tmp_path / "ledger.sqlite3")
     context = make_context(tmp_path, secrets=SECRETS, journal_factory=ledger.journal)
     channel = channel_for(tmp_path, login(starttls_server, lists=[media]), context)
@@ -236,25 +294,29 @@ def test_a_reply_lost_after_the_message_is_flagged_never_resent(
     with pytest.raises(PartialFailure):
         send(channel, release)  # a second run leaves the flagged address alone
 
-    assert [len(handler.to(a)) for a in
-            ("budi@harian.example", "siti@radio.example", "rina@tv.example")] == [1, 1, 1]
+    assert [
+        len(handler.to(a)) for a in ("budi@harian.example", "siti@radio.example", "rina@tv.example")
+    ] == [1, 1, 1]
     [(address, reason)] = ledger.failed_items(KEY)
     assert address == "siti@radio.example" and "may have been delivered" in reason
 
 
 def test_one_connection_carries_every_message(tmp_path: Path, relay: SmtpServer) -> None:
     addresses = [f"wartawan{n}@media.example" for n in range(20)]
-    send(channel_for(tmp_path, relay.options(security="none", lists=addresses)),
-         release_with_image(tmp_path / "r"))
+    send(
+        channel_for(tmp_path, relay.options(security="none", lists=addresses)),
+        release_with_image(tmp_path / "r"),
+    )
 
     assert sorted(m.rcpt_tos[0] for m in relay.handler.received) == sorted(addresses)
     assert len(relay.handler.sessions) == 1
 
 
-def test_an_address_outside_ascii_goes_out_with_smtputf8(tmp_path: Path,
-                                                         relay: SmtpServer) -> None:
-    send(channel_for(tmp_path, relay.options(security="none", lists=["Bü <bü@media.example>"])),
-         release_with_image(tmp_path / "r"))
+def test_an_address_outside_ascii_goes_out_with_smtputf8(tmp_path: Path, relay: SmtpServer) -> None:
+    send(
+        channel_for(tmp_path, relay.options(security="none", lists=["Bü <bü@media.example>"])),
+        release_with_image(tmp_path / "r"),
+    )
 
     [received] = relay.handler.received
     assert received.rcpt_tos == ("bü@media.example",)
@@ -263,9 +325,10 @@ def test_an_address_outside_ascii_goes_out_with_smtputf8(tmp_path: Path,
 
 def test_four_connections_share_the_list(tmp_path: Path, relay: SmtpServer) -> None:
     addresses = [f"wartawan{n}@media.example" for n in range(60)]
-    receipt = send(channel_for(tmp_path, relay.options(security="none", lists=addresses,
-                                                        connections=4)),
-                   release_with_image(tmp_path / "r"))
+    receipt = send(
+        channel_for(tmp_path, relay.options(security="none", lists=addresses, connections=4)),
+        release_with_image(tmp_path / "r"),
+    )
 
     assert receipt.details["sent"] == 60
     assert sorted(m.rcpt_tos[0] for m in relay.handler.received) == sorted(addresses)
@@ -274,9 +337,15 @@ def test_four_connections_share_the_list(tmp_path: Path, relay: SmtpServer) -> N
 
 
 def test_implicit_tls(tmp_path: Path, tls_server: SmtpServer) -> None:
-    receipt = send(channel_for(tmp_path, tls_server.options(
-        security="tls", username=USER, password=PASSWORD, lists=["budi@harian.example"])),
-        release_with_image(tmp_path / "r"))
+    receipt = send(
+        channel_for(
+            tmp_path,
+            tls_server.options(
+                security="tls", username=USER, password=PASSWORD, lists=["budi@harian.example"]
+            ),
+        ),
+        release_with_image(tmp_path / "r"),
+    )
 
     assert receipt.details["sent"] == 1
     [message] = tls_server.handler.received
@@ -284,7 +353,9 @@ def test_implicit_tls(tmp_path: Path, tls_server: SmtpServer) -> None:
 
 
 def test_an_untrusted_certificate_stops_before_login(
-    tmp_path: Path, starttls_server: SmtpServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SSL_CERT_FILE")  # the test CA is no longer trusted
     channel = channel_for(tmp_path, login(starttls_server, lists=["budi@harian.example"]))
@@ -298,18 +369,24 @@ def test_an_untrusted_certificate_stops_before_login(
 
 
 def test_verify_tls_false_accepts_that_certificate(
-    tmp_path: Path, starttls_server: SmtpServer, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("SSL_CERT_FILE")
-    send(channel_for(tmp_path, login(starttls_server, verify_tls=False,
-                                     lists=["budi@harian.example"])),
-         release_with_image(tmp_path / "r"))
+    send(
+        channel_for(
+            tmp_path, login(starttls_server, verify_tls=False, lists=["budi@harian.example"])
+        ),
+        release_with_image(tmp_path / "r"),
+    )
 
     assert len(starttls_server.handler.received) == 1
 
 
 def test_no_login_in_plain_text_when_starttls_is_missing(
-    tmp_path: Path, plaintext_auth_server: SmtpServer,
+    tmp_path: Path,
+    plaintext_auth_server: SmtpServer,
 ) -> None:
     channel = channel_for(tmp_path, login(plaintext_auth_server, lists=["budi@harian.example"]))
 
@@ -320,10 +397,10 @@ def test_no_login_in_plain_text_when_starttls_is_missing(
     assert plaintext_auth_server.handler.logins == []
 
 
-def test_a_wrong_password_names_the_variable(tmp_path: Path,
-                                             starttls_server: SmtpServer) -> None:
-    channel = channel_for(tmp_path, login(starttls_server, password="salah",
-                                          lists=["budi@harian.example"]))
+def test_a_wrong_password_names_the_variable(tmp_path: Path, starttls_server: SmtpServer) -> None:
+    channel = channel_for(
+        tmp_path, login(starttls_server, password="salah", lists=["budi@harian.example"])
+    )
 
     with pytest.raises(AuthError) as caught:
         send(channel, release_with_image(tmp_path / "r"))
@@ -343,9 +420,17 @@ def test_verify_logs_in_and_sends_nothing(tmp_path: Path, starttls_server: SmtpS
 
 def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
     port = free_port()
-    channel = channel_for(tmp_path, {"transport": "smtp", "host": "127.0.0.1", "port": port,
-                                     "security": "none", "from": "humas@example.go.id",
-                                     "lists": ["budi@harian.example"]})
+    channel = channel_for(
+        tmp_path,
+        {
+            "transport": "smtp",
+            "host": "127.0.0.1",
+            "port": port,
+            "security": "none",
+            "from": "humas@example.go.id",
+            "lists": ["budi@harian.example"],
+        },
+    )
 
     with pytest.raises(RetryableError) as caught:
         send(channel, release_with_image(tmp_path / "r"))
@@ -357,21 +442,33 @@ def test_an_unreachable_server_names_host_and_port(tmp_path: Path) -> None:
 def test_a_rerun_with_everyone_reached_needs_no_server(tmp_path: Path) -> None:
     context = make_context(tmp_path)
     context.journal(KEY).sent("budi@harian.example", "<earlier@example.go.id>")
-    channel = channel_for(tmp_path, {"transport": "smtp", "host": "127.0.0.1",
-                                     "port": free_port(), "from": "humas@example.go.id",
-                                     "lists": ["budi@harian.example"]}, context)
+    channel = channel_for(
+        tmp_path,
+        {
+            "transport": "smtp",
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "from": "humas@example.go.id",
+            "lists": ["budi@harian.example"],
+        },
+        context,
+    )
 
     receipt = send(channel, release_with_image(tmp_path / "r"))
 
     assert receipt.details["sent"] == 1
 
 
-@pytest.mark.parametrize(("lists", "expected"), [
-    (["tidak-ada.csv"], "tidak-ada.csv does not exist"),
-    (["tanpa-kolom.csv"], "has no 'email' column"),
-])
-def test_bad_lists_fail_before_sending(tmp_path: Path, relay: SmtpServer, lists: list[str],
-                                       expected: str) -> None:
+@pytest.mark.parametrize(
+    ("lists", "expected"),
+    [
+        (["tidak-ada.csv"], "tidak-ada.csv does not exist"),
+        (["tanpa-kolom.csv"], "has no 'email' column"),
+    ],
+)
+def test_bad_lists_fail_before_sending(
+    tmp_path: Path, relay: SmtpServer, lists: list[str], expected: str
+) -> None:
     (tmp_path / "tanpa-kolom.csv").write_text("nama,media\nBudi,Harian\n", encoding="utf-8")
     channel = channel_for(tmp_path, relay.options(security="none", lists=lists))
 
@@ -382,19 +479,26 @@ def test_bad_lists_fail_before_sending(tmp_path: Path, relay: SmtpServer, lists:
     assert relay.handler.received == []
 
 
-@pytest.mark.parametrize(("options", "expected"), [
-    ({"host": None}, "needs 'host:'"),
-    ({"security": "ssl"}, "starttls"),
-    ({"connections": 0}, "greater than or equal to 1"),
-    ({"port": 70000}, "less than or equal to 65535"),
-    ({"from": "humas"}, "is not an e-mail address"),
-    ({"rate_per_minute": -1}, "greater than or equal to 0"),
-])
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"host": None}, "needs 'host:'"),
+        ({"security": "ssl"}, "starttls"),
+        ({"connections": 0}, "greater than or equal to 1"),
+        ({"port": 70000}, "less than or equal to 65535"),
+        ({"from": "humas"}, "is not an e-mail address"),
+        ({"rate_per_minute": -1}, "greater than or equal to 0"),
+    ],
+)
 def test_options_are_checked(options: dict[str, Any], expected: str) -> None:
     from pydantic import ValidationError
 
-    base = {"transport": "smtp", "host": "smtp.example.go.id", "from": "humas@example.go.id",
-            "lists": ["budi@harian.example"]}
+    base = {
+        "transport": "smtp",
+        "host": "smtp.example.go.id",
+        "from": "humas@example.go.id",
+        "lists": ["budi@harian.example"],
+    }
     with pytest.raises(ValidationError, match=expected):
         EmailOptions.model_validate({**base, **options})
 
@@ -406,7 +510,9 @@ def test_a_missing_password_variable_is_reported_by_the_config(tmp_path: Path) -
     config.write_text(
         "channels:\n  press:\n    type: email\n    transport: smtp\n"
         "    host: smtp.example.go.id\n    username: humas\n    password: ${SMTP_PASSWORD}\n"
-        "    from: humas@example.go.id\n    lists: [budi@harian.example]\n", encoding="utf-8")
+        "    from: humas@example.go.id\n    lists: [budi@harian.example]\n",
+        encoding="utf-8",
+    )
 
     press = load_config(config).channels["press"]
 
@@ -453,17 +559,28 @@ channel.publish(channel.preview(load_release(Path(args["release"])),
 
 @pytest.mark.parametrize("connections", [1, 3])
 def test_a_run_killed_midway_then_sent_again_reaches_everyone_once(
-    tmp_path: Path, starttls_server: SmtpServer, connections: int,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
+    connections: int,
 ) -> None:
     addresses = [f"wartawan{n:02}@media.example" for n in range(30)]
     media = press_csv(tmp_path, [(a, f"Wartawan {n}") for n, a in enumerate(addresses)])
     options = login(starttls_server, lists=[media], connections=connections)
     release = release_with_image(tmp_path / "r")
     ledger_path = tmp_path / "ledger.sqlite3"
-    args = {"ledger": str(ledger_path), "base": str(tmp_path), "options": options,
-            "release": str(release.path), "url": URL, "key": KEY}
-    process = subprocess.Popen([sys.executable, "-c", SENDER, json.dumps(args)],
-                               env=os.environ.copy(), stderr=subprocess.PIPE)
+    args = {
+        "ledger": str(ledger_path),
+        "base": str(tmp_path),
+        "options": options,
+        "release": str(release.path),
+        "url": URL,
+        "key": KEY,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", SENDER, json.dumps(args)],
+        env=os.environ.copy(),
+        stderr=subprocess.PIPE,
+    )
 
     def kill_at_the_tenth(_message: Received) -> None:
         if len(starttls_server.handler.received) == 10:  # before its 250 reaches the client
@@ -478,8 +595,14 @@ def test_a_run_killed_midway_then_sent_again_reaches_everyone_once(
     assert 1 <= len(interrupted) <= connections
 
     with pytest.raises(PartialFailure):  # the interrupted ones are flagged, not resent
-        send(channel_for(tmp_path, options, make_context(
-            tmp_path, secrets=SECRETS, journal_factory=ledger.journal)), release)
+        send(
+            channel_for(
+                tmp_path,
+                options,
+                make_context(tmp_path, secrets=SECRETS, journal_factory=ledger.journal),
+            ),
+            release,
+        )
 
     counts = {a: len(starttls_server.handler.to(a)) for a in addresses}
     assert {a for a, n in counts.items() if n != 1} <= interrupted
@@ -492,11 +615,12 @@ def test_a_run_killed_midway_then_sent_again_reaches_everyone_once(
         assert interrupted == {addresses[9]} and counts[addresses[9]] == 1
 
 
-def test_no_error_message_carries_the_password(tmp_path: Path,
-                                               starttls_server: SmtpServer) -> None:
+def test_no_error_message_carries_the_password(tmp_path: Path, starttls_server: SmtpServer) -> None:
     messages: list[str] = []
-    for options in (login(starttls_server, password="x" + PASSWORD),
-                    login(starttls_server, port=free_port())):
+    for options in (
+        login(starttls_server, password="x" + PASSWORD),
+        login(starttls_server, port=free_port()),
+    ):
         try:
             channel_for(tmp_path, {**options, "lists": ["a@b.example"]}).verify()
         except ChanpubError as error:

@@ -20,7 +20,8 @@ from chanpub.testing import write_release
 def write_config(folder: Path, port: int, security: str = "starttls") -> Path:
     """A website (canonical) and a press list over SMTP, as an office would write them."""
     config = folder / "channels.yaml"
-    config.write_text(f"""\
+    config.write_text(
+        f"""\
 organisation: Dinas Kominfo Kota Contoh
 language: id
 channels:
@@ -40,25 +41,34 @@ channels:
     from: "Diskominfo <humas@example.go.id>"
     lists: [media.csv]
     subject_prefix: "[Siaran Pers]"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return config
 
 
 def test_a_killed_send_then_send_again_reaches_everyone_once(
-    tmp_path: Path, starttls_server: SmtpServer,
+    tmp_path: Path,
+    starttls_server: SmtpServer,
 ) -> None:
     addresses = [f"wartawan{n:02}@media.example" for n in range(25)]
     (tmp_path / "media.csv").write_text(
         "email,nama\n" + "".join(f"{a},Wartawan {n}\n" for n, a in enumerate(addresses)),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     write_config(tmp_path, starttls_server.port)
     release = write_release(tmp_path / "rilis")
     chanpub = shutil.which("chanpub")
     assert chanpub is not None, "pip install -e . puts the chanpub command on PATH"
     env = {**os.environ, "SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD}
 
-    first = subprocess.Popen([chanpub, "send", str(release)], cwd=tmp_path, env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        [chanpub, "send", str(release)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
     def kill_at_the_eighth(_message: Received) -> None:
         if len(starttls_server.handler.received) == 8:
@@ -69,10 +79,17 @@ def test_a_killed_send_then_send_again_reaches_everyone_once(
     assert first.returncode == -signal.SIGKILL
     starttls_server.handler.on_message = None
 
-    second = subprocess.run([chanpub, "send", str(release)], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60)
-    history = subprocess.run([chanpub, "history"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=60)
+    second = subprocess.run(
+        [chanpub, "send", str(release)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    history = subprocess.run(
+        [chanpub, "history"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
 
     counts = [len(starttls_server.handler.to(a)) for a in addresses]
     assert counts == [1] * 25, "every journalist exactly once, across both runs"
@@ -89,8 +106,11 @@ def test_an_unreachable_smtp_server_fails_only_its_channel(tmp_path: Path) -> No
     config = write_config(tmp_path, port, security="none")
     release = write_release(tmp_path / "rilis")
 
-    result = CliRunner().invoke(app, ["send", "--json", "--config", str(config), str(release)],
-                                env={"SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD})
+    result = CliRunner().invoke(
+        app,
+        ["send", "--json", "--config", str(config), str(release)],
+        env={"SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD},
+    )
 
     assert result.exit_code == 1, result.output
     document = json.loads(result.stdout)
