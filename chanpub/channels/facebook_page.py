@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from chanpub.channels import meta_graph
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.channels.base import Capabilities, Links, Preview, Receipt
 from chanpub.errors import ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -53,39 +53,16 @@ def post_url(post_id: str) -> str:
     return f"https://www.facebook.com/{post_id}"
 
 
-class FacebookPageChannel:
+class FacebookPageChannel(meta_graph.GraphChannel):
     """Posts the release's text and link, or a photo with caption, to a Facebook Page."""
 
     channel_type: ClassVar[str] = "facebook-page"
+    options: FacebookPageOptions
+    token_option: ClassVar[str] = "page_token"
     Options: ClassVar[type[BaseModel]] = FacebookPageOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=TEXT_LIMIT, length_unit="characters", images=1
     )
-
-    def __init__(self, name: str, options: FacebookPageOptions, context: ChannelContext) -> None:
-        self.name = name
-        self.options = options
-        self.context = context
-
-    @property
-    def _api(self) -> meta_graph.GraphApi:
-        base = f"{self.options.graph_base}/{self.options.api_version}"
-        return meta_graph.GraphApi(
-            self.context, self.name, base, self.options.page_token, "page_token"
-        )
-
-    @property
-    def _graph(self) -> str:
-        return self._api.base
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        return self._api.call(method, path, **kwargs)
-
-    def check(self) -> None:
-        """Fail before sending on a template that cannot render."""
-        from chanpub.render.social import check_post_template
-
-        check_post_template(self.options.template, f"channels.{self.name}.template")
 
     # --- preview ------------------------------------------------------------------------
 

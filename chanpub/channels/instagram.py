@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from chanpub.channels import meta_graph
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.channels.base import Capabilities, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -73,41 +73,18 @@ def public_image_url(release: Release, links: Links) -> str | None:
     return None
 
 
-class InstagramChannel:
+class InstagramChannel(meta_graph.GraphChannel):
     """Publishes the release image with a caption to an Instagram professional account."""
 
     channel_type: ClassVar[str] = "instagram"
+    options: InstagramOptions
+    token_option: ClassVar[str] = "access_token"
     Options: ClassVar[type[BaseModel]] = InstagramOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=CAPTION_LIMIT, length_unit="characters", images=1
     )
     poll_interval: float = 3.0  # seconds between container status checks
     poll_attempts: int = 20  # about a minute; after that the next run resumes the container
-
-    def __init__(self, name: str, options: InstagramOptions, context: ChannelContext) -> None:
-        self.name = name
-        self.options = options
-        self.context = context
-
-    @property
-    def _api(self) -> meta_graph.GraphApi:
-        base = f"{self.options.graph_base}/{self.options.api_version}"
-        return meta_graph.GraphApi(
-            self.context, self.name, base, self.options.access_token, "access_token"
-        )
-
-    @property
-    def _graph(self) -> str:
-        return self._api.base
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        return self._api.call(method, path, **kwargs)
-
-    def check(self) -> None:
-        """Fail before sending on a template that cannot render."""
-        from chanpub.render.social import check_post_template
-
-        check_post_template(self.options.template, f"channels.{self.name}.template")
 
     # --- preview ------------------------------------------------------------------------
 

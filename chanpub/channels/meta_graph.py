@@ -16,7 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from chanpub.errors import (
     AmbiguousError,
@@ -254,6 +254,36 @@ class GraphApi:
         if usage >= USAGE_WARNING:
             self.context.report("rate-limit", percent=usage)
         return payload
+
+
+class GraphChannel:
+    """What the Facebook and Instagram adapters share: their Graph API and template check."""
+
+    token_option: ClassVar[str]  # the option holding the access token
+
+    def __init__(self, name: str, options: Any, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    @property
+    def _api(self) -> GraphApi:
+        base = f"{self.options.graph_base}/{self.options.api_version}"
+        token = getattr(self.options, self.token_option)
+        return GraphApi(self.context, self.name, base, token, self.token_option)
+
+    @property
+    def _graph(self) -> str:
+        return self._api.base
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        return self._api.call(method, path, **kwargs)
+
+    def check(self) -> None:
+        """Fail before sending on a template that cannot render."""
+        from chanpub.render.social import check_post_template
+
+        check_post_template(self.options.template, f"channels.{self.name}.template")
 
 
 def days_left(expires_at: Any, now: datetime | None = None) -> int | None:
