@@ -6,8 +6,11 @@ transport that fails any request a test did not declare.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,6 +174,40 @@ def check_receipt(receipt: Any) -> Receipt:
     )
     assert receipt.published_at.tzinfo is not None, "published_at must be timezone-aware"
     return receipt
+
+
+@contextmanager
+def serve_on_loopback(
+    handler: type[BaseHTTPRequestHandler], *, wrap: Callable[[Any], Any] | None = None
+) -> Iterator[str]:
+    """Run a real HTTP server (a `http.server` handler class) on 127.0.0.1, on a free port,
+    in a thread; yields its base URL ("http://127.0.0.1:PORT"). `wrap` may replace the
+    listening socket (e.g. with a TLS one); the URL then starts with https."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    scheme = "http"
+    if wrap is not None:
+        server.socket = wrap(server.socket)
+        scheme = "https"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@contextmanager
+def loopback_client() -> Iterator[httpx.Client]:
+    """A real httpx client for servers a test runs on loopback (tests refuse all HTTP
+    by default)."""
+    import httpx
+
+    from chanpub.http import make_client
+
+    with make_client(httpx.HTTPTransport()) as client:
+        yield client
 
 
 def now() -> datetime:

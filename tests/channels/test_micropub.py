@@ -5,12 +5,11 @@ and answers 201 with Location."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -21,8 +20,14 @@ import pytest
 from chanpub.channels.base import Links
 from chanpub.channels.micropub import MicropubChannel
 from chanpub.errors import AuthError, PermanentError
-from chanpub.http import make_client
-from chanpub.testing import SECRET_MARKER, check_contract, check_receipt, make_context
+from chanpub.testing import (
+    SECRET_MARKER,
+    check_contract,
+    check_receipt,
+    loopback_client,
+    make_context,
+    serve_on_loopback,
+)
 from chanpub.testing import sample_release as write_sample
 
 TOKEN = "mp-token-create-2f9c"
@@ -108,19 +113,14 @@ def endpoint() -> Iterator[Endpoint]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_on_loopback(Handler) as base:
+        state.base = base
+        yield state
 
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with make_client(httpx.HTTPTransport()) as real:
+    with loopback_client() as real:
         yield real
 
 

@@ -7,11 +7,10 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,15 @@ import pytest
 from chanpub.channels.base import Links
 from chanpub.channels.webhook import WebhookChannel, verify_signature
 from chanpub.errors import AmbiguousError, AuthError, PermanentError, RetryableError
-from chanpub.http import make_client
 from chanpub.testing import (
     SECRET_MARKER,
     check_contract,
     check_receipt,
+    loopback_client,
     make_context,
     sample_links,
     sample_release,
+    serve_on_loopback,
 )
 
 SECRET = "whsec-3b0e7c1d9a"
@@ -95,19 +95,14 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/chanpub"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_on_loopback(Handler) as base:
+        state.url = f"{base}/hooks/chanpub"
+        yield state
 
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with make_client(httpx.HTTPTransport()) as real:
+    with loopback_client() as real:
         yield real
 
 

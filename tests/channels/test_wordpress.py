@@ -19,7 +19,13 @@ from chanpub.channels.wordpress import WordpressChannel
 from chanpub.errors import AmbiguousError, AuthError, DuplicateError, PermanentError
 from chanpub.http import make_client
 from chanpub.release import Release
-from chanpub.testing import SECRET_MARKER, check_contract, check_receipt, make_context
+from chanpub.testing import (
+    SECRET_MARKER,
+    check_contract,
+    check_receipt,
+    loopback_client,
+    make_context,
+)
 from chanpub.testing import sample_release as write_sample
 
 SECRETS = {"username": "WP_USER", "app_password": "WP_APP_PASSWORD"}
@@ -39,7 +45,7 @@ def site(wordpress_site: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
     """A real client that may reach loopback (the default test transport refuses all)."""
-    with make_client(httpx.HTTPTransport()) as real:
+    with loopback_client() as real:
         yield real
 
 

@@ -5,9 +5,8 @@ nobody trusts (trustme), as a man in the middle would."""
 from __future__ import annotations
 
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from faults.smtp_relay import Relay, free_port
 from chanpub.channels.email.channel import EmailChannel
 from chanpub.errors import ChannelError, RetryableError
 from chanpub.http import make_client, request
-from chanpub.testing import make_context
+from chanpub.testing import make_context, serve_on_loopback
 
 
 @pytest.fixture(scope="module")
@@ -41,15 +40,12 @@ def https_server(stranger: trustme.CA) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet."""
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     stranger.issue_cert("127.0.0.1").configure_cert(context)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    with serve_on_loopback(
+        Handler, wrap=lambda sock: context.wrap_socket(sock, server_side=True)
+    ) as base:
+        yield f"{base}/"
 
 
 def test_http_refuses_a_certificate_it_cannot_verify(https_server: str) -> None:
