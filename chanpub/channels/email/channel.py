@@ -260,8 +260,12 @@ class EmailChannel:
                     ),
                 )
 
+        failed_before = journal.counts().get("failed", 0)
         transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
-        return self._receipt(key, journal.counts(), invalid, release)
+        counts = journal.counts()
+        return self._receipt(
+            key, counts, invalid, release, new_failures=counts.get("failed", 0) - failed_before
+        )
 
     def _per_recipient_files(self, links: Links) -> Mapping[str, Path]:
         files: dict[str, Path] = {}
@@ -273,8 +277,16 @@ class EmailChannel:
         return files
 
     def _receipt(
-        self, key: str, counts: Mapping[str, int], invalid: list[Invalid], release: Release
+        self,
+        key: str,
+        counts: Mapping[str, int],
+        invalid: list[Invalid],
+        release: Release,
+        *,
+        new_failures: int = 0,
     ) -> Receipt:
+        """The mailing's receipt; raises PartialFailure while recipients wait for a retry, or
+        when this run met new permanent failures (reported once, then kept in history)."""
         details: dict[str, Any] = {
             "sent": counts.get("sent", 0),
             "failed": counts.get("failed", 0),
@@ -291,7 +303,7 @@ class EmailChannel:
             files=folder,
         )
         not_reached = details["failed"] + details["deferred"]
-        if not_reached:
+        if details["deferred"] or new_failures:
             raise PartialFailure(
                 _(
                     "{channel}: {failed} of {total} recipients were not reached (see "
