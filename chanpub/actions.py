@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -40,13 +40,15 @@ def send(
     """Publish every approved, due release in `paths` to its channels, exactly once.
 
     Everything is validated before anything is sent; a run holds the send lock."""
-    releases = load_releases(paths)
+    warnings: list[str] = []
+    releases = load_releases(paths, warnings)
     check_approvals(releases)
     moment = now or now_utc()
     if dry_run:
         ledger = open_ledger(config, create=False)
         plans = plan_releases(releases, config, moment, context_factory(config, None))
-        return Dispatcher(config, ledger, dry_run=True, observer=observer).run(plans)
+        result = Dispatcher(config, ledger, dry_run=True, observer=observer).run(plans)
+        return replace(result, warnings=tuple(warnings))
     with send_lock(config.state_dir):
         ledger = open_ledger(config)
         assert ledger is not None
@@ -54,7 +56,8 @@ def send(
             ledger.check_writable()
             make_context = context_factory(config, ledger, observer)
             plans = plan_releases(releases, config, moment, make_context)
-            return Dispatcher(config, ledger, update=update, observer=observer).run(plans)
+            result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
+            return replace(result, warnings=tuple(warnings))
         finally:
             ledger.close()
             _close_http()

@@ -117,8 +117,6 @@ def send(
 
     def work() -> int:
         cfg = actions.load(config, language=_language_option)
-        for path in paths:
-            _print_release_warnings(path)
         live = sys.stdout.isatty() and not json_output
         if live:
             view = output.LiveView()
@@ -130,6 +128,8 @@ def send(
         else:
             result = actions.send(paths, cfg, dry_run=dry_run, update=update)
             output.print_result(result, as_json=json_output)
+        for message in result.warnings:
+            output.warn(message)
         if log_file is not None:
             output.append_log(log_file, result)
         return int(result.exit_code)
@@ -138,21 +138,16 @@ def send(
 
 
 def _print_release_warnings(path: Path) -> None:
+    """Warnings about one release file (unknown fields) on stderr."""
     from chanpub.output import warn
-    from chanpub.plan import release_files
     from chanpub.release import load_release
 
     try:
-        files = release_files([path])
+        release = load_release(path)
     except ChanpubError:
-        return  # reported by the send itself
-    for file, _explicit in files:
-        try:
-            release = load_release(file)
-        except ChanpubError:
-            continue
-        for message in release.warnings:
-            warn(message)
+        return  # the command itself reports why the file cannot be used
+    for message in release.warnings:
+        warn(message)
 
 
 @app.command()
@@ -168,8 +163,9 @@ def check(
 
     def work() -> None:
         cfg = actions.load(config, language=_language_option)
-        _print_release_warnings(file)
         release, checks = actions.check(file, cfg)
+        for message in release.warnings:
+            output.warn(message)
         output.print_check(release, checks)
 
     _run(work)

@@ -69,6 +69,7 @@ class RunResult:
     """Everything a send did; the exit code follows from it."""
 
     releases: tuple[ReleaseResult, ...]
+    warnings: tuple[str, ...] = ()  # for stderr: unknown fields, files that are no release
 
     @property
     def exit_code(self) -> ExitCode:

@@ -63,15 +63,30 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
     return found
 
 
-def load_releases(paths: Sequence[Path]) -> list[tuple[Release, bool]]:
-    """Load every release; report all broken files at once."""
+def load_releases(
+    paths: Sequence[Path], warnings: list[str] | None = None
+) -> list[tuple[Release, bool]]:
+    """Load every release; report all broken files at once.
+
+    Warnings (unknown fields, and files in a folder that are no release at all because
+    they have no front matter, such as a README) are appended to `warnings`.
+    """
     releases: list[tuple[Release, bool]] = []
     problems: list[str] = []
+    notes = warnings if warnings is not None else []
     for path, explicit in release_files(paths):
+        if not explicit and not has_front_matter(path):
+            notes.append(
+                _("{path}: no front matter, so not a release: left alone").format(path=path)
+            )
+            continue
         try:
-            releases.append((load_release(path), explicit))
+            release = load_release(path)
         except InputError as error:
             problems.append(error.message)
+            continue
+        releases.append((release, explicit))
+        notes.extend(release.warnings)
     if problems:
         raise ReleaseError("\n".join(problems))
     slugs: dict[str, Path] = {}
@@ -87,6 +102,15 @@ def load_releases(paths: Sequence[Path]) -> list[tuple[Release, bool]]:
     if problems:
         raise ReleaseError("\n".join(problems))
     return releases
+
+
+def has_front_matter(path: Path) -> bool:
+    """Whether a file starts with a '---' line, as every release does."""
+    try:
+        with path.open("rb") as file:
+            return file.readline().lstrip(b"\xef\xbb\xbf").rstrip() == b"---"
+    except OSError:
+        return True  # let loading report why it cannot be read
 
 
 def approval_problem(release: Release) -> str | None:

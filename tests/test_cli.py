@@ -237,3 +237,13 @@ def test_history_shows_letter_numbers_and_counts(
     shown = capsys.readouterr().out
     assert "007/DISKOMINFO/IX/2026 (camat@example.go.id)" in shown
     assert "sent 3, invalid 1" in shown
+
+
+def test_a_folder_run_warns_about_unknown_fields_and_skips_non_releases(office: Path) -> None:
+    (office / "releases" / "README.md").write_text("# Cara menulis siaran pers\n")
+    write_release(office / "releases", title="Rilis Kedua", name="kedua.md", penulis="Budi")
+    result = run("send", "releases/")
+    assert result.returncode == ExitCode.OK
+    assert "README.md: no front matter, so not a release: left alone" in result.stderr
+    assert "kedua.md:3: penulis: unknown field, ignored" in result.stderr  # after title
+    assert result.stdout.count("published") == 4  # two releases, two channels each
