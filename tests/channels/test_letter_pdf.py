@@ -248,12 +248,12 @@ def test_a_run_killed_between_drawing_and_recording_a_number_never_reuses_it(
 
 def test_two_runs_at_once_never_share_a_number(tmp_path: Path, ledger: Ledger) -> None:
     releases = [release_of(tmp_path, f"Siaran {n}") for n in range(2)]
+    # Both channels are set up (their files written) before the runs race each other.
+    channels = [channel(tmp_path, ledger, out=f"out{index}") for index in range(2)]
     receipts: list[Receipt] = []
 
     def run(index: int) -> None:
-        receipts.append(
-            publish(channel(tmp_path, ledger, out=f"out{index}"), releases[index], str(index) * 64)
-        )
+        receipts.append(publish(channels[index], releases[index], str(index) * 64))
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(2)]
     for thread in threads:
