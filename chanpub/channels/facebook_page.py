@@ -68,26 +68,16 @@ class FacebookPageChannel(meta_graph.GraphChannel):
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The post's text, and whether it goes out as a photo post."""
-        from chanpub.render.social import compose_post
+        from chanpub.render.social import fit_post
 
-        rule = LengthRule(TEXT_LIMIT, "characters", len)
-        fitted = compose_post(
+        fitted, warnings = fit_post(
             release,
             links,
-            rule,
+            LengthRule(TEXT_LIMIT, "characters", len),
+            channel=self.name,
             template=self.options.template,
-            where=f"channels.{self.name}.template",
             organisation=self.context.organisation,
         )
-        warnings: list[str] = []
-        if fitted.shortened:
-            warnings.append(_("the text was shortened to fit"))
-        if fitted.over_limit:
-            warnings.append(
-                _("the text is over {limit} characters even after shortening").format(
-                    limit=TEXT_LIMIT
-                )
-            )
         if not links.canonical_url:
             warnings.append(_("no canonical URL: the post will have no link to the article"))
         if release.image is not None and not release.image.is_file():

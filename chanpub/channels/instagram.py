@@ -90,30 +90,21 @@ class InstagramChannel(meta_graph.GraphChannel):
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The caption, the image address Instagram will fetch, and what stops the post."""
-        from chanpub.render.social import compose_post
+        from chanpub.render.social import fit_post
 
         cap = self.options.max_hashtags
         tags = " ".join(hashtags(release.tags).split()[:cap])
-        fitted = compose_post(
+        fitted, warnings = fit_post(
             release,
             links,
             LengthRule(CAPTION_LIMIT, "characters", len),
+            channel=self.name,
             template=self.options.template,
-            where=f"channels.{self.name}.template",
             organisation=self.context.organisation,
             overrides={"hashtags": tags},
         )
         count = len(HASHTAG_PATTERN.findall(fitted.text))
         image_url = public_image_url(release, links)
-        warnings: list[str] = []
-        if fitted.shortened:
-            warnings.append(_("the caption was shortened to fit"))
-        if fitted.over_limit:
-            warnings.append(
-                _("the caption is over {limit} characters even after shortening").format(
-                    limit=CAPTION_LIMIT
-                )
-            )
         if count > cap:
             warnings.append(
                 _("the caption has {count} hashtags; at most {cap} are allowed").format(

@@ -320,33 +320,18 @@ def _fitted_post(
     default: str | None,
     warnings: list[str],
 ) -> str:
-    from chanpub.render.social import compose_post
+    from chanpub.render.social import fit_post
 
-    kwargs: dict[str, Any] = {"default": default} if default else {}
-    fitted = compose_post(
+    fitted, notes = fit_post(
         release,
         links,
         rule,
+        channel=channel.name,
         template=channel.options.template,
-        where=f"channels.{channel.name}.template",
         organisation=channel.context.organisation,
-        **kwargs,
+        default=default,
     )
-    if fitted.over_limit:
-        warnings.append(
-            _(
-                "{channel}: {length} of {limit} {unit}: too long even after "
-                "shortening the summary and title; shorten the template"
-            ).format(
-                channel=channel.name, length=fitted.length, limit=fitted.limit, unit=fitted.unit
-            )
-        )
-    elif fitted.shortened:
-        warnings.append(
-            _("{channel}: the text was shortened to fit {limit} {unit}").format(
-                channel=channel.name, limit=fitted.limit, unit=fitted.unit
-            )
-        )
+    warnings.extend(notes)
     return fitted.text
 
 

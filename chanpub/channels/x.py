@@ -244,25 +244,16 @@ class XChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The post's text, counted X's way (URLs 23, wide characters 2)."""
-        from chanpub.render.social import compose_post
+        from chanpub.render.social import fit_post
 
-        fitted = compose_post(
+        fitted, warnings = fit_post(
             release,
             links,
             LengthRule(TEXT_LIMIT, "weighted", count_x),
+            channel=self.name,
             template=self.options.template,
-            where=f"channels.{self.name}.template",
             organisation=self.context.organisation,
         )
-        warnings: list[str] = []
-        if fitted.shortened:
-            warnings.append(_("the text was shortened to fit"))
-        if fitted.over_limit:
-            warnings.append(
-                _("the text weighs {length}, over X's {limit}, even after shortening").format(
-                    length=fitted.length, limit=TEXT_LIMIT
-                )
-            )
         if release.image is not None:
             if not release.image_alt:
                 warnings.append(_("the image has no alt text (image_alt)"))

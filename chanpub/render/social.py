@@ -81,6 +81,48 @@ def compose_post(
     return fit(render, {"title": fields["title"], "summary": fields["summary"]}, rule)
 
 
+def fit_post(
+    release: Release,
+    links: Links,
+    rule: LengthRule,
+    *,
+    channel: str,
+    template: str | None,
+    organisation: str = "",
+    default: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> tuple[Fitted, list[str]]:
+    """compose_post for channel `channel`'s template, with the warnings the officer should
+    see: shortened to fit, or still over the limit after shortening."""
+    from chanpub.i18n import _
+
+    fitted = compose_post(
+        release,
+        links,
+        rule,
+        template=template,
+        where=f"channels.{channel}.template",
+        organisation=organisation,
+        default=default or DEFAULT_TEMPLATE,
+        overrides=overrides,
+    )
+    warnings: list[str] = []
+    if fitted.over_limit:
+        warnings.append(
+            _(
+                "{channel}: {length} of {limit} {unit}: too long even after "
+                "shortening the summary and title; shorten the template"
+            ).format(channel=channel, length=fitted.length, limit=fitted.limit, unit=fitted.unit)
+        )
+    elif fitted.shortened:
+        warnings.append(
+            _("{channel}: the text was shortened to fit {limit} {unit}").format(
+                channel=channel, limit=fitted.limit, unit=fitted.unit
+            )
+        )
+    return fitted, warnings
+
+
 def _tidy(text: str) -> str:
     """Collapse the blank lines an empty field leaves behind."""
     lines = [line.rstrip() for line in text.split("\n")]
