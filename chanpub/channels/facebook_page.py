@@ -18,7 +18,7 @@ import mimetypes
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, SecretStr, field_validator
 
 from chanpub.channels import meta_graph
 from chanpub.channels.base import Capabilities, Links, Preview, Receipt
@@ -32,20 +32,13 @@ MARKER = "request"  # journal item: what lookup looks for (link, message, start 
 POST = "post"  # journal item: the post id once created
 
 
-class FacebookPageOptions(BaseModel):
+class FacebookPageOptions(meta_graph.GraphOptions):
     """Options of a facebook-page channel."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     page_id: str
     page_token: SecretStr
-    api_version: str = meta_graph.DEFAULT_API_VERSION
-    graph_base: str = meta_graph.DEFAULT_GRAPH_BASE
-    template: str | None = None
 
     _page_id = field_validator("page_id", mode="before")(meta_graph.numeric_id)
-    _version = field_validator("api_version")(meta_graph.api_version)
-    _base = field_validator("graph_base")(meta_graph.http_base)
 
 
 def post_url(post_id: str) -> str:

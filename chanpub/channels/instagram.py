@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from chanpub.channels import meta_graph
 from chanpub.channels.base import Capabilities, Links, Preview, Receipt
@@ -36,21 +36,14 @@ CONTAINER = "container"  # journal item: the media container id
 PUBLISHED = "published"  # journal item: the IG media id
 
 
-class InstagramOptions(BaseModel):
+class InstagramOptions(meta_graph.GraphOptions):
     """Options of an instagram channel."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     account_id: str
     access_token: SecretStr
-    api_version: str = meta_graph.DEFAULT_API_VERSION
-    graph_base: str = meta_graph.DEFAULT_GRAPH_BASE
-    template: str | None = None
     max_hashtags: int = Field(default=30, ge=0, le=30)
 
     check_account_id = field_validator("account_id", mode="before")(meta_graph.numeric_id)
-    check_version = field_validator("api_version")(meta_graph.api_version)
-    check_base = field_validator("graph_base")(meta_graph.http_base)
 
 
 def public_image_url(release: Release, links: Links) -> str | None:

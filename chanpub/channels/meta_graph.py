@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from pydantic import BaseModel, ConfigDict, field_validator
+
 from chanpub.errors import (
     AmbiguousError,
     AuthError,
@@ -355,3 +357,21 @@ def http_base(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with https://")
     return value.rstrip("/")
+
+
+# The option names shadow these functions inside the class body below.
+_valid_api_version = api_version
+_valid_http_base = http_base
+
+
+class GraphOptions(BaseModel):
+    """The options every Graph API channel has (Facebook Page, Instagram)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_version: str = DEFAULT_API_VERSION
+    graph_base: str = DEFAULT_GRAPH_BASE
+    template: str | None = None
+
+    _version = field_validator("api_version")(_valid_api_version)
+    _base = field_validator("graph_base")(_valid_http_base)
