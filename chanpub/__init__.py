@@ -26,13 +26,13 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Capabilities": "chanpub.channels.base",
-    "Channel": "chanpub.channels.base",
-    "ChannelContext": "chanpub.channels.base",
-    "ItemJournal": "chanpub.channels.base",
-    "Links": "chanpub.channels.base",
-    "Preview": "chanpub.channels.base",
-    "Receipt": "chanpub.channels.base",
+    "Capabilities": "chanpub.contract",
+    "Channel": "chanpub.contract",
+    "ChannelContext": "chanpub.contract",
+    "ItemJournal": "chanpub.contract",
+    "Links": "chanpub.contract",
+    "Preview": "chanpub.contract",
+    "Receipt": "chanpub.contract",
     "Release": "chanpub.release",
     "AmbiguousError": "chanpub.errors",
     "AuthError": "chanpub.errors",

@@ -5,16 +5,23 @@ before anything is sent."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from chanpub.config import ChannelConfig, Config
+from chanpub.contract import ChannelContext, Links, Status
 from chanpub.errors import ApprovalError, ChanpubError, InputError, ReleaseError
+from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
+
+if TYPE_CHECKING:
+    from chanpub.ledger import Ledger
+
+ContextFactory = Callable[[Release, ChannelConfig], ChannelContext]
 
 
 @dataclass(frozen=True)
@@ -22,7 +29,7 @@ class ChannelPlan:
     """One configured channel for one release: the adapter, or why it is left out."""
 
     config: ChannelConfig
-    adapter: Any  # an instance of the channel's adapter class; None when left out
+    adapter: ChannelHandle | None  # None when the channel is left out
     skip_reason: str | None = None
 
     @property
@@ -38,6 +45,26 @@ class ReleasePlan:
     release: Release
     channels: tuple[ChannelPlan, ...]
     skip_reason: str | None = None
+
+    @property
+    def canonical(self) -> ChannelPlan | None:
+        """The channel that publishes the official article, when it runs."""
+        return next((c for c in self.channels if c.adapter and c.config.canonical), None)
+
+
+def predicted_links(plan: ReleasePlan, ledger: Ledger | None) -> Links:
+    """The canonical URL the other channels will link to, before the canonical channel
+    runs: where an earlier run published it (from the ledger), else where the canonical
+    adapter says it will publish it."""
+    canonical = plan.canonical
+    if canonical is None or canonical.adapter is None:
+        return Links()
+    release = plan.release
+    if ledger is not None:
+        row = ledger.get(release.slug, release.content_sha256, canonical.name)
+        if row is not None and row.status == Status.PUBLISHED and row.url:
+            return Links(canonical_url=row.url)
+    return Links(canonical_url=canonical.adapter.canonical_url(release))
 
 
 def delivery_key(release: Release, channel: str) -> str:
@@ -144,16 +171,16 @@ def check_approvals(releases: Iterable[tuple[Release, bool]]) -> None:
         raise ApprovalError("\n".join(problems))
 
 
-def _instantiate(config: Config, channel: ChannelConfig, context: Any) -> Any:
+def _instantiate(channel: ChannelConfig, context: ChannelContext) -> ChannelHandle:
     assert channel.adapter is not None and channel.options is not None
-    return channel.adapter(channel.name, channel.options, context)
+    return ChannelHandle(channel.adapter(channel.name, channel.options, context))
 
 
 def plan_releases(
     releases: Sequence[tuple[Release, bool]],
     config: Config,
     now: datetime,
-    make_context: Any,
+    make_context: ContextFactory,
 ) -> list[ReleasePlan]:
     """Each release with its channels; checks the channel names a release asks for and
     runs every used adapter's own check() before anything is sent."""
@@ -186,8 +213,8 @@ def plan_releases(
             if not channel.ready:
                 channel_plans.append(ChannelPlan(channel, None, channel.readiness))
                 continue
-            adapter = _instantiate(config, channel, make_context(release, channel))
-            if channel.name not in checked and hasattr(adapter, "check"):
+            adapter = _instantiate(channel, make_context(release, channel))
+            if channel.name not in checked:
                 checked.add(channel.name)
                 try:
                     adapter.check()

@@ -14,9 +14,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from typer.testing import CliRunner
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.cli import app
 from chanpub.config import ChannelConfig, load_config
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ExitCode
 from chanpub.preview import build_preview, render_preview, write_preview
 from chanpub.release import Release, load_release
@@ -169,7 +169,7 @@ class SmsChannel:
             length=len(text),
             limit=160,
             attachments=(release.image,),
-            data={"image_alt": ""},
+            image_alt="",
         )
 
     def publish(self, preview: Preview, key: str) -> Receipt:
