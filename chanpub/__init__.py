@@ -19,9 +19,11 @@ __all__ = [
     "Links",
     "PermanentError",
     "Preview",
+    "PreviewKind",
     "Receipt",
     "Release",
     "RetryableError",
+    "Status",
     "__version__",
 ]
 
@@ -32,6 +34,8 @@ _LAZY = {
     "ItemJournal": "chanpub.contract",
     "Links": "chanpub.contract",
     "Preview": "chanpub.contract",
+    "PreviewKind": "chanpub.contract",
+    "Status": "chanpub.contract",
     "Receipt": "chanpub.contract",
     "Release": "chanpub.release",
     "AmbiguousError": "chanpub.errors",
