@@ -6,7 +6,8 @@
 // It keeps each row's "text" and "note", and rewrites "x_weighted_length" (twitter-text's
 // parseTweet(text).weightedLength) and "bluesky_facets" (@atproto/api's
 // RichText.detectFacetsWithoutResolution(): the spans detectFacets finds before it resolves
-// mentions to DIDs), then records the versions used in "generated_by".
+// mentions to DIDs, as [byteStart, byteEnd, kind, uri | tag | handle]) and "bluesky_graphemes"
+// (RichText's graphemeLength), then records the versions used in "generated_by".
 "use strict";
 const fs = require("fs");
 const twitterText = require("twitter-text");
@@ -33,5 +34,6 @@ table.generated_by = `twitter-text ${version("twitter-text")} (twemoji-parser ${
 for (const row of table.rows) {
   row.x_weighted_length = twitterText.parseTweet(row.text).weightedLength;
   row.bluesky_facets = facetsOf(row.text);
+  row.bluesky_graphemes = new RichText({ text: row.text }).graphemeLength;
 }
 fs.writeFileSync(path, JSON.stringify(table, null, 1) + "\n");
