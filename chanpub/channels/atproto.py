@@ -87,10 +87,10 @@ def detect_spans(text: str) -> list[Span]:
     for match in _URL.finditer(text):
         if (span := _link(match)) is not None:
             found.append(span)
-    for match in _TAG.finditer(text):
-        tag = _TRAILING_PUNCTUATION.sub("", match.group(2) or "")
+    for tagged in _TAG.finditer(text):
+        tag = _TRAILING_PUNCTUATION.sub("", tagged.group(2) or "")
         if 0 < len(tag.encode("utf-16-le")) // 2 <= TAG_MAX_UTF16:
-            start = match.start(2) - 1
+            start = tagged.start(2) - 1
             found.append((start, start + 1 + len(tag), "tag", tag))
     for match in _CASHTAG.finditer(text):
         ticker = match.group(2)
@@ -145,7 +145,10 @@ def facets(text: str, resolve: Callable[[str], str | None] | None = None) -> lis
         else:
             continue
         result.append(
-            {"index": {"byteStart": span.byte_start, "byteEnd": span.byte_end}, "features": [feature]}
+            {
+                "index": {"byteStart": span.byte_start, "byteEnd": span.byte_end},
+                "features": [feature],
+            }
         )
     return result
 

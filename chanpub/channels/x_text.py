@@ -35,7 +35,7 @@ _PUNCT = r"!'#%&()*+,\\\-./:;<=>?@\[\]^_{|}~$"
 _SPACES = r"\x09-\x0d\x20\x85\xa0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _INVALID = r"\ufffe\ufeff\uffff"
 _DIRECTIONAL = r"\u202a-\u202e\u061c\u200e\u200f\u2066\u2067\u2068\u2069"
-_LATIN_ACCENTS = (
+LATIN_ACCENTS = (
     r"\xc0-\xd6\xd8-\xf6\xf8-\xff\u0100-\u024f\u0253\u0254\u0256\u0257\u0259\u025b\u0263"
     r"\u0268\u026f\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
 )
@@ -72,33 +72,46 @@ class _Patterns:
 
 
 @cache
-def _patterns() -> _Patterns:
-    """Compiled once, on first use: the TLD alternations are large."""
-    from chanpub.channels.x_data import CCTLDS, EMOJI_UTF16, GTLDS
+def _any_tld() -> str:
+    """twitter-text's TLD alternation, in its order (the first TLD that fits wins)."""
+    from chanpub.channels.x_data import CCTLDS, GTLDS
 
     def tlds(names: list[str]) -> str:
         alternatives = "|".join(re.escape(utf16_units(name)) for name in names)
         return rf"(?:(?:{alternatives})(?=[^0-9a-zA-Z@+-]|\Z))"
 
-    any_tld = f"(?:{tlds(GTLDS)}|{tlds(CCTLDS)}|{_PUNYCODE_TLD})"
+    return f"(?:{tlds(GTLDS)}|{tlds(CCTLDS)}|{_PUNYCODE_TLD})"
+
+
+@cache
+def domain_pattern() -> str:
+    """twitter-text's validDomain: subdomains, a domain name and a known TLD (group `domain`)."""
     char = f"[^{_PUNCT}{_SPACES}{_INVALID}{_DIRECTIONAL}]"
     subdomain = rf"(?:(?:{char}(?:[_-]|{char})*)?{char}\.)"
     domain_name = rf"(?:(?:{char}(?:-|{char})*)?{char}\.)"
-    path_char = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{_LATIN_ACCENTS}]"
+    return rf"(?P<domain>{subdomain}*{domain_name}{_any_tld()})"
+
+
+@cache
+def _patterns() -> _Patterns:
+    """Compiled once, on first use: the TLD alternations are large."""
+    from chanpub.channels.x_data import EMOJI_UTF16
+
+    path_char = rf"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\[\]\-\u2013_~@|&{LATIN_ACCENTS}]"
     parens = rf"\((?:{path_char}+|(?:{path_char}*\({path_char}+\){path_char}*))\)"
-    path_end = rf"(?:[+\-a-z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|(?:{parens}))"
+    path_end = rf"(?:[+\-a-z{_CYRILLIC}0-9=_#/{LATIN_ACCENTS}]|(?:{parens}))"
     path = rf"(?:(?:{path_char}*(?:{parens}{path_char}*)*{path_end})|(?:@{path_char}+/))"
     query_char = r"[a-z0-9!?*'@();:&=+$/%#\[\]\-_.,~|]"
     query_end = r"[a-z0-9\-_&=#/]"
     before = rf"(?:[^A-Za-z0-9@\uff20$#\uff03{_INVALID}]|[{_DIRECTIONAL}]|^)"
     url = (
         rf"(?P<before>{before})(?P<url>(?P<protocol>https?://)?"
-        rf"(?P<domain>{subdomain}*{domain_name}{any_tld})(?::[0-9]+)?"
+        rf"{domain_pattern()}(?::[0-9]+)?"
         rf"(?P<path>/{path}*)?(?:\?{query_char}*{query_end})?)"
     )
     return _Patterns(
         url=re.compile(url, re.IGNORECASE),
-        ascii_domain=re.compile(rf"(?:[\-a-z0-9{_LATIN_ACCENTS}]+\.)+{any_tld}", re.IGNORECASE),
+        ascii_domain=re.compile(rf"(?:[\-a-z0-9{LATIN_ACCENTS}]+\.)+{_any_tld()}", re.I),
         tco=re.compile(rf"^https?://t\.co/([a-z0-9]+)(?:\?{query_char}*{query_end})?", re.I),
         emoji=re.compile(EMOJI_UTF16),
     )
@@ -143,7 +156,10 @@ def extract_urls(units: str, *, without_protocol: bool = True) -> list[UrlEntity
         url, protocol, domain = match["url"], match["protocol"], match["domain"]
         end = match.end()
         start = end - len(url)
-        if not _valid_domain(units[match.start("domain") : match.end("domain")]) or len(protocol or "https://") + len(url) > MAX_URL_LENGTH:
+        if (
+            not _valid_domain(units[match.start("domain") : match.end("domain")])
+            or len(protocol or "https://") + len(url) > MAX_URL_LENGTH
+        ):
             continue
         if protocol:
             if tco := patterns.tco.match(url):
@@ -194,7 +210,10 @@ def weighted_length(text: str) -> int:
             total += DEFAULT_WEIGHT
             index += emoji[index]
             continue
-        if "\ud800" <= units[index] <= "\udbff" and "\udc00" <= units[index + 1 : index + 2] <= "\udfff":
+        if (
+            "\ud800" <= units[index] <= "\udbff"
+            and "\udc00" <= units[index + 1 : index + 2] <= "\udfff"
+        ):
             index += 1  # a surrogate pair weighs as its low half does, like charAt() there
         total += _weight(units[index])
         index += 1

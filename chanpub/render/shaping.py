@@ -42,15 +42,12 @@ def find_urls(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in URL_PATTERN.finditer(text)]
 
 
-def _replace_urls(text: str, weight: int) -> str:
-    return URL_PATTERN.sub("x" * weight, text)
+def count_mastodon(text: str) -> int:
+    """Mastodon's count: URLs (with a protocol and a known TLD) as 23, `@user@domain` as
+    `@user`, then graphemes, as its StatusLengthValidator counts."""
+    from chanpub.channels.mastodon_text import countable_text  # TLD tables load on first use
 
-
-def count_mastodon(text: str, url_weight: int = URL_WEIGHT) -> int:
-    """Mastodon's count: URLs as 23, `@user@domain` as `@user`, then graphemes."""
-    text = _replace_urls(text, url_weight)
-    text = re.sub(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9.\-]+[A-Za-z0-9]", r"\1", text)
-    return count_graphemes(text)
+    return count_graphemes(countable_text(text))
 
 
 def count_x(text: str) -> int:

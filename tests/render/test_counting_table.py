@@ -22,7 +22,18 @@ ROWS: list[dict[str, Any]] = TABLE["rows"]
 def test_the_table_covers_the_cases_the_issue_names() -> None:
     texts = "".join(row["text"] for row in ROWS)
     assert len(ROWS) >= 40 and TABLE["generated_by"].startswith("twitter-text 3.")
-    for sample in ["👩‍👩‍👧‍👦", "🏳️‍🌈", "🧑🏽‍🚒", "1️⃣", "🇮🇩", "🫨", "🐦‍🔥", "ꦱꦸꦫꦏꦂꦠ", "日本語", "_(pulau)"]:
+    for sample in [
+        "👩‍👩‍👧‍👦",
+        "🏳️‍🌈",
+        "🧑🏽‍🚒",
+        "1️⃣",
+        "🇮🇩",
+        "🫨",
+        "🐦‍🔥",
+        "ꦱꦸꦫꦏꦂꦠ",
+        "日本語",
+        "_(pulau)",
+    ]:
         assert sample in texts
     for domain in ["example.go.id", "kominfo.go.id", "foo.bar", "www.example.com", ".invalidtld"]:
         assert domain in texts
@@ -57,7 +68,10 @@ def test_a_wikipedia_link_keeps_its_closing_parenthesis_on_bluesky() -> None:
     start, end = link["index"]["byteStart"], link["index"]["byteEnd"]
     assert text.encode()[start:end].decode() == "https://id.wikipedia.org/wiki/Jawa_(pulau)"
     assert link["features"] == [
-        {"$type": "app.bsky.richtext.facet#link", "uri": "https://id.wikipedia.org/wiki/Jawa_(pulau)"}
+        {
+            "$type": "app.bsky.richtext.facet#link",
+            "uri": "https://id.wikipedia.org/wiki/Jawa_(pulau)",
+        }
     ]
 
 
