@@ -91,6 +91,8 @@ def _with_invalid(
     result: RunResult, invalid: list[InvalidRelease], warnings: list[str], paths: Sequence[Path]
 ) -> RunResult:
     """The run's results with the held-back releases among them, in file order."""
+    if not invalid:
+        return replace(result, warnings=tuple(warnings))
     held = [ReleaseResult(i.slug, i.title, i.path, (), error=i.error) for i in invalid]
     order = {path: number for number, (path, _explicit) in enumerate(release_files(paths))}
     releases = sorted((*result.releases, *held), key=lambda r: order.get(r.path, len(order)))

@@ -171,6 +171,12 @@ class Dispatcher:
                 for channel in runnable:
                     if channel is not canonical and _links_canonical(channel):
                         results[channel.name] = self._fail(channel, reason)
+                        self.observer(
+                            "done",
+                            release.slug,
+                            channel.name,
+                            {"status": FAILED_STATUS, "error": reason},
+                        )
         pending = [c for c in runnable if c is not canonical and c.name not in results]
         self._run_waves(release, pending, links, outputs, results)
         return self._result(release, plan, results)
