@@ -217,6 +217,16 @@ def test_cli_log_file_records_broken_releases(office: Path) -> None:
     assert all(e["channel"] is None and e["error"] for e in invalid)
 
 
+def test_cli_a_broken_config_still_stops_everything(office: Path) -> None:
+    break_releases(office / "releases")
+    (office / "channels.yaml").write_text(CONFIG + "  toots:\n    type: mastodon\n")
+    result = run("send", "releases/", "--json")
+    assert result.returncode == ExitCode.BAD_INPUT
+    assert result.stdout == ""
+    assert "channels.toots.instance" in result.stderr
+    assert not (office / "public").exists() and not (office / "outbox").exists()
+
+
 def test_cli_a_single_broken_file_sends_nothing(office: Path) -> None:
     broken = break_releases(office / "releases")
     result = run("send", str(broken["image"]))
