@@ -27,7 +27,7 @@ from chanpub.errors import (
 )
 from chanpub.i18n import _
 from chanpub.ledger import FAILED, IN_PROGRESS, NEEDS_CHECK, PUBLISHED, Delivery, Ledger
-from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key
+from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, release_source
 from chanpub.release import Release
 
 MAX_RETRY_WAIT = 60.0  # seconds; a longer Retry-After makes the channel failed-for-now
@@ -38,6 +38,7 @@ PUBLISHED_STATUS = "published"
 ALREADY = "already-published"
 SKIPPED = "skipped"
 FAILED_STATUS = "failed"
+INVALID = "invalid"  # a release in a folder that is broken: held back, the others went out
 
 Observer = Callable[[str, str, str, Mapping[str, Any]], None]  # event, slug, channel, data
 
@@ -62,6 +63,7 @@ class ReleaseResult:
     title: str
     path: Path
     outcomes: tuple[Outcome, ...]
+    error: str | None = None  # why a broken release was held back (status 'invalid')
 
 
 @dataclass(frozen=True)
@@ -73,31 +75,44 @@ class RunResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """1 when any channel failed, else 0."""
+        """2 when a release was broken (the others still went out), else 1 when any
+        channel failed, else 0."""
+        if any(r.error is not None for r in self.releases):
+            return ExitCode.BAD_INPUT
         failed = any(o.status == FAILED_STATUS for r in self.releases for o in r.outcomes)
         return ExitCode.CHANNEL_FAILED if failed else ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
-        """The `--json` document (its keys are a contract; see tests/test_json_contract)."""
+        """The `--json` document (its keys are a contract; see tests/test_cli.py and
+        tests/test_folder_send.py)."""
+        return {"releases": [_release_json(r) for r in self.releases]}
+
+
+def _release_json(result: ReleaseResult) -> dict[str, Any]:
+    """One release in the `--json` document; a broken one says so and why."""
+    if result.error is not None:
         return {
-            "releases": [
-                {
-                    "slug": r.slug,
-                    "title": r.title,
-                    "channels": [
-                        {
-                            "channel": o.channel,
-                            "type": o.type,
-                            "status": o.status,
-                            "url": o.url,
-                            "error": o.error,
-                        }
-                        for o in r.outcomes
-                    ],
-                }
-                for r in self.releases
-            ]
+            "slug": result.slug,
+            "title": result.title,
+            "status": INVALID,
+            "error": result.error,
+            "path": str(result.path),
+            "channels": [],
         }
+    return {
+        "slug": result.slug,
+        "title": result.title,
+        "channels": [
+            {
+                "channel": o.channel,
+                "type": o.type,
+                "status": o.status,
+                "url": o.url,
+                "error": o.error,
+            }
+            for o in result.outcomes
+        ],
+    }
 
 
 def _quiet(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
@@ -146,15 +161,22 @@ class Dispatcher:
                 outputs[canonical.name] = receipt
             if outcome.status in (PUBLISHED_STATUS, ALREADY) and outcome.url:
                 links = Links(canonical_url=outcome.url, predicted=False)
-            elif links.canonical_url is None:
+            elif outcome.status == FAILED_STATUS or links.canonical_url is None:
+                # Nothing may link to a page that does not exist: whatever carries the
+                # link waits for the next run, which publishes the page first.
                 reason = _(
                     "waiting for the canonical channel '{name}', which did not publish: "
                     "the next run retries"
                 ).format(name=canonical.name)
                 for channel in runnable:
-                    if channel is not canonical:
+                    if channel is not canonical and _links_canonical(channel):
                         results[channel.name] = self._fail(channel, reason)
-                return self._result(release, plan, results)
+                        self.observer(
+                            "done",
+                            release.slug,
+                            channel.name,
+                            {"status": FAILED_STATUS, "error": reason},
+                        )
         pending = [c for c in runnable if c is not canonical and c.name not in results]
         self._run_waves(release, pending, links, outputs, results)
         return self._result(release, plan, results)
@@ -289,6 +311,7 @@ class Dispatcher:
             channel_type=channel.config.type,
             title=release.title,
             key=key,
+            source=release_source(release),
         )
         self.observer(
             "publishing",
@@ -355,6 +378,7 @@ class Dispatcher:
             channel_type=channel.config.type,
             title=release.title,
             key=key,
+            source=release_source(release),
         )
         old = _receipt_from(previous)
         return self._call(release, channel, lambda: adapter.update(preview, old))
@@ -464,6 +488,11 @@ class Dispatcher:
             error=self.config.redact(error) if error else None,
             details=details,
         )
+
+
+def _links_canonical(channel: ChannelPlan) -> bool:
+    """Whether the channel's output carries the canonical URL (default: it does)."""
+    return bool(getattr(channel.adapter.capabilities, "links_canonical", True))
 
 
 def _depends_on(channel: ChannelPlan) -> tuple[str, ...]:

@@ -52,6 +52,10 @@ class Capabilities:
     canonical: bool = False  # can be the canonical channel (the official article)
     idempotent: bool = False  # publishing again with the same key cannot make a duplicate
     recipients: bool = False  # delivers to many recipients, one outcome each
+    # The output carries the canonical URL (a post's link, a poster's QR code): when the
+    # canonical channel fails, such a channel waits for the next run instead of pointing
+    # at a page that does not exist.
+    links_canonical: bool = True
 
 
 @dataclass(frozen=True)
