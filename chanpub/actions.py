@@ -17,8 +17,16 @@ from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, choose_language, set_language
 from chanpub.ledger import Delivery, Ledger
 from chanpub.lock import send_lock
-from chanpub.outcomes import RunResult
-from chanpub.plan import check_approvals, load_releases, plan_releases, predicted_links
+from chanpub.outcomes import ReleaseResult, RunResult
+from chanpub.plan import (
+    InvalidRelease,
+    check_approvals,
+    check_config,
+    load_releases,
+    plan_releases,
+    predicted_links,
+    release_files,
+)
 from chanpub.release import Release, now_utc
 
 LEDGER_NAME = "ledger.sqlite3"
@@ -43,28 +51,50 @@ def send(
 ) -> RunResult:
     """Publish every approved, due release in `paths` to its channels, exactly once.
 
-    Everything is validated before anything is sent; a run holds the send lock."""
+    Everything is validated before anything is sent; a run holds the send lock. A broken
+    release found in a folder is held back (it comes back as an invalid result, exit 2)
+    and the others still go out; a broken release named on the command line, or a broken
+    config, stops the run before anything is sent."""
     warnings: list[str] = []
-    releases = load_releases(paths, warnings)
-    check_approvals(releases)
+    invalid: list[InvalidRelease] = []
+    check_config(config)
+    releases = check_approvals(load_releases(paths, warnings, invalid), invalid)
     moment = now or now_utc()
     if dry_run:
         ledger = open_ledger(config, create=False)
-        plans = plan_releases(releases, config, moment, context_factory(config, None))
-        result = Dispatcher(config, ledger, dry_run=True, observer=observer).run(plans)
-        return replace(result, warnings=tuple(warnings))
+        try:
+            plans = plan_releases(
+                releases, config, moment, context_factory(config, None), invalid, ledger
+            )
+            result = Dispatcher(config, ledger, dry_run=True, observer=observer).run(plans)
+        finally:
+            if ledger is not None:
+                ledger.close()
+        return _with_invalid(result, invalid, warnings, paths)
     with send_lock(config.state_dir):
         ledger = open_ledger(config)
         assert ledger is not None
         try:
             ledger.check_writable()
             make_context = context_factory(config, ledger, observer)
-            plans = plan_releases(releases, config, moment, make_context)
+            plans = plan_releases(releases, config, moment, make_context, invalid, ledger)
             result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
-            return replace(result, warnings=tuple(warnings))
+            return _with_invalid(result, invalid, warnings, paths)
         finally:
             ledger.close()
             _close_http()
+
+
+def _with_invalid(
+    result: RunResult, invalid: list[InvalidRelease], warnings: list[str], paths: Sequence[Path]
+) -> RunResult:
+    """The run's results with the held-back releases among them, in file order."""
+    if not invalid:
+        return replace(result, warnings=tuple(warnings))
+    held = [ReleaseResult(i.slug, i.title, i.path, (), error=i.error) for i in invalid]
+    order = {path: number for number, (path, _explicit) in enumerate(release_files(paths))}
+    releases = sorted((*result.releases, *held), key=lambda r: order.get(r.path, len(order)))
+    return replace(result, releases=tuple(releases), warnings=tuple(warnings))
 
 
 def _close_http() -> None:

@@ -117,6 +117,8 @@ def send(
 
     def work() -> int:
         cfg = actions.load(config, language=_language_option)
+        if log_file is not None:
+            output.check_log_file(log_file)
         live = sys.stdout.isatty() and not json_output
         if live:
             view = output.LiveView()
@@ -130,6 +132,7 @@ def send(
             output.print_result(result, as_json=json_output)
         for message in result.warnings:
             output.warn(message)
+        output.print_invalid(result)
         if log_file is not None:
             output.append_log(log_file, result)
         return int(result.exit_code)

@@ -58,6 +58,7 @@ class Status(StrEnum):
     ALREADY_PUBLISHED = "already-published"
     SKIPPED = "skipped"
     FAILED = "failed"
+    INVALID = "invalid"  # a broken release in a folder: held back, the others went out
     IN_PROGRESS = "in_progress"  # marked before the remote call; left by a stopped run
     NEEDS_CHECK = "needs_check"  # a person must look: see `chanpub resolve`
     SENT = "sent"  # one item (a recipient) delivered
@@ -77,6 +78,10 @@ class Capabilities:
     canonical: bool = False  # can be the canonical channel (the official article)
     idempotent: bool = False  # publishing again with the same key cannot make a duplicate
     recipients: bool = False  # delivers to many recipients, one outcome each
+    # The output carries the canonical URL (a post's link, a poster's QR code): when the
+    # canonical channel fails, such a channel waits for the next run instead of pointing
+    # at a page that does not exist.
+    links_canonical: bool = True
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.ledger import Delivery, Ledger
 from chanpub.outcomes import Outcome, ReleaseResult, RunResult
-from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links
+from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links, release_source
 from chanpub.release import Release
 from chanpub.retry import with_retries
 
@@ -73,17 +73,18 @@ class Dispatcher:
                 outputs[canonical.name] = receipt
             if outcome.status in (Status.PUBLISHED, Status.ALREADY_PUBLISHED) and outcome.url:
                 links = Links(canonical_url=outcome.url, predicted=False)
-            elif links.canonical_url is None:
+            elif outcome.status == Status.FAILED or links.canonical_url is None:
+                # Nothing may link to a page that does not exist: whatever carries the
+                # link waits for the next run, which publishes the page first.
                 reason = _(
                     "waiting for the canonical channel '{name}', which did not publish: "
                     "the next run retries"
                 ).format(name=canonical.name)
                 for channel in runnable:
-                    if channel is not canonical:
+                    if channel is not canonical and _handle(channel).capabilities.links_canonical:
                         results[channel.name] = self._done(
                             release, channel, Status.FAILED, error=reason
                         )
-                return self._result(release, plan, results)
         pending = [c for c in runnable if c is not canonical and c.name not in results]
         self._run_waves(release, pending, links, outputs, results)
         return self._result(release, plan, results)
@@ -212,6 +213,7 @@ class Dispatcher:
             channel_type=channel.config.type,
             title=release.title,
             key=key,
+            source=release_source(release),
         )
 
     def _over_limit(self, release: Release, channel: ChannelPlan, preview: Preview) -> Outcome:

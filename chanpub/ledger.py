@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,6 +57,12 @@ CREATE TABLE IF NOT EXISTS sequences (
 );
 """
 
+# Columns added after the first release of the ledger: a ledger file written by an older
+# chanpub gets them (empty) when it is opened.
+ADDED_COLUMNS = {
+    "source": "TEXT",  # the release file a delivery was made from (resolved path)
+}
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -80,6 +86,7 @@ class Delivery:
     attempts: int
     started_at: str
     finished_at: str | None
+    source: str | None = None  # the release file; None for rows older than the column
 
 
 class Ledger:
@@ -98,6 +105,7 @@ class Ledger:
             # fraction of FULL's cost: one commit per e-mail recipient must stay cheap.
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            _add_missing_columns(self._db)
         except (sqlite3.Error, OSError) as error:
             raise StateError(
                 _(
@@ -164,18 +172,41 @@ class Ledger:
         channel_type: str,
         title: str,
         key: str,
+        source: str | None = None,
     ) -> None:
-        """Write the in-progress mark before the remote call."""
+        """Write the in-progress mark before the remote call; `source` is the release file."""
         with self._write() as db:
             db.execute(
                 """INSERT INTO deliveries (slug, content_hash, channel, channel_type, title,
-                       delivery_key, status, attempts, started_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)
+                       delivery_key, status, attempts, started_at, source)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
                    ON CONFLICT (slug, content_hash, channel) DO UPDATE SET
                        status=excluded.status, attempts=attempts + 1, error=NULL,
-                       started_at=excluded.started_at, finished_at=NULL""",
-                (slug, content_hash, channel, channel_type, title, key, Status.IN_PROGRESS, _now()),
+                       started_at=excluded.started_at, finished_at=NULL,
+                       source=COALESCE(excluded.source, source)""",
+                (
+                    slug,
+                    content_hash,
+                    channel,
+                    channel_type,
+                    title,
+                    key,
+                    Status.IN_PROGRESS,
+                    _now(),
+                    source,
+                ),
             )
+
+    def published_sources(self, slug: str) -> set[str]:
+        """The release files a slug was published from (rows from before the source was
+        kept are left out: they cannot tell)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT source FROM deliveries WHERE slug=? AND status=? "
+                "AND source IS NOT NULL",
+                (slug, Status.PUBLISHED),
+            ).fetchall()
+        return {str(row[0]) for row in rows}
 
     def finish(
         self,
@@ -311,6 +342,18 @@ class Ledger:
             return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
 
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a ledger written by an older chanpub up to date (ADD COLUMN keeps every row)."""
+    present = {str(row[1]) for row in db.execute("PRAGMA table_info(deliveries)")}
+    for column, kind in ADDED_COLUMNS.items():
+        if column in present:
+            continue
+        # It may fail when another process added it first, or when the file is read-only
+        # (history still reads it; send checks that the ledger is writable first).
+        with suppress(sqlite3.OperationalError):
+            db.execute(f"ALTER TABLE deliveries ADD COLUMN {column} {kind}")
+
+
 def _delivery(row: sqlite3.Row) -> Delivery:
     return Delivery(
         slug=row["slug"],
@@ -327,6 +370,8 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         attempts=row["attempts"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        # keys(): `in` on a sqlite3.Row looks among the values; read-only old files lack it.
+        source=row["source"] if "source" in row.keys() else None,  # noqa: SIM118
     )
 
 

@@ -32,6 +32,7 @@ class ReleaseResult:
     title: str
     path: Path
     outcomes: tuple[Outcome, ...]
+    error: str | None = None  # why a broken release was held back (status 'invalid')
 
 
 @dataclass(frozen=True)
@@ -43,28 +44,41 @@ class RunResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """1 when any channel failed, else 0."""
+        """2 when a release was broken (the others still went out), else 1 when any
+        channel failed, else 0."""
+        if any(r.error is not None for r in self.releases):
+            return ExitCode.BAD_INPUT
         failed = any(o.status == Status.FAILED for r in self.releases for o in r.outcomes)
         return ExitCode.CHANNEL_FAILED if failed else ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
-        """The `--json` document (its keys are a contract; see tests/test_json_contract)."""
+        """The `--json` document (its keys are a contract; see tests/test_cli.py and
+        tests/test_folder_send.py)."""
+        return {"releases": [_release_json(r) for r in self.releases]}
+
+
+def _release_json(result: ReleaseResult) -> dict[str, Any]:
+    """One release in the `--json` document; a broken one says so and why."""
+    if result.error is not None:
         return {
-            "releases": [
-                {
-                    "slug": r.slug,
-                    "title": r.title,
-                    "channels": [
-                        {
-                            "channel": o.channel,
-                            "type": o.type,
-                            "status": str(o.status),
-                            "url": o.url,
-                            "error": o.error,
-                        }
-                        for o in r.outcomes
-                    ],
-                }
-                for r in self.releases
-            ]
+            "slug": result.slug,
+            "title": result.title,
+            "status": Status.INVALID.value,
+            "error": result.error,
+            "path": str(result.path),
+            "channels": [],
         }
+    return {
+        "slug": result.slug,
+        "title": result.title,
+        "channels": [
+            {
+                "channel": o.channel,
+                "type": o.type,
+                "status": o.status.value,
+                "url": o.url,
+                "error": o.error,
+            }
+            for o in result.outcomes
+        ],
+    }

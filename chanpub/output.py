@@ -27,6 +27,7 @@ STATUS_STYLE = {
     "already-published": "cyan",
     "skipped": "yellow",
     "failed": "bold red",
+    "invalid": "bold red",
 }
 
 
@@ -49,6 +50,33 @@ def warn(message: str) -> None:
     from rich.markup import escape
 
     stderr_console().print(f"[yellow]chanpub: warning:[/] {escape(message)}")
+
+
+def print_invalid(result: RunResult) -> None:
+    """Each release held back as broken, on stderr: file, field and what to do."""
+    from rich.markup import escape
+
+    console = stderr_console()
+    for release in result.releases:
+        for line in (release.error or "").splitlines():
+            console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
+
+
+def check_log_file(path: Path) -> None:
+    """Refuse, before anything is sent, a --log-file that cannot be appended to."""
+    from chanpub.errors import InputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise InputError(
+            _(
+                "--log-file {path}: cannot be written ({reason}): give a file in a folder "
+                "this account can write to"
+            ).format(path=path, reason=error.strerror or error)
+        ) from None
 
 
 def counts_text(details: Mapping[str, Any]) -> str:
@@ -87,6 +115,8 @@ def print_summary_table(result: RunResult) -> None:
     for column in (_("Release"), _("Channel"), _("Status"), _("Link or reason")):
         table.add_column(column, overflow="fold")
     for release in result.releases:
+        if release.error is not None:  # the reason is on stderr, line by line
+            table.add_row(release.slug, "", "[bold red]invalid[/]", release.error.splitlines()[0])
         for outcome in release.outcomes:
             style = STATUS_STYLE.get(outcome.status, "")
             table.add_row(
@@ -99,11 +129,16 @@ def print_summary_table(result: RunResult) -> None:
 
 
 def append_log(path: Path, result: RunResult) -> None:
-    """Append one JSON line per outcome: time, release, channel, status, url, error."""
+    """Append one JSON line per outcome: time, release, channel, status, url, error; a
+    release held back as broken gets one line with no channel and status 'invalid'."""
     moment = datetime.now(UTC).isoformat(timespec="seconds")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as file:
         for release in result.releases:
+            if release.error is not None:
+                entry = {"time": moment, "release": release.slug, "channel": None}
+                entry.update(status="invalid", url=None, error=release.error)
+                file.write(json.dumps(entry, ensure_ascii=False) + "\n")
             for outcome in release.outcomes:
                 file.write(
                     json.dumps(

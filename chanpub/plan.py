@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from chanpub.config import ChannelConfig, Config
 from chanpub.contract import ChannelContext, Links, Status
-from chanpub.errors import ApprovalError, ChanpubError, InputError, ReleaseError
+from chanpub.errors import ApprovalError, ChanpubError, ConfigError, InputError, ReleaseError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
@@ -67,6 +67,43 @@ def predicted_links(plan: ReleasePlan, ledger: Ledger | None) -> Links:
     return Links(canonical_url=canonical.adapter.canonical_url(release))
 
 
+@dataclass(frozen=True)
+class InvalidRelease:
+    """A release in a folder that cannot go out as it is: skipped, with what to fix."""
+
+    path: Path
+    slug: str  # its slug when the file says enough, else the file's name without .md
+    title: str  # "" when the file cannot be read that far
+    error: str  # file, field and what to do; one problem per line
+
+
+def invalid_release(path: Path, error: str, release: Release | None = None) -> InvalidRelease:
+    """An InvalidRelease named from the release, or as well as the broken file allows."""
+    if release is not None:
+        return InvalidRelease(path, release.slug, release.title, error)
+    slug, title = _names(path)
+    return InvalidRelease(path, slug, title, error)
+
+
+def _names(path: Path) -> tuple[str, str]:
+    """(slug, title) read from a file that does not load as a release, best effort."""
+    from chanpub.release import parse_front_matter, read_text, slugify, split_front_matter
+
+    try:
+        front, _body, _line = split_front_matter(path, read_text(path))
+        data, _lines = parse_front_matter(path, front)
+    except (ChanpubError, ValueError, TypeError):
+        return path.stem, ""
+    title = data.get("title") if isinstance(data.get("title"), str) else ""
+    slug = data.get("slug") if isinstance(data.get("slug"), str) else None
+    return slug or slugify(title or "") or path.stem, title or ""
+
+
+def release_source(release: Release) -> str:
+    """The release file as the ledger keeps it: the same whatever the working folder."""
+    return str(release.path.resolve())
+
+
 def delivery_key(release: Release, channel: str) -> str:
     """The stable key of one delivery: the same on every retry and every run."""
     return hashlib.sha256(f"{release.slug}:{release.content_sha256}:{channel}".encode()).hexdigest()
@@ -91,12 +128,16 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
 
 
 def load_releases(
-    paths: Sequence[Path], warnings: list[str] | None = None
+    paths: Sequence[Path],
+    warnings: list[str] | None = None,
+    invalid: list[InvalidRelease] | None = None,
 ) -> list[tuple[Release, bool]]:
     """Load every release; report all broken files at once.
 
     Warnings (unknown fields, and files in a folder that are no release at all because
-    they have no front matter, such as a README) are appended to `warnings`.
+    they have no front matter, such as a README) are appended to `warnings`. With
+    `invalid`, a broken file found in a folder is appended there and the others go on;
+    a broken file named on the command line (or any, without `invalid`) stops the run.
     """
     releases: list[tuple[Release, bool]] = []
     problems: list[str] = []
@@ -110,25 +151,43 @@ def load_releases(
         try:
             release = load_release(path)
         except InputError as error:
-            problems.append(error.message)
+            if explicit or invalid is None:
+                problems.append(error.message)
+            else:
+                invalid.append(invalid_release(path, error.message))
             continue
         releases.append((release, explicit))
         notes.extend(release.warnings)
     if problems:
         raise ReleaseError("\n".join(problems))
-    slugs: dict[str, Path] = {}
-    for release, _explicit in releases:
-        if release.slug in slugs:
-            problems.append(
-                _(
-                    "{path}: slug '{slug}' is also used by {other}: give one of them "
-                    "its own 'slug:'"
-                ).format(path=release.path, slug=release.slug, other=slugs[release.slug])
-            )
-        slugs[release.slug] = release.path
+    return _distinct_slugs(releases, invalid)
+
+
+def _distinct_slugs(
+    releases: list[tuple[Release, bool]], invalid: list[InvalidRelease] | None
+) -> list[tuple[Release, bool]]:
+    """Releases sharing a slug would overwrite each other: all of them are held back."""
+    by_slug: dict[str, list[tuple[Release, bool]]] = {}
+    for item in releases:
+        by_slug.setdefault(item[0].slug, []).append(item)
+    problems: list[str] = []
+    clashing: set[Path] = set()
+    for slug, group in by_slug.items():
+        if len(group) < 2:
+            continue
+        for release, _explicit in group:
+            others = ", ".join(str(r.path) for r, _e in group if r is not release)
+            message = _(
+                "{path}: slug '{slug}' is also used by {other}: give one of them its own 'slug:'"
+            ).format(path=release.path, slug=slug, other=others)
+            if invalid is None or any(explicit for _r, explicit in group):
+                problems.append(message)
+            else:
+                invalid.append(invalid_release(release.path, message, release))
+                clashing.add(release.path)
     if problems:
         raise ReleaseError("\n".join(problems))
-    return releases
+    return [item for item in releases if item[0].path not in clashing]
 
 
 def has_front_matter(path: Path) -> bool:
@@ -152,12 +211,20 @@ def approval_problem(release: Release) -> str | None:
     return None
 
 
-def check_approvals(releases: Iterable[tuple[Release, bool]]) -> None:
-    """Refuse the whole run when a release changed after approval, or a release named on
-    the command line is not approved."""
+def check_approvals(
+    releases: Iterable[tuple[Release, bool]], invalid: list[InvalidRelease] | None = None
+) -> list[tuple[Release, bool]]:
+    """The releases whose approval holds. A release named on the command line that changed
+    after approval or is not approved refuses the whole run; one found in a folder that
+    changed goes to `invalid` when it is given (a draft there is only skipped later)."""
     problems = []
+    kept = []
     for release, explicit in releases:
         problem = approval_problem(release)
+        if problem and not explicit and invalid is not None:
+            invalid.append(invalid_release(release.path, problem, release))
+            continue
+        kept.append((release, explicit))
         if problem:
             problems.append(problem)
         elif explicit and release.status != "approved":
@@ -169,6 +236,7 @@ def check_approvals(releases: Iterable[tuple[Release, bool]]) -> None:
             )
     if problems:
         raise ApprovalError("\n".join(problems))
+    return kept
 
 
 def _instantiate(channel: ChannelConfig, context: ChannelContext) -> ChannelHandle:
@@ -176,58 +244,131 @@ def _instantiate(channel: ChannelConfig, context: ChannelContext) -> ChannelHand
     return ChannelHandle(channel.adapter(channel.name, channel.options, context))
 
 
+def check_config(config: Config) -> None:
+    """Refuse a config with nothing to send to, before the ledger or the lock is touched."""
+    if not config.channels:
+        raise ConfigError(
+            _(
+                "{path}: channels: no channel is configured: add at least one (for example "
+                "a 'static-site' website; see 'chanpub init')"
+            ).format(path=config.path)
+        )
+
+
 def plan_releases(
     releases: Sequence[tuple[Release, bool]],
     config: Config,
     now: datetime,
     make_context: ContextFactory,
+    invalid: list[InvalidRelease] | None = None,
+    ledger: Ledger | None = None,
 ) -> list[ReleasePlan]:
-    """Each release with its channels; checks the channel names a release asks for and
-    runs every used adapter's own check() before anything is sent."""
+    """Each release with its channels, checked before anything is sent.
+
+    Problems of the configuration (an adapter's own check(), which sees no release; a
+    channel named in another's options that does not exist) stop the run. Problems of one
+    release (a `channels:` name that is not configured; a default slug already published
+    from another file, looked up in `ledger`) stop the run for a release named on the
+    command line, and only hold that release back when it was found in a folder and
+    `invalid` is given.
+    """
+    check_config(config)
     problems: list[str] = []
     plans: list[ReleasePlan] = []
     checked: set[str] = set()
-    for release, _explicit in releases:
-        if release.channels is not None:
-            unknown = [n for n in release.channels if n not in config.channels]
-            if unknown:
-                problems.append(
-                    _(
-                        "{path}: channels: unknown channel(s) {names}: use names "
-                        "from {config} ({known})"
-                    ).format(
-                        path=release.path,
-                        names=", ".join(unknown),
-                        config=config.path,
-                        known=", ".join(config.channels),
-                    )
-                )
-                continue
-        wanted = [
-            c
-            for c in config.channels.values()
-            if release.channels is None or c.name in release.channels
-        ]
+    for release, explicit in releases:
+        problem = _unknown_channels(release, config)
+        skip = _skip_reason(release, now)
+        if problem is None and skip is None and ledger is not None:
+            problem = _slug_taken(release, ledger)
+        if problem is not None:
+            if explicit or invalid is None:
+                problems.append(problem)
+            else:
+                invalid.append(invalid_release(release.path, problem, release))
+            continue
         channel_plans = []
-        for channel in wanted:
+        for channel in config.channels.values():
+            if release.channels is not None and channel.name not in release.channels:
+                continue
             if not channel.ready:
                 channel_plans.append(ChannelPlan(channel, None, channel.readiness))
                 continue
             adapter = _instantiate(channel, make_context(release, channel))
             if channel.name not in checked:
                 checked.add(channel.name)
-                try:
-                    adapter.check()
-                except ChanpubError as error:
-                    problems.append(error.message)
+                problems.extend(_check_adapter(adapter, channel, config))
             channel_plans.append(ChannelPlan(channel, adapter))
-        skip = None
-        if release.status != "approved":
-            skip = _("draft: not approved yet")
-        elif not release.is_due(now):
-            assert release.publish_at is not None
-            skip = _("scheduled for {when}").format(when=release.publish_at.isoformat())
         plans.append(ReleasePlan(release, tuple(channel_plans), skip))
     if problems:
         raise InputError("\n".join(problems))
     return plans
+
+
+def _skip_reason(release: Release, now: datetime) -> str | None:
+    """Why a valid release is not sent now: a draft, or not due yet."""
+    if release.status != "approved":
+        return _("draft: not approved yet")
+    if not release.is_due(now):
+        assert release.publish_at is not None
+        return _("scheduled for {when}").format(when=release.publish_at.isoformat())
+    return None
+
+
+def _unknown_channels(release: Release, config: Config) -> str | None:
+    """The release's `channels:` names that channels.yaml does not have."""
+    if release.channels is None:
+        return None
+    unknown = [n for n in release.channels if n not in config.channels]
+    if not unknown:
+        return None
+    return _(
+        "{path}: channels: unknown channel(s) {names}: use names from {config} ({known})"
+    ).format(
+        path=release.path,
+        names=", ".join(unknown),
+        config=config.path,
+        known=", ".join(config.channels),
+    )
+
+
+def _slug_taken(release: Release, ledger: Ledger) -> str | None:
+    """A slug made from the title that another file already published under.
+
+    An explicit `slug:` is the officer's word that this is the same release (a file that
+    was moved or renamed), so only the default slug is checked.
+    """
+    if "slug" in release.front_matter:
+        return None
+    others = ledger.published_sources(release.slug) - {release_source(release)}
+    if not others:
+        return None
+    return _(
+        "{path}: title: gives the slug '{slug}', already published from {other}: give this "
+        "release its own 'slug:' and approve it again (if it is that release, moved here, "
+        "write 'slug: {slug}' in it and approve it again)"
+    ).format(path=release.path, slug=release.slug, other=", ".join(sorted(others)))
+
+
+def _check_adapter(adapter: ChannelHandle, channel: ChannelConfig, config: Config) -> list[str]:
+    """The adapter's own check(), and the channels it needs that do not exist."""
+    problems = []
+    try:
+        adapter.check()
+    except ChanpubError as error:
+        problems.append(error.message)
+    for name in adapter.depends_on():
+        if name not in config.channels:
+            problems.append(
+                _(
+                    "{path}: channels.{channel}: uses the output of '{name}' (named in its "
+                    "options, such as attach:), which is not a channel in this file: use one "
+                    "of {known}, or remove it"
+                ).format(
+                    path=config.path,
+                    channel=channel.name,
+                    name=name,
+                    known=", ".join(config.channels),
+                )
+            )
+    return problems

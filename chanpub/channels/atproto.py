@@ -12,18 +12,15 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chanpub.render.shaping import (
-    HASHTAG_PATTERN,
-    URL_PATTERN,
-    count_graphemes,
-    count_utf8_bytes,
-    utf8_spans,
-)
+import regex
+
+from chanpub.render.shaping import count_graphemes, count_utf8_bytes
 
 GRAPHEME_LIMIT = 300
 BYTE_LIMIT = 3000
@@ -51,28 +48,109 @@ def bluesky_length(text: str) -> int:
     return graphemes if count_utf8_bytes(text) <= BYTE_LIMIT else max(graphemes, GRAPHEME_LIMIT + 1)
 
 
-def facets(text: str) -> list[dict[str, Any]]:
-    """Link and hashtag facets with UTF-8 byte offsets (start inclusive, end exclusive)."""
+# @atproto/api's rich-text patterns (packages/api/src/rich-text/util.ts), with JavaScript's
+# \s spelled out (Python's differs) and its case-insensitive [a-z] as [a-zA-Z].
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_MENTION = re.compile(rf"(?:^|[{_JS_SPACE}(])@([a-zA-Z0-9.-]+)\b", re.ASCII)
+_URL = re.compile(
+    rf"(?:^|(?<=[\n\r\u2028\u2029])|[{_JS_SPACE}(])"
+    rf"(?P<uri>[hH][tT][tT][pP][sS]?://[^{_JS_SPACE}]+"
+    rf"|(?P<domain>[a-zA-Z][a-zA-Z0-9]*(?:\.[a-zA-Z0-9]+)+)[^{_JS_SPACE}]*)"
+)
+_TAG_STOP = "\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
+_TAG = regex.compile(
+    rf"(^|[{_JS_SPACE}])[#\uff03]((?!\ufe0f)[^{_JS_SPACE}{_TAG_STOP}]*"
+    rf"[^0-9{_JS_SPACE}\p{{P}}{_TAG_STOP}]+[^{_JS_SPACE}{_TAG_STOP}]*)?"
+)
+_TRAILING_PUNCTUATION = regex.compile(r"\p{P}+\Z")
+_CASHTAG = re.compile(
+    rf"(^|[{_JS_SPACE}(])\$([A-Za-z][A-Za-z0-9]{{0,4}})(?=[{_JS_SPACE}.,;:!?)\"'\u2019]|\Z)"
+)
+TAG_MAX_UTF16 = 64
+
+
+def _known_domain(name: str) -> bool:
+    """detectFacets' TLD check: the last label is an IANA TLD, in lower case as listed."""
+    from chanpub.channels.atproto_tlds import TLDS
+
+    head, dot, tld = name.rpartition(".")
+    return bool(head and dot) and tld in TLDS
+
+
+def detect_spans(text: str) -> list[Span]:
+    """Mentions, links, tags and cashtags where `detectFacets` finds them, by start."""
+    found: list[tuple[int, int, str, str]] = []
+    for match in _MENTION.finditer(text):
+        handle = match.group(1)
+        if _known_domain(handle) or handle.endswith(".test"):
+            found.append((match.start(1) - 1, match.end(1), "mention", handle))
+    for match in _URL.finditer(text):
+        if (span := _link(match)) is not None:
+            found.append(span)
+    for tagged in _TAG.finditer(text):
+        tag = _TRAILING_PUNCTUATION.sub("", tagged.group(2) or "")
+        if 0 < len(tag.encode("utf-16-le")) // 2 <= TAG_MAX_UTF16:
+            start = tagged.start(2) - 1
+            found.append((start, start + 1 + len(tag), "tag", tag))
+    for match in _CASHTAG.finditer(text):
+        ticker = match.group(2)
+        found.append((match.start(2) - 1, match.end(2), "tag", "$" + ticker.upper()))
+    found.sort(key=lambda span: span[0])  # stable, as JavaScript's sort is
+    return [
+        Span(count_utf8_bytes(text[:start]), count_utf8_bytes(text[:end]), kind, value)
+        for start, end, kind, value in found
+    ]
+
+
+def _link(match: re.Match[str]) -> tuple[int, int, str, str] | None:
+    """A link span: https:// before a bare domain, one trailing punctuation mark and an
+    unopened `)` cut off, as detectFacets does."""
+    uri = match["uri"]
+    start, end = match.start("uri"), match.end("uri")
+    if not uri.startswith("http"):
+        if not match["domain"] or not _known_domain(match["domain"]):
+            return None
+        uri = "https://" + uri
+    if uri[-1] in ".,;:!?":
+        uri, end = uri[:-1], end - 1
+    if uri.endswith(")") and "(" not in uri:
+        uri, end = uri[:-1], end - 1
+    return start, end, "link", uri
+
+
+@dataclass(frozen=True)
+class Span:
+    """A facet @atproto/api's `detectFacets` would find: UTF-8 byte offsets (end exclusive),
+    its kind (`link`, `mention`, `tag`) and its value (URI, handle, tag without `#`)."""
+
+    byte_start: int
+    byte_end: int
+    kind: str
+    value: str
+
+
+def facets(text: str, resolve: Callable[[str], str | None] | None = None) -> list[dict[str, Any]]:
+    """Link, tag and mention facets for a post, as `RichText.detectFacets` makes them.
+
+    Mentions need the handle's DID: with `resolve` (handle -> DID or None) a mention whose
+    handle resolves becomes a facet; without it, or unresolved, the text stays plain."""
     result: list[dict[str, Any]] = []
-    links = [(start, end) for start, end, _m in utf8_spans(text, URL_PATTERN)]
-    for start, end, match in utf8_spans(text, URL_PATTERN):
+    for span in detect_spans(text):
+        if span.kind == "link":
+            feature = {"$type": "app.bsky.richtext.facet#link", "uri": span.value}
+        elif span.kind == "tag":
+            feature = {"$type": "app.bsky.richtext.facet#tag", "tag": span.value}
+        elif resolve is not None and (did := resolve(span.value)):
+            feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
+        else:
+            continue
         result.append(
             {
-                "index": {"byteStart": start, "byteEnd": end},
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": match.group(0)}],
+                "index": {"byteStart": span.byte_start, "byteEnd": span.byte_end},
+                "features": [feature],
             }
         )
-    for start, end, match in utf8_spans(text, HASHTAG_PATTERN):
-        tag = match.group(1)
-        if any(s < end and start < e for s, e in links) or count_graphemes(tag) > 64:
-            continue  # a '#' inside a link is part of the link; facets must not overlap
-        result.append(
-            {
-                "index": {"byteStart": start, "byteEnd": end},
-                "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": tag}],
-            }
-        )
-    return sorted(result, key=lambda facet: facet["index"]["byteStart"])
+    return result
 
 
 @dataclass(frozen=True)

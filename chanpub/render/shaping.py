@@ -4,7 +4,7 @@ at a word boundary without ever cutting the canonical link or a clarification's 
 Counting rules (see shared/reference/platform-apis.md):
 - Mastodon: extended grapheme clusters; every http(s) URL counts as 23.
 - Bluesky: 300 graphemes and 3000 UTF-8 bytes; URLs count in full.
-- X: weighted code points (twitter-text v3); URLs count as 23, emoji as 2.
+- X: twitter-text v3's weighted length (channels/x_text.py); URLs count as 23, emoji as 2.
 - Telegram: UTF-16 code units of the text after HTML entity parsing.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -21,12 +20,6 @@ import regex
 URL_PATTERN = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)\]]")
 HASHTAG_PATTERN = regex.compile(r"(?<![\p{L}\p{N}_&])#([\p{L}\p{N}_]*\p{L}[\p{L}\p{N}_]*)")
 URL_WEIGHT = 23
-# twitter-text v3 configuration: code points in these ranges weigh 1, all others 2.
-_X_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
-_BARE_DOMAIN = regex.compile(
-    r"(?<![\w@./-])(?:[\w-]+\.)+[^\W\d_]{2,}(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)\]])?(?![\w@])"
-)
 
 
 def graphemes(text: str) -> list[str]:
@@ -49,49 +42,21 @@ def find_urls(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in URL_PATTERN.finditer(text)]
 
 
-def _replace_urls(text: str, weight: int) -> str:
-    return URL_PATTERN.sub("x" * weight, text)
+def count_mastodon(text: str) -> int:
+    """Mastodon's count: URLs (with a protocol and a known TLD) as 23, `@user@domain` as
+    `@user`, then graphemes, as its StatusLengthValidator counts."""
+    from chanpub.channels.mastodon_text import countable_text  # TLD tables load on first use
+
+    return count_graphemes(countable_text(text))
 
 
-def count_mastodon(text: str, url_weight: int = URL_WEIGHT) -> int:
-    """Mastodon's count: URLs as 23, `@user@domain` as `@user`, then graphemes."""
-    text = _replace_urls(text, url_weight)
-    text = re.sub(r"(@[A-Za-z0-9_]+)@[A-Za-z0-9.\-]+[A-Za-z0-9]", r"\1", text)
-    return count_graphemes(text)
+def count_x(text: str) -> int:
+    """X's weighted length, exactly as twitter-text v3 computes it: URLs (with a protocol,
+    or a known TLD) as 23, emoji as 2, CJK and Javanese as 2 a code point, Latin and
+    Indonesian as 1."""
+    from chanpub.channels.x_text import weighted_length  # its TLD tables load on first use
 
-
-def _x_weight(cluster: str) -> int:
-    if _EMOJI.search(cluster) or "\u20e3" in cluster:  # emoji, flags, keycaps: 2 in all
-        return 2
-    total = 0
-    for char in cluster:
-        point = ord(char)
-        total += 1 if any(lo <= point <= hi for lo, hi in _X_LIGHT_RANGES) else 2
-    return total
-
-
-def _x_plain(text: str, url_weight: int) -> int:
-    """Weighted length of text without http(s) URLs; bare domains (`kominfo.go.id`) count
-    as at least 23, since X links every known TLD and we do not carry its TLD list."""
-    total = 0
-    last = 0
-    for match in _BARE_DOMAIN.finditer(text):
-        total += sum(_x_weight(c) for c in graphemes(text[last : match.start()]))
-        total += max(url_weight, sum(_x_weight(c) for c in graphemes(match.group(0))))
-        last = match.end()
-    return total + sum(_x_weight(c) for c in graphemes(text[last:]))
-
-
-def count_x(text: str, url_weight: int = URL_WEIGHT) -> int:
-    """X's weighted length (NFC first): URLs as 23, CJK and emoji as 2, Latin and
-    Indonesian as 1. Errs long, never short, where our URL detection differs from X's."""
-    text = unicodedata.normalize("NFC", text)
-    total = 0
-    last = 0
-    for start, end, _url in find_urls(text):
-        total += _x_plain(text[last:start], url_weight) + url_weight
-        last = end
-    return total + _x_plain(text[last:], url_weight)
+    return weighted_length(text)
 
 
 def count_utf16(text: str) -> int:

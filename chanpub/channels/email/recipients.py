@@ -55,6 +55,7 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
                 "(relative to channels.yaml)"
             ).format(where=where, path=path)
         )
+    _check_utf8(path, where)
     with path.open(encoding="utf-8-sig", newline="") as file:
         header = next(csv.reader(file), [])
     if _column(header, EMAIL_COLUMNS) is None:
@@ -63,6 +64,24 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
                 "{where}: {path} has no 'email' column: add a header line with email (and name)"
             ).format(where=where, path=path)
         )
+
+
+def _check_utf8(path: Path, where: str) -> None:
+    """Fail before sending on a list that is not UTF-8 (a spreadsheet's "CSV" in the
+    system's code page): found halfway through a send, it would stop the list there."""
+    # Line by line: a newline byte never occurs inside a UTF-8 character, so each line
+    # decodes on its own, and the officer learns which line to look at.
+    with path.open("rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise ConfigError(
+                    _(
+                        "{where}: {path}:{line}: is not UTF-8 text: save the list as "
+                        "'CSV UTF-8' (in a spreadsheet: Save as, CSV UTF-8)"
+                    ).format(where=where, path=path, line=number)
+                ) from None
 
 
 def _column(header: list[str], names: tuple[str, ...]) -> str | None:
