@@ -9,24 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from chanpub.config import Config, load_config
-from chanpub.dispatch import (
-    Dispatcher,
-    Observer,
-    ReleaseResult,
-    RunResult,
-    _quiet,
-    context_factory,
-)
+from chanpub.context import Observer, context_factory
+from chanpub.contract import Preview
+from chanpub.dispatch import Dispatcher, _quiet
 from chanpub.errors import ChanpubError, StateError
+from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, choose_language, set_language
 from chanpub.ledger import Delivery, Ledger
 from chanpub.lock import send_lock
+from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import (
     InvalidRelease,
     check_approvals,
     check_config,
     load_releases,
     plan_releases,
+    predicted_links,
     release_files,
 )
 from chanpub.release import Release, now_utc
@@ -112,50 +110,46 @@ class ChannelCheck:
 
     name: str
     type: str
-    preview: Any | None  # chanpub.channels.base.Preview
+    preview: Preview | None
     reason: str | None = None  # why it will not be sent (the preview may still be there)
+    handle: ChannelHandle | None = None  # the adapter that made the preview
 
 
 def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
     """Validate a release and the config; preview what every channel would publish."""
-    from chanpub.channels.base import Links
+    from chanpub.context import channel_context
 
     releases = load_releases([path])
     release = releases[0][0]
-    plans = plan_releases(releases, config, now_utc(), context_factory(config, None))
+    plan = plan_releases(releases, config, now_utc(), context_factory(config, None))[0]
+    links = predicted_links(plan, None)
     checks: list[ChannelCheck] = []
-    plan = plans[0]
-    canonical = next((c for c in plan.channels if c.adapter and c.config.canonical), None)
-    url = None
-    if canonical is not None and hasattr(canonical.adapter, "canonical_url"):
-        url = canonical.adapter.canonical_url(release)
-    links = Links(canonical_url=url)
-    make_context = context_factory(config, None)
     for channel in plan.channels:
-        adapter = channel.adapter
-        if adapter is None and channel.config.adapter and channel.config.options is not None:
+        handle = channel.adapter
+        if handle is None and channel.config.adapter and channel.config.options is not None:
             # Not going out (disabled, missing secret), but still shown as it would look.
-            adapter = channel.config.adapter(
-                channel.name, channel.config.options, make_context(release, channel.config)
+            handle = ChannelHandle(
+                channel.config.adapter(
+                    channel.name,
+                    channel.config.options,
+                    channel_context(config, channel.config, release),
+                )
             )
-        if adapter is None:
+        if handle is None:
             checks.append(
                 ChannelCheck(channel.name, channel.config.type, None, channel.skip_reason)
             )
             continue
         try:
-            checks.append(
-                ChannelCheck(
-                    channel.name,
-                    channel.config.type,
-                    adapter.preview(release, links),
-                    channel.skip_reason,
-                )
-            )
+            preview = handle.preview(release, links)
         except ChanpubError as error:
             checks.append(
                 ChannelCheck(channel.name, channel.config.type, None, config.redact(error.message))
             )
+            continue
+        checks.append(
+            ChannelCheck(channel.name, channel.config.type, preview, channel.skip_reason, handle)
+        )
     return release, checks
 
 
@@ -173,7 +167,7 @@ class ChannelStatus:
 
 def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelStatus]:
     """Every configured channel with its readiness (and a live credentials check)."""
-    from chanpub.channels.base import ChannelContext
+    from chanpub.context import channel_context
 
     statuses = []
     for channel in config.channels.values():
@@ -181,23 +175,24 @@ def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelSta
         if verify and channel.ready and channel.adapter is not None:
             facts: dict[str, Any] = {}
 
-            def collect(event: str, data: Mapping[str, Any], facts: dict[str, Any] = facts) -> None:
+            def collect(
+                event: str,
+                _slug: str,
+                _name: str,
+                data: Mapping[str, Any],
+                facts: dict[str, Any] = facts,
+            ) -> None:
                 if event == "verified":
                     facts.update(data)
 
-            adapter = channel.adapter(
-                channel.name,
-                channel.options,
-                ChannelContext(
-                    organisation=config.organisation,
-                    language=config.language,
-                    base_dir=config.base_dir,
-                    state_dir=config.state_dir,
-                    secrets=channel.secrets,
-                    progress=collect,
-                ),
+            handle = ChannelHandle(
+                channel.adapter(
+                    channel.name,
+                    channel.options,
+                    channel_context(config, channel, observer=collect),
+                )
             )
-            verified = _verify(adapter, config, facts)
+            verified = _verify(handle, config, facts)
         statuses.append(
             ChannelStatus(
                 channel.name,
@@ -215,15 +210,15 @@ def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelSta
 WARN_DAYS = 14  # a token expiring sooner than this is flagged
 
 
-def _verify(adapter: Any, config: Config, facts: Mapping[str, Any]) -> str:
+def _verify(handle: ChannelHandle, config: Config, facts: Mapping[str, Any]) -> str:
     """'ok', 'ok (account, N days left)', or what is wrong and which variable to fix."""
-    if not hasattr(adapter, "verify"):
+    if not handle.can_verify:
         return _("no check available for this type")
     try:
-        result = adapter.verify()
+        result = handle.verify()
     except ChanpubError as error:
         return config.redact(error.message)
-    notes = [str(result)] if isinstance(result, str) and result and result != "ok" else []
+    notes = [result] if result and result != "ok" else []
     if facts.get("account"):
         notes.append(str(facts["account"]))
     days = facts.get("days_left")

@@ -19,7 +19,7 @@ from chanpub.i18n import _
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from chanpub.channels.base import Channel
+    from chanpub.contract import Channel
 
 CONFIG_NAME = "channels.yaml"
 TOP_LEVEL = ("organisation", "language", "base_url", "state_dir", "channels", "timezone")

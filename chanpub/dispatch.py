@@ -2,117 +2,32 @@
 
 For every delivery the ledger gets an in-progress mark (with the delivery key) before the
 adapter is called and the outcome right after, each committed on its own. Retryable
-failures are retried here with a bounded wait; ambiguous ones are looked up, never blindly
-repeated.
+failures are retried (chanpub.retry) with a bounded wait; ambiguous ones are looked up,
+never blindly repeated. Adapters are reached only through their ChannelHandle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chanpub.channels.base import ChannelContext, Links, Receipt
-from chanpub.config import ChannelConfig, Config
-from chanpub.errors import (
-    AmbiguousError,
-    ChannelError,
-    DuplicateError,
-    ExitCode,
-    PartialFailure,
-    RetryableError,
-)
+from chanpub.config import Config
+from chanpub.context import Observer
+from chanpub.contract import Links, Preview, Receipt, Status
+from chanpub.errors import AmbiguousError, ChannelError, DuplicateError, PartialFailure
+from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
-from chanpub.ledger import FAILED, IN_PROGRESS, NEEDS_CHECK, PUBLISHED, Delivery, Ledger
-from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, release_source
+from chanpub.ledger import Delivery, Ledger
+from chanpub.outcomes import Outcome, ReleaseResult, RunResult
+from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links, release_source
 from chanpub.release import Release
+from chanpub.retry import with_retries
 
-MAX_RETRY_WAIT = 60.0  # seconds; a longer Retry-After makes the channel failed-for-now
-RETRY_ATTEMPTS = 4
-RETRY_TIMEOUT = 120.0
-
-PUBLISHED_STATUS = "published"
-ALREADY = "already-published"
-SKIPPED = "skipped"
-FAILED_STATUS = "failed"
-INVALID = "invalid"  # a release in a folder that is broken: held back, the others went out
-
-Observer = Callable[[str, str, str, Mapping[str, Any]], None]  # event, slug, channel, data
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one release on one channel."""
-
-    channel: str
-    type: str
-    status: str  # published | already-published | skipped | failed
-    url: str | None = None
-    error: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ReleaseResult:
-    """One release and the outcome on each of its channels."""
-
-    slug: str
-    title: str
-    path: Path
-    outcomes: tuple[Outcome, ...]
-    error: str | None = None  # why a broken release was held back (status 'invalid')
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """Everything a send did; the exit code follows from it."""
-
-    releases: tuple[ReleaseResult, ...]
-    warnings: tuple[str, ...] = ()  # for stderr: unknown fields, files that are no release
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """2 when a release was broken (the others still went out), else 1 when any
-        channel failed, else 0."""
-        if any(r.error is not None for r in self.releases):
-            return ExitCode.BAD_INPUT
-        failed = any(o.status == FAILED_STATUS for r in self.releases for o in r.outcomes)
-        return ExitCode.CHANNEL_FAILED if failed else ExitCode.OK
-
-    def to_json(self) -> dict[str, Any]:
-        """The `--json` document (its keys are a contract; see tests/test_cli.py and
-        tests/test_folder_send.py)."""
-        return {"releases": [_release_json(r) for r in self.releases]}
-
-
-def _release_json(result: ReleaseResult) -> dict[str, Any]:
-    """One release in the `--json` document; a broken one says so and why."""
-    if result.error is not None:
-        return {
-            "slug": result.slug,
-            "title": result.title,
-            "status": INVALID,
-            "error": result.error,
-            "path": str(result.path),
-            "channels": [],
-        }
-    return {
-        "slug": result.slug,
-        "title": result.title,
-        "channels": [
-            {
-                "channel": o.channel,
-                "type": o.type,
-                "status": o.status,
-                "url": o.url,
-                "error": o.error,
-            }
-            for o in result.outcomes
-        ],
-    }
+Delivered = tuple[Outcome, Receipt | None]  # the outcome, and the receipt for later channels
 
 
 def _quiet(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
@@ -137,31 +52,28 @@ class Dispatcher:
 
     def _release(self, plan: ReleasePlan) -> ReleaseResult:
         release = plan.release
+        enabled = [c for c in plan.channels if c.config.enabled]  # off: a setting, no outcome
         if plan.skip_reason is not None:
-            outcomes = tuple(
-                self._skip(c, plan.skip_reason) for c in plan.channels if c.config.enabled
-            )
-            return ReleaseResult(release.slug, release.title, release.path, outcomes)
+            skipped = (self._skip(release, c, plan.skip_reason) for c in enabled)
+            return ReleaseResult(release.slug, release.title, release.path, tuple(skipped))
         results: dict[str, Outcome] = {}
-        outputs: dict[str, Receipt] = {}
-        for channel in plan.channels:
-            if not channel.config.enabled:
-                continue  # switched off in channels.yaml: a setting, not an outcome
+        for channel in enabled:
             if channel.adapter is None:
-                results[channel.name] = self._skip(channel, channel.skip_reason or "")
+                results[channel.name] = self._skip(release, channel, channel.skip_reason or "")
             else:
                 self.observer("waiting", release.slug, channel.name, {})
         runnable = [c for c in plan.channels if c.adapter is not None]
-        canonical = next((c for c in runnable if c.config.canonical), None)
-        links = Links(canonical_url=self._predicted_url(canonical, release))
+        canonical = plan.canonical
+        links = predicted_links(plan, self.ledger)
+        outputs: dict[str, Receipt] = {}
         if canonical is not None:
             outcome, receipt = self._deliver(release, canonical, links)
             results[canonical.name] = outcome
             if receipt is not None:
                 outputs[canonical.name] = receipt
-            if outcome.status in (PUBLISHED_STATUS, ALREADY) and outcome.url:
+            if outcome.status in (Status.PUBLISHED, Status.ALREADY_PUBLISHED) and outcome.url:
                 links = Links(canonical_url=outcome.url, predicted=False)
-            elif outcome.status == FAILED_STATUS or links.canonical_url is None:
+            elif outcome.status == Status.FAILED or links.canonical_url is None:
                 # Nothing may link to a page that does not exist: whatever carries the
                 # link waits for the next run, which publishes the page first.
                 reason = _(
@@ -169,13 +81,9 @@ class Dispatcher:
                     "the next run retries"
                 ).format(name=canonical.name)
                 for channel in runnable:
-                    if channel is not canonical and _links_canonical(channel):
-                        results[channel.name] = self._fail(channel, reason)
-                        self.observer(
-                            "done",
-                            release.slug,
-                            channel.name,
-                            {"status": FAILED_STATUS, "error": reason},
+                    if channel is not canonical and _handle(channel).capabilities.links_canonical:
+                        results[channel.name] = self._done(
+                            release, channel, Status.FAILED, error=reason
                         )
         pending = [c for c in runnable if c is not canonical and c.name not in results]
         self._run_waves(release, pending, links, outputs, results)
@@ -198,11 +106,12 @@ class Dispatcher:
         """Channels whose dependencies (e.g. an attached poster) are done run together."""
         while pending:
             done = set(results)
+            waiting_for = {p.name for p in pending}
             wave = [
                 c
                 for c in pending
-                if set(_depends_on(c)) <= done
-                or not set(_depends_on(c)) & {p.name for p in pending}
+                if set(_handle(c).depends_on()) <= done
+                or not set(_handle(c).depends_on()) & waiting_for
             ]
             if not wave:  # a cycle: run the rest anyway, each will say what it misses
                 wave = list(pending)
@@ -216,32 +125,36 @@ class Dispatcher:
                         outputs[name] = receipt
             pending = [c for c in pending if c not in wave]
 
-    def _predicted_url(self, canonical: ChannelPlan | None, release: Release) -> str | None:
-        if canonical is not None and self.ledger is not None:  # published in an earlier run
-            row = self.ledger.get(release.slug, release.content_sha256, canonical.name)
-            if row is not None and row.status == PUBLISHED and row.url:
-                return row.url
-        if canonical is not None and hasattr(canonical.adapter, "canonical_url"):
-            return str(canonical.adapter.canonical_url(release))
-        return None
+    # --- one channel: the one exit point --------------------------------------------------
 
-    # --- one channel ----------------------------------------------------------------------
+    def _skip(self, release: Release, channel: ChannelPlan, reason: str) -> Outcome:
+        return self._done(release, channel, Status.SKIPPED, error=reason)
 
-    def _skip(self, channel: ChannelPlan, reason: str) -> Outcome:
-        self.observer("skipped", "", channel.name, {"reason": reason})
-        return Outcome(channel.name, channel.config.type, SKIPPED, error=reason)
+    def _done(
+        self,
+        release: Release,
+        channel: ChannelPlan,
+        status: Status,
+        *,
+        url: str | None = None,
+        error: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        """Every outcome ends here: the observer hears it once, secrets masked."""
+        error = self.config.redact(error) if error else None
+        self.observer(
+            "done", release.slug, channel.name, {"status": status, "url": url, "error": error}
+        )
+        return Outcome(
+            channel.name, channel.config.type, status, url=url, error=error, details=details or {}
+        )
 
-    def _fail(self, channel: ChannelPlan, reason: str) -> Outcome:
-        return Outcome(channel.name, channel.config.type, FAILED_STATUS, error=reason)
-
-    def _deliver(
-        self, release: Release, channel: ChannelPlan, links: Links
-    ) -> tuple[Outcome, Receipt | None]:
+    def _deliver(self, release: Release, channel: ChannelPlan, links: Links) -> Delivered:
         """Deliver one release to one channel, guarded so an adapter bug stays local."""
         try:
             return self._deliver_guarded(release, channel, links)
         except ChannelError as error:
-            return self._fail(channel, self.config.redact(error.message)), None
+            return self._done(release, channel, Status.FAILED, error=error.message), None
         except Exception as error:  # a bug in one adapter must not stop the others
             message = _(
                 "{channel}: internal error in the '{type}' adapter ({error}): report "
@@ -251,25 +164,16 @@ class Dispatcher:
                 type=channel.config.type,
                 error=f"{type(error).__name__}: {error}",
             )
-            self._record(release, channel, NEEDS_CHECK, error=message)
-            return self._fail(channel, self.config.redact(message)), None
+            self._record(release, channel, Status.NEEDS_CHECK, error=message)
+            return self._done(release, channel, Status.FAILED, error=message), None
 
-    def _deliver_guarded(
-        self, release: Release, channel: ChannelPlan, links: Links
-    ) -> tuple[Outcome, Receipt | None]:
-        adapter = channel.adapter
+    def _deliver_guarded(self, release: Release, channel: ChannelPlan, links: Links) -> Delivered:
+        handle = _handle(channel)
         key = delivery_key(release, channel.name)
-        row = (
-            self.ledger.get(release.slug, release.content_sha256, channel.name)
-            if self.ledger
-            else None
-        )
-        if row is not None and row.status == PUBLISHED:
-            self.observer("done", release.slug, channel.name, {"status": ALREADY, "url": row.url})
-            return (
-                Outcome(channel.name, channel.config.type, ALREADY, url=row.url),
-                _receipt_from(row),
-            )
+        row = self._row(release, channel)
+        if row is not None and row.status == Status.PUBLISHED:
+            outcome = self._done(release, channel, Status.ALREADY_PUBLISHED, url=row.url)
+            return outcome, _receipt_from(row)
         if row is None and self.ledger is not None:
             older = [
                 d
@@ -278,32 +182,30 @@ class Dispatcher:
             ]
             if older:
                 return self._new_version(release, channel, links, key, older[-1])
-        preview = adapter.preview(release, links)
+        preview = handle.preview(release, links)
         if preview.over_limit:
-            return self._fail(
-                channel,
-                _(
-                    "{channel}: the text is {length} {unit}, over the limit of {limit}, and cannot "
-                    "be shortened: shorten the template or the title"
-                ).format(
-                    channel=channel.name,
-                    length=preview.length,
-                    unit=preview.unit,
-                    limit=preview.limit,
-                ),
-            ), None
+            return self._over_limit(release, channel, preview), None
         if self.dry_run or self.ledger is None:
-            return Outcome(
-                channel.name,
-                channel.config.type,
-                SKIPPED,
-                url=links.canonical_url if channel.config.canonical else None,
-                error=_("dry run: nothing sent"),
+            url = links.canonical_url if channel.config.canonical else None
+            return self._done(
+                release, channel, Status.SKIPPED, url=url, error=_("dry run: nothing sent")
             ), None
-        if row is not None and row.status in (IN_PROGRESS, NEEDS_CHECK):
+        if row is not None and row.status in (Status.IN_PROGRESS, Status.NEEDS_CHECK):
             found = self._resolve_interrupted(release, channel, row)
             if found is not None:
                 return found
+        self._begin(release, channel, key)
+        total = {"total": preview.recipients} if preview.recipients else {}
+        self.observer("publishing", release.slug, channel.name, total)
+        return self._call(release, channel, lambda: handle.publish(preview, key), key)
+
+    def _row(self, release: Release, channel: ChannelPlan) -> Delivery | None:
+        if self.ledger is None:
+            return None
+        return self.ledger.get(release.slug, release.content_sha256, channel.name)
+
+    def _begin(self, release: Release, channel: ChannelPlan, key: str) -> None:
+        assert self.ledger is not None  # only called when sending for real
         self.ledger.begin(
             slug=release.slug,
             content_hash=release.content_sha256,
@@ -313,28 +215,29 @@ class Dispatcher:
             key=key,
             source=release_source(release),
         )
-        self.observer(
-            "publishing",
-            release.slug,
-            channel.name,
-            {"total": preview.recipients} if preview.recipients else {},
+
+    def _over_limit(self, release: Release, channel: ChannelPlan, preview: Preview) -> Outcome:
+        message = _(
+            "{channel}: the text is {length} {unit}, over the limit of {limit}, and cannot "
+            "be shortened: shorten the template or the title"
+        ).format(
+            channel=channel.name, length=preview.length, unit=preview.unit, limit=preview.limit
         )
-        return self._publish(release, channel, preview, key)
+        return self._done(release, channel, Status.FAILED, error=message)
 
     def _resolve_interrupted(
         self, release: Release, channel: ChannelPlan, row: Delivery
-    ) -> tuple[Outcome, Receipt | None] | None:
+    ) -> Delivered | None:
         """An earlier run stopped between the remote call and its record."""
-        adapter = channel.adapter
-        if hasattr(adapter, "lookup"):
-            receipt = adapter.lookup(row.key)
+        handle = _handle(channel)
+        if handle.can_look_up:
+            receipt = handle.lookup(row.key)
             if receipt is not None:
-                self._record(release, channel, PUBLISHED, receipt=receipt)
-                return self._published(release, channel, receipt), receipt
+                return self._published(release, channel, receipt)
             return None  # looked up: nothing there, so publishing is safe
-        if adapter.capabilities.idempotent:
+        if handle.capabilities.idempotent:
             return None
-        if adapter.capabilities.recipients:
+        if handle.capabilities.recipients:
             # Per-recipient journal: publish skips the recipients already sent and flags
             # the one(s) in flight for a person; the rest of the list still goes out.
             return None
@@ -343,50 +246,31 @@ class Dispatcher:
             "not be there. Check the channel, then run 'chanpub resolve {slug} {channel} "
             "--published URL' or '--not-published'"
         ).format(channel=channel.name, at=row.started_at, slug=release.slug)
-        self._record(release, channel, NEEDS_CHECK, error=message)
-        return self._fail(channel, message), None
+        self._record(release, channel, Status.NEEDS_CHECK, error=message)
+        return self._done(release, channel, Status.FAILED, error=message), None
 
     def _new_version(
         self, release: Release, channel: ChannelPlan, links: Links, key: str, previous: Delivery
-    ) -> tuple[Outcome, Receipt | None]:
-        adapter = channel.adapter
+    ) -> Delivered:
+        handle = _handle(channel)
         if not self.update:
-            return Outcome(
-                channel.name,
-                channel.config.type,
-                SKIPPED,
-                url=previous.url,
-                error=_(
-                    "an earlier version of this release was published on {when}; this is a new "
-                    "version: send with --update to edit it in place"
-                ).format(when=(previous.finished_at or previous.started_at)[:16]),
+            reason = _(
+                "an earlier version of this release was published on {when}; this is a new "
+                "version: send with --update to edit it in place"
+            ).format(when=(previous.finished_at or previous.started_at)[:16])
+            return self._done(
+                release, channel, Status.SKIPPED, url=previous.url, error=reason
             ), None
-        if not hasattr(adapter, "update") or not adapter.capabilities.edit:
-            return self._fail(
-                channel,
-                _(
-                    "{channel}: a '{type}' channel cannot edit a published post in place; the "
-                    "earlier version stays as it is"
-                ).format(channel=channel.name, type=channel.config.type),
-            ), None
-        preview = adapter.preview(release, links)
-        assert self.ledger is not None
-        self.ledger.begin(
-            slug=release.slug,
-            content_hash=release.content_sha256,
-            channel=channel.name,
-            channel_type=channel.config.type,
-            title=release.title,
-            key=key,
-            source=release_source(release),
-        )
+        if not handle.can_update:
+            reason = _(
+                "{channel}: a '{type}' channel cannot edit a published post in place; the "
+                "earlier version stays as it is"
+            ).format(channel=channel.name, type=channel.config.type)
+            return self._done(release, channel, Status.FAILED, error=reason), None
+        preview = handle.preview(release, links)
+        self._begin(release, channel, key)
         old = _receipt_from(previous)
-        return self._call(release, channel, lambda: adapter.update(preview, old))
-
-    def _publish(
-        self, release: Release, channel: ChannelPlan, preview: Any, key: str
-    ) -> tuple[Outcome, Receipt | None]:
-        return self._call(release, channel, lambda: channel.adapter.publish(preview, key), key)
+        return self._call(release, channel, lambda: handle.update(preview, old))
 
     def _call(
         self,
@@ -394,90 +278,56 @@ class Dispatcher:
         channel: ChannelPlan,
         action: Callable[[], Receipt],
         key: str | None = None,
-    ) -> tuple[Outcome, Receipt | None]:
-        adapter = channel.adapter
+    ) -> Delivered:
+        handle = _handle(channel)
         try:
-            receipt = self._with_retries(release, channel, action)
-        except DuplicateError:
-            self._record(release, channel, PUBLISHED)
-            return Outcome(channel.name, channel.config.type, ALREADY), None
-        except PartialFailure as error:
-            receipt = error.receipt  # type: ignore[assignment]
-            self._record(release, channel, FAILED, receipt=receipt, error=error.message)
-            return self._fail(channel, self.config.redact(error.message)), None
-        except AmbiguousError as error:
-            if key is not None and hasattr(adapter, "lookup"):
-                found = adapter.lookup(key)
-                if found is not None:
-                    self._record(release, channel, PUBLISHED, receipt=found)
-                    return self._published(release, channel, found), found
-                self._record(release, channel, FAILED, error=error.message)
-            elif adapter.capabilities.idempotent:
-                self._record(release, channel, FAILED, error=error.message)
-            else:
-                self._record(release, channel, NEEDS_CHECK, error=error.message)
-            return self._fail(channel, self.config.redact(error.message)), None
-        except ChannelError as error:
-            self._record(release, channel, FAILED, error=error.message)
-            self.observer(
-                "done",
-                release.slug,
-                channel.name,
-                {"status": FAILED_STATUS, "error": error.message},
+            receipt = with_retries(
+                action, lambda seconds: self._retrying(release, channel, seconds)
             )
-            return self._fail(channel, self.config.redact(error.message)), None
-        self._record(release, channel, PUBLISHED, receipt=receipt)
-        return self._published(release, channel, receipt), receipt
+        except DuplicateError:
+            self._record(release, channel, Status.PUBLISHED)
+            return self._done(release, channel, Status.ALREADY_PUBLISHED), None
+        except PartialFailure as error:
+            partial: Receipt = error.receipt  # type: ignore[assignment]  # set by the adapter
+            self._record(release, channel, Status.FAILED, receipt=partial, error=error.message)
+            return self._done(release, channel, Status.FAILED, error=error.message), None
+        except AmbiguousError as error:
+            if key is not None and handle.can_look_up:
+                found = handle.lookup(key)
+                if found is not None:
+                    return self._published(release, channel, found)
+                self._record(release, channel, Status.FAILED, error=error.message)
+            elif handle.capabilities.idempotent:
+                self._record(release, channel, Status.FAILED, error=error.message)
+            else:
+                self._record(release, channel, Status.NEEDS_CHECK, error=error.message)
+            return self._done(release, channel, Status.FAILED, error=error.message), None
+        except ChannelError as error:
+            self._record(release, channel, Status.FAILED, error=error.message)
+            return self._done(release, channel, Status.FAILED, error=error.message), None
+        return self._published(release, channel, receipt)
 
-    def _published(self, release: Release, channel: ChannelPlan, receipt: Receipt) -> Outcome:
-        self.observer(
-            "done", release.slug, channel.name, {"status": PUBLISHED_STATUS, "url": receipt.url}
+    def _retrying(self, release: Release, channel: ChannelPlan, seconds: float | None) -> None:
+        self.observer("retrying", release.slug, channel.name, {"seconds": seconds})
+
+    def _published(self, release: Release, channel: ChannelPlan, receipt: Receipt) -> Delivered:
+        self._record(release, channel, Status.PUBLISHED, receipt=receipt)
+        outcome = self._done(
+            release, channel, Status.PUBLISHED, url=receipt.url, details=ledger_details(receipt)
         )
-        return Outcome(
-            channel.name,
-            channel.config.type,
-            PUBLISHED_STATUS,
-            url=receipt.url,
-            details=dict(receipt.details),
-        )
-
-    def _with_retries(
-        self, release: Release, channel: ChannelPlan, action: Callable[[], Receipt]
-    ) -> Receipt:
-        import stamina
-
-        def backoff(error: Exception) -> bool | float:
-            if not isinstance(error, RetryableError):
-                return False
-            if error.retry_after is None:
-                self.observer("retrying", release.slug, channel.name, {"seconds": None})
-                return True
-            if error.retry_after > MAX_RETRY_WAIT:
-                return False  # failed for now; the next run tries again
-            self.observer("retrying", release.slug, channel.name, {"seconds": error.retry_after})
-            return error.retry_after
-
-        for attempt in stamina.retry_context(
-            on=backoff, attempts=RETRY_ATTEMPTS, timeout=RETRY_TIMEOUT, wait_max=MAX_RETRY_WAIT
-        ):
-            with attempt:
-                return action()
-        raise AssertionError("unreachable: retry_context either returns or raises")
+        return outcome, receipt
 
     def _record(
         self,
         release: Release,
         channel: ChannelPlan,
-        status: str,
+        status: Status,
         *,
         receipt: Receipt | None = None,
         error: str | None = None,
     ) -> None:
         if self.ledger is None or self.dry_run:
             return
-        details: dict[str, Any] = dict(receipt.details) if receipt else {}
-        if receipt is not None and receipt.files:
-            details["files"] = [str(path) for path in receipt.files]
         self.ledger.finish(
             slug=release.slug,
             content_hash=release.content_sha256,
@@ -486,19 +336,24 @@ class Dispatcher:
             remote_id=receipt.remote_id if receipt else None,
             url=receipt.url if receipt else None,
             error=self.config.redact(error) if error else None,
-            details=details,
+            details=ledger_details(receipt) if receipt else {},
         )
 
 
-def _links_canonical(channel: ChannelPlan) -> bool:
-    """Whether the channel's output carries the canonical URL (default: it does)."""
-    return bool(getattr(channel.adapter.capabilities, "links_canonical", True))
+def _handle(channel: ChannelPlan) -> ChannelHandle:
+    assert channel.adapter is not None  # only runnable channels are delivered
+    return channel.adapter
 
 
-def _depends_on(channel: ChannelPlan) -> tuple[str, ...]:
-    if hasattr(channel.adapter, "depends_on"):
-        return tuple(channel.adapter.depends_on())
-    return ()
+def ledger_details(receipt: Receipt) -> dict[str, Any]:
+    """What the ledger keeps of a receipt: the adapter's details, then the contract's
+    counts, numbers and files under their own keys (history reads those)."""
+    details: dict[str, Any] = {**receipt.details, **receipt.counts}
+    if receipt.numbers:
+        details["numbers"] = dict(receipt.numbers)
+    if receipt.files:
+        details["files"] = [str(path) for path in receipt.files]
+    return details
 
 
 def _receipt_from(row: Delivery) -> Receipt:
@@ -513,29 +368,3 @@ def _receipt_from(row: Delivery) -> Receipt:
         details={**details, "key": row.key},
         files=files,
     )
-
-
-def context_factory(
-    config: Config, ledger: Ledger | None, observer: Observer = _quiet
-) -> Callable[[Release, ChannelConfig], ChannelContext]:
-    """Builds the ChannelContext each adapter gets for one release."""
-    from chanpub.ledger import MemoryJournal
-
-    def make(release: Release, channel: ChannelConfig) -> ChannelContext:
-        def progress(event: str, data: Mapping[str, Any]) -> None:
-            observer(event, release.slug, channel.name, data)
-
-        return ChannelContext(
-            organisation=config.organisation,
-            language=release.language or config.language,
-            base_dir=config.base_dir,
-            state_dir=config.state_dir,
-            journal_factory=(lambda key: ledger.journal(key, config.redact))
-            if ledger
-            else (lambda key: MemoryJournal()),
-            sequence=ledger,
-            progress=progress,
-            secrets=channel.secrets,
-        )
-
-    return make

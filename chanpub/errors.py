@@ -81,7 +81,7 @@ class PartialFailure(ChannelError):
 
     def __init__(self, message: str, *, receipt: object, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
-        self.receipt = receipt  # a chanpub.channels.base.Receipt for what did go out
+        self.receipt = receipt  # a chanpub.contract.Receipt for what did go out
 
 
 class RetryableError(ChannelError):

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chanpub.contract import Status
 from chanpub.errors import StateError
 from chanpub.i18n import _
 
@@ -55,12 +56,6 @@ CREATE TABLE IF NOT EXISTS sequences (
     PRIMARY KEY (name, scope)
 );
 """
-
-IN_PROGRESS = "in_progress"
-PUBLISHED = "published"
-FAILED = "failed"
-NEEDS_CHECK = "needs_check"
-DEFERRED = "deferred"
 
 # Columns added after the first release of the ledger: a ledger file written by an older
 # chanpub gets them (empty) when it is opened.
@@ -164,7 +159,7 @@ class Ledger:
             rows = self._db.execute(
                 "SELECT * FROM deliveries WHERE slug=? AND channel=? AND status=? "
                 "ORDER BY finished_at",
-                (slug, channel, PUBLISHED),
+                (slug, channel, Status.PUBLISHED),
             ).fetchall()
         return [_delivery(row) for row in rows]
 
@@ -196,7 +191,7 @@ class Ledger:
                     channel_type,
                     title,
                     key,
-                    IN_PROGRESS,
+                    Status.IN_PROGRESS,
                     _now(),
                     source,
                 ),
@@ -209,7 +204,7 @@ class Ledger:
             rows = self._db.execute(
                 "SELECT DISTINCT source FROM deliveries WHERE slug=? AND status=? "
                 "AND source IS NOT NULL",
-                (slug, PUBLISHED),
+                (slug, Status.PUBLISHED),
             ).fetchall()
         return {str(row[0]) for row in rows}
 
@@ -257,13 +252,13 @@ class Ledger:
 
     def resolve(self, slug: str, channel: str, *, published: bool, url: str | None) -> int:
         """A person's verdict on an in-progress mark; returns how many rows changed."""
-        status = PUBLISHED if published else FAILED
+        status = Status.PUBLISHED if published else Status.FAILED
         error = None if published else _("marked as not published by a person")
         with self._write() as db:
             cursor = db.execute(
                 "UPDATE deliveries SET status=?, url=COALESCE(?, url), error=?, finished_at=? "
                 "WHERE slug=? AND channel=? AND status IN (?, ?)",
-                (status, url, error, _now(), slug, channel, IN_PROGRESS, NEEDS_CHECK),
+                (status, url, error, _now(), slug, channel, Status.IN_PROGRESS, Status.NEEDS_CHECK),
             )
             return cursor.rowcount
 
@@ -273,13 +268,13 @@ class Ledger:
         """The per-item journal of one delivery; `redact` masks secrets in item errors."""
         return LedgerJournal(self, key, redact)
 
-    def item_status(self, key: str, item: str) -> str | None:
+    def item_status(self, key: str, item: str) -> Status | None:
         """The state of one item of a delivery."""
         with self._lock:
             row = self._db.execute(
                 "SELECT status FROM items WHERE delivery_key=? AND item=?", (key, item)
             ).fetchone()
-        return str(row[0]) if row else None
+        return Status(row[0]) if row else None
 
     def item_remote_id(self, key: str, item: str) -> str | None:
         """The remote id recorded for one item of a delivery (thread posts: the post id)."""
@@ -322,7 +317,7 @@ class Ledger:
             rows = self._db.execute(
                 "SELECT item, COALESCE(error, '') FROM items "
                 "WHERE delivery_key=? AND status IN (?, ?) ORDER BY item LIMIT ?",
-                (key, FAILED, DEFERRED, limit),
+                (key, Status.FAILED, Status.DEFERRED, limit),
             ).fetchall()
         return [(str(item), str(error)) for item, error in rows]
 
@@ -390,22 +385,25 @@ class LedgerJournal:
         self.key = key
         self.redact = redact or (lambda text: text)
 
-    def status(self, item: str) -> str | None:
-        """'in_progress', 'sent', 'failed' or None."""
+    def status(self, item: str) -> Status | None:
+        """IN_PROGRESS, SENT, FAILED, DEFERRED, or None when never tried."""
         return self.ledger.item_status(self.key, item)
 
     def begin(self, item: str) -> None:
         """Mark the item in progress before the remote call."""
-        self.ledger.set_item(self.key, item, IN_PROGRESS)
+        self.ledger.set_item(self.key, item, Status.IN_PROGRESS)
 
     def sent(self, item: str, remote_id: str = "") -> None:
         """Record the item as delivered."""
-        self.ledger.set_item(self.key, item, "sent", remote_id)
+        self.ledger.set_item(self.key, item, Status.SENT, remote_id)
 
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred to the next run when not permanent."""
         self.ledger.set_item(
-            self.key, item, FAILED if permanent else DEFERRED, error=self.redact(error)
+            self.key,
+            item,
+            Status.FAILED if permanent else Status.DEFERRED,
+            error=self.redact(error),
         )
 
     def remote_id(self, item: str) -> str | None:
@@ -421,28 +419,28 @@ class MemoryJournal:
     """An item journal that forgets: for previews, dry runs and unit tests."""
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[str, str]] = {}
+        self._items: dict[str, tuple[Status, str]] = {}
 
-    def status(self, item: str) -> str | None:
-        """'in_progress', 'sent', 'failed' or None."""
+    def status(self, item: str) -> Status | None:
+        """IN_PROGRESS, SENT, FAILED, DEFERRED, or None when never tried."""
         return self._items[item][0] if item in self._items else None
 
     def begin(self, item: str) -> None:
         """Mark the item in progress."""
-        self._items[item] = (IN_PROGRESS, "")
+        self._items[item] = (Status.IN_PROGRESS, "")
 
     def sent(self, item: str, remote_id: str = "") -> None:
         """Record the item as delivered."""
-        self._items[item] = ("sent", remote_id)
+        self._items[item] = (Status.SENT, remote_id)
 
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred when not permanent."""
-        self._items[item] = (FAILED if permanent else DEFERRED, error)
+        self._items[item] = (Status.FAILED if permanent else Status.DEFERRED, error)
 
     def remote_id(self, item: str) -> str | None:
         """The remote id recorded when the item was sent."""
         status, detail = self._items.get(item, ("", ""))
-        return detail or None if status == "sent" else None
+        return detail or None if status == Status.SENT else None
 
     def counts(self) -> dict[str, int]:
         """How many items are in each state."""

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from chanpub.actions import ChannelCheck, ChannelStatus
-    from chanpub.dispatch import RunResult
     from chanpub.ledger import Delivery
+    from chanpub.outcomes import RunResult
     from chanpub.release import Release
 
 STATUS_STYLE = {

@@ -5,19 +5,23 @@ before anything is sent."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chanpub.config import ChannelConfig, Config
+from chanpub.contract import ChannelContext, Links, Status
 from chanpub.errors import ApprovalError, ChanpubError, ConfigError, InputError, ReleaseError
+from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
 
 if TYPE_CHECKING:
     from chanpub.ledger import Ledger
+
+ContextFactory = Callable[[Release, ChannelConfig], ChannelContext]
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class ChannelPlan:
     """One configured channel for one release: the adapter, or why it is left out."""
 
     config: ChannelConfig
-    adapter: Any  # an instance of the channel's adapter class; None when left out
+    adapter: ChannelHandle | None  # None when the channel is left out
     skip_reason: str | None = None
 
     @property
@@ -41,6 +45,26 @@ class ReleasePlan:
     release: Release
     channels: tuple[ChannelPlan, ...]
     skip_reason: str | None = None
+
+    @property
+    def canonical(self) -> ChannelPlan | None:
+        """The channel that publishes the official article, when it runs."""
+        return next((c for c in self.channels if c.adapter and c.config.canonical), None)
+
+
+def predicted_links(plan: ReleasePlan, ledger: Ledger | None) -> Links:
+    """The canonical URL the other channels will link to, before the canonical channel
+    runs: where an earlier run published it (from the ledger), else where the canonical
+    adapter says it will publish it."""
+    canonical = plan.canonical
+    if canonical is None or canonical.adapter is None:
+        return Links()
+    release = plan.release
+    if ledger is not None:
+        row = ledger.get(release.slug, release.content_sha256, canonical.name)
+        if row is not None and row.status == Status.PUBLISHED and row.url:
+            return Links(canonical_url=row.url)
+    return Links(canonical_url=canonical.adapter.canonical_url(release))
 
 
 @dataclass(frozen=True)
@@ -215,9 +239,9 @@ def check_approvals(
     return kept
 
 
-def _instantiate(config: Config, channel: ChannelConfig, context: Any) -> Any:
+def _instantiate(channel: ChannelConfig, context: ChannelContext) -> ChannelHandle:
     assert channel.adapter is not None and channel.options is not None
-    return channel.adapter(channel.name, channel.options, context)
+    return ChannelHandle(channel.adapter(channel.name, channel.options, context))
 
 
 def check_config(config: Config) -> None:
@@ -235,7 +259,7 @@ def plan_releases(
     releases: Sequence[tuple[Release, bool]],
     config: Config,
     now: datetime,
-    make_context: Any,
+    make_context: ContextFactory,
     invalid: list[InvalidRelease] | None = None,
     ledger: Ledger | None = None,
 ) -> list[ReleasePlan]:
@@ -270,7 +294,7 @@ def plan_releases(
             if not channel.ready:
                 channel_plans.append(ChannelPlan(channel, None, channel.readiness))
                 continue
-            adapter = _instantiate(config, channel, make_context(release, channel))
+            adapter = _instantiate(channel, make_context(release, channel))
             if channel.name not in checked:
                 checked.add(channel.name)
                 problems.extend(_check_adapter(adapter, channel, config))
@@ -326,16 +350,14 @@ def _slug_taken(release: Release, ledger: Ledger) -> str | None:
     ).format(path=release.path, slug=release.slug, other=", ".join(sorted(others)))
 
 
-def _check_adapter(adapter: Any, channel: ChannelConfig, config: Config) -> list[str]:
+def _check_adapter(adapter: ChannelHandle, channel: ChannelConfig, config: Config) -> list[str]:
     """The adapter's own check(), and the channels it needs that do not exist."""
     problems = []
-    if hasattr(adapter, "check"):
-        try:
-            adapter.check()
-        except ChanpubError as error:
-            problems.append(error.message)
-    needs = adapter.depends_on() if hasattr(adapter, "depends_on") else ()
-    for name in needs:
+    try:
+        adapter.check()
+    except ChanpubError as error:
+        problems.append(error.message)
+    for name in adapter.depends_on():
         if name not in config.channels:
             problems.append(
                 _(

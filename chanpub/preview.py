@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from chanpub.config import ChannelConfig, Config
+from chanpub.contract import Links, Preview, PreviewKind
 from chanpub.errors import ChanpubError, InputError
+from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, current_language
 from chanpub.release import Release
 
-PICTURE_TYPES = ("poster-pdf",)  # rendered into a temporary folder to show as a picture
 EMBED_LIMIT = 400_000  # bytes: larger pictures are scaled down before they are embedded
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
 _RELATIVE_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")(?!data:|https?:|//)[^"]*(")', re.IGNORECASE)
@@ -43,7 +44,7 @@ class Card:
 
     name: str
     type: str
-    kind: str  # article, social, email, picture, text or none
+    kind: str  # a PreviewKind's value (article, social, message, picture, text) or none
     sending: bool
     flags: tuple[Flag, ...] = ()
     title: str | None = None
@@ -97,7 +98,7 @@ def write_preview(path: Path, config: Config, out: Path | None = None) -> Path:
 def build_preview(path: Path, config: Config) -> PreviewPage:
     """The release and a card for every configured channel, ready or not."""
     from chanpub import actions
-    from chanpub.channels.base import Links
+    from chanpub.contract import Links
     from chanpub.plan import approval_problem
 
     release, checks = actions.check(path, config)
@@ -124,7 +125,8 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
                 )
             )
         elif check.preview is not None and check.reason is None:
-            cards.append(_card(channel, check.preview, config, sending=True))
+            assert check.handle is not None  # a preview comes from a handle
+            cards.append(_card(channel, check.handle, check.preview, config, sending=True))
         else:
             cards.append(_unsent_card(channel, release, links, config, check.reason or ""))
     problem = approval_problem(release)
@@ -151,27 +153,36 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
 
 
 def _unsent_card(
-    channel: ChannelConfig, release: Release, links: Any, config: Config, reason: str
+    channel: ChannelConfig, release: Release, links: Links, config: Config, reason: str
 ) -> Card:
     """A channel that will not be sent; still shown as it would look when it can be."""
     off = Flag("off", _("not sent: {reason}").format(reason=reason))
     if channel.adapter is None or channel.options is None:
         return Card(channel.name, channel.type, "none", False, (off,))
-    from chanpub.dispatch import context_factory
+    from chanpub.context import channel_context
 
     try:
-        adapter = channel.adapter(
-            channel.name, channel.options, context_factory(config, None)(release, channel)
+        handle = ChannelHandle(
+            channel.adapter(
+                channel.name, channel.options, channel_context(config, channel, release)
+            )
         )
-        preview = adapter.preview(release, links)
+        preview = handle.preview(release, links)
     except ChanpubError:
         return Card(channel.name, channel.type, "none", False, (off,))
-    card = _card(channel, preview, config, sending=False)
+    card = _card(channel, handle, preview, config, sending=False)
     return replace(card, flags=(off, *card.flags))
 
 
-def _card(channel: ChannelConfig, preview: Any, config: Config, *, sending: bool) -> Card:
-    """A card from a channel's Preview."""
+def _card(
+    channel: ChannelConfig,
+    handle: ChannelHandle,
+    preview: Preview,
+    config: Config,
+    *,
+    sending: bool,
+) -> Card:
+    """A card from a channel's Preview: only the contract's typed fields are read."""
     prefix = f"{channel.name}: "  # the card already names the channel
     flags = [
         Flag("warning", w[len(prefix) :] if w.startswith(prefix) else w) for w in preview.warnings
@@ -186,94 +197,62 @@ def _card(channel: ChannelConfig, preview: Any, config: Config, *, sending: bool
                 ),
             ),
         )
-    release: Release = preview.release
-    data: Mapping[str, Any] = preview.data or {}
+    release = preview.release
     pictures = [p for p in preview.attachments if Path(p).suffix.lower() in IMAGE_SUFFIXES]
-    alt = str(data.get("image_alt", release.image_alt or ""))
-    if pictures and not alt.strip():
+    alt = release.image_alt if preview.image_alt is None else preview.image_alt
+    if pictures and not (alt or "").strip():
         flags.append(
             Flag("warning", _("the image has no alt text: add 'image_alt:' to the release"))
         )
+    shown = preview.picture or (pictures[0] if pictures else None)
+    rows = list(preview.facts)
+    if preview.recipients is not None:
+        rows.append((_("Recipients"), str(preview.recipients)))
     common: dict[str, Any] = {
         "name": channel.name,
         "type": channel.type,
         "sending": sending,
+        "flags": tuple(flags),
         "title": preview.title,
         "length": preview.length,
         "limit": preview.limit,
         "unit": preview.unit,
+        "details": tuple(rows),
     }
-    if channel.type in PICTURE_TYPES:
-        picture, problem = _rendered_picture(channel, preview, config)
+    kind = preview.shown_as
+    if kind == PreviewKind.PICTURE:
+        picture, problem = _rendered_picture(handle, preview, config)
         if problem:
-            flags.append(Flag("error", problem))
-        files = [Path(str(f)).name for f in data.get("files", ())]
+            common["flags"] = (*common["flags"], Flag("error", problem))
         return Card(
-            kind="picture",
-            flags=tuple(flags),
+            kind=kind.value,
             parts=(preview.text,),
-            image=picture,
+            image=picture or (_picture_uri(shown) if shown else None),
             image_alt=preview.title,
-            attachments=tuple(files),
-            details=_details(
-                data,
-                {
-                    "size": _("Paper size"),
-                    "orientation": _("Orientation"),
-                    "qr": _("QR code leads to"),
-                },
-            ),
             **{**common, "length": None, "limit": None},
         )
-    if channel.type == "email":
-        rows = [(_("From"), str(data.get("from") or "")), (_("Subject"), preview.title or "")]
-        if data.get("reply_to"):
-            rows.append((_("Reply-To"), str(data["reply_to"])))
-        if preview.recipients is not None:
-            rows.append((_("Recipients"), str(preview.recipients)))
+    if kind == PreviewKind.MESSAGE:
         return Card(
-            kind="email",
-            flags=tuple(flags),
+            kind=kind.value,
             frame=_frame(preview.html, release),
             parts=(preview.text,) if not preview.html else (),
             attachments=tuple(_attachment_line(p) for p in preview.attachments),
-            details=tuple(rows),
             **common,
         )
-    image = _picture_uri(pictures[0]) if pictures else None
-    if preview.limit is not None or data.get("parts"):
-        parts = tuple(str(p) for p in data.get("parts") or (preview.text,))
-        return Card(
-            kind="social",
-            flags=tuple(flags),
-            parts=parts,
-            image=image,
-            image_alt=alt if pictures else None,
-            **common,
-        )
-    if preview.html:
+    if kind == PreviewKind.ARTICLE:
         # The article's address, on the canonical channel's card; adapters' own URLs (a
         # webhook's endpoint) stay off the page.
         url = preview.links.canonical_url if channel.canonical else None
-        return Card(
-            kind="article",
-            flags=tuple(flags),
-            frame=_frame(preview.html, release),
-            details=((_("Address"), str(url)),) if url else (),
-            **common,
-        )
+        if url:
+            common["details"] = ((_("Address"), str(url)), *rows)
+        return Card(kind=kind.value, frame=_frame(preview.html, release), **common)
     return Card(
-        kind="text",
-        flags=tuple(flags),
-        parts=(preview.text,),
-        image=image,
-        image_alt=alt if pictures else None,
+        kind=kind.value,
+        parts=preview.posts,
+        image=_picture_uri(shown) if shown else None,
+        image_alt=(alt or None) if shown else None,
         **common,
     )
-
-
-def _details(data: Mapping[str, Any], labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple((label, str(data[key])) for key, label in labels.items() if data.get(key))
 
 
 def _attachment_line(path: Path) -> str:
@@ -333,38 +312,17 @@ def _picture_uri(path: Path) -> str | None:
 
 
 def _rendered_picture(
-    channel: ChannelConfig, preview: Any, config: Config
+    handle: ChannelHandle, preview: Preview, config: Config
 ) -> tuple[str | None, str | None]:
-    """Render a print channel into a temporary folder through its own publish(), and
-    return its thumbnail as a data: URI (or why it could not be rendered)."""
-    import tempfile
-
-    from chanpub.channels.base import ChannelContext
-
-    assert channel.adapter is not None and channel.options is not None
-    with tempfile.TemporaryDirectory(prefix="chanpub-preview-") as folder:
-        options = channel.options.model_copy(update={"out": folder})
-        context = ChannelContext(
-            organisation=config.organisation,
-            language=preview.release.language or config.language,
-            base_dir=config.base_dir,
-            state_dir=Path(folder),
-        )
-        adapter = channel.adapter(channel.name, options, context)
-        try:
-            receipt = adapter.publish(adapter.preview(preview.release, preview.links), "preview")
-        except ChanpubError as error:
-            return None, config.redact(error.message)
-        pngs = [Path(f) for f in receipt.files if Path(f).suffix == ".png"]
-        if pngs:
-            return _picture_uri(pngs[0]), None
-        pdfs = [Path(f) for f in receipt.files if Path(f).suffix == ".pdf"]
-        if pdfs:
-            from chanpub.render.pdf.raster import page_png
-
-            data = page_png(pdfs[0].read_bytes(), 800)
-            return "data:image/png;base64," + base64.b64encode(data).decode("ascii"), None
-    return None, _("{channel}: produced no picture to show").format(channel=channel.name)
+    """The channel's own picture of its output (a poster) as a data: URI, or why there is
+    none; nothing is written."""
+    try:
+        data = handle.picture(preview)
+    except ChanpubError as error:
+        return None, config.redact(error.message)
+    if data is None:
+        return None, None
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii"), None
 
 
 def render_preview(page: PreviewPage, config: Config) -> str:

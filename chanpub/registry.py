@@ -16,7 +16,7 @@ from chanpub.errors import PluginError
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
-    from chanpub.channels.base import Channel
+    from chanpub.contract import Channel
 
 GROUP = "chanpub.channels"
 

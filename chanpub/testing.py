@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chanpub.channels.base import ChannelContext, Links, Preview, Receipt
+from chanpub.contract import ChannelContext, Links, Preview, Receipt
 from chanpub.ledger import MemoryJournal
 
 if TYPE_CHECKING:

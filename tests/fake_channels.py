@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.config import ChannelConfig, Config
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.release import Release
 
 

@@ -12,10 +12,10 @@ from fake_channels import EditableChannel, FakeChannel, fresh_board, make_config
 from typer.testing import CliRunner
 
 from chanpub import actions
-from chanpub.channels.base import Capabilities
 from chanpub.cli import app
-from chanpub.dispatch import RunResult
+from chanpub.contract import Capabilities
 from chanpub.errors import ExitCode, PermanentError
+from chanpub.outcomes import RunResult
 from chanpub.testing import write_release
 
 ARTICLE = "https://site.example/pemkot-buka-layanan-adminduk-keliling.html"

@@ -15,7 +15,6 @@ from fake_channels import (
 
 from chanpub import actions
 from chanpub.approval import approve
-from chanpub.dispatch import RunResult
 from chanpub.errors import (
     AmbiguousError,
     ApprovalError,
@@ -26,6 +25,7 @@ from chanpub.errors import (
 )
 from chanpub.ledger import Ledger
 from chanpub.lock import send_lock
+from chanpub.outcomes import RunResult
 from chanpub.plan import delivery_key
 from chanpub.release import load_release
 from chanpub.testing import write_release
@@ -113,7 +113,7 @@ def test_a_long_retry_after_fails_for_now(tmp_path: Path, board, release_path) -
 def test_ambiguous_failure_is_looked_up_not_resent(tmp_path: Path, board, release_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
-    from chanpub.channels.base import Receipt
+    from chanpub.contract import Receipt
 
     config = make_config(tmp_path, {"m": (LookupChannel, {})})
     release = load_release(release_path)
@@ -152,7 +152,7 @@ def test_a_crash_between_call_and_record_is_resolved_by_lookup(
 ) -> None:
     from datetime import UTC, datetime
 
-    from chanpub.channels.base import Receipt
+    from chanpub.contract import Receipt
 
     config = make_config(tmp_path, {"m": (LookupChannel, {})})
     release = load_release(release_path)

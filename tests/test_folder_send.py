@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from chanpub import actions
 from chanpub.cli import app
-from chanpub.dispatch import RunResult
 from chanpub.errors import ExitCode, InputError, PermanentError
 from chanpub.lock import send_lock
+from chanpub.outcomes import RunResult
 from chanpub.testing import write_release
 
 CONFIG = """organisation: Diskominfo Kota Contoh

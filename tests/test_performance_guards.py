@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import chanpub
+
 PROBE = """
 import sys
 sys.argv = ["chanpub", "--version"]
@@ -36,7 +38,7 @@ def test_version_in_english_imports_no_help_renderer_and_no_heavy_library() -> N
         timeout=60,
         check=True,
     )
-    assert result.stdout.splitlines() == ["chanpub 0.1.0", "none"]
+    assert result.stdout.splitlines() == [f"chanpub {chanpub.__version__}", "none"]
 
 
 def test_a_config_reads_the_installed_adapters_once_however_many_channels(

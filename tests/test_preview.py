@@ -14,9 +14,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 from typer.testing import CliRunner
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.cli import app
 from chanpub.config import ChannelConfig, load_config
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ExitCode
 from chanpub.preview import build_preview, render_preview, write_preview
 from chanpub.release import Release, load_release
@@ -169,7 +169,7 @@ class SmsChannel:
             length=len(text),
             limit=160,
             attachments=(release.image,),
-            data={"image_alt": ""},
+            image_alt="",
         )
 
     def publish(self, preview: Preview, key: str) -> Receipt:
@@ -244,3 +244,52 @@ def test_an_endpoint_address_stays_off_the_page(
     text = write_preview(release_file(office), load_config(office / "channels.yaml")).read_text()
     assert "hook" in cards(text)
     assert "T0KEN-in-the-path" not in text
+
+
+def notice_board_channel() -> type:
+    """The outside adapter of tests/adapter_pkg, imported as its package would be."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "adapter_pkg"))
+    try:
+        return importlib.import_module("chanpub_notice").NoticeBoardChannel  # type: ignore[no-any-return]
+    finally:
+        sys.path.pop(0)
+
+
+def test_an_outside_adapter_gets_a_card_as_good_as_a_built_in_one(office: Path) -> None:
+    channel_class = notice_board_channel()
+    config = load_config(office / "channels.yaml")
+    board = ChannelConfig(
+        name="papan",
+        type="notice-board",
+        adapter=channel_class,
+        options=channel_class.Options(board="papan.txt", card_chars=40),
+    )
+    config = replace(config, channels={**config.channels, "papan": board})
+    page = build_preview(EXAMPLES / "release.md", config)
+    card = next(card for card in page.cards if card.name == "papan")
+    assert card.kind == "social" and card.sending
+    assert len(card.parts) >= 3 and "".join(card.parts).startswith("Pemkot Buka")
+    assert card.image is not None and card.image.startswith("data:image/")
+    assert ("Board", "papan.txt") in card.details
+    shown = cards(render_preview(page, config))["papan"]
+    assert shown.count('<pre class="post">') == len(card.parts) and "<img" in shown
+
+
+ADAPTER_TYPES = (
+    "static-site", "email", "poster-pdf", "letter-pdf", "mastodon", "bluesky", "telegram",
+    "facebook-page", "instagram", "wordpress", "micropub", "webhook",
+)  # fmt: skip
+PAYLOAD_KEYS = ("parts", "from", "reply_to", "size", "qr", "orientation", "image_alt", "files")
+
+
+@pytest.mark.parametrize("module", ["preview.py", "output.py", "dispatch.py"])
+def test_the_core_names_no_adapter_and_reads_no_adapter_payload(module: str) -> None:
+    source = (Path(__file__).parent.parent / "chanpub" / module).read_text(encoding="utf-8")
+    for name in ADAPTER_TYPES:
+        assert f'"{name}"' not in source and f"'{name}'" not in source, (module, name)
+    for key in PAYLOAD_KEYS:
+        assert f'data["{key}"]' not in source and f'data.get("{key}"' not in source, (module, key)
+    assert "preview.data" not in source and ".data[" not in source and ".data.get(" not in source

@@ -18,9 +18,11 @@ def test_the_public_api_is_exactly_this() -> None:
         "Links",
         "PermanentError",
         "Preview",
+        "PreviewKind",
         "Receipt",
         "Release",
         "RetryableError",
+        "Status",
         "__version__",
     ]
 

@@ -35,7 +35,6 @@ from chanpub.channels.atproto import (
     facets,
     tid_for,
 )
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.channels.social import (
     DeliveryNotes,
     FindPart,
@@ -47,6 +46,7 @@ from chanpub.channels.social import (
     send,
     social_parts,
 )
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import (
     AmbiguousError,
     AuthError,
@@ -137,8 +137,9 @@ class BlueskyChannel:
             unit="graphemes",
             warnings=tuple(warnings),
             attachments=(image,) if image else (),
+            parts=tuple(parts),
+            image_alt=release.image_alt or "",
             data={
-                "parts": parts,
                 "language": release.language or self.context.language,
                 "url": links.canonical_url or "",
                 "image": str(image) if image else "",
@@ -225,7 +226,7 @@ class BlueskyChannel:
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Create the post (or the thread, resuming where an earlier run stopped)."""
-        parts: list[str] = list(preview.data["parts"])
+        parts: list[str] = list(preview.posts)
         DeliveryNotes.record(
             self.context.state_dir, self.channel_type, key, parts, preview.data["url"]
         )

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from chanpub.channels import meta_graph
-from chanpub.channels.base import Capabilities, Links, Preview, Receipt
+from chanpub.contract import Capabilities, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release

@@ -24,7 +24,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ConfigError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -388,11 +388,12 @@ class LetterPdfChannel:
                 ).format(channel=self.name, path=self.folder, reason=error.strerror)
             ) from None
         digest = hashlib.sha256(combined).hexdigest()
+        given = {r.email.lower() or r.name: numbers[r.key] for r in recipients}
         details: dict[str, Any] = {
             "path": str(combined_path),
             "letters": len(letters),
             "sha256": digest,
-            "numbers": {r.email.lower() or r.name: numbers[r.key] for r in recipients},
+            "numbers": given,
             "per_recipient": per_recipient,
         }
         return Receipt(
@@ -401,6 +402,7 @@ class LetterPdfChannel:
             published_at=datetime.now(UTC),
             details=details,
             files=(combined_path, thumbnail_path, *written),
+            numbers=given,
         )
 
     def verify(self) -> None:

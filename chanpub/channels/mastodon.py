@@ -25,7 +25,6 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.channels.social import (
     DeliveryNotes,
     FindPart,
@@ -35,6 +34,7 @@ from chanpub.channels.social import (
     resolve_parts,
     social_parts,
 )
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ConfigError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -115,8 +115,9 @@ class MastodonChannel:
             unit=_("characters (a link counts as 23)"),
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
+            parts=tuple(parts),
+            image_alt=(release.image_alt or "")[:ALT_TEXT_LIMIT],
             data={
-                "parts": parts,
                 "language": release.language or self.context.language,
                 "url": links.canonical_url or "",
                 "image_alt": (release.image_alt or "")[:ALT_TEXT_LIMIT],
@@ -143,7 +144,7 @@ class MastodonChannel:
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Post the status (or the thread, resuming where an earlier run stopped)."""
-        parts: list[str] = list(preview.data["parts"])
+        parts: list[str] = list(preview.posts)
         DeliveryNotes.record(
             self.context.state_dir, self.channel_type, key, parts, preview.data["url"]
         )

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import httpx
     from pydantic import SecretStr
 
-    from chanpub.channels.base import ChannelContext
+    from chanpub.contract import ChannelContext
 
 DEFAULT_GRAPH_BASE = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v26.0"

@@ -34,7 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release

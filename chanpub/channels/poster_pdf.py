@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
 from chanpub.errors import ConfigError, PermanentError, ReleaseError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -235,6 +235,8 @@ class PosterPdfChannel:
             unit="characters",
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
+            kind=PreviewKind.PICTURE,
+            facts=self._facts(release, url),
             data={
                 "size": self.options.size,
                 "orientation": self.options.orientation,
@@ -245,12 +247,10 @@ class PosterPdfChannel:
             },
         )
 
-    def publish(self, preview: Preview, key: str) -> Receipt:
-        """Render the poster, thumbnail, card and share text, and write them whole."""
-        from chanpub.render.pdf.poster import render_card, render_poster
-        from chanpub.render.pdf.raster import page_png
+    def _render(self, preview: Preview) -> tuple[PosterContent, Layout, bytes]:
+        """The poster's content, layout and PDF bytes."""
+        from chanpub.render.pdf.poster import render_poster
 
-        release = preview.release
         url = self._url(preview.links)
         if url is None:
             raise PermanentError(
@@ -260,13 +260,29 @@ class PosterPdfChannel:
                 ).format(channel=self.name)
             )
         try:
-            content = self._content(release, url)
+            content = self._content(preview.release, url)
         except ReleaseError as error:  # the picture changed since the preview
             raise PermanentError(
                 _("{channel}: {reason}").format(channel=self.name, reason=error)
             ) from None
         layout = self._layout()
-        pdf = render_poster(content, layout)
+        return content, layout, render_poster(content, layout)
+
+    def picture(self, preview: Preview) -> bytes:
+        """The poster's page as PNG, for the preview page; nothing is written."""
+        from chanpub.render.pdf.raster import page_png
+
+        _content, layout, pdf = self._render(preview)
+        return page_png(pdf, 800 if layout.width <= layout.height else 1200)
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Render the poster, thumbnail, card and share text, and write them whole."""
+        from chanpub.render.pdf.poster import render_card
+        from chanpub.render.pdf.raster import page_png
+
+        release = preview.release
+        content, layout, pdf = self._render(preview)
+        url = content.url
         thumbnail = page_png(pdf, 800 if layout.width <= layout.height else 1200)
         card = page_png(render_card(content, layout.theme), 1080)
         paths = self._paths(release)
@@ -296,6 +312,14 @@ class PosterPdfChannel:
             details=details,
             files=paths,
         )
+
+    def _facts(self, release: Release, url: str | None) -> tuple[tuple[str, str], ...]:
+        """Paper, orientation, where the QR code leads and the files, for the preview card."""
+        rows = [(_("Paper size"), self.options.size), (_("Orientation"), self.options.orientation)]
+        if url:
+            rows.append((_("QR code leads to"), url))
+        rows.append((_("Files"), ", ".join(path.name for path in self._paths(release))))
+        return tuple(rows)
 
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         """Render again in place (a re-approved release with `send --update`)."""

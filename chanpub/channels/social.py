@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from chanpub.channels.base import ItemJournal, Links, Receipt
+from chanpub.contract import ItemJournal, Links, Receipt
 from chanpub.errors import (
     AmbiguousError,
     AuthError,

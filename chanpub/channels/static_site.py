@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release

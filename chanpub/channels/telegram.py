@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.channels.social import http_url, post_parts, send, social_parts
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -110,7 +110,8 @@ class TelegramChannel:
             unit="characters",
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
-            data={"parts": parts, "url": links.canonical_url or ""},
+            parts=tuple(parts),
+            data={"url": links.canonical_url or ""},
         )
 
     # --- publishing ---------------------------------------------------------------------
@@ -164,7 +165,7 @@ class TelegramChannel:
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Send the message (or the thread, resuming where an earlier run stopped)."""
-        parts: list[str] = list(preview.data["parts"])
+        parts: list[str] = list(preview.posts)
 
         def post(index: int, ids: Sequence[str]) -> str:
             text = html.escape(parts[index], quote=False)

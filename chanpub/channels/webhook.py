@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import AuthError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.channels.meta_graph import http_base
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, DuplicateError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release

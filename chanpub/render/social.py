@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chanpub.channels.base import Links
+from chanpub.contract import Links
 from chanpub.release import Release
 from chanpub.render.shaping import Fitted, LengthRule, fit, hashtags
 

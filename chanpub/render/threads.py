@@ -9,7 +9,7 @@ left empty in the template.
 
 from __future__ import annotations
 
-from chanpub.channels.base import Links
+from chanpub.contract import Links
 from chanpub.release import Release
 from chanpub.render.shaping import LengthRule
 

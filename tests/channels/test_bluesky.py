@@ -321,7 +321,7 @@ def test_a_thread_replies_to_its_root_and_parent(tmp_path: Path) -> None:
     channel = channel_for(tmp_path, pds, thread=True)
     release = sample_release(tmp_path, summary="Kalimat ringkasan yang panjang. " * 25)
     preview = channel.preview(release, sample_links())
-    parts = preview.data["parts"]
+    parts = list(preview.parts)
     assert len(parts) >= 3 and sample_links().canonical_url in parts[0]
     channel.publish(preview, key="th")
     posts = [pds.records[tid_for("th", index)] for index in range(len(parts))]

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from chanpub.channels.base import Links
 from chanpub.channels.facebook_page import FacebookPageChannel, FacebookPageOptions
+from chanpub.contract import Links
 from chanpub.errors import AmbiguousError, AuthError, DuplicateError, PermanentError, RetryableError
 from chanpub.testing import (
     SECRET_MARKER,

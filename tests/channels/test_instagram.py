@@ -13,8 +13,8 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from chanpub.channels.base import Links, Receipt
 from chanpub.channels.instagram import InstagramChannel, InstagramOptions, public_image_url
+from chanpub.contract import Links, Receipt
 from chanpub.errors import AuthError, PermanentError, RetryableError
 from chanpub.testing import SECRET_MARKER, check_contract, check_receipt, make_context
 

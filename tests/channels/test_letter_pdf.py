@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
-from chanpub.channels.base import Links, Receipt
 from chanpub.channels.letter_pdf import LetterPdfChannel, LetterPdfOptions
+from chanpub.contract import Links, Receipt
 from chanpub.errors import ConfigError
 from chanpub.ledger import Ledger
 from chanpub.release import Release

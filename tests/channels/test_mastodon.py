@@ -281,7 +281,7 @@ def test_a_thread_posts_replies_and_resumes_where_it_stopped(tmp_path: Path) -> 
     fake = FakeInstance()
     channel = channel_for(tmp_path, fake, thread=True, max_chars=200)
     preview = channel.preview(release, sample_links())
-    parts = preview.data["parts"]
+    parts = list(preview.parts)
     assert len(parts) >= 3 and sample_links().canonical_url in parts[0]
     assert all(count_mastodon(part) <= 200 for part in parts)
     fake.fail = None

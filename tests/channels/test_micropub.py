@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from chanpub.channels.base import Links
 from chanpub.channels.micropub import MicropubChannel
+from chanpub.contract import Links
 from chanpub.errors import AuthError, PermanentError
 from chanpub.testing import (
     SECRET_MARKER,

@@ -14,8 +14,8 @@ from PIL import Image
 from pydantic import ValidationError
 from pypdf import PdfReader
 
-from chanpub.channels.base import Links, Receipt
 from chanpub.channels.poster_pdf import PosterPdfChannel, PosterPdfOptions
+from chanpub.contract import Links, Receipt
 from chanpub.errors import ConfigError, ReleaseError
 from chanpub.release import Release
 from chanpub.testing import check_contract, check_receipt, make_context, sample_release

@@ -10,8 +10,8 @@ from typing import ClassVar
 
 import pytest
 
-from chanpub.channels.base import Links
 from chanpub.channels.static_site import StaticSiteChannel, StaticSiteOptions
+from chanpub.contract import Links
 from chanpub.testing import check_contract, check_receipt, make_context, sample_release
 
 BASE = "https://kominfo.example.go.id/siaran/"

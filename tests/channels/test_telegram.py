@@ -265,7 +265,7 @@ def test_a_thread_replies_and_resumes_where_it_stopped(tmp_path: Path) -> None:
         tmp_path, summary="Paragraf ringkasan. " * 150, body="Isi siaran pers yang panjang. " * 200
     )
     preview = channel.preview(release, sample_links())
-    parts = preview.data["parts"]
+    parts = list(preview.parts)
     assert len(parts) >= 3 and sample_links().canonical_url in parts[0]
     sent = 0
 

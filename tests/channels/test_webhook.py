@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chanpub.channels.base import Links
 from chanpub.channels.webhook import WebhookChannel, verify_signature
+from chanpub.contract import Links
 from chanpub.errors import AmbiguousError, AuthError, PermanentError, RetryableError
 from chanpub.testing import (
     SECRET_MARKER,

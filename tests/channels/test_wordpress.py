@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from chanpub.channels.base import Links
 from chanpub.channels.wordpress import WordpressChannel
+from chanpub.contract import Links
 from chanpub.errors import AmbiguousError, AuthError, DuplicateError, PermanentError
 from chanpub.http import make_client
 from chanpub.release import Release

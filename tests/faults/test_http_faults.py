@@ -14,8 +14,8 @@ import pytest
 
 from chanpub import actions, http
 from chanpub.config import load_config
-from chanpub.dispatch import RunResult
-from chanpub.ledger import FAILED, NEEDS_CHECK, PUBLISHED
+from chanpub.contract import Status
+from chanpub.outcomes import RunResult
 
 from .fault_server import Fault, FaultServer
 from .office import SECRETS, ledger_rows, mastodon, telegram, webhook, write_office
@@ -87,7 +87,7 @@ def test_503_and_429_are_retried_in_the_same_run(
     result, seconds = timed(tmp_path)
     assert outcome(result).status == "published", outcome(result).error
     assert len(server.creates()) == 3 and len(server.posts) == 1
-    assert ledger_rows(tmp_path)[(SLUG, "social")] == PUBLISHED
+    assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.PUBLISHED
     assert seconds < 10
 
 
@@ -126,7 +126,7 @@ def test_a_service_that_is_down_fails_after_bounded_retries(tmp_path: Path) -> N
     result, seconds = timed(tmp_path)
     assert outcome(result).status == "failed"
     assert "cannot connect" in (outcome(result).error or "") and seconds < 10
-    assert ledger_rows(tmp_path)[(SLUG, "social")] == FAILED  # the next run tries again
+    assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.FAILED  # the next run tries again
     assert outcome(result, "website").status == "published"
 
 
@@ -158,7 +158,7 @@ def test_idempotent_channel_a_lost_answer_then_a_rerun_leaves_exactly_one_post(
     server.next(AMBIGUOUS[fault])
     first, seconds = timed(tmp_path)
     assert outcome(first).status == "failed" and seconds < 10
-    assert ledger_rows(tmp_path)[(SLUG, "social")] == FAILED  # safe to send again
+    assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.FAILED  # safe to send again
     second = send(tmp_path)
     assert outcome(second).status == "published"
     assert len(server.creates()) == 2, "the rerun sent it again with the same key"
@@ -193,11 +193,11 @@ def test_channel_without_idempotency_flags_a_person_and_never_posts_twice(
     server.next(AMBIGUOUS[fault])
     first, seconds = timed(tmp_path)
     assert outcome(first).status == "failed" and seconds < 10
-    assert ledger_rows(tmp_path)[(SLUG, "social")] == NEEDS_CHECK
+    assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.NEEDS_CHECK
     second = send(tmp_path)
     assert outcome(second).status == "failed"
     assert "chanpub resolve" in (outcome(second).error or "")
-    assert ledger_rows(tmp_path)[(SLUG, "social")] == NEEDS_CHECK
+    assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.NEEDS_CHECK
     assert len(server.creates()) == 1 and len(server.posts) == 1, "never sent twice"
     config = load_config(tmp_path / "channels.yaml")
     assert (
@@ -215,7 +215,7 @@ def test_a_person_saying_not_published_lets_the_next_run_send_it(
     write_office(tmp_path, {"social": telegram(server.url)})
     server.next(Fault.status(502))  # a proxy error: the post never reached the Bot API
     send(tmp_path)
-    assert ledger_rows(tmp_path)[(SLUG, "social")] == NEEDS_CHECK and server.posts == []
+    assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.NEEDS_CHECK and server.posts == []
     actions.resolve(
         load_config(tmp_path / "channels.yaml"), SLUG, "social", published=False, url=None
     )

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from chanpub.channels.base import Links
 from chanpub.channels.wordpress import WordpressChannel
 from chanpub.cli import app
+from chanpub.contract import Links
 from chanpub.testing import make_context, sample_release, write_release
 
 from .html_check import active_content

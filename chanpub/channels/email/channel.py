@@ -15,10 +15,10 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chanpub.channels.base import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.channels.email.message import Composer, MessageParts, subject_for
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
 from chanpub.channels.email.transport import Job, Transport
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
 from chanpub.errors import PartialFailure, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -182,6 +182,8 @@ class EmailChannel:
             recipients=count,
             warnings=tuple(warnings),
             attachments=tuple(files),
+            kind=PreviewKind.MESSAGE,
+            facts=self._facts(parts.subject),
             data={
                 "from": self.options.sender,
                 "reply_to": self.options.reply_to,
@@ -189,6 +191,13 @@ class EmailChannel:
                 "invalid": [i.address for i in invalid],
             },
         )
+
+    def _facts(self, subject: str) -> tuple[tuple[str, str], ...]:
+        """The message's header as the preview card shows it."""
+        rows = [(_("From"), self.options.sender), (_("Subject"), subject)]
+        if self.options.reply_to:
+            rows.append((_("Reply-To"), self.options.reply_to))
+        return tuple(rows)
 
     def _unsubscribe(self, recipient: Recipient, release: Release) -> str | None:
         from urllib.parse import quote
@@ -301,6 +310,7 @@ class EmailChannel:
             published_at=datetime.now(UTC),
             details=details,
             files=folder,
+            counts={state: details[state] for state in ("sent", "failed", "deferred", "invalid")},
         )
         not_reached = details["failed"] + details["deferred"]
         if details["deferred"] or new_failures:

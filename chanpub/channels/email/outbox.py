@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
-from chanpub.channels.base import ItemJournal
 from chanpub.channels.email.transport import Job, Report
+from chanpub.contract import ItemJournal
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.render.files import write_atomically

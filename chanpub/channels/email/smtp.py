@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
-from chanpub.channels.base import ChannelContext, ItemJournal
 from chanpub.channels.email.connection import (
     ConnectionLost,
     Outcome,
@@ -27,6 +26,7 @@ from chanpub.channels.email.connection import (
     SmtpConnection,
 )
 from chanpub.channels.email.transport import Job, Report
+from chanpub.contract import ChannelContext, ItemJournal
 from chanpub.errors import ChannelError, RetryableError
 from chanpub.i18n import _
 

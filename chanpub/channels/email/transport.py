@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import ClassVar, Protocol
 
-from chanpub.channels.base import ItemJournal
 from chanpub.channels.email.message import Composed
 from chanpub.channels.email.recipients import Recipient
+from chanpub.contract import ItemJournal
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 It appends each release to a plain-text notice board file, the way a third party would
 add a channel to chanpub: a class with the adapter members, registered under the
-`chanpub.channels` entry-point group in its own pyproject.toml.
+`chanpub.channels` entry-point group in its own pyproject.toml. A long notice is pinned
+as several cards (the preview's `parts`), with the release picture beside them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from chanpub import Capabilities, ChannelContext, Links, Preview, Receipt, Release
+from chanpub import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt, Release
 
 
 class NoticeBoardOptions(BaseModel):
@@ -23,6 +24,7 @@ class NoticeBoardOptions(BaseModel):
 
     board: str
     max_chars: int = 280
+    card_chars: int = 120  # one pinned card holds this much
 
 
 class NoticeBoardChannel:
@@ -38,8 +40,10 @@ class NoticeBoardChannel:
         self.context = context
 
     def preview(self, release: Release, links: Links) -> Preview:
-        """The notice line."""
+        """The notice line, cut into the cards that get pinned, with the release picture."""
         text = f"{release.title} — {links.canonical_url or ''}".strip(" —")
+        size = self.options.card_chars
+        cards = tuple(text[start : start + size] for start in range(0, len(text), size))
         return Preview(
             channel=self.name,
             release=release,
@@ -47,6 +51,10 @@ class NoticeBoardChannel:
             text=text,
             length=len(text),
             limit=self.options.max_chars,
+            kind=PreviewKind.SOCIAL,
+            parts=cards if len(cards) > 1 else (),
+            picture=release.image,
+            facts=(("Board", self.options.board),),
         )
 
     def publish(self, preview: Preview, key: str) -> Receipt:

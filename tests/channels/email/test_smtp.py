@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from smtp_servers import PASSWORD, USER, Received, SmtpServer, free_port
 
-from chanpub.channels.base import ChannelContext, Links, Receipt
 from chanpub.channels.email.channel import EmailChannel, EmailOptions
 from chanpub.channels.email.smtp import TokenBucket
+from chanpub.contract import ChannelContext, Links, Receipt
 from chanpub.errors import (
     AuthError,
     ChanpubError,

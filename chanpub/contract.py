@@ -1,5 +1,8 @@
 """The adapter contract: what a channel type provides, and the values passed to it.
 
+The core (plan, dispatch, preview, output) and every adapter import this module, and it
+imports nothing of theirs: it is the seam between them.
+
 An adapter is any class with these attributes and methods; it need not subclass anything.
 It registers under the entry-point group `chanpub.channels`, for example::
 
@@ -18,10 +21,17 @@ Lifecycle, driven by dispatch:
    sent. `lookup(key)` finds a post an interrupted run may have made; `update(preview,
    receipt)` edits a published post in place; `verify()` checks credentials without
    publishing; `canonical_url(release)` predicts the URL a canonical channel will publish
-   at; `depends_on()` names channels that must publish first (e.g. an attached poster).
+   at; `depends_on()` names channels that must publish first (e.g. an attached poster);
+   `picture(preview)` returns PNG bytes showing a printed output (a poster) for the preview
+   page. The core reaches them only through `chanpub.handle.ChannelHandle`, which supplies
+   the defaults for those an adapter leaves out.
 
 Dispatch retries a RetryableError itself (bounded, honouring `retry_after`), and on an
 AmbiguousError calls `lookup(key)` when the adapter has it, so adapters do not loop.
+
+What the core shows of a channel comes only from the typed fields of `Preview` and
+`Receipt` (`kind`, `parts`, `facts`, `picture`, `counts`, `numbers`); `Preview.data` and
+`Receipt.details` are the adapter's own business.
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -37,6 +48,21 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from chanpub.release import Release
+
+
+class Status(StrEnum):
+    """Every state a delivery, an item or an outcome can be in (values are a contract:
+    they are stored in the ledger and printed in `--json`)."""
+
+    PUBLISHED = "published"
+    ALREADY_PUBLISHED = "already-published"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    INVALID = "invalid"  # a broken release in a folder: held back, the others went out
+    IN_PROGRESS = "in_progress"  # marked before the remote call; left by a stopped run
+    NEEDS_CHECK = "needs_check"  # a person must look: see `chanpub resolve`
+    SENT = "sent"  # one item (a recipient) delivered
+    DEFERRED = "deferred"  # one item refused for now: the next run retries it
 
 
 @dataclass(frozen=True)
@@ -67,9 +93,22 @@ class Links:
     outputs: Mapping[str, Receipt] = field(default_factory=dict)  # channel name -> receipt
 
 
+class PreviewKind(StrEnum):
+    """How the preview page shows a channel's output."""
+
+    ARTICLE = "article"  # a web page, shown from `html` in a sandboxed frame
+    SOCIAL = "social"  # a post or a thread (`parts`), with its count against the limit
+    MESSAGE = "message"  # a message with a header (`facts`: From, Subject...) and `html`
+    PICTURE = "picture"  # something printed, shown as a picture (see Channel.picture)
+    TEXT = "text"  # plain text
+
+
 @dataclass(frozen=True)
 class Preview:
-    """Exactly what a channel would publish for a release, plus what the officer should know."""
+    """Exactly what a channel would publish for a release, plus what the officer should know.
+
+    `kind` says how to show it; when None it follows from the other fields (a limit or
+    parts: social; html: article; else text)."""
 
     channel: str
     release: Release
@@ -83,12 +122,31 @@ class Preview:
     warnings: tuple[str, ...] = ()
     attachments: tuple[Path, ...] = ()
     recipients: int | None = None  # for channels that deliver to many recipients
-    data: Mapping[str, Any] = field(default_factory=dict)  # adapter-specific payload
+    kind: PreviewKind | None = None
+    parts: tuple[str, ...] = ()  # the posts of a thread, in order (empty: just `text`)
+    facts: tuple[tuple[str, str], ...] = ()  # (label, value) rows for the preview card
+    picture: Path | None = None  # a picture of the output to show (else image attachments)
+    image_alt: str | None = None  # the alt text sent with the pictures (None: the release's)
+    data: Mapping[str, Any] = field(default_factory=dict)  # the adapter's own payload
 
     @property
     def over_limit(self) -> bool:
         """True when the text cannot go out as it is."""
         return self.limit is not None and self.length is not None and self.length > self.limit
+
+    @property
+    def shown_as(self) -> PreviewKind:
+        """`kind`, or what the fields imply when the adapter did not say."""
+        if self.kind is not None:
+            return self.kind
+        if self.limit is not None or self.parts:
+            return PreviewKind.SOCIAL
+        return PreviewKind.ARTICLE if self.html else PreviewKind.TEXT
+
+    @property
+    def posts(self) -> tuple[str, ...]:
+        """The posts that go out: the thread's parts, or the one text."""
+        return self.parts or (self.text,)
 
 
 @dataclass(frozen=True)
@@ -98,15 +156,17 @@ class Receipt:
     remote_id: str
     url: str | None
     published_at: datetime
-    details: Mapping[str, Any] = field(default_factory=dict)  # counts, files, letter numbers
+    details: Mapping[str, Any] = field(default_factory=dict)  # the adapter's own record
     files: tuple[Path, ...] = ()  # local outputs other channels may attach (poster PDF, ...)
+    counts: Mapping[str, int] = field(default_factory=dict)  # items per state: sent, failed...
+    numbers: Mapping[str, str] = field(default_factory=dict)  # item -> its number (letters)
 
 
 class ItemJournal(Protocol):
     """Per-item outcomes inside one delivery (e-mail recipients, thread posts)."""
 
-    def status(self, item: str) -> str | None:
-        """'in_progress', 'sent', 'failed', 'deferred' or None when never tried."""
+    def status(self, item: str) -> Status | None:
+        """IN_PROGRESS, SENT, FAILED, DEFERRED, or None when never tried."""
         ...
 
     def begin(self, item: str) -> None:
@@ -131,7 +191,7 @@ class ItemJournal(Protocol):
         ...
 
 
-class Sequence(Protocol):
+class NumberSequence(Protocol):
     """A counter kept in the ledger that never hands out the same number twice."""
 
     def next(self, name: str, scope: str) -> int:
@@ -149,7 +209,7 @@ class ChannelContext:
     state_dir: Path = Path(".chanpub")
     client_factory: Callable[[], httpx.Client] | None = None
     journal_factory: Callable[[str], ItemJournal] | None = None
-    sequence: Sequence | None = None
+    sequence: NumberSequence | None = None
     progress: Callable[[str, Mapping[str, Any]], None] | None = None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # option -> VARIABLE
 

@@ -1,0 +1,84 @@
+"""The result of a run, from which the exit code follows, in the contract's outcome
+vocabulary (`chanpub.contract.Status`, shared by the ledger, dispatch, output and `--json`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chanpub.contract import Status
+from chanpub.errors import ExitCode
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one release on one channel."""
+
+    channel: str
+    type: str
+    status: Status
+    url: str | None = None
+    error: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    """One release and the outcome on each of its channels."""
+
+    slug: str
+    title: str
+    path: Path
+    outcomes: tuple[Outcome, ...]
+    error: str | None = None  # why a broken release was held back (status 'invalid')
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a send did; the exit code follows from it."""
+
+    releases: tuple[ReleaseResult, ...]
+    warnings: tuple[str, ...] = ()  # for stderr: unknown fields, files that are no release
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """2 when a release was broken (the others still went out), else 1 when any
+        channel failed, else 0."""
+        if any(r.error is not None for r in self.releases):
+            return ExitCode.BAD_INPUT
+        failed = any(o.status == Status.FAILED for r in self.releases for o in r.outcomes)
+        return ExitCode.CHANNEL_FAILED if failed else ExitCode.OK
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` document (its keys are a contract; see tests/test_cli.py and
+        tests/test_folder_send.py)."""
+        return {"releases": [_release_json(r) for r in self.releases]}
+
+
+def _release_json(result: ReleaseResult) -> dict[str, Any]:
+    """One release in the `--json` document; a broken one says so and why."""
+    if result.error is not None:
+        return {
+            "slug": result.slug,
+            "title": result.title,
+            "status": Status.INVALID.value,
+            "error": result.error,
+            "path": str(result.path),
+            "channels": [],
+        }
+    return {
+        "slug": result.slug,
+        "title": result.title,
+        "channels": [
+            {
+                "channel": o.channel,
+                "type": o.type,
+                "status": o.status.value,
+                "url": o.url,
+                "error": o.error,
+            }
+            for o in result.outcomes
+        ],
+    }
