@@ -84,11 +84,16 @@ def everything_shown(folder: Path) -> list[str]:
 def test_every_variable_in_one_value_is_masked(
     tmp_path: Path, careless: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(office(tmp_path, {
-        "url": f"{careless.url}/hooks",
-        "secret": "${HOOK_SECRET}",
-        "headers": {"Authorization": "Basic ${PORTAL_USER}:${PORTAL_PASSWORD}"},
-    }))
+    monkeypatch.chdir(
+        office(
+            tmp_path,
+            {
+                "url": f"{careless.url}/hooks",
+                "secret": "${HOOK_SECRET}",
+                "headers": {"Authorization": "Basic ${PORTAL_USER}:${PORTAL_PASSWORD}"},
+            },
+        )
+    )
     monkeypatch.setenv("HOOK_SECRET", "hook-secret-Yt6Rw2Qa")
     monkeypatch.setenv("PORTAL_USER", USER)
     monkeypatch.setenv("PORTAL_PASSWORD", PASSWORD)
@@ -102,11 +107,16 @@ def test_every_variable_in_one_value_is_masked(
 def test_a_token_cut_short_in_a_reason_shows_none_of_its_characters(
     tmp_path: Path, careless: FaultServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(office(tmp_path, {
-        "url": f"{careless.url}{LONG_PATH}",
-        "secret": "${HOOK_SECRET}",
-        "headers": {"Authorization": "Bearer ${PORTAL_TOKEN}"},
-    }))
+    monkeypatch.chdir(
+        office(
+            tmp_path,
+            {
+                "url": f"{careless.url}{LONG_PATH}",
+                "secret": "${HOOK_SECRET}",
+                "headers": {"Authorization": "Bearer ${PORTAL_TOKEN}"},
+            },
+        )
+    )
     monkeypatch.setenv("HOOK_SECRET", "hook-secret-Yt6Rw2Qa")
     monkeypatch.setenv("PORTAL_TOKEN", TOKEN)
     shown = everything_shown(tmp_path)
@@ -133,29 +143,36 @@ def test_a_reason_is_masked_before_it_is_shortened(monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "where"),
+    ("channel", "field"),
     [
-        ("token", "${MASTODON_TOKEN}", "token"),
-        ("token", "x${MASTODON_TOKEN}x-padding-enough", "token"),
+        (
+            {"type": "mastodon", "instance": "https://mastodon.example", "token": "${SHORT}"},
+            "token",
+        ),
+        (
+            {
+                "type": "webhook",
+                "url": "https://portal.example/hooks",
+                "secret": "a-long-${SHORT}-around-it",
+                "headers": {"Authorization": "Bearer ${SHORT}"},
+            },
+            "headers.Authorization",
+        ),
     ],
+    ids=["token", "a-header"],
 )
 def test_a_secret_shorter_than_8_characters_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str, value: str, where: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channel: dict[str, Any], field: str
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MASTODON_TOKEN", "abc1234")
+    monkeypatch.setenv("SHORT", "abc1234")
     (tmp_path / "channels.yaml").write_text(
-        yaml.safe_dump({
-            "channels": {
-                "toots": {"type": "mastodon", "instance": "https://mastodon.example", option: value}
-            }
-        }),
-        encoding="utf-8",
+        yaml.safe_dump({"channels": {"social": channel}}), encoding="utf-8"
     )
     code, shown = run("channels")
     assert code == 2
     assert (
-        f"channels.yaml: channels.toots.{where}: the value of ${{MASTODON_TOKEN}} is shorter "
+        f"channels.yaml: channels.social.{field}: the value of ${{SHORT}} is shorter "
         "than 8 characters" in " ".join(shown.split())
     )
     assert "abc1234" not in shown
@@ -168,19 +185,21 @@ def test_a_short_value_in_an_option_that_is_no_secret_is_accepted(
     monkeypatch.setenv("SMTP_USER", "humas")
     monkeypatch.setenv("SMTP_PASSWORD", "a-long-enough-password")
     (tmp_path / "channels.yaml").write_text(
-        yaml.safe_dump({
-            "channels": {
-                "press": {
-                    "type": "email",
-                    "transport": "smtp",
-                    "host": "smtp.example.go.id",
-                    "username": "${SMTP_USER}",
-                    "password": "${SMTP_PASSWORD}",
-                    "from": "Humas <humas@example.go.id>",
-                    "lists": ["redaksi@media.example"],
+        yaml.safe_dump(
+            {
+                "channels": {
+                    "press": {
+                        "type": "email",
+                        "transport": "smtp",
+                        "host": "smtp.example.go.id",
+                        "username": "${SMTP_USER}",
+                        "password": "${SMTP_PASSWORD}",
+                        "from": "Humas <humas@example.go.id>",
+                        "lists": ["redaksi@media.example"],
+                    }
                 }
             }
-        }),
+        ),
         encoding="utf-8",
     )
     code, shown = run("channels")
