@@ -73,6 +73,9 @@ def everything_shown(folder: Path) -> list[str]:
         run("history")[1],
         run("history", "--json")[1],
         run("channels")[1],
+        run("channels", "--verify")[1],
+        run("check", "releases/release.md")[1],
+        run("send", "releases/", "--dry-run", "--json")[1],
         run("preview", "releases/release.md", "--out", "previews")[1],
     ]
     assert list((folder / "previews").glob("*.html")), "the preview page was written"
