@@ -116,6 +116,7 @@ def send(
     from chanpub import actions, output
 
     def work() -> int:
+        output.quiet_library_logs()
         cfg = actions.load(config, language=_language_option)
         if log_file is not None:
             output.check_log_file(log_file)
@@ -128,7 +129,9 @@ def send(
                 )
             output.print_summary_table(result)
         else:
-            result = actions.send(paths, cfg, dry_run=dry_run, update=update)
+            result = actions.send(
+                paths, cfg, dry_run=dry_run, update=update, observer=output.report_retries
+            )
             output.print_result(result, as_json=json_output)
         for message in result.warnings:
             output.warn(message)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from chanpub.errors import ConfigError, PluginError
+from chanpub.errors import MASK, ConfigError, PluginError, remember_secrets
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ CONFIG_NAME = "channels.yaml"
 TOP_LEVEL = ("organisation", "language", "base_url", "state_dir", "channels", "timezone")
 COMMON_KEYS = ("type", "enabled", "canonical")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+SECRET_MIN_LENGTH = 8  # a shorter secret is too likely to turn up in ordinary text
+MASKED_MIN_LENGTH = 4  # a shorter value of a plain option would mask ordinary words
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ class ChannelConfig:
     options: BaseModel | None = field(default=None, repr=False)
     adapter: builtins.type[Channel] | None = field(default=None, repr=False)
     missing: tuple[str, ...] = ()  # environment variables that are not set
-    secrets: Mapping[str, str] = field(default_factory=dict)  # option -> VARIABLE
+    secrets: Mapping[str, str] = field(default_factory=dict)  # option -> its first VARIABLE
+    variables: tuple[str, ...] = ()  # every ${VARIABLE} in the options, in order
     problem: str | None = None  # the adapter could not be loaded
 
     @property
@@ -77,10 +80,11 @@ class Config:
         return self.path.parent
 
     def redact(self, text: str) -> str:
-        """Mask every secret value that came from the environment."""
-        for value in self.secret_values:
+        """Mask every value that came from a ${VARIABLE}, longest first (so a value that
+        contains another is masked whole)."""
+        for value in sorted(self.secret_values, key=len, reverse=True):
             if value:
-                text = text.replace(value, "***")
+                text = text.replace(value, MASK)
         return text
 
 
@@ -239,6 +243,7 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         )
     if problems:
         raise ConfigError(problems)
+    remember_secrets(secret_values)  # error messages and cut reasons are masked from now on
     return Config(
         path=path,
         organisation=organisation,
@@ -322,7 +327,8 @@ def _load_channel(
     options_raw = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
     substitution = _Substitution(environment)
     options = substitution.expand(options_raw)
-    secrets = _variables(options_raw)
+    variables = _variables(options_raw)
+    secrets = {option: names[0] for option, names in variables.items()}
     adapter, problem, model = None, None, None
     if entry_points is not None:
         adapter, problem = _adapter(channel_type, where, problems, entry_points)
@@ -337,6 +343,7 @@ def _load_channel(
             model = _validate_options(
                 adapter, options, options_raw, substitution.missing, where, problems
             )
+            _refuse_short_secrets(adapter, variables, substitution.used, where, problems)
     return ChannelConfig(
         name=name,
         type=channel_type,
@@ -347,22 +354,24 @@ def _load_channel(
         adapter=adapter,
         missing=tuple(substitution.missing),
         secrets=secrets,
+        variables=tuple(dict.fromkeys(n for names in variables.values() for n in names)),
         problem=problem,
     )
 
 
-def _variables(value: Any, path: str = "") -> dict[str, str]:
-    """Option path -> the ${VARIABLE} in it, nested options included (e.g. a webhook's
-    `headers.Authorization`), so every value that came from a variable is redacted."""
+def _variables(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Option path -> every ${VARIABLE} in it (`"${A}:${B}"` names both), nested options
+    included (e.g. a webhook's `headers.Authorization`), so every value that came from a
+    variable is redacted."""
     if isinstance(value, str):
-        match = _VARIABLE.search(value)
-        return {path: match.group(1)} if match else {}
+        names = list(dict.fromkeys(m.group(1) for m in _VARIABLE.finditer(value)))
+        return {path: names} if names else {}
     items: Any = (
         value.items()
         if isinstance(value, dict)
         else (enumerate(value) if isinstance(value, list) else ())
     )
-    found: dict[str, str] = {}
+    found: dict[str, list[str]] = {}
     for key, item in items:
         found.update(_variables(item, f"{path}.{key}" if path else str(key)))
     return found
@@ -465,9 +474,34 @@ def _explain(item: Mapping[str, Any], known: list[str]) -> str:
     return message
 
 
+def _refuse_short_secrets(
+    adapter: Any,
+    variables: Mapping[str, list[str]],
+    used: Mapping[str, str],
+    where: str,
+    problems: list[str],
+) -> None:
+    """A secret option filled from a variable holding fewer than 8 characters is refused:
+    masking so short a value would also mask ordinary words, and not masking it could
+    show it."""
+    secret_fields = _secret_fields(adapter)
+    for option, names in variables.items():
+        if option.split(".")[0] not in secret_fields:
+            continue
+        for name in names:
+            if name in used and len(used[name]) < SECRET_MIN_LENGTH:
+                problems.append(
+                    _(
+                        "{where}.{field}: the value of ${{{variable}}} is shorter than "
+                        "{minimum} characters: a secret this short cannot be masked safely; "
+                        "use the full token or password"
+                    ).format(where=where, field=option, variable=name, minimum=SECRET_MIN_LENGTH)
+                )
+
+
 def _secret_values(channel: ChannelConfig, environment: Mapping[str, str]) -> list[str]:
     return [
         environment[var]
-        for var in channel.secrets.values()
-        if environment.get(var) and len(environment[var]) >= 4
+        for var in channel.variables
+        if environment.get(var) and len(environment[var]) >= MASKED_MIN_LENGTH
     ]

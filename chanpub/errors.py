@@ -2,8 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import ClassVar
+
+MASK = "***"
+REASON_LIMIT = 200  # characters of a service's own explanation kept in a message
+
+# The secret values of the loaded config (set by config.load_config), longest first so a
+# secret that contains another is masked whole. Replaced as a whole, never mutated, so
+# adapters running in parallel threads only ever read one consistent tuple.
+_secrets: tuple[str, ...] = ()
+
+
+def remember_secrets(values: Iterable[str]) -> None:
+    """Mask these values in every error message and shortened reason from now on."""
+    global _secrets
+    _secrets = tuple(sorted({v for v in values if v}, key=len, reverse=True))
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with every remembered secret value replaced by ***."""
+    for value in _secrets:
+        text = text.replace(value, MASK)
+    return text
+
+
+def shorten_reason(text: str, limit: int = REASON_LIMIT) -> str:
+    """A service's reason on one line, at most `limit` characters (then …), masked first:
+    cutting before masking could keep a secret's first characters, which no longer match
+    the whole value and so would escape the mask."""
+    text = " ".join(mask_secrets(text).split())
+    return text[:limit] + ("…" if len(text) > limit else "")
 
 
 class ExitCode(IntEnum):
@@ -22,9 +52,10 @@ class ChanpubError(Exception):
     exit_code: ClassVar[ExitCode] = ExitCode.CHANNEL_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        message = mask_secrets(message)  # a last guard: a message never carries a secret
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = mask_secrets(hint) if hint is not None else None
 
     def __str__(self) -> str:
         return self.message

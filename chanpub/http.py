@@ -22,6 +22,7 @@ from chanpub.errors import (
     ChannelError,
     PermanentError,
     RetryableError,
+    shorten_reason,
 )
 from chanpub.i18n import _
 
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 USER_AGENT = f"chanpub/{__version__} (+https://pypi.org/project/chanpub/)"
 DEFAULT_TIMEOUT = 30.0
-REASON_LIMIT = 200
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 # Tests replace this to make every undeclared request fail loudly.
@@ -85,7 +85,8 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
 
 
 def short_reason(response: httpx.Response) -> str:
-    """The service's own explanation, at most ~200 characters, from common JSON shapes."""
+    """The service's own explanation, secrets masked, at most ~200 characters, from
+    common JSON shapes."""
     reason = ""
     try:
         payload: Any = response.json()
@@ -101,8 +102,7 @@ def short_reason(response: httpx.Response) -> str:
                 break
     if not reason:
         reason = response.reason_phrase or ""
-    reason = " ".join(reason.split())
-    return reason[:REASON_LIMIT] + ("…" if len(reason) > REASON_LIMIT else "")
+    return shorten_reason(reason)
 
 
 def describe(method: str, url: str) -> str:

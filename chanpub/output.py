@@ -79,6 +79,23 @@ def check_log_file(path: Path) -> None:
         ) from None
 
 
+def quiet_library_logs() -> None:
+    """Retries show as chanpub's own lines (the 'retrying' event), never as stamina's
+    `stamina.retry_scheduled` records, which reach stderr raw through logging's last-resort
+    handler (or stdout through structlog's printer, when structlog is installed)."""
+    from stamina.instrumentation import set_on_retry_hooks
+
+    set_on_retry_hooks(())  # an empty list turns stamina's instrumentation off
+
+
+def report_retries(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
+    """Dispatch's observer when there is no terminal: one stderr line per retry."""
+    if event == "retrying":
+        seconds = data.get("seconds")
+        state = _("retrying in {n}s").format(n=int(seconds)) if seconds else _("retrying")
+        warn(f"{slug} {channel}: {state}")
+
+
 def counts_text(details: Mapping[str, Any]) -> str:
     """'sent 3, invalid 1' for channels with many recipients (zero counts left out)."""
     return ", ".join(

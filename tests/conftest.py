@@ -45,6 +45,10 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
 
     stamina.set_testing(True, attempts=3)
 
+    from chanpub import errors
+
+    errors.remember_secrets(())  # no secret of an earlier test's config is masked here
+
     from chanpub import http
     from chanpub.testing import strict_transport
 

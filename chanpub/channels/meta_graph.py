@@ -27,6 +27,7 @@ from chanpub.errors import (
     DuplicateError,
     PermanentError,
     RetryableError,
+    shorten_reason,
 )
 from chanpub.i18n import _
 
@@ -72,7 +73,7 @@ def graph_failure(response: httpx.Response) -> GraphFailure:
         return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
     message = str(error.get("error_user_msg") or error.get("message") or "")
-    message = " ".join(message.split())[:200]
+    message = shorten_reason(message)  # masked before it is cut
     return GraphFailure(
         number("code"), number("error_subcode"), message, str(error.get("fbtrace_id") or "") or None
     )

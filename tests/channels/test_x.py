@@ -355,7 +355,8 @@ def test_a_key_whose_variable_is_unset_makes_the_channel_not_ready(tmp_path: Pat
         encoding="utf-8",
     )
     (tmp_path / ".env").write_text(
-        "X_API_KEY=k\nX_API_SECRET=s\nX_ACCESS_TOKEN=t\n", encoding="utf-8"
+        "X_API_KEY=key-k1k1k1\nX_API_SECRET=secret-s2s2\nX_ACCESS_TOKEN=token-t3t3\n",
+        encoding="utf-8",
     )
     channel = load_config(tmp_path / "channels.yaml").channels["x"]
     assert not channel.ready

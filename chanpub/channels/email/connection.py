@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from chanpub.errors import AuthError, PermanentError, RetryableError
+from chanpub.errors import AuthError, PermanentError, RetryableError, shorten_reason
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ class ConnectionLost(Exception):
 def reply_text(code: int, reply: bytes | str) -> str:
     """'451 4.3.0 Try again later', at most ~200 characters, for the journal and messages."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return f"{code} {' '.join(text.split())}"[:200]
+    return shorten_reason(f"{code} {text}")  # masked before it is cut
 
 
 def dot_stuffed(data: bytes) -> bytes:
