@@ -271,18 +271,5 @@ def load(config_option: Path | None, *, language: str | None = None) -> Config:
     from chanpub.config import find_config
 
     config = load_config(find_config(config_option))
-    set_language(choose_language(language, _language_setting(config.path)))
+    set_language(choose_language(language, config.language_setting))
     return config
-
-
-def _language_setting(path: Path) -> str | None:
-    """The config's own `language:`, or None when it has none (Config.language then says
-    'en', which must not hide the system's locale)."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
-    value = data.get("language") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from chanpub.contract import Channel
 
 CONFIG_NAME = "channels.yaml"
-TOP_LEVEL = ("organisation", "language", "base_url", "state_dir", "channels", "timezone")
+TOP_LEVEL = ("organisation", "language", "state_dir", "channels")
 COMMON_KEYS = ("type", "enabled", "canonical")
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 SECRET_MIN_LENGTH = 8  # a shorter secret is too likely to turn up in ordinary text
@@ -69,7 +69,7 @@ class Config:
     path: Path
     organisation: str
     language: str
-    base_url: str | None
+    language_setting: str | None  # `language:` as written (None: choose from the locale)
     state_dir: Path
     channels: Mapping[str, ChannelConfig]
     secret_values: tuple[str, ...] = field(default=(), repr=False)
@@ -214,8 +214,7 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
             )
     environment = _environment(path)
     organisation = _top_text(data, "organisation", path, problems) or ""
-    language = _top_text(data, "language", path, problems) or "en"
-    base_url = _top_text(data, "base_url", path, problems)
+    language_setting = _top_text(data, "language", path, problems) or None
     state_dir = state_dir_for(path, _top_text(data, "state_dir", path, problems))
     channels_data = data.get("channels") or {}
     if not isinstance(channels_data, dict):
@@ -247,8 +246,8 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     return Config(
         path=path,
         organisation=organisation,
-        language=language,
-        base_url=base_url,
+        language=language_setting or "en",
+        language_setting=language_setting,
         state_dir=state_dir,
         channels=channels,
         secret_values=tuple(secret_values),

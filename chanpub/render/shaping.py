@@ -1,11 +1,15 @@
 """Text shaped for each network: counting the way the platform counts, and shortening
 at a word boundary without ever cutting the canonical link or a clarification's verdict.
 
-Counting rules (see shared/reference/platform-apis.md):
-- Mastodon: extended grapheme clusters; every http(s) URL counts as 23.
-- Bluesky: 300 graphemes and 3000 UTF-8 bytes; URLs count in full.
-- X: twitter-text v3's weighted length (channels/x_text.py); URLs count as 23, emoji as 2.
-- Telegram: UTF-16 code units of the text after HTML entity parsing.
+Counting rules, each from the platform's documentation:
+- Mastodon: extended grapheme clusters; every http(s) URL counts as 23
+  (https://docs.joinmastodon.org/user/posting/#text).
+- Bluesky: 300 graphemes and 3000 UTF-8 bytes; URLs count in full
+  (https://docs.bsky.app/docs/advanced-guides/post-richtext).
+- X: twitter-text v3's weighted length (channels/x_text.py); URLs count as 23, emoji as 2
+  (https://docs.x.com/resources/fundamentals/counting-characters).
+- Telegram: UTF-16 code units of the text after HTML entity parsing
+  (https://core.telegram.org/api/entities#entity-length).
 """
 
 from __future__ import annotations
