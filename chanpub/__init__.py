@@ -35,7 +35,7 @@ _LAZY = {
     "Links": "chanpub.contract",
     "Preview": "chanpub.contract",
     "PreviewKind": "chanpub.contract",
-    "Status": "chanpub.contract",
+    "Status": "chanpub.status",
     "Receipt": "chanpub.contract",
     "Release": "chanpub.release",
     "AmbiguousError": "chanpub.errors",

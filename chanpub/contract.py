@@ -43,26 +43,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
+from chanpub.status import Status
+
 if TYPE_CHECKING:
     import httpx
     from pydantic import BaseModel
 
     from chanpub.release import Release
-
-
-class Status(StrEnum):
-    """Every state a delivery, an item or an outcome can be in (values are a contract:
-    they are stored in the ledger and printed in `--json`)."""
-
-    PUBLISHED = "published"
-    ALREADY_PUBLISHED = "already-published"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-    INVALID = "invalid"  # a broken release in a folder: held back, the others went out
-    IN_PROGRESS = "in_progress"  # marked before the remote call; left by a stopped run
-    NEEDS_CHECK = "needs_check"  # a person must look: see `chanpub resolve`
-    SENT = "sent"  # one item (a recipient) delivered
-    DEFERRED = "deferred"  # one item refused for now: the next run retries it
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from chanpub.config import Config
 from chanpub.context import Observer
-from chanpub.contract import Links, Preview, Receipt, Status
+from chanpub.contract import Links, Preview, Receipt
 from chanpub.errors import AmbiguousError, ChannelError, DuplicateError, PartialFailure
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
@@ -26,6 +26,7 @@ from chanpub.outcomes import Outcome, ReleaseResult, RunResult
 from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links, release_source
 from chanpub.release import Release
 from chanpub.retry import with_retries
+from chanpub.status import Status
 
 Delivered = tuple[Outcome, Receipt | None]  # the outcome, and the receipt for later channels
 

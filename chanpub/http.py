@@ -1,10 +1,10 @@
 """The one httpx.Client factory, and HTTP failures classified into ChannelErrors.
 
-Buckets (RFC 9110 §15 status classes; RFC 9110 §10.2.3 Retry-After): connection refused or a connect timeout
-is retryable; 429 and 503 are retryable after `Retry-After`; a timeout or reset after the
-body was sent, or a 5xx answer to a create, is ambiguous; 401/403 are auth errors; other
-4xx are permanent. Messages give method, host, status and a short reason, never headers,
-tokens or bodies.
+Buckets (RFC 9110 §15 status classes, §10.2.3 Retry-After): connection refused or a
+connect timeout is retryable; 429 and 503 are retryable after `Retry-After`; a timeout or
+reset after the body was sent, or a 5xx answer to a create, is ambiguous; 401/403 are auth
+errors; other 4xx are permanent. Messages give method, host, status and a short reason,
+never headers, tokens or bodies.
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from chanpub.contract import Status
 from chanpub.errors import StateError
 from chanpub.i18n import _
+from chanpub.status import Status
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chanpub.contract import Status
 from chanpub.errors import ExitCode
+from chanpub.status import Status
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chanpub.config import ChannelConfig, Config
-from chanpub.contract import ChannelContext, Links, Status
+from chanpub.contract import ChannelContext, Links
 from chanpub.errors import ApprovalError, ChanpubError, ConfigError, InputError, ReleaseError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
+from chanpub.status import Status
 
 if TYPE_CHECKING:
     from chanpub.ledger import Ledger

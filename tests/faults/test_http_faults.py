@@ -14,8 +14,8 @@ import pytest
 
 from chanpub import actions, http
 from chanpub.config import load_config
-from chanpub.contract import Status
 from chanpub.outcomes import RunResult
+from chanpub.status import Status
 
 from .fault_server import Fault, FaultServer
 from .office import SECRETS, ledger_rows, mastodon, telegram, webhook, write_office

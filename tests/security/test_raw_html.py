@@ -10,13 +10,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from chanpub.contract import Links
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from chanpub.channels.mastodon import MastodonChannel
 from chanpub.channels.telegram import TelegramChannel
 from chanpub.cli import app
+from chanpub.contract import Links
 from chanpub.release import load_release
 from chanpub.testing import make_context, write_release
 
