@@ -19,6 +19,7 @@ from typing import Any
 
 from chanpub.errors import StateError
 from chanpub.i18n import _
+from chanpub.render.files import make_private_folder
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -87,13 +88,21 @@ class Delivery:
     finished_at: str | None
 
 
+def _create_private(path: Path) -> None:
+    """Create the ledger file readable by this user only (0600), if it is not there yet."""
+    import os
+
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
 class Ledger:
     """The ledger file in the state directory; safe to share between adapter threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_folder(path.parent)
+            _create_private(path)  # SQLite gives its -wal and -shm files the same mode
             self._db = sqlite3.connect(
                 path, timeout=30.0, check_same_thread=False, isolation_level=None
             )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -126,7 +125,6 @@ class SessionStore:
         """Store the session where only this user can read it."""
         from chanpub.render.files import write_atomically
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomically(
             self.path,
             json.dumps(
@@ -137,5 +135,5 @@ class SessionStore:
                     "refresh": session.refresh,
                 }
             ),
+            private=True,
         )
-        os.chmod(self.path, 0o600)

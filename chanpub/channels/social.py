@@ -170,6 +170,7 @@ class DeliveryNotes:
                 {"parts": list(self.parts), "url": self.url, "started": self.started},
                 ensure_ascii=False,
             ),
+            private=True,  # in the state directory
         )
 
     @classmethod
