@@ -8,10 +8,11 @@ the next run means a run stopped between the call and its record.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,9 +91,8 @@ class Delivery:
 
 def _create_private(path: Path) -> None:
     """Create the ledger file readable by this user only (0600), if it is not there yet."""
-    import os
-
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    with suppress(FileExistsError):  # an existing ledger keeps the mode it has
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class Ledger:

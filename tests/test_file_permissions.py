@@ -15,6 +15,7 @@ import stat
 import subprocess
 import tempfile
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from chanpub.approval import approve
+from chanpub.errors import ApprovalError
 from chanpub.ledger import Ledger
 from chanpub.testing import write_release
 
@@ -134,7 +136,9 @@ def test_approve_keeps_the_mode_and_the_owner_of_the_release(tmp_path: Path) -> 
 def as_user(uid: int, groups: list[int], work: Callable[[], object]) -> int:
     """Run `work` in a child process as user `uid` (group `uid`, plus `groups`); its exit
     status. (A new interpreter could not run: this one lives in root's home.)"""
-    pid = os.fork()
+    with warnings.catch_warnings():  # 3.12+ warns when pytest runs other threads; the
+        warnings.simplefilter("ignore", DeprecationWarning)  # child takes none of their locks
+        pid = os.fork()
     if pid == 0:  # the child: drop root, work, and never return into pytest
         code = 1
         try:
@@ -182,3 +186,21 @@ def test_another_officer_approves_a_colleagues_release_and_it_stays_theirs(
         OFFICER,
     )
     assert 'approved_by: "Sekretaris"' in path.read_text(encoding="utf-8")
+
+
+def test_an_officer_who_may_not_write_the_release_gets_a_clear_error(shared_folder: Path) -> None:
+    path = write_release(shared_folder, approved=False, status="draft")
+    os.chown(path, OFFICER, OFFICER)
+    path.chmod(0o644)  # only its owner may write it
+    before = path.read_bytes()
+    warm_up = write_release(shared_folder.parent, approved=False, status="draft")
+    approve(warm_up, "Sekretaris")  # loads every module before we stop being root
+
+    def refused() -> None:
+        with pytest.raises(ApprovalError) as raised:
+            approve(path, "Sekretaris")
+        assert str(raised.value).startswith(f"{path}: cannot write the approval (")
+        assert "ask the file's owner for write permission" in str(raised.value)
+
+    assert as_user(NOBODY, [NOBODY], refused) == 0
+    assert path.read_bytes() == before

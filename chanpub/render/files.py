@@ -43,13 +43,17 @@ def make_private_folder(path: Path) -> None:
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 
+def temporary_name(name: str, pid: int | None = None) -> str:
+    """A new temporary name for the file `name`, written by process `pid` (default: this)."""
+    stem = name[:100]  # room for the tag within the 255-byte file name limit
+    return f".{stem}.{_host()}-{pid or os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
+
+
 def _create_temporary(path: Path, mode: int) -> tuple[int, Path]:
     """Open a new temporary file beside `path`; the kernel applies the umask to `mode`."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    stem = path.name[:100]  # room for the tag within the 255-byte file name limit
     while True:
-        name = f".{stem}.{_host()}-{os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
-        temporary = path.parent / name
+        temporary = path.parent / temporary_name(path.name)
         try:
             return os.open(temporary, flags, mode), temporary
         except FileExistsError:  # pragma: no cover - 32 random bits collided
