@@ -11,7 +11,7 @@ from pathlib import Path
 from chanpub.errors import ApprovalError
 from chanpub.i18n import _
 from chanpub.release import FENCE, Release, load_release, read_text, split_front_matter
-from chanpub.render.files import replace_keeping_owner
+from chanpub.render.files import remove_stale_temporaries, replace_keeping_owner
 
 
 def _scalar(value: str) -> str:
@@ -74,6 +74,7 @@ def approve(path: Path, by: str, now: datetime | None = None) -> Release:
                 "permission"
             ).format(path=path, reason=error.strerror)
         ) from None
+    remove_stale_temporaries(path.parent)  # left by an approve that was killed
     approved = load_release(path)
     if not approved.is_approved:  # the hash must not depend on the approval fields
         raise ApprovalError(

@@ -45,7 +45,8 @@ def make_private_folder(path: Path) -> None:
 
 def temporary_name(name: str, pid: int | None = None) -> str:
     """A new temporary name for the file `name`, written by process `pid` (default: this)."""
-    stem = name[:100]  # room for the tag within the 255-byte file name limit
+    # Room for the tag within the 255-byte file name limit (names may be UTF-8).
+    stem = name.encode()[:100].decode(errors="ignore")
     return f".{stem}.{_host()}-{pid or os.getpid()}-{secrets.token_hex(4)}{SUFFIX}"
 
 
@@ -110,10 +111,10 @@ def replace_keeping_owner(path: Path, content: str | bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
-            os.fchmod(file.fileno(), stat.S_IMODE(before.st_mode))
             now = os.fstat(file.fileno())
             if (now.st_uid, now.st_gid) != (before.st_uid, before.st_gid):
                 os.fchown(file.fileno(), before.st_uid, before.st_gid)
+            os.fchmod(file.fileno(), stat.S_IMODE(before.st_mode))  # after: chown may clear bits
         os.replace(temporary, path)
     except PermissionError:
         temporary.unlink(missing_ok=True)
