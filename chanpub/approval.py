@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chanpub.errors import ApprovalError
+from chanpub.files import remove_stale_temporaries, replace_keeping_owner
 from chanpub.i18n import _
 from chanpub.release import FENCE, Release, load_release, read_text, split_front_matter
-from chanpub.render.files import write_atomically
 
 
 def _scalar(value: str) -> str:
@@ -65,7 +65,16 @@ def approve(path: Path, by: str, now: datetime | None = None) -> Release:
     assert match is not None  # split_front_matter succeeded on the same text
     start = match.start(1) if match.group(1) is not None else text.index("\n") + 1
     end = match.end(1) if match.group(1) is not None else start
-    write_atomically(path, text[:start] + new_front + text[end:])
+    try:  # officers and the cron account share the file: keep its mode and owner
+        replace_keeping_owner(path, text[:start] + new_front + text[end:])
+    except OSError as error:
+        raise ApprovalError(
+            _(
+                "{path}: cannot write the approval ({reason}): ask the file's owner for write "
+                "permission"
+            ).format(path=path, reason=error.strerror)
+        ) from None
+    remove_stale_temporaries(path.parent)  # left by an approve that was killed
     approved = load_release(path)
     if not approved.is_approved:  # the hash must not depend on the approval fields
         raise ApprovalError(

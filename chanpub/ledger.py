@@ -8,6 +8,7 @@ the next run means a run stopped between the call and its record.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chanpub.errors import StateError
+from chanpub.files import make_private_folder
 from chanpub.i18n import _
 from chanpub.status import Status
 
@@ -89,13 +91,20 @@ class Delivery:
     source: str | None = None  # the release file; None for rows older than the column
 
 
+def _create_private(path: Path) -> None:
+    """Create the ledger file readable by this user only (0600), if it is not there yet."""
+    with suppress(FileExistsError):  # an existing ledger keeps the mode it has
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 class Ledger:
     """The ledger file in the state directory; safe to share between adapter threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_folder(path.parent)
+            _create_private(path)  # SQLite gives its -wal and -shm files the same mode
             self._db = sqlite3.connect(
                 path, timeout=30.0, check_same_thread=False, isolation_level=None
             )

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from chanpub.errors import LockHeld, StateError
+from chanpub.files import make_private_folder
 from chanpub.i18n import _
 
 
@@ -16,7 +17,7 @@ def send_lock(state_dir: Path) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        make_private_folder(state_dir)
     except OSError as error:
         raise StateError(
             _(
@@ -24,7 +25,7 @@ def send_lock(state_dir: Path) -> Iterator[None]:
                 "to a writable folder"
             ).format(path=state_dir, reason=error.strerror)
         ) from None
-    lock = FileLock(state_dir / "send.lock", timeout=0)
+    lock = FileLock(state_dir / "send.lock", timeout=0, mode=0o600)
     try:
         lock.acquire()
     except Timeout:

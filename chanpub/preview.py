@@ -81,11 +81,17 @@ def write_preview(path: Path, config: Config, out: Path | None = None) -> Path:
     page = build_preview(path, config)
     folder = out if out is not None else config.state_dir / "preview"
     target = folder / f"{page.release.slug}-preview.html"
-    from chanpub.render.files import write_atomically
+    from chanpub.files import (
+        make_private_folder,
+        remove_stale_temporaries,
+        write_atomically,
+    )
 
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, render_preview(page, config))
+        if out is None:  # in the state directory the page is private like the rest
+            make_private_folder(config.state_dir)
+        write_atomically(target, render_preview(page, config), private=out is None)
+        remove_stale_temporaries(folder)
     except OSError as error:
         raise InputError(
             _(

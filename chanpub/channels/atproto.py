@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -202,9 +201,8 @@ class SessionStore:
 
     def save(self, session: Session) -> None:
         """Store the session where only this user can read it."""
-        from chanpub.render.files import write_atomically
+        from chanpub.files import write_atomically
 
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomically(
             self.path,
             json.dumps(
@@ -215,5 +213,5 @@ class SessionStore:
                     "refresh": session.refresh,
                 }
             ),
+            private=True,
         )
-        os.chmod(self.path, 0o600)

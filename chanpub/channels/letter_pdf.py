@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ConfigError, PermanentError
+from chanpub.files import remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.dates import release_day
-from chanpub.render.files import write_atomically
 from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
 
 SIZES = {"A4": (210.0, 297.0), "F4": (215.0, 330.0)}
@@ -369,6 +369,8 @@ class LetterPdfChannel:
         written: list[Path] = []
         per_recipient: dict[str, str] = {}
         try:
+            for used in (self.folder, folder):  # left by a run killed mid-write
+                remove_stale_temporaries(used)
             for index, (recipient, letter) in enumerate(
                 zip(recipients, letters, strict=True), start=1
             ):

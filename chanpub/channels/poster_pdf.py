@@ -19,10 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
 from chanpub.errors import ConfigError, PermanentError, ReleaseError
+from chanpub.files import remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.dates import release_day
-from chanpub.render.files import write_atomically
 from chanpub.render.pdf.blocks import Theme
 from chanpub.render.pdf.document import page_size, parse_colour
 from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
@@ -288,6 +288,7 @@ class PosterPdfChannel:
         paths = self._paths(release)
         outputs: tuple[bytes | str, ...] = (pdf, thumbnail, card, share_text(content))
         try:
+            remove_stale_temporaries(self.folder)  # left by a run killed mid-write
             for path, data in zip(paths, outputs, strict=True):
                 write_atomically(path, data)
         except OSError as error:

@@ -162,7 +162,7 @@ class DeliveryNotes:
 
     def save(self, path: Path) -> None:
         """Write the notes (public post text only, never a credential)."""
-        from chanpub.render.files import write_atomically
+        from chanpub.files import write_atomically
 
         write_atomically(
             path,
@@ -170,6 +170,7 @@ class DeliveryNotes:
                 {"parts": list(self.parts), "url": self.url, "started": self.started},
                 ensure_ascii=False,
             ),
+            private=True,  # in the state directory
         )
 
     @classmethod

@@ -8,7 +8,6 @@ Options: path (folder), base_url (public URL of that folder), site_title.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -18,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import PermanentError
+from chanpub.files import copy_atomically, remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
 from chanpub.release import Release
-from chanpub.render.files import write_atomically
 
 MANIFEST = ".chanpub-site.json"
 OG_LOCALES = {"id": "id_ID", "en": "en_US"}
@@ -98,10 +97,9 @@ class StaticSiteChannel:
         release = preview.release
         page = self._page(release, key)
         try:
+            self._clean()
             if page.image is not None and page.image_name:
-                target = self.folder / "media" / page.image_name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(page.image, target)
+                copy_atomically(page.image, self.folder / "media" / page.image_name)
             page_path = self.folder / f"{release.slug}.html"
             write_atomically(page_path, page.html)
             self._update_listing(page.entry)
@@ -130,6 +128,7 @@ class StaticSiteChannel:
     def lookup(self, key: str) -> Receipt | None:
         """A page an interrupted run wrote carries the delivery key in a meta tag."""
         marker = f'<meta name="chanpub-key" content="{key}">'
+        self._clean()  # a run that stopped mid-write may have left a temporary file
         for page in self.folder.glob("*.html"):
             try:
                 if marker in page.read_text(encoding="utf-8"):
@@ -156,6 +155,11 @@ class StaticSiteChannel:
                     channel=self.name, path=self.folder, reason=error.strerror
                 )
             ) from None
+
+    def _clean(self) -> None:
+        """Remove temporary files that a killed run left in the site's folders."""
+        remove_stale_temporaries(self.folder)
+        remove_stale_temporaries(self.folder / "media")
 
     # --- rendering ----------------------------------------------------------------------
 

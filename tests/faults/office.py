@@ -101,11 +101,8 @@ def write_office(
 
 def environment(folder: Path, **extra: str) -> dict[str, str]:
     """The environment a cron job would give chanpub, with the state beside the config."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("CHANPUB_", "PYTHONPATH"))
-    }
+    # PYTHONPATH stays: with it set to a checkout, the command runs that checkout's code.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CHANPUB_")}
     env.update(SECRETS)
     # Messages in English whatever the config's `language:` (the tests read them).
     env.update(CHANPUB_STATE_DIR=str(folder / ".chanpub"), LANG="C.UTF-8", CHANPUB_LANG="en")
@@ -150,7 +147,9 @@ def start(folder: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
 def with_kill_point(point: str, signal_file: Path, count: int = 1) -> dict[str, str]:
     """Environment that makes chanpub stop at `point` (see killpoints/sitecustomize.py)."""
     return {
-        "PYTHONPATH": str(HERE / "killpoints"),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(HERE / "killpoints"), os.environ.get("PYTHONPATH")])
+        ),
         "CHANPUB_KILL_POINT": point,
         "CHANPUB_KILL_COUNT": str(count),
         "CHANPUB_KILL_SIGNAL": str(signal_file),

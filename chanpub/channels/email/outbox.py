@@ -1,26 +1,43 @@
 """The outbox transport: every message as an RFC 5322 .eml file in a folder.
 
 Offices use it to review a mailing, or to hand the files to another mail system; it needs
-no credentials and is idempotent (a file is rewritten, never duplicated).
+no credentials and is idempotent: a file appears whole or not at all, and a file already
+complete for this delivery (same Message-ID) is kept as it is, never written again.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import ClassVar
 
 from chanpub.channels.email.transport import Job, Report
 from chanpub.contract import ItemJournal
 from chanpub.errors import PermanentError
+from chanpub.files import remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
-from chanpub.render.files import write_atomically
 
 
 def eml_name(address: str) -> str:
     """A file name for a recipient's message."""
     return re.sub(r"[^A-Za-z0-9@._+-]", "_", address.lower()) + ".eml"
+
+
+HEADER_BYTES = 65536  # far more than chanpub's headers take
+
+
+def written_message_id(path: Path) -> str | None:
+    """The Message-ID of the .eml file at `path`, or None when there is none yet."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(HEADER_BYTES)  # the headers only, not the attachments
+    except FileNotFoundError:
+        return None
+    headers = BytesHeaderParser().parsebytes(head)
+    value = headers.get("Message-ID")
+    return str(value).strip() if value is not None else None
 
 
 class OutboxTransport:
@@ -34,13 +51,14 @@ class OutboxTransport:
 
     def deliver(self, jobs: Iterator[Job], journal: ItemJournal, report: Report) -> None:
         """Write every message; the file appears complete or not at all."""
+        remove_stale_temporaries(self.folder)  # left by a run killed mid-write
         for sent, job in enumerate(jobs, start=1):
             journal.begin(job.item)
+            path = self.folder / eml_name(job.recipient.email)
             try:
-                write_atomically(
-                    self.folder / eml_name(job.recipient.email),
-                    job.composed.data.replace(b"\r\n", b"\n"),
-                )
+                # A run killed after the file appeared, before recording it: keep that file.
+                if written_message_id(path) != job.composed.message_id:
+                    write_atomically(path, job.composed.data.replace(b"\r\n", b"\n"))
             except OSError as error:
                 raise PermanentError(
                     _("{channel}: cannot write to {path}: {reason}").format(

@@ -5,7 +5,11 @@ point (the COUNT-th time it gets there), writes CHANPUB_KILL_SIGNAL and waits to
 - after-lock: the send lock is held, nothing else done yet;
 - mid-ledger-write: inside a ledger transaction, its statements run, before COMMIT;
 - after-ledger-write: just after a ledger transaction committed;
-- before-record: a remote call returned (or failed), its outcome not yet recorded.
+- before-record: a remote call returned (or failed), its outcome not yet recorded;
+- before-rename: an output file is written whole under its temporary name, not yet renamed;
+- after-rename: an output file has just appeared under its name, nothing else done since.
+
+The file points count only files whose name contains CHANPUB_KILL_MATCH (default: any).
 
 Nothing here changes what chanpub does; it only chooses where it stops.
 """
@@ -22,6 +26,7 @@ from typing import Any
 POINT = os.environ.get("CHANPUB_KILL_POINT", "")
 COUNT = int(os.environ.get("CHANPUB_KILL_COUNT", "1") or 1)
 SIGNAL = os.environ.get("CHANPUB_KILL_SIGNAL", "")
+MATCH = os.environ.get("CHANPUB_KILL_MATCH", "")
 _seen: dict[str, int] = {}
 
 
@@ -67,6 +72,19 @@ def _install() -> None:
         original_finish(self, **kwargs)
 
     ledger.Ledger.finish = finish  # type: ignore[method-assign]
+
+    original_replace = os.replace
+
+    def replace(source: Any, target: Any, *args: Any, **kwargs: Any) -> None:
+        # An atomic write renames a hidden temporary file beside its target.
+        output = Path(source).name.startswith(".") and MATCH in Path(target).name
+        if output:
+            _maybe_stop("before-rename")
+        original_replace(source, target, *args, **kwargs)
+        if output:
+            _maybe_stop("after-rename")
+
+    os.replace = replace
 
 
 if POINT:
