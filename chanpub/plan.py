@@ -156,7 +156,8 @@ def plan_releases(
     make_context: Any,
 ) -> list[ReleasePlan]:
     """Each release with its channels; checks the channel names a release asks for and
-    runs every used adapter's own check() before anything is sent."""
+    runs every used adapter's own check() (and check_release(release), where it has one)
+    before anything is sent."""
     problems: list[str] = []
     plans: list[ReleasePlan] = []
     checked: set[str] = set()
@@ -193,6 +194,12 @@ def plan_releases(
                     adapter.check()
                 except ChanpubError as error:
                     problems.append(error.message)
+            if hasattr(adapter, "check_release"):  # e.g. its picture can be fitted
+                try:
+                    adapter.check_release(release)
+                except ChanpubError as error:
+                    if error.message not in problems:  # one unreadable image, one line
+                        problems.append(error.message)
             channel_plans.append(ChannelPlan(channel, adapter))
         skip = None
         if release.status != "approved":

@@ -15,7 +15,8 @@ Lifecycle, driven by dispatch:
    `ChannelError` (see chanpub.errors). `key` is stable across retries and runs.
 5. Optional: `check()` does local checks beyond the options (files exist, templates
    compile) and raises ConfigError; dispatch calls it for every channel before anything is
-   sent. `lookup(key)` finds a post an interrupted run may have made; `update(preview,
+   sent; `check_release(release)` does the same for one release (its picture can be
+   fitted) and raises ReleaseError. `lookup(key)` finds a post an interrupted run may have made; `update(preview,
    receipt)` edits a published post in place; `verify()` checks credentials without
    publishing; `canonical_url(release)` predicts the URL a canonical channel will publish
    at; `depends_on()` names channels that must publish first (e.g. an attached poster).

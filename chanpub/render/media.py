@@ -317,7 +317,9 @@ def _fit(data: bytes, spec: MediaSpec, source: Path) -> tuple[bytes, dict[str, A
             target = "JPEG"  # a photo saved as PNG is far smaller as JPEG
             picture = _mode_for(picture, target, spec.pad_color)
             continue
-        picture, _scaled = _fit_pixels(picture, spec, SHRINK)
+        # Bytes grow with pixels: aim straight for the limit, a little below it.
+        factor = min(SHRINK, 0.95 * math.sqrt((spec.max_bytes or 0) / len(payload)))
+        picture, _scaled = _fit_pixels(picture, spec, factor)
         if "scaled" not in changes:
             changes.append("scaled")
     raise ReleaseError(
