@@ -95,7 +95,9 @@ class FacebookPageChannel(meta_graph.GraphChannel):
                 "kind": "photo" if release.image else "link",
                 "link": links.canonical_url or "",
                 "photo": str(picture.path) if picture else "",
-                "photo_name": picture.filename(release.image.stem) if picture and release.image else "",
+                "photo_name": picture.filename(release.image.stem)
+                if picture and release.image
+                else "",
                 "photo_mime": picture.mime if picture else "",
                 "photo_problem": "" if picture else note or "",
                 "alt_text": release.image_alt or "",

@@ -11,10 +11,11 @@ the image itself, so it needs a public http(s) URL. The release image is fitted 
 Instagram's rules (JPEG, at most 8 MB, 4:5 to 1.91:1: padded with `pad_color` or cropped,
 `image_fit`; see chanpub.render.media) and written, just before the container is created,
 into the media folder the static-site channel named in its receipt, as
-`<slug>-<stem>-instagram.jpg`. Without a release image: a poster thumbnail. Limits: caption 2200 characters and 30
-hashtags per the reference (Instagram has announced 5: `max_hashtags`); publishing quota
-per rolling 24 h from content_publishing_limit. The container id, journalled at once, is
-the idempotency anchor: a retried run reuses it and never publishes it twice.
+`<slug>-<stem>-instagram.jpg`. Without a release image: a poster thumbnail. Limits: caption
+2200 characters and 30 hashtags per the reference (Instagram has announced 5:
+`max_hashtags`); publishing quota per rolling 24 h from content_publishing_limit. The
+container id, journalled at once, is the idempotency anchor: a retried run reuses it and
+never publishes it twice.
 """
 
 from __future__ import annotations

@@ -3,11 +3,11 @@
 Service: any Mastodon-API instance. Docs: https://docs.joinmastodon.org/methods/statuses/
 and https://docs.joinmastodon.org/methods/media/. Auth: `Authorization: Bearer <token>`, a
 user token with the scopes write:statuses and write:media (read:accounts for lookup).
-Limits: 500 characters by default but set per instance (`max_chars`), counted as
-grapheme clusters with every URL as 23; media upload 30 per 30 minutes; 300 requests per
-5 minutes (`X-RateLimit-Reset` is an ISO 8601 time). Pictures: the instance's
-`image_size_limit` and `image_matrix_limit` from /api/v2/instance, asked at publish time
-(the preview assumes 10 MB and 16.7 megapixels); fitted by chanpub.render.media. Double posts: `Idempotency-Key` (the
+Limits: 500 characters by default but set per instance (`max_chars`), counted as grapheme
+clusters with every URL as 23; media upload 30 per 30 minutes; 300 requests per 5 minutes
+(`X-RateLimit-Reset` is an ISO 8601 time). Pictures: the instance's `image_size_limit` and
+`image_matrix_limit` from /api/v2/instance, asked at publish time (the preview assumes 10 MB
+and 16.7 megapixels); fitted by chanpub.render.media. Double posts: `Idempotency-Key` (the
 delivery key) is honoured by the server for one hour; after that, `lookup` reads the
 account's recent statuses.
 

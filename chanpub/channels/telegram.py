@@ -6,12 +6,13 @@ https://core.telegram.org/bots/api#sendmessage and #sendphoto. Auth: the bot tok
 travels in the URL path (so URLs are never shown); the bot must be an administrator of the
 channel with the right to post messages. Limits: 4,096 characters per message and 1,024
 per photo caption, after entity parsing (counted here in UTF-16 units, after HTML
-escaping); a photo at most 10 MB, width + height at most 10,000 and a side ratio of at
-most 20 (the picture is fitted by chanpub.render.media); about 20 messages a minute per channel, and a 429 carries
+escaping); a photo at most 10 MB, width + height
+at most 10,000 and a side ratio of at most 20 (the picture is fitted by
+chanpub.render.media); about 20 messages a minute per channel, and a 429 carries
 `parameters.retry_after`. Double posts: the Bot API has no idempotency key and no way to
-read a channel's messages back, so there is no `lookup`: a send whose outcome is unknown
-is flagged for a person, and dispatch only calls publish again once a person has said it
-did not go out.
+read a channel's messages back, so there is no `lookup`: a send whose outcome is unknown is
+flagged for a person, and dispatch only calls publish again once a person has said it did
+not go out.
 
 Options: bot_token, chat_id (numeric id or @channelname), api_base, template, thread.
 """
@@ -39,9 +40,7 @@ from chanpub.render.shaping import LengthRule, count_telegram_html
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # sendPhoto: at most 10 MB, width + height at most 10,000, sides in a ratio of at most 20.
-PHOTO_SPEC = MediaSpec(
-    "telegram", max_bytes=10_000_000, max_side_sum=10_000, aspect=(1 / 20, 20)
-)
+PHOTO_SPEC = MediaSpec("telegram", max_bytes=10_000_000, max_side_sum=10_000, aspect=(1 / 20, 20))
 CHAT_ID = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
@@ -127,7 +126,9 @@ class TelegramChannel:
                 "parts": parts,
                 "url": links.canonical_url or "",
                 "photo": str(fitted.path) if fitted else "",
-                "photo_name": fitted.filename(release.image.stem) if fitted and release.image else "",
+                "photo_name": fitted.filename(release.image.stem)
+                if fitted and release.image
+                else "",
                 "photo_mime": fitted.mime if fitted else "",
                 "photo_problem": "" if fitted else note or "",
             },

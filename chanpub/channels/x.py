@@ -284,7 +284,9 @@ class XChannel:
             data={
                 "alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT],
                 "image": str(picture.path) if picture else "",
-                "image_name": picture.filename(release.image.stem) if picture and release.image else "",
+                "image_name": picture.filename(release.image.stem)
+                if picture and release.image
+                else "",
                 "image_mime": picture.mime if picture else "",
                 "image_problem": "" if picture else note or "",
             },

@@ -53,9 +53,12 @@ GPS_IFD = 0x8825
 ORIENTATION = 0x0112
 # Pillow `info` keys that describe how to decode the pixels, never who took them or where.
 HARMLESS_INFO = frozenset(
-    "jfif jfif_version jfif_unit jfif_density dpi icc_profile progressive progression adobe "
-    "adobe_transform gamma srgb chromaticity transparency aspect interlace background "
-    "duration loop version extension".split()
+    {
+        *("jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi", "icc_profile"),
+        *("progressive", "progression", "adobe", "adobe_transform", "gamma", "srgb"),
+        *("chromaticity", "transparency", "aspect", "interlace", "background", "duration"),
+        *("loop", "version", "extension"),
+    }
 )
 
 
@@ -402,10 +405,8 @@ def _fit_aspect(picture: Image, spec: MediaSpec) -> tuple[Image, str | None]:
         keep = max(1, math.floor(height * high))
         left = (width - keep) // 2
         return picture.crop((left, 0, left + keep, height)), "cropped"
-    if ratio < low:  # too tall: bars left and right
-        size = (math.ceil(height * low), height)
-    else:
-        size = (width, math.ceil(width / high))
+    # Too tall: bars left and right; too wide: bars above and below.
+    size = (math.ceil(height * low), height) if ratio < low else (width, math.ceil(width / high))
     colour = ImageColor.getcolor(spec.pad_color, picture.mode)
     canvas = Image.new(picture.mode, size, colour)
     canvas.paste(picture, ((size[0] - width) // 2, (size[1] - height) // 2))

@@ -137,7 +137,9 @@ class FakePds:
                 "Record/text must not be longer than 300 graphemes",
             )
         if problem := self.image_problem(record.get("embed") or {}):
-            return xrpc_error(400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {problem}")
+            return xrpc_error(
+                400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {problem}"
+            )
         if body["rkey"] in self.records:  # what the real PDS answers for a used key
             return xrpc_error(500, "InternalServerError", "Internal Server Error")
         uri = f"at://{DID}/app.bsky.feed.post/{body['rkey']}"
@@ -148,7 +150,6 @@ class FakePds:
             json={"uri": uri, "cid": cid, "validationStatus": "valid"},
             headers={"RateLimit-Limit": "5000", "RateLimit-Remaining": "4997"},
         )
-
 
     def image_problem(self, embed: dict[str, Any]) -> str | None:
         """What the lexicon (and this stricter stand-in) refuses in an images embed."""
@@ -162,7 +163,7 @@ class FakePds:
             if len(data) > IMAGE_MAX_BYTES:
                 return f"{where}/image file too big (max {IMAGE_MAX_BYTES} bytes)"
             if "alt" not in image:
-                return f"{where} must have the property \"alt\""
+                return f'{where} must have the property "alt"'
             with Image.open(io.BytesIO(data)) as picture:
                 kind = Image.MIME[picture.format or ""]
                 shape = {"width": picture.width, "height": picture.height}

@@ -212,7 +212,9 @@ def test_contract(tmp_path: Path) -> None:
 
 def test_image_url_is_where_the_website_published_the_image(tmp_path: Path) -> None:
     release = release_with_image(tmp_path)
-    assert public_image_url(release, site_links(tmp_path)) == f"{SITE}media/adminduk-keliling-foto.jpg"
+    assert (
+        public_image_url(release, site_links(tmp_path)) == f"{SITE}media/adminduk-keliling-foto.jpg"
+    )
     assert (
         public_image_url(release, site_links(tmp_path, image_url="https://cdn.example/x.jpg"))
         == "https://cdn.example/x.jpg"

@@ -139,7 +139,9 @@ class FakeInstance:
         assert request.headers["Content-Type"].startswith("multipart/form-data")
         assert b'name="description"' in body
         picture = body.split(b'name="file"; filename="')[1].split(b"\r\n\r\n", 1)[1]
-        picture = picture.split(b"\r\n--" + request.headers["Content-Type"].split("=")[1].encode())[0]
+        picture = picture.split(b"\r\n--" + request.headers["Content-Type"].split("=")[1].encode())[
+            0
+        ]
         if problem := self.picture_problem(picture):
             return masto_error(422, f"Validation failed: File {problem}")
         self.pictures.append(picture)
@@ -160,7 +162,6 @@ class FakeInstance:
                 "preview_url": f"{INSTANCE}/m/{media_id}.png",
             },
         )
-
 
     def picture_problem(self, data: bytes) -> str | None:
         """What the instance refuses in an uploaded picture (see the module docstring)."""
@@ -258,7 +259,9 @@ def test_the_photo_is_fitted_to_the_limits_the_instance_states(
     monkeypatch.setattr(mastodon, "MEDIA_POLL_DELAYS", (0.0,))
     portrait_photo(tmp_path / "foto.jpg")
     release = sample_release(tmp_path, image="foto.jpg", image_alt="Petugas melayani warga")
-    fake = FakeInstance(processing_polls=0, image_size_limit=1_500_000, image_matrix_limit=1_000_000)
+    fake = FakeInstance(
+        processing_polls=0, image_size_limit=1_500_000, image_matrix_limit=1_000_000
+    )
     channel = channel_for(tmp_path, fake)
     preview = channel.preview(release, sample_links())
     assert "image: 1080x1920 (9:16), JPEG" in "\n".join(preview.warnings), "preview: defaults"

@@ -108,7 +108,9 @@ def test_the_article_page_has_open_graph_and_alt_text(tmp_path: Path) -> None:
     assert html.meta["og:image:alt"] == "Mobil layanan biru"
     assert html.meta["chanpub-key"] == "k" * 64
     assert html.images[0] == {"src": f"media/{release.slug}-foto.jpg", "alt": "Mobil layanan biru"}
-    published = metadata_of((tmp_path / "public" / "media" / f"{release.slug}-foto.jpg").read_bytes())
+    published = metadata_of(
+        (tmp_path / "public" / "media" / f"{release.slug}-foto.jpg").read_bytes()
+    )
     assert published["size"] == (1080, 1920) and published["gps"] == {}, "upright, no location"
     assert published["exif"] == {} and "exif" not in published["info"]
     assert receipt.details["media_url"] == f"{BASE}media/"
