@@ -104,3 +104,59 @@ def test_a_file_that_is_no_picture_is_a_release_error(tmp_path: Path) -> None:
         check_image(tmp_path / "foto.jpg")
     with pytest.raises(ReleaseError, match="not a picture"):
         fit_image(tmp_path / "foto.jpg", INSTAGRAM, tmp_path / "cache")
+
+
+OFFICE = """\
+organisation: Dinas Kominfo Kota Contoh
+language: en
+channels:
+  website:
+    type: static-site
+    canonical: true
+    path: public
+    base_url: https://kominfo.example.go.id/siaran/
+  toots:
+    type: mastodon
+    instance: https://sosial.kotacontoh.go.id
+    token: ${MASTODON_TOKEN}
+"""
+
+
+@pytest.fixture
+def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An office with a website and a Mastodon account (whose token is set)."""
+    (tmp_path / "channels.yaml").write_text(OFFICE, encoding="utf-8")
+    monkeypatch.setenv("MASTODON_TOKEN", "token-value")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_check_shows_per_channel_what_is_done_to_the_photo(office: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chanpub.cli import app
+    from chanpub.testing import write_release
+
+    (office / "releases").mkdir()
+    portrait_photo(office / "releases" / "foto.jpg")
+    write_release(office / "releases", image="foto.jpg", image_alt="Petugas melayani warga")
+    result = CliRunner().invoke(app, ["check", "releases/release.md"])
+    assert result.exit_code == 0, result.output
+    assert "image: 1080x1920 (9:16), JPEG" in result.stdout
+    assert "turned upright, location data removed" in result.stdout
+
+
+def test_a_picture_that_cannot_be_read_stops_send_before_anything_is_sent(office: Path) -> None:
+    from typer.testing import CliRunner
+
+    from chanpub.cli import app
+    from chanpub.testing import write_release
+
+    (office / "releases").mkdir()
+    (office / "releases" / "foto.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut off by the upload")
+    write_release(office / "releases", image="foto.jpg", image_alt="Petugas melayani warga")
+    for command in (["check", "releases/release.md"], ["send", "releases/"]):
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert result.stderr.count("image: foto.jpg is not a picture that can be read") == 1
+    assert not (office / "public").exists(), "nothing was published"
