@@ -34,7 +34,7 @@ from chanpub.channels.base import Capabilities, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release
-from chanpub.render.media import MediaSpec, check_release_image, prepare_image
+from chanpub.render.media import MediaSpec, check_release_image, prepare_image, public_copy
 from chanpub.render.shaping import HASHTAG_PATTERN, LengthRule, hashtags
 
 CAPTION_LIMIT = 2200
@@ -66,21 +66,6 @@ class InstagramOptions(meta_graph.GraphOptions):
         if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value.strip()):
             raise ValueError("must be a colour like #ffffff (or your brand colour, e.g. #003366)")
         return value.strip().lower()
-
-
-def fitted_image_target(release: Release, links: Links) -> tuple[Path, str] | None:
-    """Where the fitted Instagram copy goes and the public address Instagram fetches it
-    from: `<slug>-<stem>-instagram.jpg` in the media folder a channel that ran before
-    named in its receipt (`media_dir` with an http(s) `media_url`: the static site)."""
-    if release.image is None:
-        return None
-    receipts = sorted(links.outputs.values(), key=lambda r: r.url != links.canonical_url)
-    name = f"{release.slug}-{release.image.stem}-instagram.jpg"
-    for receipt in receipts:
-        folder, url = receipt.details.get("media_dir"), str(receipt.details.get("media_url") or "")
-        if folder and url.startswith(("https://", "http://")):
-            return Path(str(folder)) / name, f"{url.rstrip('/')}/{name}"
-    return None
 
 
 def public_image_url(release: Release, links: Links) -> str | None:
@@ -137,7 +122,7 @@ class InstagramChannel(meta_graph.GraphChannel):
         picture, note = prepare_image(release, self._image_spec(), self.context.state_dir)
         if note:
             warnings.append(note)
-        target = fitted_image_target(release, links) if picture else None
+        target = public_copy(release, links, "instagram") if picture else None
         image_url = target[1] if target else None
         if release.image is None or (picture is not None and not picture.changes):
             # No picture (a poster thumbnail), or one the website copy serves as it is.
