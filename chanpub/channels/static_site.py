@@ -11,6 +11,7 @@ Options: path (folder), base_url (public URL of that folder), site_title.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -53,7 +54,7 @@ class StaticSiteOptions(BaseModel):
 class _Page:
     slug: str
     html: str
-    image: Path | None
+    image: Path | None  # the fitted copy: upright, without location or other metadata
     image_name: str | None
     entry: dict[str, Any]
 
@@ -105,8 +106,9 @@ class StaticSiteChannel:
         page = self._page(release, key)
         try:
             if page.image is not None and page.image_name:
-                # The fitted copy: upright, without the photo's location and other metadata.
-                write_atomically(self.folder / "media" / page.image_name, page.image.read_bytes())
+                target = self.folder / "media" / page.image_name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(page.image, target)
             page_path = self.folder / f"{release.slug}.html"
             write_atomically(page_path, page.html)
             self._update_listing(page.entry)
