@@ -147,15 +147,19 @@ def check_image(path: Path) -> None:
 
 @functools.lru_cache(maxsize=256)
 def _header_problem(path: str, size: int, mtime_ns: int) -> str | None:
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            width, height = image.size
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return "too many pixels"
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         return str(error) or type(error).__name__
-    except Image.DecompressionBombError:
-        return "too many pixels"
     if width < 1 or height < 1 or width * height > MAX_SOURCE_PIXELS:
         return f"{width}x{height} pixels"
     return None
