@@ -16,15 +16,16 @@ Lifecycle, driven by dispatch:
 3. `preview(release, links)` returns exactly what would go out, without network or secrets.
 4. `publish(preview, key)` makes the remote call and returns a `Receipt`, or raises a
    `ChannelError` (see chanpub.errors). `key` is stable across retries and runs.
-5. Optional: `check()` does local checks beyond the options (files exist, templates
-   compile) and raises ConfigError; dispatch calls it for every channel before anything is
-   sent. `lookup(key)` finds a post an interrupted run may have made; `update(preview,
-   receipt)` edits a published post in place; `verify()` checks credentials without
-   publishing; `canonical_url(release)` predicts the URL a canonical channel will publish
-   at; `depends_on()` names channels that must publish first (e.g. an attached poster);
-   `picture(preview)` returns PNG bytes showing a printed output (a poster) for the preview
-   page. The core reaches them only through `chanpub.handle.ChannelHandle`, which supplies
-   the defaults for those an adapter leaves out.
+5. Optional: `check()` does local checks beyond the options (files exist, templates compile)
+   and raises ConfigError; dispatch calls it for every channel before anything is sent;
+   `check_release(release)` does the same for one release (its picture can be fitted) and
+   raises ReleaseError. `lookup(key)` finds a post an interrupted run may have made;
+   `update(preview, receipt)` edits a published post in place; `verify()` checks credentials
+   without publishing; `canonical_url(release)` predicts the URL a canonical channel will
+   publish at; `depends_on()` names channels that must publish first (e.g. an attached
+   poster); `picture(preview)` returns PNG bytes showing a printed output (a poster) for the
+   preview page. The core reaches them only through `chanpub.handle.ChannelHandle`, which
+   supplies the defaults for those an adapter leaves out.
 
 Dispatch retries a RetryableError itself (bounded, honouring `retry_after`), and on an
 AmbiguousError calls `lookup(key)` when the adapter has it, so adapters do not loop.

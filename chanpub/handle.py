@@ -47,6 +47,13 @@ class ChannelHandle:
         if check is not None:
             check()
 
+    def check_release(self, release: Release) -> None:
+        """The adapter's own checks of one release, e.g. that its picture can be fitted
+        (none by default); raises a ReleaseError."""
+        check = self._optional("check_release")
+        if check is not None:
+            check(release)
+
     @property
     def can_look_up(self) -> bool:
         """Whether the platform can be asked what an interrupted run published."""

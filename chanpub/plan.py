@@ -300,10 +300,31 @@ def plan_releases(
                 checked.add(channel.name)
                 problems.extend(_check_adapter(adapter, channel, config))
             channel_plans.append(ChannelPlan(channel, adapter))
+        unusable = _release_problems(release, channel_plans)
+        if unusable:  # e.g. a picture no channel can carry: held back like a broken file
+            if explicit or invalid is None:
+                problems.extend(p for p in unusable if p not in problems)
+            else:
+                invalid.append(invalid_release(release.path, "\n".join(unusable), release))
+            continue
         plans.append(ReleasePlan(release, tuple(channel_plans), skip))
     if problems:
         raise InputError("\n".join(problems))
     return plans
+
+
+def _release_problems(release: Release, channels: Sequence[ChannelPlan]) -> list[str]:
+    """What the channels' own check_release() find wrong with this release, once each."""
+    problems: list[str] = []
+    for channel in channels:
+        if channel.adapter is None:
+            continue
+        try:
+            channel.adapter.check_release(release)
+        except ChanpubError as error:
+            if error.message not in problems:  # one unreadable image, one line
+                problems.append(error.message)
+    return problems
 
 
 def _skip_reason(release: Release, now: datetime) -> str | None:

@@ -6,7 +6,8 @@ app.bsky.richtext.facet, app.bsky.embed.images / external. Auth: an app password
 for a session (createSession); the session is kept in the state directory (mode 0600) and
 renewed with refreshSession, because logins are limited to 30 per 5 minutes and 300 a day
 per account. Limits: 300 graphemes and 3000 UTF-8 bytes per post, URLs counted in full;
-images up to 2,000,000 bytes; 5,000 write points an hour (`RateLimit-Reset` is Unix time).
+images up to 2,000,000 bytes, sent with their aspectRatio (fitted by
+chanpub.render.media); 5,000 write points an hour (`RateLimit-Reset` is Unix time).
 Double posts: each post's record key is a TID derived from the delivery key, so a retried
 createRecord cannot make a second record; getRecord on that key is the lookup.
 
@@ -16,7 +17,6 @@ Options: service, handle, app_password, template, thread.
 from __future__ import annotations
 
 import json
-import mimetypes
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,7 +56,14 @@ from chanpub.errors import (
 )
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 from chanpub.render.shaping import LengthRule, count_graphemes
+
+# app.bsky.embed.images: any image/* blob up to 2,000,000 bytes; the Bluesky app itself
+# uploads at most 2000 px on the longest side.
+IMAGE_SPEC = MediaSpec(
+    "bluesky", formats=("JPEG", "PNG", "WEBP"), max_bytes=IMAGE_MAX_BYTES, max_side=2000
+)
 
 
 class BlueskyOptions(BaseModel):
@@ -103,6 +110,10 @@ class BlueskyChannel:
         self.sessions = SessionStore(context.state_dir, options.service, options.handle)
         self._session: Session | None = None
 
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        check_release_image(release)
+
     def check(self) -> None:
         """The template compiles and uses only known fields."""
         from chanpub.render.social import check_post_template
@@ -115,18 +126,9 @@ class BlueskyChannel:
         """The post (or the thread's posts) exactly as they will be created."""
         rule = LengthRule(GRAPHEME_LIMIT, "graphemes", bluesky_length)
         parts, warnings = social_parts(self, release, links, rule)
-        image = release.image
-        if image is not None:
-            size = image.stat().st_size if image.exists() else 0
-            mime = mimetypes.guess_type(image.name)[0] or ""
-            if size > IMAGE_MAX_BYTES or not mime.startswith("image/"):
-                warnings.append(
-                    _(
-                        "{channel}: the image is not a picture under {limit} bytes: "
-                        "the post gets a link card instead"
-                    ).format(channel=self.name, limit=IMAGE_MAX_BYTES)
-                )
-                image = None
+        fitted, note = prepare_image(release, IMAGE_SPEC, self.context.state_dir)
+        if note:
+            warnings.append(note)
         return Preview(
             channel=self.name,
             release=release,
@@ -136,13 +138,16 @@ class BlueskyChannel:
             limit=GRAPHEME_LIMIT,
             unit="graphemes",
             warnings=tuple(warnings),
-            attachments=(image,) if image else (),
+            attachments=(fitted.path,) if fitted else (),
             parts=tuple(parts),
             image_alt=release.image_alt or "",
             data={
                 "language": release.language or self.context.language,
                 "url": links.canonical_url or "",
-                "image": str(image) if image else "",
+                "image": str(fitted.path) if fitted else "",
+                "image_mime": fitted.mime if fitted else "",
+                "aspect_ratio": {"width": fitted.width, "height": fitted.height} if fitted else {},
+                "image_problem": "" if fitted else note or "",
                 "image_alt": release.image_alt or "",
             },
         )
@@ -276,9 +281,15 @@ class BlueskyChannel:
         return self._receipt(ids)
 
     def _embed(self, preview: Preview) -> dict[str, Any] | None:
+        if preview.data["image_problem"]:
+            raise PermanentError(
+                _("{channel}: {problem}").format(
+                    channel=self.name, problem=preview.data["image_problem"]
+                )
+            )
         if preview.data["image"]:
             path = Path(preview.data["image"])
-            mime = mimetypes.guess_type(path.name)[0] or "image/jpeg"
+            mime = preview.data["image_mime"]
             try:
                 data = path.read_bytes()
             except OSError as error:
@@ -292,7 +303,14 @@ class BlueskyChannel:
             )["blob"]
             return {
                 "$type": "app.bsky.embed.images",
-                "images": [{"image": blob, "alt": preview.data["image_alt"]}],
+                "images": [
+                    {
+                        "image": blob,
+                        "alt": preview.data["image_alt"],
+                        # Without it, clients crop the picture to a guessed shape.
+                        "aspectRatio": dict(preview.data["aspect_ratio"]),
+                    }
+                ],
             }
         if preview.data["url"]:
             release = preview.release

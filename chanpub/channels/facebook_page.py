@@ -5,8 +5,10 @@ https://developers.facebook.com/docs/graph-api/reference/page/photos
 Auth: a Page access token (`pages_manage_posts`, `pages_read_engagement`,
 `pages_show_list`), sent as the `access_token` parameter; the API version is pinned.
 Create: POST /{page-id}/feed with `message` + `link`, or POST /{page-id}/photos with the
-image as multipart `source` and the text as `caption`. No idempotency key: a marker
-(link and start time) is journalled before the call, so `lookup` can read the feed back;
+picture (fitted by chanpub.render.media: 4 MB at most, no location data) as multipart
+`source`, the text as `caption` and the alt text as `alt_text_custom`. No idempotency
+key: a marker (link and start time) is journalled before the call, so `lookup` can read
+the feed back;
 error 506 means the same text is already there. Text limit: none documented (63,206 is
 quoted by third parties); limits and usage headers: see chanpub.channels.meta_graph.
 """
@@ -14,8 +16,8 @@ quoted by third parties); limits and usage headers: see chanpub.channels.meta_gr
 from __future__ import annotations
 
 import json
-import mimetypes
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr, field_validator
@@ -25,11 +27,14 @@ from chanpub.contract import Capabilities, Links, Preview, Receipt
 from chanpub.errors import ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 from chanpub.render.shaping import LengthRule
 
 TEXT_LIMIT = 63206  # third-party figure; press releases stay far below it
 MARKER = "request"  # journal item: what lookup looks for (link, message, start time)
 POST = "post"  # journal item: the post id once created
+# /{page-id}/photos: JPEG, PNG (also BMP, GIF, TIFF), 4 MB at most.
+PHOTO_SPEC = MediaSpec("facebook-page", formats=("JPEG", "PNG"), max_bytes=4_000_000)
 
 
 class FacebookPageOptions(meta_graph.GraphOptions):
@@ -73,8 +78,9 @@ class FacebookPageChannel(meta_graph.GraphChannel):
         )
         if not links.canonical_url:
             warnings.append(_("no canonical URL: the post will have no link to the article"))
-        if release.image is not None and not release.image.is_file():
-            warnings.append(_("the image {path} does not exist").format(path=release.image))
+        picture, note = prepare_image(release, PHOTO_SPEC, self.context.state_dir)
+        if note:
+            warnings.append(note)
         return Preview(
             channel=self.name,
             release=release,
@@ -84,9 +90,23 @@ class FacebookPageChannel(meta_graph.GraphChannel):
             limit=fitted.limit,
             unit=fitted.unit,
             warnings=tuple(warnings),
-            attachments=(release.image,) if release.image else (),
-            data={"kind": "photo" if release.image else "link", "link": links.canonical_url or ""},
+            attachments=(picture.path,) if picture else (),
+            data={
+                "kind": "photo" if release.image else "link",
+                "link": links.canonical_url or "",
+                "photo": str(picture.path) if picture else "",
+                "photo_name": picture.filename(release.image.stem)
+                if picture and release.image
+                else "",
+                "photo_mime": picture.mime if picture else "",
+                "photo_problem": "" if picture else note or "",
+                "alt_text": release.image_alt or "",
+            },
         )
+
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        check_release_image(release)
 
     # --- publish ------------------------------------------------------------------------
 
@@ -116,7 +136,7 @@ class FacebookPageChannel(meta_graph.GraphChannel):
         image = preview.release.image
         try:
             if image is not None:
-                payload = self._photo(image, preview.text)
+                payload = self._photo(preview)
                 post_id = str(payload.get("post_id") or payload.get("id") or "")
             else:
                 data = {"message": preview.text}
@@ -134,21 +154,29 @@ class FacebookPageChannel(meta_graph.GraphChannel):
         journal.sent(POST, post_id)
         return self._receipt(post_id, "photo" if image is not None else "link")
 
-    def _photo(self, image: Any, caption: str) -> dict[str, Any]:
+    def _photo(self, preview: Preview) -> dict[str, Any]:
+        """POST /{page-id}/photos: the fitted picture, the caption and the alt text."""
+        data = preview.data
+        if not data["photo"]:
+            raise PermanentError(
+                _("{channel}: {problem}").format(channel=self.name, problem=data["photo_problem"])
+            )
         try:
-            content = image.read_bytes()
+            content = Path(data["photo"]).read_bytes()
         except OSError as error:
             raise PermanentError(
                 _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=image, reason=error.strerror
+                    channel=self.name, path=data["photo"], reason=error.strerror
                 )
             ) from None
-        mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+        form = {"caption": preview.text}
+        if data["alt_text"]:
+            form["alt_text_custom"] = data["alt_text"]  # what screen readers say
         return self._call(
             "POST",
             f"{self.options.page_id}/photos",
-            data={"caption": caption},
-            files={"source": (image.name, content, mime)},
+            data=form,
+            files={"source": (data["photo_name"], content, data["photo_mime"])},
         )
 
     def _receipt(self, post_id: str, kind: str) -> Receipt:

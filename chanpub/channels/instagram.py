@@ -7,18 +7,25 @@ Auth: a Facebook user token with instagram_basic + instagram_content_publish on
 graph.facebook.com, or an Instagram user token on graph.instagram.com (`graph_base`).
 Flow: POST /{ig-id}/media (image_url, caption, alt_text) -> poll GET /{container}?fields=
 status_code until FINISHED -> POST /{ig-id}/media_publish (creation_id). Instagram fetches
-the image itself, so it needs a public http(s) URL: the release image as the website
-channel published it, or a poster thumbnail. Limits: caption 2200 characters and 30
-hashtags per the reference (Instagram has announced 5: `max_hashtags`); publishing quota
-per rolling 24 h from content_publishing_limit. The container id, journalled at once, is
-the idempotency anchor: a retried run reuses it and never publishes it twice.
+the image itself, so it needs a public http(s) URL. The release image is fitted to
+Instagram's rules (JPEG, at most 8 MB, 4:5 to 1.91:1: padded with `pad_color` or cropped,
+`image_fit`; see chanpub.render.media) and written, just before the container is created,
+into the media folder the static-site channel named in its receipt, as
+`<slug>-<stem>-instagram.jpg`. Without a release image: a poster thumbnail. Limits: caption
+2200 characters and 30 hashtags per the reference (Instagram has announced 5:
+`max_hashtags`); publishing quota per rolling 24 h from content_publishing_limit. The
+container id, journalled at once, is the idempotency anchor: a retried run reuses it and
+never publishes it twice.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
@@ -27,6 +34,7 @@ from chanpub.contract import Capabilities, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec, check_release_image, prepare_image, public_copy
 from chanpub.render.shaping import HASHTAG_PATTERN, LengthRule, hashtags
 
 CAPTION_LIMIT = 2200
@@ -34,6 +42,11 @@ ALT_TEXT_LIMIT = 1000
 ANNOUNCED_HASHTAG_CAP = 5
 CONTAINER = "container"  # journal item: the media container id
 PUBLISHED = "published"  # journal item: the IG media id
+# ig-user/media image specifications: JPEG only, at most 8 MB, aspect ratio 4:5 to 1.91:1,
+# width 320 to 1440 (Instagram scales outside that range).
+IMAGE_SPEC = MediaSpec(
+    "instagram", formats=("JPEG",), max_bytes=8_000_000, max_width=1440, aspect=(0.8, 1.91)
+)
 
 
 class InstagramOptions(meta_graph.GraphOptions):
@@ -42,8 +55,17 @@ class InstagramOptions(meta_graph.GraphOptions):
     account_id: str
     access_token: SecretStr
     max_hashtags: int = Field(default=30, ge=0, le=30)
+    image_fit: Literal["pad", "crop"] = "pad"
+    pad_color: str = "#ffffff"
 
     check_account_id = field_validator("account_id", mode="before")(meta_graph.numeric_id)
+
+    @field_validator("pad_color")
+    @classmethod
+    def _colour(cls, value: str) -> str:
+        if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", value.strip()):
+            raise ValueError("must be a colour like #ffffff (or your brand colour, e.g. #003366)")
+        return value.strip().lower()
 
 
 def public_image_url(release: Release, links: Links) -> str | None:
@@ -97,7 +119,14 @@ class InstagramChannel(meta_graph.GraphChannel):
             overrides={"hashtags": tags},
         )
         count = len(HASHTAG_PATTERN.findall(fitted.text))
-        image_url = public_image_url(release, links)
+        picture, note = prepare_image(release, self._image_spec(), self.context.state_dir)
+        if note:
+            warnings.append(note)
+        target = public_copy(release, links, "instagram") if picture else None
+        image_url = target[1] if target else None
+        if release.image is None or (picture is not None and not picture.changes):
+            # No picture (a poster thumbnail), or one the website copy serves as it is.
+            image_url = image_url or public_image_url(release, links)
         if count > cap:
             warnings.append(
                 _("the caption has {count} hashtags; at most {cap} are allowed").format(
@@ -111,14 +140,8 @@ class InstagramChannel(meta_graph.GraphChannel):
                     "max_hashtags: {cap} if posts are refused"
                 ).format(count=count, cap=ANNOUNCED_HASHTAG_CAP)
             )
-        if image_url is None:
+        if image_url is None and (picture is not None or release.image is None):
             warnings.append(self._no_image_reason(release, links))
-        elif release.image and release.image.suffix.lower() not in (".jpg", ".jpeg"):
-            warnings.append(
-                _("Instagram accepts JPEG images only; {name} may be refused").format(
-                    name=release.image.name
-                )
-            )
         if release.image and not release.image_alt:
             warnings.append(_("the image has no alt text (image_alt)"))
         return Preview(
@@ -130,13 +153,23 @@ class InstagramChannel(meta_graph.GraphChannel):
             limit=fitted.limit,
             unit=fitted.unit,
             warnings=tuple(warnings),
-            attachments=(release.image,) if release.image else (),
+            attachments=(picture.path,) if picture else (),
             data={
                 "image_url": image_url,
+                "picture": str(picture.path) if picture else "",
+                "copy_to": str(target[0]) if target else "",
+                "image_problem": "" if picture or release.image is None else note or "",
                 "hashtags": count,
                 "alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT],
             },
         )
+
+    def _image_spec(self) -> MediaSpec:
+        return replace(IMAGE_SPEC, fit=self.options.image_fit, pad_color=self.options.pad_color)
+
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        check_release_image(release)
 
     def _no_image_reason(self, release: Release, links: Links) -> str:
         if release.image is None:
@@ -150,7 +183,8 @@ class InstagramChannel(meta_graph.GraphChannel):
             )
         return _(
             "Instagram fetches the image from a public address, and the website "
-            "channel published none (is its base_url an https:// address?)"
+            "channel published none (is its base_url an https:// address? Is the "
+            "canonical channel a static-site, which publishes the fitted copy?)"
         )
 
     # --- publish ------------------------------------------------------------------------
@@ -212,6 +246,12 @@ class InstagramChannel(meta_graph.GraphChannel):
                     channel=self.name, count=preview.data["hashtags"], cap=self.options.max_hashtags
                 )
             )
+        if preview.data.get("image_problem"):
+            raise PermanentError(
+                _("{channel}: {problem}").format(
+                    channel=self.name, problem=preview.data["image_problem"]
+                )
+            )
         if not preview.data.get("image_url"):
             raise PermanentError(
                 _("{channel}: cannot post: {reason}").format(
@@ -219,7 +259,25 @@ class InstagramChannel(meta_graph.GraphChannel):
                 )
             )
 
+    def _publish_picture(self, preview: Preview) -> None:
+        """Put the fitted JPEG where its public address points, for Instagram to fetch."""
+        if not preview.data.get("copy_to"):
+            return
+        from chanpub.files import write_atomically
+
+        target = Path(preview.data["copy_to"])
+        try:
+            write_atomically(target, Path(preview.data["picture"]).read_bytes())
+        except OSError as error:
+            raise PermanentError(
+                _(
+                    "{channel}: cannot put the fitted image in {path}: {reason}: check that "
+                    "the website's folder can be written"
+                ).format(channel=self.name, path=target, reason=error.strerror)
+            ) from None
+
     def _create_container(self, preview: Preview, journal: Any) -> str:
+        self._publish_picture(preview)
         data = {"image_url": str(preview.data["image_url"]), "caption": preview.text}
         if preview.data.get("alt_text"):
             data["alt_text"] = str(preview.data["alt_text"])

@@ -3,9 +3,11 @@
 Service: any Mastodon-API instance. Docs: https://docs.joinmastodon.org/methods/statuses/
 and https://docs.joinmastodon.org/methods/media/. Auth: `Authorization: Bearer <token>`, a
 user token with the scopes write:statuses and write:media (read:accounts for lookup).
-Limits: 500 characters by default but set per instance (`max_chars`), counted as
-grapheme clusters with every URL as 23; media upload 30 per 30 minutes; 300 requests per
-5 minutes (`X-RateLimit-Reset` is an ISO 8601 time). Double posts: `Idempotency-Key` (the
+Limits: 500 characters by default but set per instance (`max_chars`), counted as grapheme
+clusters with every URL as 23; media upload 30 per 30 minutes; 300 requests per 5 minutes
+(`X-RateLimit-Reset` is an ISO 8601 time). Pictures: the instance's `image_size_limit` and
+`image_matrix_limit` from /api/v2/instance, asked at publish time (the preview assumes 10 MB
+and 16.7 megapixels); fitted by chanpub.render.media. Double posts: `Idempotency-Key` (the
 delivery key) is honoured by the server for one hour; after that, `lookup` reads the
 account's recent statuses.
 
@@ -16,10 +18,10 @@ from __future__ import annotations
 
 import html
 import json
-import mimetypes
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 
@@ -35,14 +37,23 @@ from chanpub.channels.social import (
     social_parts,
 )
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import ConfigError, PermanentError, RetryableError
+from chanpub.errors import AuthError, ConfigError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec, check_release_image, fit_image, prepare_image
 from chanpub.render.shaping import LengthRule, count_mastodon
 
 ALT_TEXT_LIMIT = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
 MEDIA_POLL_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0)  # waiting for media processing
 RECENT_STATUSES = 40  # the most the statuses list returns per page
+# Until publish asks the instance (/api/v2/instance, configuration.media_attachments):
+# the limits of Mastodon before 4.x (10 MB, 16.7 megapixels), which every instance allows.
+IMAGE_SPEC = MediaSpec(
+    "mastodon",
+    formats=("JPEG", "PNG", "WEBP", "GIF"),
+    max_bytes=10_485_760,
+    max_pixels=16_777_216,
+)
 
 
 class MastodonOptions(BaseModel):
@@ -83,6 +94,10 @@ class MastodonChannel:
     def _rule(self) -> LengthRule:
         return LengthRule(self.options.max_chars, "characters", count_mastodon)
 
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        check_release_image(release)
+
     def check(self) -> None:
         """The template compiles and uses only known fields."""
         where = f"channels.{self.name}.template"
@@ -98,6 +113,9 @@ class MastodonChannel:
     def preview(self, release: Release, links: Links) -> Preview:
         """The status (or the thread's statuses) exactly as they will be posted."""
         parts, warnings = social_parts(self, release, links, self._rule())
+        picture, note = prepare_image(release, IMAGE_SPEC, self.context.state_dir)
+        if note:
+            warnings.append(note)
         if release.image and len(release.image_alt or "") > ALT_TEXT_LIMIT:
             warnings.append(
                 _("{channel}: the alt text is cut to {limit} characters").format(
@@ -114,7 +132,7 @@ class MastodonChannel:
             limit=rule.limit,
             unit=_("characters (a link counts as 23)"),
             warnings=tuple(warnings),
-            attachments=(release.image,) if release.image else (),
+            attachments=(picture.path,) if picture else (),
             parts=tuple(parts),
             image_alt=(release.image_alt or "")[:ALT_TEXT_LIMIT],
             data={
@@ -175,22 +193,39 @@ class MastodonChannel:
         )
         return self._receipt(ids)
 
+    def _media_spec(self) -> MediaSpec:
+        """This instance's picture limits (configuration.media_attachments of
+        /api/v2/instance); the safe defaults when the instance does not say."""
+        try:
+            instance = self._call("GET", "/api/v2/instance").json()
+        except PermanentError as error:
+            if isinstance(error, AuthError):
+                raise
+            return IMAGE_SPEC  # an older server without /api/v2/instance
+        limits = (instance.get("configuration") or {}).get("media_attachments") or {}
+        size, matrix = limits.get("image_size_limit"), limits.get("image_matrix_limit")
+        return replace(
+            IMAGE_SPEC,
+            max_bytes=size if isinstance(size, int) and size > 0 else IMAGE_SPEC.max_bytes,
+            max_pixels=matrix if isinstance(matrix, int) and matrix > 0 else IMAGE_SPEC.max_pixels,
+        )
+
     def _upload(self, preview: Preview) -> str:
         image = preview.release.image
         assert image is not None  # only called for a release with an image
-        mime = mimetypes.guess_type(image.name)[0] or "application/octet-stream"
+        picture = fit_image(image, self._media_spec(), self.context.state_dir / "media")
         try:
-            data = image.read_bytes()
+            data = picture.path.read_bytes()
         except OSError as error:
             raise PermanentError(
                 _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=image, reason=error.strerror
+                    channel=self.name, path=picture.path, reason=error.strerror
                 )
             ) from None
         response = self._call(
             "POST",
             "/api/v2/media",
-            files={"file": (image.name, data, mime)},
+            files={"file": (picture.filename(image.stem), data, picture.mime)},
             data={"description": preview.data["image_alt"]},
         )
         media_id = str(response.json()["id"])

@@ -1,6 +1,9 @@
 """static-site: the article as a standalone HTML page, plus an index page and an Atom feed,
 in a folder that any web server can serve as is. No credentials; the default canonical
-channel. A clarification's page carries schema.org ClaimReview markup.
+channel. A clarification's page carries schema.org ClaimReview markup. The release image
+goes to media/ turned upright and without its location or other photo metadata
+(chanpub.render.media); the receipt names that folder (`media_dir`, `media_url`) so that
+Instagram's fitted copy can be published beside it.
 
 Options: path (folder), base_url (public URL of that folder), site_title.
 """
@@ -16,13 +19,17 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import PermanentError
+from chanpub.errors import PermanentError, ReleaseError
 from chanpub.files import copy_atomically, remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec
 
 MANIFEST = ".chanpub-site.json"
 OG_LOCALES = {"id": "id_ID", "en": "en_US"}
+# Pictures on the website: any web format, no size rule; upright and without metadata.
+WEB_SPEC = MediaSpec("static-site", formats=("JPEG", "PNG", "WEBP", "GIF"))
+SAME_FORMAT = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "WEBP": (".webp",), "GIF": (".gif",)}
 
 
 class StaticSiteOptions(BaseModel):
@@ -46,7 +53,7 @@ class StaticSiteOptions(BaseModel):
 class _Page:
     slug: str
     html: str
-    image: Path | None
+    image: Path | None  # the fitted copy: upright, without location or other metadata
     image_name: str | None
     entry: dict[str, Any]
 
@@ -110,7 +117,13 @@ class StaticSiteChannel:
                     "channels.{channel}.path"
                 ).format(channel=self.name, path=self.folder, reason=error.strerror)
             ) from None
-        details = {"path": str(page_path)}
+        # The media folder and its public address: channels that need a picture fetched
+        # from a public address (Instagram) put their fitted copy there.
+        details = {
+            "path": str(page_path),
+            "media_dir": str(self.folder / "media"),
+            "media_url": f"{self._base()}media/",
+        }
         if page.image_name:  # the public address other channels (Instagram) can fetch
             details["image_url"] = f"{self._base()}media/{page.image_name}"
         return Receipt(
@@ -179,7 +192,7 @@ class StaticSiteChannel:
             if release.publish_at is None
             else release.publish_at
         )
-        image_name = f"{release.slug}-{release.image.name}" if release.image else None
+        picture, image_name = self._picture(release)
         image_url = f"{self._base()}media/{image_name}" if image_name else None
         organisation = self.context.organisation
         html = render_page(
@@ -219,7 +232,29 @@ class StaticSiteChannel:
             "language": language,
             "verdict": release.verdict if release.is_clarification else None,
         }
-        return _Page(release.slug, html, release.image, image_name, entry)
+        return _Page(release.slug, html, picture, image_name, entry)
+
+    def _picture(self, release: Release) -> tuple[Path | None, str | None]:
+        """The release image fitted for the web (upright, no metadata) and its file name
+        in media/: `<slug>-<file name>`, with the suffix of the format when it changed."""
+        if release.image is None:
+            return None, None
+        from chanpub.render.media import fit_image
+
+        try:
+            fitted = fit_image(release.image, WEB_SPEC, self.context.state_dir / "media")
+        except ReleaseError as error:
+            raise PermanentError(error.message) from None
+        name = f"{release.slug}-{release.image.name}"
+        if release.image.suffix.lower() not in SAME_FORMAT[fitted.format]:
+            name = f"{release.slug}-{fitted.filename(release.image.stem)}"
+        return fitted.path, name
+
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        from chanpub.render.media import check_release_image
+
+        check_release_image(release)
 
     def _update_listing(self, entry: dict[str, Any]) -> None:
         manifest_path = self.folder / MANIFEST

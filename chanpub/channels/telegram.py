@@ -6,11 +6,13 @@ https://core.telegram.org/bots/api#sendmessage and #sendphoto. Auth: the bot tok
 travels in the URL path (so URLs are never shown); the bot must be an administrator of the
 channel with the right to post messages. Limits: 4,096 characters per message and 1,024
 per photo caption, after entity parsing (counted here in UTF-16 units, after HTML
-escaping); about 20 messages a minute per channel, and a 429 carries
+escaping); a photo at most 10 MB, width + height
+at most 10,000 and a side ratio of at most 20 (the picture is fitted by
+chanpub.render.media); about 20 messages a minute per channel, and a 429 carries
 `parameters.retry_after`. Double posts: the Bot API has no idempotency key and no way to
-read a channel's messages back, so there is no `lookup`: a send whose outcome is unknown
-is flagged for a person, and dispatch only calls publish again once a person has said it
-did not go out.
+read a channel's messages back, so there is no `lookup`: a send whose outcome is unknown is
+flagged for a person, and dispatch only calls publish again once a person has said it did
+not go out.
 
 Options: bot_token, chat_id (numeric id or @channelname), api_base, template, thread.
 """
@@ -19,10 +21,10 @@ from __future__ import annotations
 
 import html
 import json
-import mimetypes
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
@@ -32,10 +34,13 @@ from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Recei
 from chanpub.errors import AuthError, ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 from chanpub.render.shaping import LengthRule, count_telegram_html
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
+# sendPhoto: at most 10 MB, width + height at most 10,000, sides in a ratio of at most 20.
+PHOTO_SPEC = MediaSpec("telegram", max_bytes=10_000_000, max_side_sum=10_000, aspect=(1 / 20, 20))
 CHAT_ID = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
 
 
@@ -85,6 +90,10 @@ class TelegramChannel:
         self.options = options
         self.context = context
 
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        check_release_image(release)
+
     def check(self) -> None:
         """The template compiles and uses only known fields."""
         from chanpub.render.social import check_post_template
@@ -99,6 +108,9 @@ class TelegramChannel:
         caption = LengthRule(CAPTION_LIMIT, "characters", telegram_length)
         first = caption if release.image else message
         parts, warnings = social_parts(self, release, links, message, first_rule=first)
+        fitted, note = prepare_image(release, PHOTO_SPEC, self.context.state_dir)
+        if note:
+            warnings.append(note)
         return Preview(
             channel=self.name,
             release=release,
@@ -109,9 +121,17 @@ class TelegramChannel:
             limit=first.limit,
             unit="characters",
             warnings=tuple(warnings),
-            attachments=(release.image,) if release.image else (),
+            attachments=(fitted.path,) if fitted else (),
             parts=tuple(parts),
-            data={"url": links.canonical_url or ""},
+            data={
+                "url": links.canonical_url or "",
+                "photo": str(fitted.path) if fitted else "",
+                "photo_name": fitted.filename(release.image.stem)
+                if fitted and release.image
+                else "",
+                "photo_mime": fitted.mime if fitted else "",
+                "photo_problem": "" if fitted else note or "",
+            },
         )
 
     # --- publishing ---------------------------------------------------------------------
@@ -174,20 +194,9 @@ class TelegramChannel:
                 fields["reply_parameters"] = {"message_id": json.loads(ids[index - 1])["id"]}
             if index == 0 and preview.release.image:
                 fields["caption"] = text
-                image = preview.release.image
-                try:
-                    data = image.read_bytes()
-                except OSError as error:
-                    raise PermanentError(
-                        _("{channel}: cannot read the image {path}: {reason}").format(
-                            channel=self.name, path=image, reason=error.strerror
-                        )
-                    ) from None
-                mime = mimetypes.guess_type(image.name)[0] or "image/jpeg"
+                photo = self._photo(preview)
                 form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
-                message = self._method(
-                    "sendPhoto", data=form, files={"photo": (image.name, data, mime)}
-                )
+                message = self._method("sendPhoto", data=form, files={"photo": photo})
             else:
                 fields["text"] = text
                 if index == 0 and preview.data["url"]:
@@ -204,6 +213,23 @@ class TelegramChannel:
             receipt=self._receipt,
         )
         return self._receipt(ids)
+
+    def _photo(self, preview: Preview) -> tuple[str, bytes, str]:
+        """The fitted photo as a multipart file (name, bytes, type)."""
+        data = preview.data
+        if not data["photo"]:
+            raise PermanentError(
+                _("{channel}: {problem}").format(channel=self.name, problem=data["photo_problem"])
+            )
+        try:
+            content = Path(data["photo"]).read_bytes()
+        except OSError as error:
+            raise PermanentError(
+                _("{channel}: cannot read the image {path}: {reason}").format(
+                    channel=self.name, path=data["photo"], reason=error.strerror
+                )
+            ) from None
+        return data["photo_name"], content, data["photo_mime"]
 
     def _url(self, message: dict[str, Any]) -> str | None:
         """The public link of a message in a channel with a username, else None."""

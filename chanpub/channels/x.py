@@ -7,7 +7,8 @@ Auth: user context, either OAuth 1.0a (api_key, api_secret, access_token, access
 every request signed, see chanpub.channels.oauth1) or an OAuth 2.0 user token
 (`tweet.write tweet.read users.read media.write`; it lasts 2 hours unless refreshed).
 Create: POST /2/tweets {"text", "media": {"media_ids"}} -> 201 {"data": {"id"}}. Image:
-POST /2/media/upload (multipart `media`, `media_category=tweet_image`, at most 5 MB), then
+POST /2/media/upload (multipart `media`, `media_category=tweet_image`, at most 5 MB;
+fitted by chanpub.render.media, without location data), then
 POST /2/media/metadata for the alt text (at most 1000 characters). Text: 280 weighted
 (URLs 23, CJK and emoji 2). Rate limits: `x-rate-limit-reset` (Unix seconds) with 429.
 No idempotency key: a 403 "duplicate content" means the text is already posted; `lookup`
@@ -18,8 +19,8 @@ from __future__ import annotations
 
 import html
 import json
-import mimetypes
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator, model_validator
@@ -29,6 +30,7 @@ from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Recei
 from chanpub.errors import AuthError, ChannelError, DuplicateError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 from chanpub.render.shaping import URL_PATTERN, LengthRule, count_x
 
 if TYPE_CHECKING:
@@ -37,7 +39,8 @@ if TYPE_CHECKING:
     from chanpub.channels.oauth1 import OAuth1Signer
 
 TEXT_LIMIT = 280
-IMAGE_LIMIT = 5 * 1024 * 1024
+# Images: JPEG, PNG, WebP or GIF up to 5 MB (read as 5,000,000 bytes, the stricter reading).
+IMAGE_SPEC = MediaSpec("x", formats=("JPEG", "PNG", "WEBP"), max_bytes=5_000_000)
 ALT_TEXT_LIMIT = 1000
 OAUTH1_KEYS = ("api_key", "api_secret", "access_token", "access_secret")
 MARKER = "request"  # journal item: the text and start time, for lookup
@@ -226,6 +229,10 @@ class XChannel:
     def _upload_base(self) -> str:
         return self.options.upload_base or self.options.api_base
 
+    def check_release(self, release: Release) -> None:
+        """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
+        check_release_image(release)
+
     def check(self) -> None:
         """Fail before sending on missing credentials or a template that cannot render."""
         from chanpub.errors import ConfigError
@@ -254,6 +261,9 @@ class XChannel:
             template=self.options.template,
             organisation=self.context.organisation,
         )
+        picture, note = prepare_image(release, IMAGE_SPEC, self.context.state_dir)
+        if note:
+            warnings.append(note)
         if release.image is not None:
             if not release.image_alt:
                 warnings.append(_("the image has no alt text (image_alt)"))
@@ -270,8 +280,16 @@ class XChannel:
             limit=TEXT_LIMIT,
             unit="weighted characters",
             warnings=tuple(warnings),
-            attachments=(release.image,) if release.image else (),
-            data={"alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT]},
+            attachments=(picture.path,) if picture else (),
+            data={
+                "alt_text": (release.image_alt or "")[:ALT_TEXT_LIMIT],
+                "image": str(picture.path) if picture else "",
+                "image_name": picture.filename(release.image.stem)
+                if picture and release.image
+                else "",
+                "image_mime": picture.mime if picture else "",
+                "image_problem": "" if picture else note or "",
+            },
         )
 
     # --- publish ------------------------------------------------------------------------
@@ -310,29 +328,26 @@ class XChannel:
         journal.sent(POST, post_id)
         return self._receipt(post_id)
 
-    def _read_image(self, preview: Preview) -> tuple[str, bytes] | None:
-        image = preview.release.image
-        if image is None:
+    def _read_image(self, preview: Preview) -> tuple[str, bytes, str] | None:
+        """The fitted picture (name, bytes, type), or None for a release without one."""
+        data = preview.data
+        if preview.release.image is None:
             return None
+        if not data.get("image"):
+            raise PermanentError(
+                _("{channel}: {problem}").format(channel=self.name, problem=data["image_problem"])
+            )
         try:
-            content = image.read_bytes()
+            content = Path(data["image"]).read_bytes()
         except OSError as error:
             raise PermanentError(
                 _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=image, reason=error.strerror
+                    channel=self.name, path=data["image"], reason=error.strerror
                 )
             ) from None
-        if len(content) > IMAGE_LIMIT:
-            raise PermanentError(
-                _(
-                    "{channel}: the image {path} is {size} MB; X takes images up to 5 MB: make it "
-                    "smaller"
-                ).format(channel=self.name, path=image, size=round(len(content) / 1048576, 1))
-            )
-        return image.name, content
+        return data["image_name"], content, data["image_mime"]
 
-    def _upload(self, filename: str, content: bytes, alt_text: str) -> str:
-        mime = mimetypes.guess_type(filename)[0] or "image/jpeg"
+    def _upload(self, filename: str, content: bytes, mime: str, alt_text: str) -> str:
         payload = self._call(
             "POST",
             f"{self._upload_base}/2/media/upload",

@@ -1,10 +1,17 @@
 """bluesky against a fake PDS that checks what a real one checks: session tokens, the
 record's required fields, TID record keys, the 300-grapheme cap, blobs; it answers with
-XRPC error bodies and RateLimit-* headers. (test_bluesky_pds.py runs a real PDS.)"""
+XRPC error bodies and RateLimit-* headers. (test_bluesky_pds.py runs a real PDS.)
+
+Images follow the lexicon https://github.com/bluesky-social/atproto/blob/main/lexicons/app/
+bsky/embed/images.json (docs: https://docs.bsky.app/docs/advanced-guides/posts#images-embeds):
+a blob of at most 2,000,000 bytes of the type it was uploaded as. Stricter than the PDS,
+which leaves `aspectRatio` optional: this one refuses an image without it, or with one
+that is not the picture's, because clients crop a picture whose shape they must guess."""
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from collections.abc import Callable
@@ -35,7 +42,7 @@ PASSWORD = f"abcd-efgh-{SECRET_MARKER}"
 DID = "did:plc:kominfo7abc"
 OPTIONS = {"service": SERVICE, "handle": "kominfo.kotacontoh.go.id", "app_password": PASSWORD}
 TID = re.compile(r"[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}")
-PNG = b"\x89PNG\r\n\x1a\nfake-png"
+IMAGE_MAX_BYTES = 2_000_000
 
 
 def jwt(kind: str, seconds: int) -> str:
@@ -59,6 +66,7 @@ class FakePds:
     access: set[str] = field(default_factory=set)
     refresh: set[str] = field(default_factory=set)
     blobs: list[bytes] = field(default_factory=list)
+    blob_types: dict[str, str] = field(default_factory=dict)  # ref -> uploaded mime type
     access_lifetime: int = 7200
     fail: Callable[[httpx.Request], httpx.Response] | None = None
 
@@ -96,19 +104,13 @@ class FakePds:
         if nsid == "com.atproto.server.getSession":
             return httpx.Response(200, json={"did": DID, "handle": "kominfo.kotacontoh.go.id"})
         if nsid == "com.atproto.repo.uploadBlob":
-            assert request.headers["Content-Type"] == "image/png"
-            self.blobs.append(request.read())
-            return httpx.Response(
-                200,
-                json={
-                    "blob": {
-                        "$type": "blob",
-                        "ref": {"$link": "bafkreiblob"},
-                        "mimeType": "image/png",
-                        "size": len(PNG),
-                    }
-                },
-            )
+            data = request.read()
+            self.blobs.append(data)
+            ref = f"bafkreiblob{len(self.blobs)}"
+            self.blob_types[ref] = request.headers["Content-Type"]
+            blob = {"$type": "blob", "ref": {"$link": ref}, "mimeType": "", "size": len(data)}
+            blob["mimeType"] = request.headers["Content-Type"]
+            return httpx.Response(200, json={"blob": blob})
         if nsid == "com.atproto.repo.getRecord":
             rkey = request.url.params["rkey"]
             if rkey not in self.records:
@@ -134,6 +136,10 @@ class FakePds:
                 "Invalid app.bsky.feed.post record: "
                 "Record/text must not be longer than 300 graphemes",
             )
+        if problem := self.image_problem(record.get("embed") or {}):
+            return xrpc_error(
+                400, "InvalidRequest", f"Invalid app.bsky.feed.post record: {problem}"
+            )
         if body["rkey"] in self.records:  # what the real PDS answers for a used key
             return xrpc_error(500, "InternalServerError", "Internal Server Error")
         uri = f"at://{DID}/app.bsky.feed.post/{body['rkey']}"
@@ -144,6 +150,28 @@ class FakePds:
             json={"uri": uri, "cid": cid, "validationStatus": "valid"},
             headers={"RateLimit-Limit": "5000", "RateLimit-Remaining": "4997"},
         )
+
+    def image_problem(self, embed: dict[str, Any]) -> str | None:
+        """What the lexicon (and this stricter stand-in) refuses in an images embed."""
+        from PIL import Image
+
+        if embed.get("$type") != "app.bsky.embed.images":
+            return None
+        for index, image in enumerate(embed["images"]):
+            where = f"Record/embed/images/{index}"
+            data = self.blobs[int(image["image"]["ref"]["$link"].removeprefix("bafkreiblob")) - 1]
+            if len(data) > IMAGE_MAX_BYTES:
+                return f"{where}/image file too big (max {IMAGE_MAX_BYTES} bytes)"
+            if "alt" not in image:
+                return f'{where} must have the property "alt"'
+            with Image.open(io.BytesIO(data)) as picture:
+                kind = Image.MIME[picture.format or ""]
+                shape = {"width": picture.width, "height": picture.height}
+            if kind != image["image"]["mimeType"]:
+                return f"{where}/image is {kind}, uploaded as {image['image']['mimeType']}"
+            if image.get("aspectRatio") != shape:
+                return f"{where}/aspectRatio must be the picture's {shape}"
+        return None
 
 
 def channel_for(tmp_path: Path, pds: FakePds, **options: Any) -> BlueskyChannel:
@@ -219,16 +247,51 @@ def test_publish_creates_the_post_with_facets_and_a_link_card(tmp_path: Path) ->
 
 
 def test_the_image_goes_up_as_a_blob_with_its_alt_text(tmp_path: Path) -> None:
-    (tmp_path / "poster.png").write_bytes(PNG)
+    from PIL import Image
+
+    Image.new("RGB", (900, 600), "navy").save(tmp_path / "poster.png")
     release = sample_release(tmp_path, image="poster.png", image_alt="Poster layanan")
     pds = FakePds()
     channel = channel_for(tmp_path, pds)
     channel.publish(channel.preview(release, sample_links()), key="img")
     embed = pds.records[tid_for("img")]["value"]["embed"]
-    assert pds.blobs == [PNG]
+    assert pds.blobs == [(tmp_path / "poster.png").read_bytes()], "a clean picture goes as is"
     assert embed["$type"] == "app.bsky.embed.images"
     assert embed["images"][0]["alt"] == "Poster layanan"
-    assert embed["images"][0]["image"]["ref"] == {"$link": "bafkreiblob"}
+    assert embed["images"][0]["image"]["ref"] == {"$link": "bafkreiblob1"}
+    assert embed["images"][0]["aspectRatio"] == {"width": 900, "height": 600}
+
+
+def test_a_2_4_mb_portrait_phone_photo_is_fitted_under_2_mb_with_its_shape(
+    tmp_path: Path,
+) -> None:
+    from phone_photo import metadata_of, portrait_photo
+
+    portrait_photo(tmp_path / "foto.jpg")
+    release = sample_release(tmp_path, image="foto.jpg", image_alt="Petugas melayani warga")
+    pds = FakePds()
+    channel = channel_for(tmp_path, pds)
+    preview = channel.preview(release, sample_links())
+    (note,) = [w for w in preview.warnings if w.startswith("image:")]
+    assert note.startswith("image: 1080x1920 (9:16), JPEG") and "location data removed" in note
+    check_receipt(channel.publish(preview, key="photo"))
+    (blob,) = pds.blobs
+    shown = metadata_of(blob)
+    assert len(blob) <= IMAGE_MAX_BYTES and shown["gps"] == {} and shown["exif"] == {}
+    image = pds.records[tid_for("photo")]["value"]["embed"]["images"][0]
+    assert image["aspectRatio"] == {"width": 1080, "height": 1920}
+
+
+def test_the_stand_in_refuses_what_the_lexicon_refuses(tmp_path: Path) -> None:
+    from phone_photo import portrait_photo
+
+    pds = FakePds()
+    pds.blobs.append(portrait_photo(tmp_path / "foto.jpg").read_bytes())
+    image = {"image": {"ref": {"$link": "bafkreiblob1"}, "mimeType": "image/jpeg"}, "alt": ""}
+    embed = {"$type": "app.bsky.embed.images", "images": [image]}
+    assert "too big" in (pds.image_problem(embed) or "")
+    pds.blobs[0] = (Path(__file__).parents[2] / "examples" / "layanan-keliling.jpg").read_bytes()
+    assert "aspectRatio" in (pds.image_problem(embed) or "")
 
 
 def test_the_session_is_kept_between_runs_and_refreshed(tmp_path: Path) -> None:

@@ -1,6 +1,12 @@
 """facebook-page against a fake Graph API that checks what the real one checks: the
 version in the path, the Page token, the required fields, and answers with Meta's error
-envelope and usage headers."""
+envelope and usage headers.
+
+Photos follow https://developers.facebook.com/docs/graph-api/reference/page/photos/ and
+the Photo node https://developers.facebook.com/docs/graph-api/reference/photo/: a picture
+in `source` (JPEG or PNG here, at most 4 MB), the text in `caption`, and the picture's
+description in `alt_text_custom`. Stricter than Meta, which only takes the alt text: a
+photo post without it is refused, as chanpub sends alt text wherever an API takes it."""
 
 from __future__ import annotations
 
@@ -31,7 +37,6 @@ PAGE = "104857600123456"
 TOKEN = f"EAAG-page-{SECRET_MARKER}"
 GRAPH = "https://graph.facebook.com/v26.0"
 OPTIONS = {"page_id": PAGE, "page_token": TOKEN}
-JPEG = b"\xff\xd8\xff\xe0fake-jpeg-bytes\xff\xd9"
 
 
 def graph_error(
@@ -50,6 +55,25 @@ def graph_error(
     if subcode is not None:
         error["error_subcode"] = subcode
     return httpx.Response(status, json={"error": error}, headers=headers)
+
+
+def photo_problem(form: dict[str, Any]) -> str | None:
+    """What this stand-in refuses in a photo post (see the module docstring)."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    if not form.get("alt_text_custom"):
+        return "alt_text_custom is required for a photo (describe the picture)"
+    data = form["source"]
+    if len(data) > 4_000_000:
+        return "The photo is larger than 4 MB"
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            kind = picture.format
+    except UnidentifiedImageError:
+        kind = None
+    return None if kind in ("JPEG", "PNG") else "Invalid image format"
 
 
 @dataclass
@@ -98,6 +122,8 @@ class FakeGraph:
         if request.method == "POST" and path == f"{PAGE}/photos":
             if "source" not in form and "url" not in form:
                 return graph_error(400, 324, "(#324) Requires upload file")
+            if problem := photo_problem(form):
+                return graph_error(400, 100, f"(#100) {problem}")
             post_id = f"{PAGE}_{900 + len(self.posts)}"
             self.posts.append({"id": post_id, **form})
             return httpx.Response(200, json={"id": "5550001", "post_id": post_id}, headers=usage)
@@ -180,13 +206,18 @@ def test_link_post_carries_message_and_canonical_link(tmp_path: Path) -> None:
 
 
 def test_photo_post_uploads_the_image_bytes_with_caption(tmp_path: Path) -> None:
-    (tmp_path / "foto.jpg").write_bytes(JPEG)
+    from phone_photo import metadata_of, portrait_photo
+
+    portrait_photo(tmp_path / "foto.jpg")
     release = sample_release(tmp_path, image="foto.jpg", image_alt="Petugas melayani warga")
     graph = FakeGraph()
     channel = channel_for(tmp_path, graph)
     preview = channel.preview(release, sample_links())
+    assert "location data removed" in "\n".join(preview.warnings)
     receipt = channel.publish(preview, "k1")
-    assert graph.posts[0]["source"] == JPEG
+    shown = metadata_of(graph.posts[0]["source"])
+    assert shown["size"] == (1080, 1920) and shown["gps"] == {} and shown["exif"] == {}
+    assert graph.posts[0]["alt_text_custom"] == "Petugas melayani warga"
     assert graph.posts[0]["caption"] == preview.text
     assert receipt.url == f"https://www.facebook.com/{PAGE}_900"
     assert receipt.details["kind"] == "photo"

@@ -1,9 +1,15 @@
 """mastodon against a fake instance that checks what a real one checks: the bearer token,
 the form fields, the length rule (URLs as 23), media that must be processed before use,
-and the Idempotency-Key; it answers with Mastodon's JSON shapes and rate-limit headers."""
+and the Idempotency-Key; it answers with Mastodon's JSON shapes and rate-limit headers.
+
+Pictures follow https://docs.joinmastodon.org/methods/media/#v2 and the instance's own
+limits (https://docs.joinmastodon.org/methods/instance/#v2, configuration.
+media_attachments): a file over `image_size_limit` bytes or over `image_matrix_limit`
+pixels, or no picture, is refused with 422 as MediaAttachment's validations do."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,7 +37,6 @@ from chanpub.testing import (
 INSTANCE = "https://sosial.kotacontoh.go.id"
 TOKEN = f"masto-{SECRET_MARKER}"
 OPTIONS = {"instance": INSTANCE, "token": TOKEN}
-PNG = b"\x89PNG\r\n\x1a\nfake-png"
 
 
 def masto_error(status: int, message: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -49,6 +54,9 @@ class FakeInstance:
     requests: list[httpx.Request] = field(default_factory=list)
     fail: Callable[[httpx.Request], httpx.Response] | None = None
     processing_polls: int = 1
+    image_size_limit: int = 16_777_216  # Mastodon 4.x
+    image_matrix_limit: int = 33_177_600
+    pictures: list[bytes] = field(default_factory=list)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -78,7 +86,12 @@ class FakeInstance:
                         "statuses": {
                             "max_characters": self.max_characters,
                             "characters_reserved_per_url": 23,
-                        }
+                        },
+                        "media_attachments": {
+                            "supported_mime_types": ["image/jpeg", "image/png", "image/webp"],
+                            "image_size_limit": self.image_size_limit,
+                            "image_matrix_limit": self.image_matrix_limit,
+                        },
                     },
                 },
             )
@@ -124,8 +137,14 @@ class FakeInstance:
     def upload(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
         assert request.headers["Content-Type"].startswith("multipart/form-data")
-        assert b'name="file"; filename="poster.png"' in body and PNG in body
         assert b'name="description"' in body
+        picture = body.split(b'name="file"; filename="')[1].split(b"\r\n\r\n", 1)[1]
+        picture = picture.split(b"\r\n--" + request.headers["Content-Type"].split("=")[1].encode())[
+            0
+        ]
+        if problem := self.picture_problem(picture):
+            return masto_error(422, f"Validation failed: File {problem}")
+        self.pictures.append(picture)
         media_id = str(7000 + len(self.media))
         description = body.split(b'name="description"\r\n\r\n')[1].split(b"\r\n--")[0]
         self.media[media_id] = {
@@ -143,6 +162,23 @@ class FakeInstance:
                 "preview_url": f"{INSTANCE}/m/{media_id}.png",
             },
         )
+
+    def picture_problem(self, data: bytes) -> str | None:
+        """What the instance refuses in an uploaded picture (see the module docstring)."""
+        from PIL import Image, UnidentifiedImageError
+
+        if len(data) > self.image_size_limit:
+            return f"file size must be less than {self.image_size_limit} bytes"
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                width, height, kind = image.width, image.height, image.format
+        except UnidentifiedImageError:
+            return "content type is invalid"
+        if kind not in ("JPEG", "PNG", "WEBP"):
+            return "content type is invalid"
+        if width * height > self.image_matrix_limit:
+            return f"dimensions must be at most {self.image_matrix_limit} pixels"
+        return None
 
 
 def channel_for(tmp_path: Path, fake: FakeInstance, **options: Any) -> MastodonChannel:
@@ -203,13 +239,38 @@ def test_the_image_is_uploaded_with_its_alt_text_and_waited_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(mastodon, "MEDIA_POLL_DELAYS", (0.0, 0.0, 0.0))
-    (tmp_path / "poster.png").write_bytes(PNG)
+    from PIL import Image
+
+    Image.new("RGB", (1080, 1080), "navy").save(tmp_path / "poster.png")
     release = sample_release(tmp_path, image="poster.png", image_alt="Poster layanan keliling")
     fake = FakeInstance(processing_polls=1)
     channel = channel_for(tmp_path, fake)
     channel.publish(channel.preview(release, sample_links()), key="img")
     assert fake.media["7000"]["description"] == "Poster layanan keliling"
     assert fake.statuses[0]["media_ids"] == ["7000"]
+    assert fake.pictures == [(tmp_path / "poster.png").read_bytes()], "a clean picture as is"
+
+
+def test_the_photo_is_fitted_to_the_limits_the_instance_states(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phone_photo import metadata_of, portrait_photo
+
+    monkeypatch.setattr(mastodon, "MEDIA_POLL_DELAYS", (0.0,))
+    portrait_photo(tmp_path / "foto.jpg")
+    release = sample_release(tmp_path, image="foto.jpg", image_alt="Petugas melayani warga")
+    fake = FakeInstance(
+        processing_polls=0, image_size_limit=1_500_000, image_matrix_limit=1_000_000
+    )
+    channel = channel_for(tmp_path, fake)
+    preview = channel.preview(release, sample_links())
+    assert "image: 1080x1920 (9:16), JPEG" in "\n".join(preview.warnings), "preview: defaults"
+    check_receipt(channel.publish(preview, key="photo"))
+    (picture,) = fake.pictures
+    shown = metadata_of(picture)
+    width, height = shown["size"]  # type: ignore[misc]
+    assert len(picture) <= 1_500_000 and width * height <= 1_000_000 and shown["gps"] == {}
+    assert height > width, "upright"
 
 
 def test_rate_limited_waits_until_the_reset_time(tmp_path: Path) -> None:

@@ -85,8 +85,10 @@ def test_bad_options_are_rejected() -> None:
 
 
 def test_the_article_page_has_open_graph_and_alt_text(tmp_path: Path) -> None:
+    from phone_photo import metadata_of, portrait_photo
+
     (tmp_path / "r").mkdir()
-    (tmp_path / "r" / "foto.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    portrait_photo(tmp_path / "r" / "foto.jpg")
     release = sample_release(
         tmp_path / "r",
         image="foto.jpg",
@@ -106,7 +108,13 @@ def test_the_article_page_has_open_graph_and_alt_text(tmp_path: Path) -> None:
     assert html.meta["og:image:alt"] == "Mobil layanan biru"
     assert html.meta["chanpub-key"] == "k" * 64
     assert html.images[0] == {"src": f"media/{release.slug}-foto.jpg", "alt": "Mobil layanan biru"}
-    assert (tmp_path / "public" / "media" / f"{release.slug}-foto.jpg").is_file()
+    published = metadata_of(
+        (tmp_path / "public" / "media" / f"{release.slug}-foto.jpg").read_bytes()
+    )
+    assert published["size"] == (1080, 1920) and published["gps"] == {}, "upright, no location"
+    assert published["exif"] == {} and "exif" not in published["info"]
+    assert receipt.details["media_url"] == f"{BASE}media/"
+    assert receipt.details["media_dir"] == str(tmp_path / "public" / "media")
     assert "Kamis, 3 September 2026" in page.read_text(encoding="utf-8")
     article = json.loads(html.scripts[0])
     assert article["@type"] == "NewsArticle" and article["headline"] == release.title

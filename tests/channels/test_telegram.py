@@ -1,10 +1,16 @@
 """telegram against a fake Bot API that checks what the real one checks: the token in the
 path, the chat, HTML that must parse, the 4,096 / 1,024 limits after entity parsing; it
-answers with the {"ok": ...} envelope and `parameters.retry_after`."""
+answers with the {"ok": ...} envelope and `parameters.retry_after`.
+
+Photos follow https://core.telegram.org/bots/api#sendphoto: "The photo must be at most
+10 MB in size. The photo's width and height must not exceed 10000 in total. Width and
+height ratio must be at most 20." A photo breaking a rule is refused with
+PHOTO_INVALID_DIMENSIONS or a too-big error, as the real Bot API does."""
 
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 from collections.abc import Callable
@@ -30,7 +36,7 @@ from chanpub.testing import (
 
 TOKEN = f"123456:AA-{SECRET_MARKER}"
 OPTIONS = {"bot_token": TOKEN, "chat_id": "@kominfokotacontoh"}
-PNG = b"\x89PNG\r\n\x1a\nfake-png"
+PHOTO_MAX_BYTES = 10 * 1000 * 1000
 
 
 def bot_error(code: int, description: str, **parameters: Any) -> httpx.Response:
@@ -52,6 +58,7 @@ class FakeBotApi:
     """A channel on a fake Bot API; `fail` answers the next send."""
 
     messages: list[dict[str, Any]] = field(default_factory=list)
+    photos: list[bytes] = field(default_factory=list)
     fail: Callable[[httpx.Request], httpx.Response] | None = None
     chat: dict[str, Any] = field(
         default_factory=lambda: {
@@ -96,8 +103,8 @@ class FakeBotApi:
                 "message is too long" if method == "sendMessage" else "message caption is too long"
             )
             return bot_error(400, f"Bad Request: {what}")
-        if method == "sendPhoto":
-            assert fields["photo"] == PNG
+        if method == "sendPhoto" and (problem := self.photo_problem(fields["photo"])):
+            return bot_error(400, f"Bad Request: {problem}")
         message = {
             "message_id": 40 + len(self.messages),
             "date": 1767225600,
@@ -113,6 +120,19 @@ class FakeBotApi:
         }
         self.messages.append(message)
         return httpx.Response(200, json={"ok": True, "result": message})
+
+    def photo_problem(self, data: bytes) -> str | None:
+        """What sendPhoto refuses in an uploaded photo (see the module docstring)."""
+        from PIL import Image
+
+        self.photos.append(data)
+        if len(data) > PHOTO_MAX_BYTES:
+            return "file is too big"
+        with Image.open(io.BytesIO(data)) as picture:
+            width, height = picture.size
+        if width + height > 10_000 or max(width / height, height / width) > 20:
+            return "PHOTO_INVALID_DIMENSIONS"
+        return None
 
     @staticmethod
     def fields(request: httpx.Request) -> dict[str, Any]:
@@ -174,7 +194,9 @@ def test_a_long_text_is_cut_to_4096_units_keeping_the_link(tmp_path: Path) -> No
 
 
 def test_with_an_image_the_caption_fits_1024(tmp_path: Path) -> None:
-    (tmp_path / "poster.png").write_bytes(PNG)
+    from PIL import Image
+
+    Image.new("RGB", (1080, 1080), "navy").save(tmp_path / "poster.png")
     release = sample_release(
         tmp_path, image="poster.png", image_alt="Poster", summary="Ringkasan panjang. " * 100
     )
@@ -185,6 +207,51 @@ def test_with_an_image_the_caption_fits_1024(tmp_path: Path) -> None:
     channel.publish(preview, key="photo")
     assert api.messages[0]["method"] == "sendPhoto"
     assert sample_links().canonical_url in api.messages[0]["text"]
+
+
+def test_a_2_4_mb_portrait_phone_photo_goes_as_a_photo_without_its_location(
+    tmp_path: Path,
+) -> None:
+    from phone_photo import metadata_of, portrait_photo
+
+    portrait_photo(tmp_path / "foto.jpg")
+    release = sample_release(tmp_path, image="foto.jpg", image_alt="Petugas melayani warga")
+    api = FakeBotApi()
+    channel = channel_for(tmp_path, api)
+    preview = channel.preview(release, sample_links())
+    assert "image: 1080x1920 (9:16), JPEG" in "\n".join(preview.warnings)
+    check_receipt(channel.publish(preview, key="photo"))
+    (photo,) = api.photos
+    assert metadata_of(photo)["size"] == (1080, 1920) and metadata_of(photo)["gps"] == {}
+
+
+def test_a_panorama_beyond_the_ratio_of_20_is_padded_not_refused(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (9000, 300), "white").save(tmp_path / "spanduk.png")
+    release = sample_release(tmp_path, image="spanduk.png", image_alt="Spanduk acara")
+    api = FakeBotApi()
+    channel = channel_for(tmp_path, api)
+    channel.publish(channel.preview(release, sample_links()), key="wide")
+    width, height = metadata_of_size(api.photos[0])
+    assert width + height <= 10_000 and width / height <= 20
+
+
+def test_the_stand_in_refuses_photos_telegram_refuses() -> None:
+    from PIL import Image
+
+    api = FakeBotApi()
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 200)).save(buffer, "PNG")
+    assert api.photo_problem(buffer.getvalue()) == "PHOTO_INVALID_DIMENSIONS"
+    assert api.photo_problem(b"\xff" * (PHOTO_MAX_BYTES + 1)) == "file is too big"
+
+
+def metadata_of_size(data: bytes) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as picture:
+        return picture.size
 
 
 def test_a_numeric_private_chat_has_no_public_link(tmp_path: Path) -> None:

@@ -1,6 +1,11 @@
 """x against a fake X API v2 that checks what the real one checks: the OAuth 1.0a
 signature (or the OAuth 2.0 bearer token), the weighted length, media ids it issued, and
-answers with X's problem+json errors and x-rate-limit-* headers."""
+answers with X's problem+json errors and x-rate-limit-* headers.
+
+Media follow https://docs.x.com/x-api/media/upload-media and
+https://docs.x.com/x-api/media/introduction ("Image 5 MB"; JPEG, PNG, WebP, GIF): the
+upload refuses a file that is not one of those pictures or is over 5 MB (read as
+5,000,000 bytes)."""
 
 from __future__ import annotations
 
@@ -21,7 +26,14 @@ from chanpub.channels.oauth1 import (
     signature_base_string,
 )
 from chanpub.channels.x import XChannel, XOptions
-from chanpub.errors import AmbiguousError, AuthError, DuplicateError, PermanentError, RetryableError
+from chanpub.errors import (
+    AmbiguousError,
+    AuthError,
+    DuplicateError,
+    PermanentError,
+    ReleaseError,
+    RetryableError,
+)
 from chanpub.render.shaping import URL_PATTERN, count_x
 from chanpub.testing import (
     SECRET_MARKER,
@@ -47,7 +59,20 @@ VARIABLES = {
     "oauth2_token": "X_OAUTH2_TOKEN",
 }
 USER_ID = "2244994945"
-JPEG = b"\xff\xd8\xff\xe0" + b"x" * 2000 + b"\xff\xd9"
+IMAGE_MAX_BYTES = 5_000_000
+
+
+def picture_format(data: bytes) -> str | None:
+    """The picture format Pillow reads in `data`, or None when it is no picture."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.format
+    except UnidentifiedImageError:
+        return None
 
 
 def problem(status: int, title: str, detail: str, **headers: str) -> httpx.Response:
@@ -142,10 +167,14 @@ class FakeX:
         assert b'name="media_category"\r\n\r\ntweet_image' in body
         match = re.search(rb'name="media"; filename="[^"]+"\r\nContent-Type: [^\r]+\r\n\r\n', body)
         assert match, "the image goes as the multipart field 'media'"
-        if len(body) > 5 * 1024 * 1024:
+        boundary = content_type.split("boundary=")[1].encode()
+        picture = body[match.end() :].split(b"\r\n--" + boundary)[0]
+        if len(picture) > IMAGE_MAX_BYTES:
             return problem(400, "Invalid Request", "File size exceeds 5 MB")
+        if picture_format(picture) not in ("JPEG", "PNG", "WEBP", "GIF"):
+            return problem(400, "Invalid Request", "Unsupported media type")
         media_id = str(1146654567674912769 + len(self.media))
-        self.media[media_id] = {"bytes": len(body)}
+        self.media[media_id] = {"bytes": len(picture), "data": picture}
         return httpx.Response(
             200,
             json={
@@ -212,22 +241,46 @@ def test_signed_post_with_the_canonical_link(tmp_path: Path) -> None:
 
 
 def test_image_is_uploaded_with_alt_text_before_the_post(tmp_path: Path) -> None:
-    (tmp_path / "foto.jpg").write_bytes(JPEG)
+    from phone_photo import metadata_of, portrait_photo
+
+    portrait_photo(tmp_path / "foto.jpg")
     release = sample_release(tmp_path, image="foto.jpg", image_alt="Petugas melayani warga")
     api = FakeX()
     channel = channel_for(tmp_path, api, upload_base="https://api.x.com")
-    channel.publish(channel.preview(release, sample_links()), "k1")
+    preview = channel.preview(release, sample_links())
+    assert "image: 1080x1920 (9:16), JPEG" in "\n".join(preview.warnings)
+    channel.publish(preview, "k1")
     assert api.calls == ["POST /2/media/upload", "POST /2/media/metadata", "POST /2/tweets"]
     (media_id,) = api.posts[0]["media_ids"]
     assert api.media[media_id]["alt_text"] == "Petugas melayani warga"
+    shown = metadata_of(api.media[media_id]["data"])
+    assert shown["size"] == (1080, 1920) and shown["gps"] == {}, "upright, no location"
 
 
-def test_an_image_over_5_mb_is_refused_before_sending(tmp_path: Path) -> None:
-    (tmp_path / "besar.jpg").write_bytes(b"\xff" * (5 * 1024 * 1024 + 1))
-    release = sample_release(tmp_path, image="besar.jpg", image_alt="Foto besar")
+def test_an_image_over_5_mb_is_fitted_under_5_mb(tmp_path: Path) -> None:
+    import random
+
+    from PIL import Image
+
+    noise = random.Random(3).randbytes(1400 * 1400 * 3)
+    Image.frombytes("RGB", (1400, 1400), noise).save(tmp_path / "besar.png")
+    assert (tmp_path / "besar.png").stat().st_size > IMAGE_MAX_BYTES
+    release = sample_release(tmp_path, image="besar.png", image_alt="Foto besar")
     api = FakeX()
     channel = channel_for(tmp_path, api)
-    with pytest.raises(PermanentError, match="up to 5 MB"):
+    channel.publish(channel.preview(release, sample_links()), "k1")
+    (media,) = api.media.values()
+    assert media["bytes"] <= IMAGE_MAX_BYTES and picture_format(media["data"]) == "JPEG"
+
+
+def test_a_file_that_is_no_picture_is_refused_before_sending(tmp_path: Path) -> None:
+    (tmp_path / "foto.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo")
+    release = sample_release(tmp_path, image="foto.jpg", image_alt="Foto")
+    api = FakeX()
+    channel = channel_for(tmp_path, api)
+    with pytest.raises(ReleaseError, match="not a picture"):
+        channel.check_release(release)
+    with pytest.raises(PermanentError, match="not a picture"):
         channel.publish(channel.preview(release, sample_links()), "k1")
     assert api.calls == []
 

@@ -124,7 +124,9 @@ def test_an_image_beside_the_release_is_published(tmp_path: Path) -> None:
     config = office(tmp_path, {})
     folder = tmp_path / "releases"
     folder.mkdir()
-    (folder / "gambar.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32)
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), "navy").save(folder / "gambar.png")  # a real picture
     release = write_release(folder, image="gambar.png", image_alt="Banjir")
     code, _stdout, stderr = run("send", str(release), "--config", str(config))
     assert code == 0, stderr
