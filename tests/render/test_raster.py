@@ -21,8 +21,9 @@ def square_page(side_mm: float) -> bytes:
 
 
 def test_the_picture_is_exactly_as_wide_as_asked() -> None:
-    # 1080 / (97 mm in points) is a zoom whose float error would round the bitmap up to 1081.
-    for side_mm, width in ((100, 1080), (97, 1080), (210, 800), (381, 1080)):
+    # At 61.9 mm for 800 px and 94.1 mm for 1200 px, width / page width is a zoom whose
+    # float error makes PDFium round the bitmap up by one pixel.
+    for side_mm, width in ((100, 1080), (61.9, 800), (94.1, 1200), (381, 1080)):
         with Image.open(io.BytesIO(page_png(square_page(side_mm), width))) as image:
             assert image.size == (width, width), side_mm
 
