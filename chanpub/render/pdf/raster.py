@@ -27,11 +27,16 @@ def page_png(pdf_bytes: bytes, width_px: int, page: int = 0) -> bytes:
             loaded = document[page]
             scale = _scale_for(loaded.get_width(), width_px)
             bitmap = loaded.render(scale=scale, fill_color=WHITE, rev_byteorder=True)
-            out = io.BytesIO()
-            # Saved while the document is open: the image shares PDFium's pixel buffer.
-            bitmap.to_pil().save(out, format="PNG")
+            try:
+                # A copy: the image would otherwise share PDFium's pixel buffer.
+                image = bitmap.to_pil().copy()
+            finally:
+                bitmap.close()
         finally:
             document.close()
+    # Encoding (most of the time) runs outside the lock, in parallel with other channels.
+    out = io.BytesIO()
+    image.save(out, format="PNG")
     return out.getvalue()
 
 
