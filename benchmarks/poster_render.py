@@ -99,7 +99,7 @@ def main() -> None:
             sys.executable,
             "-c",
             "import sys, chanpub.cli; print(sorted(m for m in sys.modules "
-            "if m.split('.')[0] in ('fpdf', 'PIL', 'pymupdf', 'segno') or "
+            "if m.split('.')[0] in ('fpdf', 'PIL', 'pypdfium2', 'segno') or "
             "m == 'chanpub.channels.poster_pdf'))",
         ],
         capture_output=True,

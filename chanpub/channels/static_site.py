@@ -292,28 +292,39 @@ class StaticSiteChannel:
         )
 
     def _feed(self, entries: list[dict[str, Any]]) -> bytes:
-        from feedgen.feed import FeedGenerator
+        """The newest 50 articles as an Atom 1.0 feed (RFC 4287,
+        https://www.rfc-editor.org/rfc/rfc4287), newest first. The template is autoescaped,
+        which escapes & < > and both quotes as XML needs; the file is UTF-8."""
+        from chanpub.render.templating import render_page
 
-        feed = FeedGenerator()
-        base = self._base()
-        feed.id(base)
-        feed.title(self.options.site_title or self.context.organisation or "chanpub")
-        feed.link(href=base, rel="alternate")
-        feed.link(href=f"{base}feed.xml", rel="self")
-        feed.language(self.context.language)
-        feed.author({"name": self.context.organisation or "chanpub"})
-        # The feed's time is its newest entry's, so the same articles give the same file.
-        feed.updated(entries[0]["published"] if entries else "1970-01-01T00:00:00+00:00")
-        for item in reversed(entries[:50]):
-            feed_entry = feed.add_entry()
-            feed_entry.id(item["url"])
-            title = f"[{item['verdict']}] {item['title']}" if item.get("verdict") else item["title"]
-            feed_entry.title(title)
-            feed_entry.link(href=item["url"])
-            feed_entry.summary(item["summary"])
-            feed_entry.published(item["published"])
-            feed_entry.updated(item["published"])
-        return feed.atom_str(pretty=True)  # type: ignore[no-any-return]
+        shown = [
+            {
+                "url": item["url"],  # the id too: stable, and an IRI
+                "title": f"[{item['verdict']}] {item['title']}"
+                if item.get("verdict")
+                else item["title"],
+                "summary": item["summary"],
+                "published": _rfc3339(item["published"]),
+            }
+            for item in entries[:50]
+        ]
+        feed = render_page(
+            "feed.xml",
+            language=self.context.language,
+            base=self._base(),
+            title=self.options.site_title or self.context.organisation or "chanpub",
+            author=self.context.organisation or "chanpub",
+            # The feed's time is its newest entry's, so the same articles give the same file.
+            updated=shown[0]["published"] if shown else "1970-01-01T00:00:00+00:00",
+            entries=shown,
+        )
+        return (feed + "\n").encode("utf-8")
+
+
+def _rfc3339(stamp: str) -> str:
+    """An ISO timestamp from the manifest as RFC 3339 (a date-time with its UTC offset)."""
+    moment = datetime.fromisoformat(stamp)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
 
 
 def _json_ld(

@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-import pymupdf
 import pytest
 import zxingcpp
+from pdf_pages import char_boxes, find_text, page_fonts, page_points, page_text
 from PIL import Image
 from pydantic import ValidationError
 from pypdf import PdfReader
@@ -18,6 +18,7 @@ from chanpub.channels.poster_pdf import PosterPdfChannel, PosterPdfOptions
 from chanpub.contract import Links, Receipt
 from chanpub.errors import ConfigError, ReleaseError
 from chanpub.release import Release
+from chanpub.render.pdf.raster import page_png
 from chanpub.testing import check_contract, check_receipt, make_context, sample_release
 
 URL = "https://kominfo.example.go.id/siaran/layanan-adminduk-keliling.html"
@@ -42,17 +43,10 @@ def publish(poster: PosterPdfChannel, release: Release, url: str | None = URL) -
     return check_receipt(poster.publish(preview, key="k" * 64))
 
 
-def page_text(pdf: Path) -> str:
-    """All text of the first page, words joined by single spaces."""
-    with pymupdf.open(pdf) as document:
-        return " ".join(document[0].get_text().split())
-
-
 def page_mm(pdf: Path) -> tuple[float, float]:
     """The first page's width and height in millimetres."""
-    with pymupdf.open(pdf) as document:
-        rect = document[0].rect
-        return round(rect.width / MM, 1), round(rect.height / MM, 1)
+    width, height = page_points(pdf)
+    return round(width / MM, 1), round(height / MM, 1)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -69,27 +63,24 @@ def decode_qr(png: bytes) -> list[str]:
 
 def qr_of(pdf: Path) -> list[str]:
     """Render the first page and decode its QR codes."""
-    with pymupdf.open(pdf) as document:
-        page = document[0]
-        zoom = 1600 / page.rect.width
-        return decode_qr(page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom)).tobytes("png"))
+    return decode_qr(page_png(pdf.read_bytes(), 1600))
 
 
-def text_boxes_outside(pdf: Path, margin_mm: float) -> list[tuple[str, tuple[float, ...]]]:
-    """Text spans whose box reaches into the page margins."""
-    outside = []
-    with pymupdf.open(pdf) as document:
-        page = document[0]
-        inset = margin_mm * MM - 0.6  # 0.6 pt for rounding in the reader
-        limit = pymupdf.Rect(
-            page.rect.x0 + inset, page.rect.y0 + inset, page.rect.x1 - inset, page.rect.y1 - inset
+def char_boxes_outside(pdf: Path, margin_mm: float) -> list[tuple[str, tuple[float, ...]]]:
+    """Characters whose box reaches into the page margins."""
+    width, height = page_points(pdf)
+    inset = margin_mm * MM - 0.6  # 0.6 pt for rounding in the reader
+    return [
+        (text, box)
+        for text, box in char_boxes(pdf)
+        if text.strip()
+        and not (
+            box[0] >= inset
+            and box[1] >= inset
+            and box[2] <= width - inset
+            and box[3] <= height - inset
         )
-        for block in page.get_text("dict")["blocks"]:
-            for line in block.get("lines", []):
-                for span in line["spans"]:
-                    if span["text"].strip() and not limit.contains(pymupdf.Rect(span["bbox"])):
-                        outside.append((span["text"], tuple(span["bbox"])))
-    return outside
+    ]
 
 
 def alt_texts(pdf: Path) -> list[str]:
@@ -143,10 +134,9 @@ def test_a4_poster_has_title_url_qr_and_the_files_other_channels_attach(tmp_path
 
 def test_fonts_are_embedded_and_text_is_searchable(tmp_path: Path) -> None:
     receipt = publish(channel(tmp_path), sample_release(tmp_path))
-    with pymupdf.open(receipt.files[0]) as document:
-        fonts = document.get_page_fonts(0)
-        assert fonts and all(font[1] == "ttf" and "+DejaVu" in font[3] for font in fonts)
-        assert document[0].search_for("Layanan Adminduk")
+    fonts = page_fonts(receipt.files[0])
+    assert fonts and all(file == "/FontFile2" and "+DejaVu" in name for name, file in fonts)
+    assert find_text(receipt.files[0], "Layanan Adminduk")
 
 
 def test_same_input_gives_byte_identical_pdf(tmp_path: Path) -> None:
@@ -248,7 +238,7 @@ def test_no_text_lies_in_the_margins(tmp_path: Path, case: str) -> None:
         fields.update(kind="clarification", verdict="DISINFORMASI", claim=LONG_TITLE)
     release = sample_release(tmp_path, **fields)
     receipt = publish(channel(tmp_path, **options), release)
-    assert text_boxes_outside(receipt.files[0], options["margin_mm"]) == []
+    assert char_boxes_outside(receipt.files[0], options["margin_mm"]) == []
     text = page_text(receipt.files[0])
     if case == "non-Latin name":
         assert "Υπηρεσία Ενημέρωσης".upper() in text.upper() and "Nguyễn Thị Hương" in text
