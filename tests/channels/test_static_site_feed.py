@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from atom_rules import ATOM, atom_problems
 
-from chanpub.channels.base import Links
 from chanpub.channels.static_site import StaticSiteChannel, StaticSiteOptions
+from chanpub.contract import Links
 from chanpub.testing import make_context, sample_release
 
 BASE = "https://kominfo.example.go.id/siaran/"
