@@ -48,6 +48,7 @@ def channel_context(
         if ledger is not None
         else (lambda key: MemoryJournal()),
         sequence=ledger,
+        store_factory=ledger.store if ledger is not None else None,
         progress=progress,
         secrets=channel.secrets,
     )

@@ -187,6 +187,24 @@ class NumberSequence(Protocol):
         ...
 
 
+class Store(Protocol):
+    """What an adapter keeps between runs (a session, the notes a later `lookup` needs),
+    as JSON values under keys of its own namespace, in the state directory's database
+    (readable by this account only; no command prints it)."""
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key`, or None."""
+        ...
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a JSON value under `key`, committed at once."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget `key` (nothing happens when it is not there)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ChannelContext:
     """What dispatch hands every adapter: shared client, language, folders and journals."""
@@ -198,6 +216,7 @@ class ChannelContext:
     client_factory: Callable[[], httpx.Client] | None = None
     journal_factory: Callable[[str], ItemJournal] | None = None
     sequence: NumberSequence | None = None
+    store_factory: Callable[[str], Store] | None = None
     progress: Callable[[str, Mapping[str, Any]], None] | None = None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # option -> VARIABLE
 
@@ -217,6 +236,15 @@ class ChannelContext:
 
             return MemoryJournal()
         return self.journal_factory(key)
+
+    def store(self, namespace: str) -> Store:
+        """The adapter's store in the state directory's database (without a factory: the
+        ledger in `state_dir`, opened on first use)."""
+        if self.store_factory is not None:
+            return self.store_factory(namespace)
+        from chanpub.ledger import Ledger
+
+        return Ledger(self.state_dir / "ledger.sqlite3").store(namespace)
 
     def resolve(self, path: str | Path) -> Path:
         """A path from channels.yaml, relative to the config's folder."""

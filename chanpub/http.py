@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -176,22 +176,48 @@ def error_for_exception(error: Exception, *, channel: str, method: str, url: str
     )
 
 
-def request(
+WaitSignal = Callable[["httpx.Response"], "float | None"]  # a 429/503's own wait, in s
+Refine = Callable[["httpx.Response", ChannelError], ChannelError]  # platform meaning
+
+
+def send(
     client: httpx.Client,
     method: str,
     url: str,
     *,
     channel: str,
     secret_variable: str | None = None,
+    shown_url: str | None = None,
+    wait: WaitSignal | None = None,
+    refine: Refine | None = None,
+    accept: Container[int] = (),
     **kwargs: Any,
 ) -> httpx.Response:
-    """Send a request; return the 2xx response or raise the classified ChannelError."""
+    """The one way an adapter makes an HTTP call: the response when it is 2xx (or its
+    status is in `accept`), else the classified ChannelError (see the buckets above).
+
+    Hooks for what only the platform knows: `wait` reads how long a 429/503 asks to
+    wait (default: `Retry-After`); `refine` turns the default error into a sharper one
+    (e.g. a Graph error code that means an expired token). `shown_url` replaces `url` in
+    messages when the URL holds a secret (Telegram's token)."""
     import httpx
 
     try:
         response = client.request(method, url, **kwargs)
-    except httpx.TransportError as error:
-        raise error_for_exception(error, channel=channel, method=method, url=url) from None
-    if response.is_success:
+    except httpx.TransportError as failure:
+        raise error_for_exception(
+            failure, channel=channel, method=method, url=shown_url or url
+        ) from None
+    if response.is_success or response.status_code in accept:
         return response
-    raise error_for_response(response, channel=channel, secret_variable=secret_variable)
+    retry_after = None
+    if response.status_code in (429, 503):
+        retry_after = (wait or _retry_after_header)(response)
+    refused = error_for_response(
+        response, channel=channel, secret_variable=secret_variable, retry_after=retry_after
+    )
+    raise refine(response, refused) if refine is not None else refused
+
+
+def _retry_after_header(response: httpx.Response) -> float | None:
+    return retry_after_seconds(response.headers.get("Retry-After"))

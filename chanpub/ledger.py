@@ -51,6 +51,13 @@ CREATE TABLE IF NOT EXISTS items (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (delivery_key, item)
 );
+CREATE TABLE IF NOT EXISTS store (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
 CREATE TABLE IF NOT EXISTS sequences (
     name TEXT NOT NULL,
     scope TEXT NOT NULL,
@@ -273,6 +280,31 @@ class Ledger:
 
     # --- items inside a delivery ----------------------------------------------------
 
+    def store(self, namespace: str) -> LedgerStore:
+        """An adapter's key-value store (sessions, lookup notes) in this database."""
+        return LedgerStore(self, namespace)
+
+    def stored(self, namespace: str, key: str) -> Any:
+        """One stored JSON value, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT value FROM store WHERE namespace=? AND key=?", (namespace, key)
+            ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def set_stored(self, namespace: str, key: str, value: Any) -> None:
+        """Store one JSON value (None forgets the key), committed at once."""
+        with self._write() as db:
+            if value is None:
+                db.execute("DELETE FROM store WHERE namespace=? AND key=?", (namespace, key))
+                return
+            db.execute(
+                """INSERT INTO store (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (namespace, key) DO UPDATE SET value=excluded.value,
+                       updated_at=excluded.updated_at""",
+                (namespace, key, json.dumps(value, ensure_ascii=False), _now()),
+            )
+
     def journal(self, key: str, redact: Callable[[str], str] | None = None) -> LedgerJournal:
         """The per-item journal of one delivery; `redact` masks secrets in item errors."""
         return LedgerJournal(self, key, redact)
@@ -382,6 +414,26 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         # keys(): `in` on a sqlite3.Row looks among the values; read-only old files lack it.
         source=row["source"] if "source" in row.keys() else None,  # noqa: SIM118
     )
+
+
+class LedgerStore:
+    """One adapter's namespace of the store table (chanpub.contract.Store)."""
+
+    def __init__(self, ledger: Ledger, namespace: str) -> None:
+        self.ledger = ledger
+        self.namespace = namespace
+
+    def get(self, key: str) -> Any:
+        """The value stored under `key`, or None."""
+        return self.ledger.stored(self.namespace, key)
+
+    def put(self, key: str, value: Any) -> None:
+        """Store a JSON value under `key`."""
+        self.ledger.set_stored(self.namespace, key, value)
+
+    def delete(self, key: str) -> None:
+        """Forget `key`."""
+        self.ledger.set_stored(self.namespace, key, None)
 
 
 class LedgerJournal:

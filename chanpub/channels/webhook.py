@@ -265,7 +265,7 @@ class WebhookChannel:
         )
 
     def _post(self, document: dict[str, Any], key: str) -> Receipt:
-        from chanpub.http import request
+        from chanpub.http import send
 
         body = json.dumps(
             document, ensure_ascii=False, sort_keys=True, separators=(",", ":")
@@ -285,7 +285,7 @@ class WebhookChannel:
         )
         variable = self.context.variable_for("secret")
         try:
-            response = request(
+            response = send(
                 self.context.http,
                 "POST",
                 self.options.url,

@@ -18,7 +18,7 @@ from faults.smtp_relay import Relay, free_port
 
 from chanpub.channels.email.channel import EmailChannel
 from chanpub.errors import ChannelError, RetryableError
-from chanpub.http import make_client, request
+from chanpub.http import make_client, send
 from chanpub.testing import make_context, serve_on_loopback
 
 
@@ -50,7 +50,7 @@ def https_server(stranger: trustme.CA) -> Iterator[str]:
 
 def test_http_refuses_a_certificate_it_cannot_verify(https_server: str) -> None:
     with make_client(httpx.HTTPTransport()) as client, pytest.raises(RetryableError) as caught:
-        request(client, "GET", https_server, channel="portal")
+        send(client, "GET", https_server, channel="portal")
     assert "cannot connect to GET 127.0.0.1" in caught.value.message
 
 
@@ -62,7 +62,7 @@ def test_http_accepts_the_same_server_once_its_ca_is_trusted(
     context = ssl.create_default_context()
     stranger.configure_trust(context)  # what an office does for its own internal CA
     with make_client(httpx.HTTPTransport(verify=context)) as client:
-        assert request(client, "GET", https_server, channel="portal").text == "ok"
+        assert send(client, "GET", https_server, channel="portal").text == "ok"
 
 
 @pytest.fixture
