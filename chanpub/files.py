@@ -19,6 +19,7 @@ import secrets
 import shutil
 import socket
 import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -177,3 +178,37 @@ def remove_stale_temporaries(folder: Path, older_than: float = STALE_AFTER) -> i
         except OSError:
             continue  # another run removed it first, or it is not ours to remove
     return removed
+
+
+def read_file_for(channel: str, path: Path) -> bytes:
+    """A file a channel sends (the release image, a fitted copy), or a PermanentError
+    naming the channel, the file and why it cannot be read."""
+    from chanpub.errors import PermanentError
+    from chanpub.i18n import _
+
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise PermanentError(
+            _("{channel}: cannot read the image {path}: {reason}").format(
+                channel=channel, path=path, reason=error.strerror
+            )
+        ) from None
+
+
+def check_writable_folder(channel: str, folder: Path) -> None:
+    """Create the output folder if needed and prove a file can be written in it (for
+    `channels --verify`), or a PermanentError naming the folder and why."""
+    from chanpub.errors import PermanentError
+    from chanpub.i18n import _
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".chanpub-probe-"):
+            pass
+    except OSError as error:
+        raise PermanentError(
+            _("{channel}: cannot write to {path}: {reason}").format(
+                channel=channel, path=folder, reason=error.strerror
+            )
+        ) from None
