@@ -8,7 +8,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 __all__ = [
+    "Action",
     "AmbiguousError",
+    "Amendment",
     "AuthError",
     "Capabilities",
     "Channel",
@@ -28,6 +30,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "Action": "chanpub.contract",
+    "Amendment": "chanpub.contract",
     "Capabilities": "chanpub.contract",
     "Channel": "chanpub.contract",
     "ChannelContext": "chanpub.contract",

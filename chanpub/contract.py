@@ -24,8 +24,11 @@ Lifecycle, driven by dispatch:
    without publishing; `canonical_url(release)` predicts the URL a canonical channel will
    publish at; `depends_on()` names channels that must publish first (e.g. an attached
    poster); `picture(preview)` returns PNG bytes showing a printed output (a poster) for the
-   preview page. The core reaches them only through `chanpub.handle.ChannelHandle`, which
-   supplies the defaults for those an adapter leaves out.
+   preview page; `amend(preview, amendment, key)` carries a correction or retraction to what
+   the channel published (edit in place, reply, delete, notice: the platform's own way) and
+   returns a Receipt whose `action` says which, exactly once per key like `publish`. The
+   core reaches them only through `chanpub.handle.ChannelHandle`, which supplies the
+   defaults for those an adapter leaves out.
 
 Dispatch retries a RetryableError itself (bounded, honouring `retry_after`), and on an
 AmbiguousError calls `lookup(key)` when the adapter has it, so adapters do not loop.
@@ -137,6 +140,35 @@ class Preview:
         return self.parts or (self.text,)
 
 
+class Action(StrEnum):
+    """What a channel did with a correction or a retraction (reported per channel)."""
+
+    EDITED = "edited"  # the post or page was changed in place
+    REPLIED = "replied"  # a reply or comment carries the note (posts that cannot be edited)
+    DELETED = "deleted"  # the post is gone
+    SENT = "sent"  # a new message or document went out (e-mail notice, correction letter)
+    UNCHANGED = "unchanged"  # already in that state (a repeated edit, a delete of nothing)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """A correction (ralat) or a retraction (pencabutan) of a release a channel published.
+
+    `note` is the officer's `correction:` (what changed) or `retraction:` (why it is
+    withdrawn), in the release's language; `previous` is what this channel published
+    before, from the ledger (its remote id, URL and the adapter's own details)."""
+
+    kind: str  # "correction" or "retraction"
+    note: str
+    at: datetime
+    previous: Receipt
+
+    @property
+    def retraction(self) -> bool:
+        """True when the release is withdrawn."""
+        return self.kind == "retraction"
+
+
 @dataclass(frozen=True)
 class Receipt:
     """Proof of one publication: the platform's id and the public URL."""
@@ -148,6 +180,7 @@ class Receipt:
     files: tuple[Path, ...] = ()  # local outputs other channels may attach (poster PDF, ...)
     counts: Mapping[str, int] = field(default_factory=dict)  # items per state: sent, failed...
     numbers: Mapping[str, str] = field(default_factory=dict)  # item -> its number (letters)
+    action: Action | None = None  # for an amendment: what was done
 
 
 class ItemJournal(Protocol):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chanpub.contract import Capabilities, Channel, Links, Preview, Receipt
+from chanpub.contract import Amendment, Capabilities, Channel, Links, Preview, Receipt
 
 if TYPE_CHECKING:
     from chanpub.release import Release
@@ -75,6 +75,19 @@ class ChannelHandle:
         if update is None:
             raise TypeError(f"{type(self.adapter).__name__} cannot update")
         result: Receipt = update(preview, receipt)
+        return result
+
+    @property
+    def can_amend(self) -> bool:
+        """Whether the channel can carry corrections and retractions."""
+        return self._optional("amend") is not None
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """Carry a correction or retraction (only when `can_amend`)."""
+        amend = self._optional("amend")
+        if amend is None:
+            raise TypeError(f"{type(self.adapter).__name__} cannot amend")
+        result: Receipt = amend(preview, amendment, key)
         return result
 
     @property

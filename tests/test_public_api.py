@@ -7,7 +7,9 @@ import chanpub
 
 def test_the_public_api_is_exactly_this() -> None:
     assert sorted(chanpub.__all__) == [
+        "Action",
         "AmbiguousError",
+        "Amendment",
         "AuthError",
         "Capabilities",
         "Channel",
