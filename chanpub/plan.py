@@ -15,6 +15,7 @@ from chanpub.config import ChannelConfig, Config
 from chanpub.errors import ApprovalError, ChanpubError, InputError, ReleaseError
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
+from chanpub.release_image import check_image
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def load_releases(
             continue
         try:
             release = load_release(path)
+            if explicit or release.status == "approved":
+                check_image(release)  # opens the picture only of a release that can go out
         except InputError as error:
             problems.append(error.message)
             continue
