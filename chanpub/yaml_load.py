@@ -27,10 +27,12 @@ ALLOWED_TAGS = frozenset(
     _TAG + name for name in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp")
 )
 MAX_DEPTH = 50  # a release needs 3 levels, channels.yaml about 6
-# Below this many structure characters the text cannot nest deeper than MAX_DEPTH, so
-# the extra event pass that measures the depth is skipped (the common, fast case).
+# Each level of nesting takes one of these characters. Below this many, libyaml's composer
+# (which recurses, and crashes the process past ~100,000 levels) is safe and the node walk
+# enforces MAX_DEPTH; above, an event pass measures the depth first. Front matter and
+# channels.yaml stay far below it, so they take the fast path.
 _STRUCTURE = ("[", "{", "-", "?", ":")
-_CHEAP_BOUND = MAX_DEPTH
+_CHEAP_BOUND = 1_000
 
 
 class YamlSyntaxError(Exception):
@@ -118,25 +120,14 @@ def _scan_events(text: str, where: str, first_line: int) -> None:
         for event in _events(text):
             line = event.start_mark.line + first_line if event.start_mark else first_line
             if isinstance(event, yaml.AliasEvent):
-                raise YamlContentError(
-                    [
-                        _(
-                            "{where}:{line}: YAML aliases (*{name}) are not allowed: "
-                            "write the value out in full"
-                        ).format(where=where, line=line, name=event.anchor)
-                    ]
-                )
+                message = _(
+                    "YAML aliases (*{name}) are not allowed: write the value out in full"
+                ).format(name=event.anchor)
+                raise YamlContentError([f"{where}:{line}: {message}"])
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    raise YamlContentError(
-                        [
-                            _(
-                                "{where}:{line}: nested more than {limit} levels deep: "
-                                "write the values as plain lists and fields"
-                            ).format(where=where, line=line, limit=MAX_DEPTH)
-                        ]
-                    )
+                    raise YamlContentError([f"{where}:{line}: {_too_deep()}"])
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.MarkedYAMLError as error:
@@ -147,6 +138,12 @@ def _scan_events(text: str, where: str, first_line: int) -> None:
         raise YamlSyntaxError(None, str(error)) from None
 
 
+def _too_deep() -> str:
+    return _(
+        "nested more than {limit} levels deep: write the values as plain lists and fields"
+    ).format(limit=MAX_DEPTH)
+
+
 def _check(node: yaml.Node, key: str, walk: _Walk, depth: int) -> None:
     """Refuse aliases, unsupported types, impossible dates, keys that are not text and
     duplicate keys, anywhere in the document."""
@@ -155,7 +152,7 @@ def _check(node: yaml.Node, key: str, walk: _Walk, depth: int) -> None:
         return
     walk.seen.add(id(node))
     if depth > MAX_DEPTH:
-        walk.add(node, key, _("nested too deep: write the values as plain lists and fields"))
+        walk.add(node, key, _too_deep())
         return
     if node.tag not in ALLOWED_TAGS:
         walk.add(

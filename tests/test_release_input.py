@@ -182,6 +182,12 @@ def test_nesting_that_would_crash_the_yaml_parser_is_refused(tmp_path: Path) -> 
     assert f"{path}:3: nested more than 50 levels deep" in result.stdout
 
 
+def test_nesting_deeper_than_50_levels_is_refused_with_its_line(tmp_path: Path) -> None:
+    path = release_with(tmp_path, "tags:\n  - " + "[" * 60 + "]" * 60)
+    with pytest.raises(ReleaseError, match=r":4: tags: nested more than 50 levels deep"):
+        load_release(path)
+
+
 def test_duplicate_keys_in_channels_yaml_are_an_error(tmp_path: Path) -> None:
     from chanpub.config import load_config
     from chanpub.errors import ConfigError
