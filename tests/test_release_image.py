@@ -151,6 +151,15 @@ def test_every_supported_picture_goes_out(office: Path, format: str) -> None:
     assert "website  published" in stdout
 
 
+def test_check_opens_the_picture_of_a_draft_too(office: Path) -> None:
+    folder = office / "releases"
+    (folder / "foto.jpg").write_bytes(b"bukan gambar")
+    path = write_release(folder, image="foto.jpg", image_alt="Foto", approved=False)
+    code, _stdout, stderr = cli("check", str(path), "--config", str(office / "channels.yaml"))
+    assert code == 2
+    assert "image: foto.jpg is not a JPEG, PNG, WebP or GIF picture" in stderr
+
+
 def test_a_draft_with_a_broken_picture_in_a_folder_is_left_alone(office: Path) -> None:
     folder = office / "releases"
     (folder / "rusak.jpg").write_bytes(b"bukan gambar")
@@ -172,7 +181,8 @@ from chanpub.plan import load_releases
 load_releases([Path({str(tmp_path / "releases")!r})])
 print("PIL" in sys.modules)
 """
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    path = os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )

@@ -123,7 +123,8 @@ def limit_memory() -> None:
 def run_python(code: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter: a hang, a crash or a runaway allocation fails the
     test, not the suite."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    path = os.pathsep.join([str(Path(__file__).parents[1]), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         capture_output=True,
