@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from chanpub.errors import MASK, ConfigError, PluginError, remember_secrets
 from chanpub.i18n import _
 
@@ -177,20 +175,19 @@ def _read_yaml(path: Path) -> Any:
         raise ConfigError(
             _("{path}: cannot be read ({reason})").format(path=path, reason=error.strerror)
         ) from None
+    from chanpub.yaml_load import YamlContentError, YamlSyntaxError, load_yaml
+
     try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        return load_yaml(text, str(path))[0]
+    except YamlSyntaxError as error:
+        where = f"{path}:{error.line}" if error.line else str(path)
         raise ConfigError(
             _("{where}: not valid YAML ({problem}): fix the syntax").format(
                 where=where, problem=error.problem
             )
         ) from None
-    except yaml.YAMLError as error:
-        raise ConfigError(
-            _("{path}: not valid YAML ({problem})").format(path=path, problem=error)
-        ) from None
+    except YamlContentError as error:
+        raise ConfigError("\n".join(error.problems)) from None
 
 
 def load_config(path: Path, *, load_adapters: bool = True) -> Config:

@@ -17,6 +17,7 @@ from chanpub.errors import ApprovalError, ChanpubError, ConfigError, InputError,
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
+from chanpub.release_image import check_image
 from chanpub.status import Status
 
 if TYPE_CHECKING:
@@ -151,6 +152,8 @@ def load_releases(
             continue
         try:
             release = load_release(path)
+            if explicit or release.status == "approved":
+                check_image(release)  # opens the picture only of a release that can go out
         except InputError as error:
             if explicit or invalid is None:
                 problems.append(error.message)

@@ -1,14 +1,21 @@
 """Release files: YAML front matter + Markdown body -> a validated `Release`.
 
-The content hash that approval binds to is computed here, over the normalised body and
-every front-matter field except the approval fields themselves.
+The content hash that approval binds to is computed here, over the normalised body,
+every front-matter field except the approval fields themselves, and the bytes of every
+file the release pulls in (its image).
+
+A release file is at most MAX_RELEASE_BYTES (1 MB) and must be a regular file: devices
+and pipes are refused before anything is read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,10 +24,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from chanpub.errors import ReleaseError
 from chanpub.i18n import _
+from chanpub.release_fields import (
+    Problems,
+    control_characters,
+    date_field,
+    image_field,
+    publish_at_field,
+    string_list,
+    text_field,
+    title_problems,
+)
+from chanpub.yaml_load import YamlContentError, YamlSyntaxError, load_yaml
 
 APPROVAL_FIELDS = ("status", "approved_by", "approved_at", "approved_sha256")
 KNOWN_FIELDS = frozenset(
@@ -31,6 +47,9 @@ KNOWN_FIELDS = frozenset(
 )  # fmt: skip
 KINDS = ("release", "clarification")
 STATUSES = ("draft", "approved")
+FILE_FIELDS = ("image",)  # fields naming a file whose bytes go out with the release
+MAX_RELEASE_BYTES = 1_000_000  # a release is text; pictures are separate files
+MAX_FILE_BYTES = 50_000_000  # a picture larger than this is no web or print picture
 FENCE = re.compile(r"\A---[ \t]*\r?\n(.*?\r?\n)?---[ \t]*(\r?\n|\Z)", re.DOTALL)
 
 
@@ -61,6 +80,7 @@ class Release:
     warnings: tuple[str, ...] = ()
     front_matter: Mapping[str, Any] = field(default_factory=dict, repr=False)
     summary_given: str | None = None  # the front matter's `summary`, if any
+    lines: Mapping[str, int] = field(default_factory=dict, repr=False)  # field -> line
 
     @cached_property
     def summary(self) -> str:
@@ -88,40 +108,15 @@ class Release:
         return self.content_sha256[:12]
 
 
-@dataclass
-class _Problems:
-    """Collects every problem in a file so the officer can fix them all at once."""
-
-    path: Path
-    lines: dict[str, int]
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    def _where(self, name: str | None, near: str | None = None) -> str:
-        line = self.lines.get(name or "") or self.lines.get(near or "")
-        return f"{self.path}:{line}" if line else str(self.path)
-
-    def error(self, name: str | None, message: str, near: str | None = None) -> None:
-        """Record an error at the field's line (or at the line of `near` when absent)."""
-        where = self._where(name, near)
-        self.errors.append(f"{where}: {name}: {message}" if name else f"{where}: {message}")
-
-    def warn(self, name: str, message: str) -> None:
-        self.warnings.append(f"{self._where(name)}: {name}: {message}")
-
-
 def read_text(path: Path) -> str:
-    """Read a release as UTF-8, with errors an officer can act on."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ReleaseError(_("{path}: no such file: check the path").format(path=path)) from None
-    except IsADirectoryError:
-        raise ReleaseError(_("{path}: is a folder, not a release file").format(path=path)) from None
-    except OSError as error:
-        raise ReleaseError(
-            _("{path}: cannot be read ({reason})").format(path=path, reason=error.strerror)
-        ) from None
+    """Read a release as UTF-8, with errors an officer can act on.
+
+    Only a regular file of at most MAX_RELEASE_BYTES is read: a FIFO would block until
+    someone writes to it and /dev/zero never ends, so both are refused first."""
+    with open_regular(path, MAX_RELEASE_BYTES, ReleaseError) as file:
+        raw = file.read(MAX_RELEASE_BYTES + 1)
+    if len(raw) > MAX_RELEASE_BYTES:  # it grew after the size check
+        raise ReleaseError(_too_large(path, MAX_RELEASE_BYTES))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -131,6 +126,43 @@ def read_text(path: Path) -> str:
                 path=path, line=line
             )
         ) from None
+
+
+def _too_large(path: Path, limit: int) -> str:
+    return _(
+        "{path}: is larger than {megabytes} MB ({limit} bytes): a release is text; put "
+        "pictures beside it as separate files"
+    ).format(path=path, megabytes=limit // 1_000_000, limit=f"{limit:,}")
+
+
+def open_regular(path: Path, limit: int, error: type[ReleaseError]) -> io.BufferedReader:
+    """Open a regular file of at most `limit` bytes for reading, refusing anything else
+    before reading a byte (O_NONBLOCK: opening a FIFO must not wait for a writer)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise error(_("{path}: no such file: check the path").format(path=path)) from None
+    except OSError as problem:
+        raise error(
+            _("{path}: cannot be read ({reason})").format(path=path, reason=problem.strerror)
+        ) from None
+    file = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):
+        file.close()
+        raise error(_("{path}: is a folder, not a release file").format(path=path))
+    if not stat.S_ISREG(info.st_mode):
+        file.close()
+        raise error(
+            _(
+                "{path}: is not a regular file (a device, pipe or socket): give the path "
+                "of a release file"
+            ).format(path=path)
+        )
+    if info.st_size > limit:
+        file.close()
+        raise error(_too_large(path, limit))
+    return file
 
 
 def split_front_matter(path: Path, text: str) -> tuple[str, str, int]:
@@ -150,37 +182,26 @@ def split_front_matter(path: Path, text: str) -> tuple[str, str, int]:
 
 def parse_front_matter(path: Path, front: str) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the YAML front matter; returns the mapping and the line of each key."""
-    # One parse gives both the values and each key's line; libyaml's parser when present
-    # (a cron run reads the front matter of every release in the folder, due or not).
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(front)
+    # One parse gives both the values and each key's line, with libyaml's parser (a cron
+    # run reads the front matter of every release in the folder, due or not).
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = f":{mark.line + 2}" if mark else ""
+        data, lines = load_yaml(front, str(path), first_line=2)  # +1 for the '---' fence
+    except YamlSyntaxError as error:
+        line = f":{error.line}" if error.line else ""
         raise ReleaseError(
             _("{path}{line}: front matter is not valid YAML ({problem}): fix the syntax").format(
-                path=path, line=line, problem=error.problem or error.context
+                path=path, line=line, problem=error.problem
             )
         ) from None
-    except yaml.YAMLError as error:
-        raise ReleaseError(
-            _("{path}: front matter is not valid YAML ({problem})").format(path=path, problem=error)
-        ) from None
-    finally:
-        loader.dispose()
+    except YamlContentError as error:
+        raise ReleaseError("\n".join(error.problems)) from None
     if data is None:
         data = {}
-    if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode | type(None)):
+    if not isinstance(data, dict):
         raise ReleaseError(
             _("{path}:2: front matter must be 'field: value' lines").format(path=path)
         )
-    lines: dict[str, int] = {}
-    if isinstance(node, yaml.MappingNode):
-        for key_node, _value in node.value:
-            lines[str(key_node.value)] = key_node.start_mark.line + 2  # +1 fence, +1 base
-    return {str(key): value for key, value in data.items()}, lines
+    return data, lines
 
 
 def normalise_body(body: str) -> str:
@@ -195,8 +216,13 @@ def _json_default(value: object) -> str:
     return str(value)
 
 
-def content_sha256(front_matter: Mapping[str, Any], body: str) -> str:
-    """SHA-256 of every front-matter field except the approval fields, plus the body."""
+def content_sha256(
+    front_matter: Mapping[str, Any], body: str, files: Mapping[str, str] | None = None
+) -> str:
+    """SHA-256 of every front-matter field except the approval fields, plus the body, plus
+    `files`: the SHA-256 of each file the release pulls in, by field (see file_digests).
+
+    Without files the hash is what it always was, so ledgers keep their releases."""
     content = {k: v for k, v in front_matter.items() if k not in APPROVAL_FIELDS}
     canonical = json.dumps(
         content, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default
@@ -205,7 +231,26 @@ def content_sha256(front_matter: Mapping[str, Any], body: str) -> str:
     digest.update(unicodedata.normalize("NFC", canonical).encode("utf-8"))
     digest.update(b"\n---\n")
     digest.update(normalise_body(body).encode("utf-8"))
+    if files:  # swapping the picture after approval must change the hash
+        digest.update(b"\n---files\n")
+        digest.update(json.dumps(dict(sorted(files.items())), separators=(",", ":")).encode())
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file the release pulls in (a regular file of at most MAX_FILE_BYTES)."""
+    with open_regular(path, MAX_FILE_BYTES, ReleaseError) as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def file_digests(folder: Path, front_matter: Mapping[str, Any]) -> dict[str, str]:
+    """The SHA-256 of each existing file named by the front matter, relative to `folder`
+    (for content_sha256; load_release checks the names themselves)."""
+    return {
+        name: file_sha256(folder / value)
+        for name in FILE_FIELDS
+        if isinstance(value := front_matter.get(name), str) and (folder / value).is_file()
+    }
 
 
 def slugify(text: str) -> str:
@@ -215,178 +260,39 @@ def slugify(text: str) -> str:
     return slug[:80].rstrip("-") or "release"
 
 
-def _text(data: Mapping[str, Any], name: str, problems: _Problems) -> str | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool | list | dict):
-        problems.error(
-            name,
-            _("must be text, not {kind}: write it as one line").format(kind=type(value).__name__),
-        )
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _string_list(data: Mapping[str, Any], name: str, problems: _Problems) -> tuple[str, ...] | None:
-    value = data.get(name)
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = [part.strip() for part in value.split(",")]
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        problems.error(name, _("must be a list, e.g. [one, two]"))
-        return None
-    return tuple(str(v).strip() for v in value if str(v).strip())
-
-
-def _publish_at(data: Mapping[str, Any], problems: _Problems) -> datetime | None:
-    value = data.get("publish_at")
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            problems.error(
-                "publish_at", _("is not an ISO 8601 time: write it like 2026-08-24T09:00:00+07:00")
-            )
-            return None
-    if isinstance(value, date) and not isinstance(value, datetime):
-        problems.error(
-            "publish_at", _("needs a time and a UTC offset, e.g. 2026-08-24T09:00:00+07:00")
-        )
-        return None
-    if not isinstance(value, datetime):
-        problems.error("publish_at", _("is not a time: write it like 2026-08-24T09:00:00+07:00"))
-        return None
-    if value.tzinfo is None:
-        problems.error(
-            "publish_at", _("has no UTC offset: add one, e.g. 2026-08-24T09:00:00+07:00 for WIB")
-        )
-        return None
-    return value
-
-
-def _date(data: Mapping[str, Any], problems: _Problems) -> date | None:
-    value = data.get("date")
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip()[:10])
-    except ValueError:
-        problems.error("date", _("is not a date: write it like 2026-08-24"))
-        return None
-
-
-def _image(data: Mapping[str, Any], path: Path, problems: _Problems) -> Path | None:
-    name = _text(data, "image", problems)
-    if name is None:
-        return None
-    folder = path.parent.resolve()
-    image = (path.parent / name).resolve()
-    if not image.is_relative_to(folder):
-        problems.error(
-            "image",
-            _("{image} is outside the release's folder: put the image beside the release").format(
-                image=name
-            ),
-        )
-        return None
-    if not image.is_file():
-        problems.error(
-            "image",
-            _("{image} does not exist: check the file name (relative to {folder})").format(
-                image=name, folder=path.parent
-            ),
-        )
-        return None
-    if not _text(data, "image_alt", problems):
-        problems.error(
-            "image_alt",
-            _("is required with an image: describe the picture for people who cannot see it"),
-            near="image",
-        )
-    return image
-
-
 def load_release(path: Path | str) -> Release:
     """Read and validate a release file; raises ReleaseError listing every problem."""
     path = Path(path)
     text = read_text(path)
     front, body, body_line = split_front_matter(path, text)
     data, lines = parse_front_matter(path, front)
-    problems = _Problems(path, lines)
-    _control_characters(data, body, body_line, problems)
+    problems = Problems(path, lines)
+    control_characters(data, body, body_line, problems)
     return _build(path, data, body, problems)
 
 
-# Invisible characters that no channel can carry (XML, and so feeds and WordPress, refuse
-# them) and that an officer cannot see in an editor: refused with their place.
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _control_characters(
-    data: Mapping[str, Any], body: str, body_line: int, problems: _Problems
-) -> None:
-    def strings(value: Any) -> list[str]:
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list | tuple):
-            return [s for item in value for s in strings(item)]
-        if isinstance(value, dict):
-            return [s for item in value.values() for s in strings(item)]
-        return []
-
-    for name, value in data.items():
-        found = next((m for s in strings(value) for m in [CONTROL.search(s)] if m), None)
-        if found:
-            problems.error(
-                name,
-                _(
-                    "contains the invisible control character U+{code:04X}: "
-                    "delete it and type the text again"
-                ).format(code=ord(found.group())),
-            )
-    found = CONTROL.search(body)
-    if found:
-        problems.errors.append(
-            _(
-                "{path}:{line}: the text contains the invisible control character U+{code:04X}: "
-                "delete it and type the text again"
-            ).format(
-                path=problems.path,
-                line=body_line + body[: found.start()].count("\n"),
-                code=ord(found.group()),
-            )
-        )
-
-
-def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> Release:
+def _build(path: Path, data: dict[str, Any], body: str, problems: Problems) -> Release:
     for key in data:
         if key not in KNOWN_FIELDS:
             problems.warn(key, _("unknown field, ignored: check the spelling"))
-    title = _text(data, "title", problems)
+    title = text_field(data, "title", problems)
     if data.get("title") is None or not str(data["title"]).strip():
         problems.error("title", _("is missing: add a line 'title: ...' to the front matter"))
+    elif title is not None:
+        title_problems(title, problems)
     if not body.strip():
         problems.errors.append(
             _("{path}: the release has no text after the front matter: write the body").format(
                 path=path
             )
         )
-    kind = _text(data, "kind", problems) or "release"
+    kind = text_field(data, "kind", problems) or "release"
     if kind not in KINDS:
         problems.error(
             "kind", _("must be 'release' or 'clarification', not '{value}'").format(value=kind)
         )
-    claim = _text(data, "claim", problems)
-    verdict = _text(data, "verdict", problems)
+    claim = text_field(data, "claim", problems)
+    verdict = text_field(data, "verdict", problems)
     if kind == "clarification":
         if not claim:
             problems.error(
@@ -400,7 +306,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
                 _("a clarification needs a verdict: add e.g. 'verdict: HOAKS'"),
                 near="kind",
             )
-    status = _text(data, "status", problems) or "draft"
+    status = text_field(data, "status", problems) or "draft"
     if status not in STATUSES:
         problems.error(
             "status",
@@ -408,7 +314,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
                 value=status
             ),
         )
-    slug = _text(data, "slug", problems)
+    slug = text_field(data, "slug", problems)
     if slug is not None and slug != slugify(slug):
         problems.error(
             "slug",
@@ -416,22 +322,29 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
                 example=slugify(slug)
             ),
         )
-    language = _text(data, "language", problems)
+    language = text_field(data, "language", problems)
     if language is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
         problems.error("language", _("is not a language code: write e.g. 'id' or 'en'"))
-    summary = _text(data, "summary", problems)
+    summary = text_field(data, "summary", problems)
     result = dict(
-        date=_date(data, problems),
-        publish_at=_publish_at(data, problems),
-        image=_image(data, path, problems),
-        image_alt=_text(data, "image_alt", problems),
-        tags=_string_list(data, "tags", problems) or (),
-        channels=_string_list(data, "channels", problems),
-        source=_text(data, "source", problems),
-        approved_by=_text(data, "approved_by", problems),
-        approved_at=_text(data, "approved_at", problems),
-        approved_sha256=_text(data, "approved_sha256", problems),
+        date=date_field(data, problems),
+        publish_at=publish_at_field(data, problems),
+        image=image_field(data, path, problems),
+        image_alt=text_field(data, "image_alt", problems),
+        tags=string_list(data, "tags", problems) or (),
+        channels=string_list(data, "channels", problems),
+        source=text_field(data, "source", problems),
+        approved_by=text_field(data, "approved_by", problems),
+        approved_at=text_field(data, "approved_at", problems, dates=True),
+        approved_sha256=text_field(data, "approved_sha256", problems),
     )
+    image = result["image"]
+    files: dict[str, str] = {}
+    if isinstance(image, Path):
+        try:
+            files["image"] = file_sha256(image)
+        except ReleaseError as error:  # too large, or replaced by a pipe meanwhile
+            problems.error("image", error.message)
     if problems.errors:
         raise ReleaseError("\n".join(problems.errors))
     assert title is not None  # checked above; narrows the type
@@ -441,7 +354,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
         body=normalise_body(body),
         slug=slug or slugify(title),
         summary_given=summary,
-        content_sha256=content_sha256(data, body),
+        content_sha256=content_sha256(data, body, files),
         status=status,
         kind=kind,
         claim=claim,
@@ -449,6 +362,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: _Problems) -> 
         language=language,
         warnings=tuple(problems.warnings),
         front_matter=data,
+        lines=problems.lines,
         **result,  # type: ignore[arg-type]  # keys and types fixed above
     )
 

@@ -79,7 +79,7 @@ def write_release(
     """Write a release file (approved unless told otherwise) and return its path."""
     import yaml
 
-    from chanpub.release import content_sha256
+    from chanpub.release import content_sha256, file_digests
 
     folder.mkdir(parents=True, exist_ok=True)
     front: dict[str, Any] = {"title": title, **fields}
@@ -92,7 +92,9 @@ def write_release(
             status="approved",
             approved_by="Kepala Dinas",
             approved_at="2026-01-01T00:00:00Z",
-            approved_sha256=content_sha256({"title": title, **fields}, text_body),
+            approved_sha256=content_sha256(
+                {"title": title, **fields}, text_body, file_digests(folder, fields)
+            ),
         )
     path = folder / name
     path.write_text(

@@ -4,6 +4,7 @@ with a traceback."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,18 @@ from hypothesis import strategies as st
 from chanpub.release import KNOWN_FIELDS, content_sha256
 
 from .cli_outcome import assert_clean, invoke
+
+# The picture beside every generated release: a real 8x8 PNG, so approved releases that
+# name it go out, and their approval covers its bytes.
+PNG = b"".join(
+    [
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x08\x00\x00\x00\x08\x08\x02\x00\x00",
+        b"\x00Km)\xdc\x00\x00\x00\x14IDATx\x9ccd`h`\xc0\x06\x98\xb0\x8a\x0eZ\t\x00i\x88\x00",
+        b"\x90\xad\x95\xc9\xd3\x00\x00\x00\x00IEND\xaeB`\x82",
+    ]
+)
+PNG_DIGEST = hashlib.sha256(PNG).hexdigest()
+
 
 # Hypothesis's failure report imports mypy_extensions, which warns; keep the report readable.
 pytestmark = pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict:DeprecationWarning")
@@ -63,6 +76,20 @@ SNIPPETS = [
     "\\",
     "`",
     "1. ",
+]
+
+HOSTILE_YAML = [
+    "a: &a [x, x]\nb: [*a, *a]\n",
+    "title: Dua Kali\n",
+    "1: satu\n",
+    "? [a, b]\n: c\n",
+    "tags: !!set {a, b}\n",
+    "source: !!binary aGVsbG8=\n",
+    "date: 2026-02-30\n",
+    "publish_at: 2026-09-07T25:00:00+07:00\n",
+    "publish_at: 2026-09-07T09:00:00+25:00\n",
+    "summary: 2026-01-01 10:00:00\n",
+    "tags: " + "[" * 60 + "]" * 60 + "\n",
 ]
 
 scalars = st.one_of(
@@ -157,7 +184,9 @@ def release_files(draw: st.DrawFn) -> bytes:
             status="approved",
             approved_by="Kepala Dinas",
             approved_at="2026-01-01T00:00:00Z",
-            approved_sha256=content_sha256(content, body),
+            approved_sha256=content_sha256(
+                content, body, {"image": PNG_DIGEST} if content.get("image") == "gambar.png" else {}
+            ),
         )
         front.pop("publish_at", None)
     try:
@@ -166,7 +195,7 @@ def release_files(draw: st.DrawFn) -> bytes:
         header = "title: x\n"
     text = f"---\n{header}---\n{body}"
     mangle = draw(
-        st.sampled_from(["none"] * 6 + ["crlf", "bom", "no-fence", "cut", "bytes", "tabs"])
+        st.sampled_from(["none"] * 6 + ["crlf", "bom", "no-fence", "cut", "bytes", "tabs", "yaml"])
     )
     if mangle == "crlf":
         text = text.replace("\n", "\r\n")
@@ -178,6 +207,8 @@ def release_files(draw: st.DrawFn) -> bytes:
         text = text[: draw(st.integers(0, len(text)))]
     elif mangle == "tabs":
         text = text.replace("  ", "\t")
+    elif mangle == "yaml":  # what YAML allows and a release must not hold
+        text = text.replace("---\n", "---\n" + draw(st.sampled_from(HOSTILE_YAML)), 1)
     data = text.encode("utf-8", "surrogatepass")
     if mangle == "bytes":
         position = draw(st.integers(0, len(data)))
@@ -192,7 +223,7 @@ def test_check_and_send_of_any_release_end_cleanly(data: bytes) -> None:
         folder = Path(temporary)
         config = folder / "channels.yaml"
         config.write_text(CONFIG, encoding="utf-8")
-        (folder / "gambar.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+        (folder / "gambar.png").write_bytes(PNG)
         release = folder / "rilis.md"
         release.write_bytes(data)
         env = {"CHANPUB_STATE_DIR": str(folder / "state")}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 from typer.testing import CliRunner
 
 from chanpub.cli import app
@@ -124,8 +125,6 @@ def test_an_image_beside_the_release_is_published(tmp_path: Path) -> None:
     config = office(tmp_path, {})
     folder = tmp_path / "releases"
     folder.mkdir()
-    from PIL import Image
-
     Image.new("RGB", (64, 48), "navy").save(folder / "gambar.png")  # a real picture
     release = write_release(folder, image="gambar.png", image_alt="Banjir")
     code, _stdout, stderr = run("send", str(release), "--config", str(config))
