@@ -369,7 +369,7 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: Problems) -> R
 
 def _summary_from(body: str) -> str:
     """The first paragraph of the body as plain text, for posts that need a summary."""
-    from chanpub.render.markdown import first_paragraph
+    from chanpub.markdown import first_paragraph
 
     return first_paragraph(body)
 

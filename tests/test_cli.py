@@ -190,7 +190,7 @@ def test_help_imports_no_heavy_machinery() -> None:
         "try:\n    app()\nexcept SystemExit:\n    pass\n"
         # markdown_it is absent from this list: typer's own help renderer (rich.markdown)
         # imports it, as it does for any typer app; chanpub's renderer must not load.
-        "heavy = {'httpx', 'pydantic', 'jinja2', 'chanpub.render.markdown', 'fpdf', 'PIL',"
+        "heavy = {'httpx', 'pydantic', 'jinja2', 'chanpub.markdown', 'fpdf', 'PIL',"
         " 'yaml', 'segno', 'babel', 'pypdfium2', 'sqlite3', 'nh3', 'chanpub.channels.poster_pdf',"
         " 'chanpub.dispatch', 'chanpub.config'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"

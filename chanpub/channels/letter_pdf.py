@@ -224,8 +224,8 @@ class LetterPdfChannel:
     def _letter(
         self, release: Release, links: Links, recipient: LetterRecipient, number: str
     ) -> Any:
+        from chanpub.markdown import to_plain
         from chanpub.render.dates import day_month_year
-        from chanpub.render.markdown import to_plain
         from chanpub.render.pdf.letter import (
             Addressee,
             LetterContent,

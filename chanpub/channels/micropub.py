@@ -91,7 +91,7 @@ class MicropubChannel:
 
     def properties(self, release: Release, photo: dict[str, str] | None) -> dict[str, list[Any]]:
         """The h-entry properties in Micropub's JSON form (every value a list)."""
-        from chanpub.render.markdown import to_html
+        from chanpub.markdown import to_html
 
         result: dict[str, list[Any]] = {
             "name": [release.title],
@@ -107,7 +107,7 @@ class MicropubChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The entry as it will be sent (the photo's URL comes from the upload)."""
-        from chanpub.render.markdown import to_html, to_plain
+        from chanpub.markdown import to_html, to_plain
 
         photo = {"value": "(uploaded)", "alt": release.image_alt or ""} if release.image else None
         return Preview(
@@ -192,7 +192,7 @@ class MicropubChannel:
 
     def _form(self, release: Release, photo: dict[str, str] | None) -> dict[str, Any]:
         """The entry form-encoded: content as plain text, the photo as a URL."""
-        from chanpub.render.markdown import to_plain
+        from chanpub.markdown import to_plain
 
         form: dict[str, Any] = {
             "h": "entry",

@@ -145,8 +145,8 @@ class PosterPdfChannel:
         return self.options.url or canonical
 
     def _content(self, release: Release, url: str) -> PosterContent:
+        from chanpub.markdown import to_plain
         from chanpub.render.dates import long_date
-        from chanpub.render.markdown import to_plain
 
         language = self._language(release)
         organisation = self.options.organisation or self.context.organisation

@@ -180,8 +180,8 @@ class StaticSiteChannel:
         return release.language or self.context.language
 
     def _page(self, release: Release, key: str) -> _Page:
+        from chanpub.markdown import to_html
         from chanpub.render.dates import long_date, release_day
-        from chanpub.render.markdown import to_html
         from chanpub.render.templating import render_page
 
         language = self._language(release)

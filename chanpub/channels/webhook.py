@@ -153,7 +153,7 @@ class WebhookChannel:
         image_data: bool = True,
     ) -> dict[str, Any]:
         """The JSON document described in docs/webhook.md."""
-        from chanpub.render.markdown import to_html, to_plain
+        from chanpub.markdown import to_html, to_plain
 
         result: dict[str, Any] = {
             "schema": SCHEMA,
@@ -210,7 +210,7 @@ class WebhookChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The document that will be sent (the image's base64 left out), and where to."""
-        from chanpub.render.markdown import to_html, to_plain
+        from chanpub.markdown import to_html, to_plain
 
         warnings = (
             []

@@ -120,7 +120,7 @@ class WordpressChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The post as it will be created: title, sanitised HTML, excerpt, terms, status."""
-        from chanpub.render.markdown import to_html
+        from chanpub.markdown import to_html
 
         status, date_gmt = self._schedule(release)
         warnings = []

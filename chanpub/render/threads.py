@@ -31,7 +31,7 @@ def thread_text(
     organisation: str = "",
 ) -> str:
     """The whole text of a thread, before splitting: the template with `body` filled."""
-    from chanpub.render.markdown import to_plain
+    from chanpub.markdown import to_plain
     from chanpub.render.social import _tidy, post_fields
     from chanpub.render.templating import render_template
 

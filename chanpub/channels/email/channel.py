@@ -116,7 +116,7 @@ class EmailChannel:
     # --- preview ------------------------------------------------------------------------
 
     def _parts(self, release: Release, links: Links) -> MessageParts:
-        from chanpub.render.markdown import to_html, to_plain
+        from chanpub.markdown import to_html, to_plain
 
         return MessageParts(
             subject=subject_for(release, self.options.subject_prefix),
