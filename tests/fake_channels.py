@@ -106,7 +106,7 @@ def make_config(tmp_path: Path, channels: dict[str, tuple[type[Any], dict[str, A
         path=tmp_path / "channels.yaml",
         organisation="Diskominfo",
         language="id",
-        base_url=None,
+        language_setting="id",
         state_dir=tmp_path / ".chanpub",
         channels=built,
     )

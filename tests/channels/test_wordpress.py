@@ -31,7 +31,8 @@ from chanpub.testing import sample_release as write_sample
 SECRETS = {"username": "WP_USER", "app_password": "WP_APP_PASSWORD"}
 BODY = (
     "Dinas Kependudukan membuka **layanan keliling** di 12 kelurahan.\n\n"
-    "<script>alert('x')</script> Lihat [jadwal](javascript:alert(1)) dan "
+    "<script>alert('x')</script>\n\n"  # a raw HTML block (CommonMark): dropped whole
+    "Lihat [jadwal](javascript:alert(1)) dan "
     "[situs resmi](https://kominfo.example.go.id/jadwal).\n"
 )
 
