@@ -155,8 +155,13 @@ class Amendment:
     """A correction (ralat) or a retraction (pencabutan) of a release a channel published.
 
     `note` is the officer's `correction:` (what changed) or `retraction:` (why it is
-    withdrawn), in the release's language; `previous` is what this channel published
-    before, from the ledger (its remote id, URL and the adapter's own details)."""
+    withdrawn), in the release's language; `previous` is what this channel shows now, from
+    the ledger: the receipt of the original publication or of the last amendment.
+
+    The Receipt `amend` returns keeps identifying the published post: its `remote_id` and
+    `url` stay the original post's (an edit that makes a new id, like X's, returns the new
+    one), and what the amendment added (reply ids, a notice's id) goes in `details`, so a
+    later correction replies to the post, and a retraction finds everything to delete."""
 
     kind: str  # "correction" or "retraction"
     note: str
