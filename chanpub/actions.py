@@ -64,7 +64,7 @@ def send(
         ledger = open_ledger(config, create=False)
         try:
             plans = plan_releases(
-                releases, config, moment, context_factory(config, None), invalid, ledger
+                releases, config, moment, context_factory(config, None), invalid, ledger, update
             )
             result = Dispatcher(config, ledger, dry_run=True, observer=observer).run(plans)
         finally:
@@ -77,7 +77,7 @@ def send(
         try:
             ledger.check_writable()
             make_context = context_factory(config, ledger, observer)
-            plans = plan_releases(releases, config, moment, make_context, invalid, ledger)
+            plans = plan_releases(releases, config, moment, make_context, invalid, ledger, update)
             result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
             return _with_invalid(result, invalid, warnings, paths)
         finally:

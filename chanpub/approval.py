@@ -12,6 +12,7 @@ from chanpub.errors import ApprovalError
 from chanpub.files import remove_stale_temporaries, replace_keeping_owner
 from chanpub.i18n import _
 from chanpub.release import FENCE, Release, load_release, read_text, split_front_matter
+from chanpub.release_image import check_image
 
 
 def _scalar(value: str) -> str:
@@ -47,6 +48,7 @@ def approve(path: Path, by: str, now: datetime | None = None) -> Release:
     if not by.strip():
         raise ApprovalError(_('--by: give the approver\'s name, e.g. --by "Kepala Dinas"'))
     release = load_release(path)  # refuses a broken release before writing anything
+    check_image(release)  # and one whose picture no channel could carry
     text = read_text(path)
     front, _body, _line = split_front_matter(path, text)
     newline = "\r\n" if "\r\n" in text[:200] else "\n"
@@ -54,7 +56,7 @@ def approve(path: Path, by: str, now: datetime | None = None) -> Release:
     new_front = set_fields(
         front,
         {
-            "status": "approved",
+            "status": "retracted" if release.retraction else "approved",
             "approved_by": _scalar(by.strip()),
             "approved_at": _scalar(approved_at),
             "approved_sha256": _scalar(release.content_sha256),

@@ -17,14 +17,14 @@ from typing import Any
 
 from chanpub.config import Config
 from chanpub.context import Observer
-from chanpub.contract import Links, Preview, Receipt
+from chanpub.contract import Action, Amendment, Links, Preview, Receipt
 from chanpub.errors import AmbiguousError, ChannelError, DuplicateError, PartialFailure
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
 from chanpub.ledger import Delivery, Ledger
 from chanpub.outcomes import Outcome, ReleaseResult, RunResult
 from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links, release_source
-from chanpub.release import Release
+from chanpub.release import Release, now_utc
 from chanpub.retry import with_retries
 from chanpub.status import Status
 
@@ -74,7 +74,7 @@ class Dispatcher:
                 outputs[canonical.name] = receipt
             if outcome.status in (Status.PUBLISHED, Status.ALREADY_PUBLISHED) and outcome.url:
                 links = Links(canonical_url=outcome.url, predicted=False)
-            elif outcome.status == Status.FAILED or links.canonical_url is None:
+            elif links.predicted and (outcome.status == Status.FAILED or not links.canonical_url):
                 # Nothing may link to a page that does not exist: whatever carries the
                 # link waits for the next run, which publishes the page first.
                 reason = _(
@@ -140,6 +140,7 @@ class Dispatcher:
         url: str | None = None,
         error: str | None = None,
         details: Mapping[str, Any] | None = None,
+        action: Action | None = None,
     ) -> Outcome:
         """Every outcome ends here: the observer hears it once, secrets masked."""
         error = self.config.redact(error) if error else None
@@ -147,7 +148,13 @@ class Dispatcher:
             "done", release.slug, channel.name, {"status": status, "url": url, "error": error}
         )
         return Outcome(
-            channel.name, channel.config.type, status, url=url, error=error, details=details or {}
+            channel.name,
+            channel.config.type,
+            status,
+            url=url,
+            error=error,
+            details=details or {},
+            action=action,
         )
 
     def _deliver(self, release: Release, channel: ChannelPlan, links: Links) -> Delivered:
@@ -175,14 +182,12 @@ class Dispatcher:
         if row is not None and row.status == Status.PUBLISHED:
             outcome = self._done(release, channel, Status.ALREADY_PUBLISHED, url=row.url)
             return outcome, _receipt_from(row)
-        if row is None and self.ledger is not None:
-            older = [
-                d
-                for d in self.ledger.published_versions(release.slug, channel.name)
-                if d.content_hash != release.content_sha256
-            ]
-            if older:
-                return self._new_version(release, channel, links, key, older[-1])
+        older = self._earlier_version(release, channel)  # row: not published
+        if older is not None:
+            return self._new_version(release, channel, links, key, older)
+        if release.retraction:  # never published here: there is nothing to withdraw
+            reason = _("withdrawn before it was published here: nothing to do")
+            return self._done(release, channel, Status.SKIPPED, error=reason), None
         preview = handle.preview(release, links)
         if preview.over_limit:
             return self._over_limit(release, channel, preview), None
@@ -250,10 +255,20 @@ class Dispatcher:
         self._record(release, channel, Status.NEEDS_CHECK, error=message)
         return self._done(release, channel, Status.FAILED, error=message), None
 
+    def _earlier_version(self, release: Release, channel: ChannelPlan) -> Delivery | None:
+        """The version of this release the channel shows now, when it is another one."""
+        if self.ledger is None:
+            return None
+        versions = self.ledger.published_versions(release.slug, channel.name)
+        older = [d for d in versions if d.content_hash != release.content_sha256]
+        return older[-1] if older else None
+
     def _new_version(
         self, release: Release, channel: ChannelPlan, links: Links, key: str, previous: Delivery
     ) -> Delivered:
         handle = _handle(channel)
+        if release.amendment is not None:
+            return self._amend(release, channel, links, key, previous)
         if not self.update:
             reason = _(
                 "an earlier version of this release was published on {when}; this is a new "
@@ -273,12 +288,44 @@ class Dispatcher:
         old = _receipt_from(previous)
         return self._call(release, channel, lambda: handle.update(preview, old))
 
+    def _amend(
+        self, release: Release, channel: ChannelPlan, links: Links, key: str, previous: Delivery
+    ) -> Delivered:
+        """Carry a correction or a retraction to where an earlier version went."""
+        handle = _handle(channel)
+        kind = release.amendment
+        assert kind is not None  # only called for an amendment
+        preview = handle.preview(release, links)
+        if self.dry_run:
+            return self._done(
+                release, channel, Status.SKIPPED, url=previous.url, error=_("dry run: nothing sent")
+            ), None
+        if not handle.can_amend:
+            message = _(
+                "{channel}: a '{type}' channel cannot carry a {kind} by itself: make it there "
+                "by hand, then run 'chanpub resolve {slug} {channel} --published URL'"
+            ).format(channel=channel.name, type=channel.config.type, kind=kind, slug=release.slug)
+            self._begin(release, channel, key)
+            self._record(release, channel, Status.NEEDS_CHECK, error=message)
+            return self._done(release, channel, Status.FAILED, error=message), None
+        note = (release.retraction if kind == "retraction" else release.correction) or ""
+        amendment = Amendment(kind, note, now_utc(), _receipt_from(previous))
+        self._begin(release, channel, key)
+        self.observer("publishing", release.slug, channel.name, {})
+        # An amend journals its own steps under `key`, so a failure of any kind is retried
+        # by the next run without doubling anything.
+        return self._call(
+            release, channel, lambda: handle.amend(preview, amendment, key), retry_safe=True
+        )
+
     def _call(
         self,
         release: Release,
         channel: ChannelPlan,
         action: Callable[[], Receipt],
         key: str | None = None,
+        *,
+        retry_safe: bool = False,
     ) -> Delivered:
         handle = _handle(channel)
         try:
@@ -298,7 +345,7 @@ class Dispatcher:
                 if found is not None:
                     return self._published(release, channel, found)
                 self._record(release, channel, Status.FAILED, error=error.message)
-            elif handle.capabilities.idempotent:
+            elif handle.capabilities.idempotent or retry_safe:
                 self._record(release, channel, Status.FAILED, error=error.message)
             else:
                 self._record(release, channel, Status.NEEDS_CHECK, error=error.message)
@@ -314,7 +361,12 @@ class Dispatcher:
     def _published(self, release: Release, channel: ChannelPlan, receipt: Receipt) -> Delivered:
         self._record(release, channel, Status.PUBLISHED, receipt=receipt)
         outcome = self._done(
-            release, channel, Status.PUBLISHED, url=receipt.url, details=ledger_details(receipt)
+            release,
+            channel,
+            Status.PUBLISHED,
+            url=receipt.url,
+            details=ledger_details(receipt),
+            action=receipt.action,
         )
         return outcome, receipt
 
@@ -354,6 +406,8 @@ def ledger_details(receipt: Receipt) -> dict[str, Any]:
         details["numbers"] = dict(receipt.numbers)
     if receipt.files:
         details["files"] = [str(path) for path in receipt.files]
+    if receipt.action is not None:
+        details["action"] = str(receipt.action)
     return details
 
 

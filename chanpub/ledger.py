@@ -213,6 +213,15 @@ class Ledger:
                 ),
             )
 
+    def published_hashes(self, slug: str) -> set[str]:
+        """The content hashes of the versions of a release that reached some channel."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT content_hash FROM deliveries WHERE slug=? AND status=?",
+                (slug, Status.PUBLISHED),
+            ).fetchall()
+        return {str(row[0]) for row in rows}
+
     def published_sources(self, slug: str) -> set[str]:
         """The release files a slug was published from (rows from before the source was
         kept are left out: they cannot tell)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chanpub.contract import Action
 from chanpub.errors import ExitCode
 from chanpub.status import Status
 
@@ -22,6 +23,7 @@ class Outcome:
     url: str | None = None
     error: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
+    action: Action | None = None  # for a correction or retraction: what was done
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,19 @@ def _release_json(result: ReleaseResult) -> dict[str, Any]:
     return {
         "slug": result.slug,
         "title": result.title,
-        "channels": [
-            {
-                "channel": o.channel,
-                "type": o.type,
-                "status": o.status.value,
-                "url": o.url,
-                "error": o.error,
-            }
-            for o in result.outcomes
-        ],
+        "channels": [_outcome_json(o) for o in result.outcomes],
     }
+
+
+def _outcome_json(outcome: Outcome) -> dict[str, Any]:
+    """One channel's outcome; `action` only for a correction or a retraction."""
+    entry: dict[str, Any] = {
+        "channel": outcome.channel,
+        "type": outcome.type,
+        "status": outcome.status.value,
+        "url": outcome.url,
+        "error": outcome.error,
+    }
+    if outcome.action is not None:
+        entry["action"] = outcome.action.value
+    return entry

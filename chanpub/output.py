@@ -110,7 +110,8 @@ def plain_lines(result: RunResult) -> Iterator[str]:
     for release in result.releases:
         for outcome in release.outcomes:
             detail = outcome.url or outcome.error or counts_text(outcome.details)
-            yield f"{release.slug}  {outcome.channel}  {outcome.status}  {detail}".rstrip()
+            status = f"{outcome.status} ({outcome.action})" if outcome.action else outcome.status
+            yield f"{release.slug}  {outcome.channel}  {status}  {detail}".rstrip()
 
 
 def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = None) -> None:
@@ -157,20 +158,17 @@ def append_log(path: Path, result: RunResult) -> None:
                 entry.update(status="invalid", url=None, error=release.error)
                 file.write(json.dumps(entry, ensure_ascii=False) + "\n")
             for outcome in release.outcomes:
-                file.write(
-                    json.dumps(
-                        {
-                            "time": moment,
-                            "release": release.slug,
-                            "channel": outcome.channel,
-                            "status": outcome.status,
-                            "url": outcome.url,
-                            "error": outcome.error,
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
+                line: dict[str, str | None] = {
+                    "time": moment,
+                    "release": release.slug,
+                    "channel": outcome.channel,
+                    "status": outcome.status,
+                    "url": outcome.url,
+                    "error": outcome.error,
+                }
+                if outcome.action is not None:  # a correction or a retraction
+                    line["action"] = outcome.action
+                file.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def progress_bar(done: int, total: int, width: int = 20) -> str:

@@ -65,7 +65,10 @@ def predicted_links(plan: ReleasePlan, ledger: Ledger | None) -> Links:
     if ledger is not None:
         row = ledger.get(release.slug, release.content_sha256, canonical.name)
         if row is not None and row.status == Status.PUBLISHED and row.url:
-            return Links(canonical_url=row.url)
+            return Links(canonical_url=row.url, predicted=False)
+        earlier = [d for d in ledger.published_versions(release.slug, canonical.name) if d.url]
+        if earlier:  # a corrected release keeps its page's address
+            return Links(canonical_url=earlier[-1].url, predicted=False)
     return Links(canonical_url=canonical.adapter.canonical_url(release))
 
 
@@ -152,7 +155,7 @@ def load_releases(
             continue
         try:
             release = load_release(path)
-            if explicit or release.status == "approved":
+            if explicit or release.is_signed_off:
                 check_image(release)  # opens the picture only of a release that can go out
         except InputError as error:
             if explicit or invalid is None:
@@ -205,7 +208,7 @@ def has_front_matter(path: Path) -> bool:
 
 def approval_problem(release: Release) -> str | None:
     """Why an approved-looking release may not go out, or None when it may."""
-    if release.status != "approved":
+    if not release.is_signed_off:
         return None
     if release.approved_sha256 != release.content_sha256:
         return _(
@@ -231,7 +234,7 @@ def check_approvals(
         kept.append((release, explicit))
         if problem:
             problems.append(problem)
-        elif explicit and release.status != "approved":
+        elif explicit and not release.is_signed_off:
             problems.append(
                 _(
                     "{path}: is a draft, not approved: approve it first "
@@ -266,6 +269,7 @@ def plan_releases(
     make_context: ContextFactory,
     invalid: list[InvalidRelease] | None = None,
     ledger: Ledger | None = None,
+    update: bool = False,
 ) -> list[ReleasePlan]:
     """Each release with its channels, checked before anything is sent.
 
@@ -284,7 +288,7 @@ def plan_releases(
         problem = _unknown_channels(release, config)
         skip = _skip_reason(release, now)
         if problem is None and skip is None and ledger is not None:
-            problem = _slug_taken(release, ledger)
+            problem = _slug_taken(release, ledger) or _unannounced_change(release, ledger, update)
         if problem is not None:
             if explicit or invalid is None:
                 problems.append(problem)
@@ -332,7 +336,7 @@ def _release_problems(release: Release, channels: Sequence[ChannelPlan]) -> list
 
 def _skip_reason(release: Release, now: datetime) -> str | None:
     """Why a valid release is not sent now: a draft, or not due yet."""
-    if release.status != "approved":
+    if not release.is_signed_off:
         return _("draft: not approved yet")
     if not release.is_due(now):
         assert release.publish_at is not None
@@ -373,6 +377,21 @@ def _slug_taken(release: Release, ledger: Ledger) -> str | None:
         "release its own 'slug:' and approve it again (if it is that release, moved here, "
         "write 'slug: {slug}' in it and approve it again)"
     ).format(path=release.path, slug=release.slug, other=", ".join(sorted(others)))
+
+
+def _unannounced_change(release: Release, ledger: Ledger, update: bool) -> str | None:
+    """A published release changed without a `correction:` note (or `--update`): what
+    changed must be said where it went, or it must become a new release."""
+    if release.amendment is not None or update:
+        return None
+    published = ledger.published_hashes(release.slug)
+    if not published or release.content_sha256 in published:
+        return None
+    return _(
+        "{path}: this release was already published and has changed since: add a line "
+        "'correction: ...' saying what changed (it goes out with the new version everywhere "
+        "the release went), or give it a new 'slug:' to publish it as a new release"
+    ).format(path=release.path)
 
 
 def _check_adapter(adapter: ChannelHandle, channel: ChannelConfig, config: Config) -> list[str]:

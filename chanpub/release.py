@@ -42,11 +42,12 @@ APPROVAL_FIELDS = ("status", "approved_by", "approved_at", "approved_sha256")
 KNOWN_FIELDS = frozenset(
     {
         "title", "summary", "date", "slug", "publish_at", "kind", "claim", "verdict",
-        "image", "image_alt", "tags", "channels", "language", "source", *APPROVAL_FIELDS,
+        "image", "image_alt", "tags", "channels", "language", "source", "correction",
+        "retraction", *APPROVAL_FIELDS,
     }
 )  # fmt: skip
 KINDS = ("release", "clarification")
-STATUSES = ("draft", "approved")
+STATUSES = ("draft", "approved", "retracted")  # retracted: an approved retraction
 FILE_FIELDS = ("image",)  # fields naming a file whose bytes go out with the release
 MAX_RELEASE_BYTES = 1_000_000  # a release is text; pictures are separate files
 MAX_FILE_BYTES = 50_000_000  # a picture larger than this is no web or print picture
@@ -77,6 +78,8 @@ class Release:
     channels: tuple[str, ...] | None = None
     language: str | None = None
     source: str | None = None
+    correction: str | None = None  # what changed since the published version (a ralat)
+    retraction: str | None = None  # why the release is withdrawn (a pencabutan)
     warnings: tuple[str, ...] = ()
     front_matter: Mapping[str, Any] = field(default_factory=dict, repr=False)
     summary_given: str | None = None  # the front matter's `summary`, if any
@@ -94,9 +97,21 @@ class Release:
         return self.kind == "clarification"
 
     @property
+    def is_signed_off(self) -> bool:
+        """Approved for sending: `approved`, or `retracted` for an approved retraction."""
+        return self.status in ("approved", "retracted")
+
+    @property
     def is_approved(self) -> bool:
         """Approved, and the content still matches what was approved."""
-        return self.status == "approved" and self.approved_sha256 == self.content_sha256
+        return self.is_signed_off and self.approved_sha256 == self.content_sha256
+
+    @property
+    def amendment(self) -> str | None:
+        """'retraction' or 'correction' when this version amends a published one."""
+        if self.retraction:
+            return "retraction"
+        return "correction" if self.correction else None
 
     def is_due(self, now: datetime) -> bool:
         """Due when it has no `publish_at` or that moment has passed."""
@@ -314,6 +329,14 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: Problems) -> R
                 value=status
             ),
         )
+    correction = text_field(data, "correction", problems)
+    retraction = text_field(data, "retraction", problems)
+    if status == "retracted" and not retraction:
+        problems.error(
+            "retraction",
+            _("a withdrawn release needs the reason: add 'retraction: ...' and approve it again"),
+            near="status",
+        )
     slug = text_field(data, "slug", problems)
     if slug is not None and slug != slugify(slug):
         problems.error(
@@ -356,6 +379,8 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: Problems) -> R
         summary_given=summary,
         content_sha256=content_sha256(data, body, files),
         status=status,
+        correction=correction,
+        retraction=retraction,
         kind=kind,
         claim=claim,
         verdict=verdict,

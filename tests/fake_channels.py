@@ -11,7 +11,15 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from chanpub.config import ChannelConfig, Config
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Action,
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    Receipt,
+)
 from chanpub.release import Release
 
 
@@ -30,6 +38,7 @@ class Board:
         self.calls: list[str] = []
         self.failures: dict[str, list[Exception]] = {}  # channel -> errors to raise in order
         self.found: dict[str, Receipt] = {}  # key -> what lookup finds
+        self.amended: list[tuple[str, str, str, str, str]] = []  # see AmendingChannel
 
     def fail(self, channel: str, *errors: Exception) -> None:
         self.failures.setdefault(channel, []).extend(errors)
@@ -87,6 +96,29 @@ class EditableChannel(FakeChannel):
         with self.board.lock:
             self.board.calls.append(f"update:{self.name}:{receipt.remote_id}")
         return Receipt(remote_id=receipt.remote_id, url=receipt.url, published_at=datetime.now(UTC))
+
+
+class AmendingChannel(FakeChannel):
+    """Carries corrections and retractions the way a post that can be edited does; the
+    board's `amended` list records (channel, kind, note, previous remote id, key)."""
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        board = self.board
+        with board.lock:
+            board.calls.append(f"amend:{self.name}:{amendment.kind}")
+            errors = board.failures.get(self.name)
+            if errors:
+                raise errors.pop(0)
+            board.amended.append(
+                (self.name, amendment.kind, amendment.note, amendment.previous.remote_id, key)
+            )
+        action = Action.DELETED if amendment.retraction else Action.EDITED
+        previous = amendment.previous
+        return Receipt(previous.remote_id, previous.url, datetime.now(UTC), action=action)
+
+
+class AmendingSite(AmendingChannel, EditableChannel):
+    """A canonical website that carries corrections and retractions."""
 
 
 def make_config(tmp_path: Path, channels: dict[str, tuple[type[Any], dict[str, Any]]]) -> Config:

@@ -173,7 +173,7 @@ def test_a_crash_between_call_and_record_is_resolved_by_lookup(
     assert board.posts == []  # found, not posted again
 
 
-def test_a_re_approved_release_is_not_reposted_without_update(
+def test_a_re_approved_release_without_a_correction_note_is_refused_or_updated(
     tmp_path: Path,
     board,
     release_path,  # type: ignore[no-untyped-def]
@@ -184,9 +184,10 @@ def test_a_re_approved_release_is_not_reposted_without_update(
     actions.send([release_path], config)
     release_path.write_text(release_path.read_text().replace("12 kelurahan", "14 kelurahan"))
     approve(release_path, "Kepala Dinas")
-    plain = actions.send([release_path], config)
-    assert statuses(plain) == {"site": "skipped", "social": "skipped"}
-    assert "--update" in (plain.releases[0].outcomes[0].error or "")
+    with pytest.raises(InputError) as refused:
+        actions.send([release_path], config)
+    assert "correction: ..." in refused.value.message and "new 'slug:'" in refused.value.message
+    assert len(board.posts) == 2  # nothing went out
     updated = actions.send([release_path], config, update=True)
     assert statuses(updated) == {"site": "published", "social": "failed"}
     assert "cannot edit a published post in place" in (updated.releases[0].outcomes[1].error or "")

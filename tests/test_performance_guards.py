@@ -82,8 +82,8 @@ def test_a_config_reads_the_installed_adapters_once_however_many_channels(
 def test_a_release_renders_its_summary_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from chanpub.plan import load_releases
     from chanpub import markdown
+    from chanpub.plan import load_releases
     from chanpub.testing import write_release
 
     calls: list[str] = []
