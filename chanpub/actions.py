@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chanpub.approvals.record import Signer
 from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
 from chanpub.contract import Preview
@@ -58,7 +59,9 @@ def send(
     warnings: list[str] = []
     invalid: list[InvalidRelease] = []
     check_config(config)
-    releases = check_approvals(load_releases(paths, warnings, invalid), invalid)
+    releases = check_approvals(
+        load_releases(paths, warnings, invalid), invalid, config.approvers
+    )
     moment = now or now_utc()
     if dry_run:
         ledger = open_ledger(config, create=False)
@@ -273,3 +276,31 @@ def load(config_option: Path | None, *, language: str | None = None) -> Config:
     config = load_config(find_config(config_option))
     set_language(choose_language(language, config.language_setting))
     return config
+
+
+def approve(
+    path: Path, by: str, key: Path | None, config_option: Path | None
+) -> tuple[Release, Signer | None]:
+    """`chanpub approve`: signed by `by` when the config lists approvers, else the
+    unsigned approval fields. With no config here (and none given), unsigned."""
+    from chanpub.approval import approve as approve_unsigned
+    from chanpub.approvals.sign import approve_signed
+    from chanpub.config import find_config
+    from chanpub.errors import ApprovalError, ConfigError
+
+    approvers = None
+    try:
+        approvers = load_config(find_config(config_option), load_adapters=False).approvers
+    except ConfigError:
+        if config_option is not None:
+            raise
+    if approvers is not None:
+        return approve_signed(path, by, key, approvers)
+    if key is not None:
+        raise ApprovalError(
+            _(
+                "--key: approvals are not signed here (no approvers: in channels.yaml): list "
+                "approvers with their SSH keys there, or leave out --key"
+            )
+        )
+    return approve_unsigned(path, by), None

@@ -217,15 +217,27 @@ def preview(
 def approve(
     file: Annotated[Path, typer.Argument(help="The release file.")],
     by: Annotated[str, typer.Option("--by", help="Who approves (name and position).")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Your SSH key file, when channels.yaml lists approvers."),
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Approve a release: record who approved exactly this content.
+    """Approve a release: record (and sign, with approvers configured) exactly this content.
 
     Example: [bold]chanpub approve releases/banjir.md --by "Kepala Dinas Kominfo"[/]
     """
-    from chanpub.approval import approve as approve_release
+    from chanpub import actions
 
     def work() -> None:
-        release = approve_release(file, by)
+        release, signer = actions.approve(file, by, key, config)
+        if signer is not None:
+            typer.echo(
+                _("{path}: signed by {signer} (sha256 {hash})").format(
+                    path=file, signer=signer.describe(), hash=release.content_sha256
+                )
+            )
+            return
         typer.echo(
             _("{path}: approved by {by} (sha256 {hash})").format(
                 path=file, by=release.approved_by, hash=release.content_sha256

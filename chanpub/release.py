@@ -22,7 +22,8 @@ import yaml
 from chanpub.errors import ReleaseError
 from chanpub.i18n import _
 
-APPROVAL_FIELDS = ("status", "approved_by", "approved_at", "approved_sha256")
+# `approvals`: signed approval records (chanpub.approvals), outside the hash they sign.
+APPROVAL_FIELDS = ("status", "approved_by", "approved_at", "approved_sha256", "approvals")
 KNOWN_FIELDS = frozenset(
     {
         "title", "summary", "date", "slug", "publish_at", "kind", "claim", "verdict",
