@@ -21,6 +21,7 @@ from chanpub.lock import send_lock
 from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import (
     InvalidRelease,
+    ReleasePlan,
     check_approvals,
     check_config,
     load_releases,
@@ -59,9 +60,7 @@ def send(
     warnings: list[str] = []
     invalid: list[InvalidRelease] = []
     check_config(config)
-    releases = check_approvals(
-        load_releases(paths, warnings, invalid), invalid, config.approvers
-    )
+    releases = check_approvals(load_releases(paths, warnings, invalid), invalid, config.approvers)
     moment = now or now_utc()
     if dry_run:
         ledger = open_ledger(config, create=False)
@@ -81,11 +80,44 @@ def send(
             ledger.check_writable()
             make_context = context_factory(config, ledger, observer)
             plans = plan_releases(releases, config, moment, make_context, invalid, ledger)
+            _record_signers(ledger, plans, config)
             result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
             return _with_invalid(result, invalid, warnings, paths)
         finally:
             ledger.close()
             _close_http()
+
+
+def _record_signers(ledger: Ledger, plans: Sequence[ReleasePlan], config: Config) -> None:
+    """Keep in the ledger who signed each release version that goes out now, so history
+    can say who approved it even after the file changed."""
+    if config.approvers is None:
+        return
+    from chanpub.approvals.verify import verify_release
+
+    for plan in plans:
+        if plan.skip_reason is None:
+            signers = verify_release(plan.release, config.approvers).signers
+            rows = [(s.name, s.kind, s.fingerprint, s.at) for s in signers]
+            ledger.record_signers(plan.release.slug, plan.release.content_sha256, rows)
+
+
+def approval_history(config: Config, slug: str | None = None) -> list[dict[str, str]]:
+    """Who signed the approvals of the release versions that went out."""
+    ledger = open_ledger(config, create=False)
+    if ledger is None:
+        return []
+    try:
+        return ledger.signers(slug)
+    finally:
+        ledger.close()
+
+
+def approval_note(release: Release, config: Config) -> str:
+    """What `check` says about the release's approval (signed or not, and by whom)."""
+    from chanpub.approvals.verify import approval_note as note
+
+    return note(release, config.approvers, config.path)
 
 
 def _with_invalid(

@@ -173,6 +173,7 @@ def check(
         for message in release.warnings:
             output.warn(message)
         output.print_check(release, checks)
+        typer.echo(_("Approval: {note}").format(note=actions.approval_note(release, cfg)))
 
     _run(work)
 
@@ -289,10 +290,11 @@ def history(
     def work() -> None:
         cfg = actions.load(config, language=_language_option)
         rows = actions.history(cfg, slug)
+        signers = actions.approval_history(cfg, slug)
         if json_output:
-            typer.echo(output.history_json(rows))
+            typer.echo(output.history_json(rows, signers))
             return
-        output.print_history(rows)
+        output.print_history(rows, signers)
         for row in rows:
             for address, reason in actions.failed_items(cfg, row.key)[:20]:
                 typer.echo(f"  {row.channel}: {address}: {reason}")

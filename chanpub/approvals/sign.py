@@ -45,7 +45,10 @@ def approve_signed(
         path,
         approver.name,
         now=now,
-        extra={"approved_by": json.dumps(names, ensure_ascii=False), "approvals": approvals_yaml([*kept, mine], newline)},
+        extra={
+            "approved_by": json.dumps(names, ensure_ascii=False),
+            "approvals": approvals_yaml([*kept, mine], newline),
+        },
     )
     return approved, Signer(approver.name, "ssh", approver.fingerprint or "", at)
 

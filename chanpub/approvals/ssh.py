@@ -55,8 +55,7 @@ def sign(message: str, key: Path, public_key: str | None = None) -> str:
         # stdin stays the terminal: a passphrase prompt or a touch request reaches the person.
         done = subprocess.run(
             [_ssh_keygen(), "-Y", "sign", "-f", str(key), "-n", NAMESPACE, str(data)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
             check=False,
         )
@@ -90,9 +89,7 @@ class Checker:
         self._allowed = Path(self._folder.name) / "allowed_signers"
         # Principals are list positions: approvers' names may hold spaces and commas.
         self._allowed.write_text(
-            "".join(
-                f'{n} namespaces="{NAMESPACE}" {key}\n' for n, key in enumerate(keys) if key
-            ),
+            "".join(f'{n} namespaces="{NAMESPACE}" {key}\n' for n, key in enumerate(keys) if key),
             encoding="utf-8",
         )
 

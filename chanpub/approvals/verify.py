@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from chanpub.approvals.record import Approval, Approvers, Signer, read_approvals
 from chanpub.i18n import _
@@ -41,7 +42,7 @@ Verifier = Callable[[Sequence[Approval], Approvers, str, Release], list[Checked]
 def _verify_ssh(
     records: Sequence[Approval], approvers: Approvers, current: str, release: Release
 ) -> list[Checked]:
-    from chanpub.approvals.ssh import Checker, signing_key
+    from chanpub.approvals.ssh import Checker
 
     people = approvers.people
     results: list[Checked] = []
@@ -129,9 +130,7 @@ def _older(record: Approval, signer: Signer, current: str, release: Release) -> 
     return _(
         "{path}: approvals: {signer} signed older content (sha256 {old}), not this content "
         "(sha256 {new}): check the changes and approve again (chanpub approve {path} --by NAME)"
-    ).format(
-        path=release.path, signer=signer.describe(), old=record.sha256[:16], new=current[:16]
-    )
+    ).format(path=release.path, signer=signer.describe(), old=record.sha256[:16], new=current[:16])
 
 
 def _wrong_name(record: Approval, signer: Signer, release: Release) -> str:
@@ -153,3 +152,24 @@ def _too_few(release: Release, approvers: Approvers, signers: list[Signer]) -> s
         names=", ".join(s.describe() for s in signers) or "-",
         config=approvers.config_path,
     )
+
+
+def signed_by(signers: Sequence[Signer]) -> str:
+    """'signed by A (ssh SHA256:...), B (...)': for check, preview and history."""
+    return _("signed by {signers}").format(signers=", ".join(s.describe() for s in signers))
+
+
+def approval_note(release: Release, approvers: Approvers | None, config: Path) -> str:
+    """What `check` says about the approval: plainly that it is not signed (no approvers
+    configured), who signed it, or why the signatures do not hold."""
+    if approvers is None:
+        return _(
+            "approvals are not signed: anyone who can edit the release file can mark it "
+            "approved; list approvers with their SSH keys under 'approvers:' in {config} "
+            "to require signed approvals"
+        ).format(config=config)
+    if release.status != "approved":
+        return _("not approved yet: needs {n} signed approval(s) from the approvers in {config}")\
+            .format(n=approvers.required, config=config)  # fmt: skip
+    verdict = verify_release(release, approvers)
+    return verdict.problem or signed_by(verdict.signers)

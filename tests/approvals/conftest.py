@@ -19,7 +19,18 @@ def make_key(tmp_path: Path) -> Callable[[str], tuple[Path, str]]:
         path = tmp_path / "keys" / name
         path.parent.mkdir(exist_ok=True)
         subprocess.run(
-            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"{name}@kominfo", "-f", str(path)],
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                "ed25519",
+                "-N",
+                "",
+                "-C",
+                f"{name}@kominfo",
+                "-f",
+                str(path),
+            ],
             check=True,
         )
         return path, path.with_suffix(".pub").read_text(encoding="utf-8").strip()
@@ -48,3 +59,9 @@ def agent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
 def _no_outside_agent(monkeypatch: pytest.MonkeyPatch) -> None:
     """The machine's own ssh-agent (if any) plays no part unless a test starts one."""
     monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test writes its channels.yaml and release files in its own folder."""
+    monkeypatch.chdir(tmp_path)

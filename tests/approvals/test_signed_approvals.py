@@ -50,8 +50,7 @@ def sekdis(make_key: MakeKey) -> tuple[Path, str]:
 
 
 @pytest.fixture
-def draft(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
+def draft(tmp_path: Path) -> Path:
     return write_release(tmp_path / "releases", approved=False)
 
 
@@ -149,7 +148,7 @@ def test_two_approvers_publish_only_with_both_signatures(
     assert code == ExitCode.BAD_INPUT
     assert "needs 2 approvals from different approvers, has 1 (Kepala Dinas (ssh SHA256:" in err
     assert not PAGE.exists()
-    code, out, err = run("approve", str(draft), "--by", "Sekretaris", "--key", str(sekdis[0]))
+    code, _out, err = run("approve", str(draft), "--by", "Sekretaris", "--key", str(sekdis[0]))
     assert code == 0, err
     release = load_release(draft)
     assert release.approved_by == "Kepala Dinas, Sekretaris"
@@ -166,7 +165,7 @@ def test_approving_through_ssh_agent_needs_no_key_file(
     assert code == ExitCode.BAD_INPUT and "is not in ssh-agent" in err
     agent(kadis[0])
     kadis[0].unlink()  # only the agent holds the private key now
-    code, out, err = run("approve", str(draft), "--by", "Kepala Dinas")
+    code, _out, err = run("approve", str(draft), "--by", "Kepala Dinas")
     assert (code, err) == (0, "")
     assert run("send", str(draft))[0] == ExitCode.OK
 
@@ -185,10 +184,15 @@ def test_an_unlisted_name_cannot_approve(draft: Path, kadis: tuple[Path, str]) -
     use_config(office_config([("Kepala Dinas", kadis[1])]))
     code, _out, err = run("approve", str(draft), "--by", "Staf Humas", "--key", str(kadis[0]))
     assert code == ExitCode.BAD_INPUT
-    assert '--by Staf Humas: not listed under approvers: in channels.yaml: use one of "Kepala Dinas"' in err
+    assert (
+        '--by Staf Humas: not listed under approvers: in channels.yaml: use one of "Kepala Dinas"'
+        in err
+    )
 
 
-def test_the_signature_verifies_with_ssh_keygen_by_hand(draft: Path, kadis: tuple[Path, str]) -> None:
+def test_the_signature_verifies_with_ssh_keygen_by_hand(
+    draft: Path, kadis: tuple[Path, str]
+) -> None:
     """What an auditor can do without chanpub: ssh-keygen -Y verify over the content hash."""
     use_config(office_config([("Kepala Dinas", kadis[1])]))
     run("approve", str(draft), "--by", "Kepala Dinas", "--key", str(kadis[0]))
@@ -196,8 +200,22 @@ def test_the_signature_verifies_with_ssh_keygen_by_hand(draft: Path, kadis: tupl
     Path("allowed").write_text(f"kadis {kadis[1]}\n", encoding="utf-8")
     Path("approval.sig").write_text(record["signature"], encoding="utf-8")
     done = subprocess.run(
-        ["ssh-keygen", "-Y", "verify", "-f", "allowed", "-I", "kadis", "-n", "chanpub-approval", "-s", "approval.sig"],
-        input=load_release(draft).content_sha256, capture_output=True, text=True,
+        [
+            "ssh-keygen",
+            "-Y",
+            "verify",
+            "-f",
+            "allowed",
+            "-I",
+            "kadis",
+            "-n",
+            "chanpub-approval",
+            "-s",
+            "approval.sig",
+        ],
+        input=load_release(draft).content_sha256,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr
 
@@ -228,17 +246,55 @@ def test_history_and_json_show_who_signed_with_the_fingerprint(
 @pytest.mark.parametrize(
     ("approvers", "message"),
     [
-        ("approvers:\n  - name: A\n    key: ssh-ed25519 notbase64!\n", "approvers[0]: key: the key's second word is not base64"),
+        (
+            "approvers:\n  - name: A\n    key: ssh-ed25519 notbase64!\n",
+            "approvers[0]: key: the key's second word is not base64",
+        ),
         ("approvers:\n  - name: A\n", "approvers[0]: 'A' has no 'key:'"),
-        ("approvers:\n  - name: A\n    key: {k}\nrequire_approvals: 2\n", "require_approvals: 2 approvals needed but only 1 approver(s) listed"),
+        (
+            "approvers:\n  - name: A\n    key: {k}\nrequire_approvals: 2\n",
+            "require_approvals: 2 approvals needed but only 1 approver(s) listed",
+        ),
         ("require_approvals: 2\n", "require_approvals: needs approvers"),
-        ("approvers:\n  - name: A\n    key: {k}\n  - name: a\n    key: {k}\n", "approvers: 'a' is listed twice"),
+        (
+            "approvers:\n  - name: A\n    key: {k}\n  - name: a\n    key: {k}\n",
+            "approvers: 'a' is listed twice",
+        ),
     ],
 )
 def test_broken_approvers_are_config_errors(
     draft: Path, kadis: tuple[Path, str], approvers: str, message: str
 ) -> None:
-    use_config("channels:\n  website:\n    type: static-site\n    path: public\n" + approvers.format(k=kadis[1]))
+    use_config(
+        "channels:\n  website:\n    type: static-site\n    path: public\n"
+        + approvers.format(k=kadis[1])
+    )
     code, _out, err = run("send", str(draft))
     assert code == ExitCode.BAD_INPUT
     assert message in " ".join(err.split())
+
+
+def test_the_preview_page_shows_who_signed(draft: Path, kadis: tuple[Path, str]) -> None:
+    from chanpub.config import load_config
+    from chanpub.preview import build_preview
+
+    use_config(office_config([("Kepala Dinas", kadis[1])]))
+    run("approve", str(draft), "--by", "Kepala Dinas", "--key", str(kadis[0]))
+    page = build_preview(draft, load_config(Path("channels.yaml")))
+    assert (page.state, page.state_level) == (
+        f"signed by Kepala Dinas (ssh {ssh_fingerprint(kadis[1])})",
+        "ok",
+    )
+
+
+def test_the_preview_page_flags_a_hand_written_approval(
+    tmp_path: Path, kadis: tuple[Path, str]
+) -> None:
+    from chanpub.config import load_config
+    from chanpub.preview import build_preview
+
+    release = write_release(tmp_path / "releases")
+    use_config(office_config([("Kepala Dinas", kadis[1])]))
+    page = build_preview(release, load_config(Path("channels.yaml")))
+    assert page.state_level == "error"
+    assert any("hand-written approval" in flag.text for flag in page.flags)
