@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from chanpub.approvals.record import Signer
 from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
 from chanpub.contract import Preview
@@ -20,6 +21,7 @@ from chanpub.lock import send_lock
 from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import (
     InvalidRelease,
+    ReleasePlan,
     check_approvals,
     check_config,
     load_releases,
@@ -58,7 +60,7 @@ def send(
     warnings: list[str] = []
     invalid: list[InvalidRelease] = []
     check_config(config)
-    releases = check_approvals(load_releases(paths, warnings, invalid), invalid)
+    releases = check_approvals(load_releases(paths, warnings, invalid), invalid, config.approvers)
     moment = now or now_utc()
     if dry_run:
         ledger = open_ledger(config, create=False)
@@ -78,11 +80,44 @@ def send(
             ledger.check_writable()
             make_context = context_factory(config, ledger, observer)
             plans = plan_releases(releases, config, moment, make_context, invalid, ledger, update)
+            _record_signers(ledger, plans, config)
             result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
             return _with_invalid(result, invalid, warnings, paths)
         finally:
             ledger.close()
             _close_http()
+
+
+def _record_signers(ledger: Ledger, plans: Sequence[ReleasePlan], config: Config) -> None:
+    """Keep in the ledger who signed each release version that goes out now, so history
+    can say who approved it even after the file changed."""
+    if config.approvers is None:
+        return
+    from chanpub.approvals.verify import verify_release
+
+    for plan in plans:
+        if plan.skip_reason is None:
+            signers = verify_release(plan.release, config.approvers).signers
+            rows = [(s.name, s.kind, s.fingerprint, s.at) for s in signers]
+            ledger.record_signers(plan.release.slug, plan.release.content_sha256, rows)
+
+
+def approval_history(config: Config, slug: str | None = None) -> list[dict[str, str]]:
+    """Who signed the approvals of the release versions that went out."""
+    ledger = open_ledger(config, create=False)
+    if ledger is None:
+        return []
+    try:
+        return ledger.signers(slug)
+    finally:
+        ledger.close()
+
+
+def approval_note(release: Release, config: Config) -> str:
+    """What `check` says about the release's approval (signed or not, and by whom)."""
+    from chanpub.approvals.verify import approval_note as note
+
+    return note(release, config.approvers, config.path)
 
 
 def _with_invalid(
@@ -273,3 +308,31 @@ def load(config_option: Path | None, *, language: str | None = None) -> Config:
     config = load_config(find_config(config_option))
     set_language(choose_language(language, config.language_setting))
     return config
+
+
+def approve(
+    path: Path, by: str, key: Path | None, config_option: Path | None
+) -> tuple[Release, Signer | None]:
+    """`chanpub approve`: signed by `by` when the config lists approvers, else the
+    unsigned approval fields. With no config here (and none given), unsigned."""
+    from chanpub.approval import approve as approve_unsigned
+    from chanpub.approvals.sign import approve_signed
+    from chanpub.config import find_config
+    from chanpub.errors import ApprovalError, ConfigError
+
+    approvers = None
+    try:
+        approvers = load_config(find_config(config_option), load_adapters=False).approvers
+    except ConfigError:
+        if config_option is not None:
+            raise
+    if approvers is not None:
+        return approve_signed(path, by, key, approvers)
+    if key is not None:
+        raise ApprovalError(
+            _(
+                "--key: approvals are not signed here (no approvers: in channels.yaml): list "
+                "approvers with their SSH keys there, or leave out --key"
+            )
+        )
+    return approve_unsigned(path, by), None

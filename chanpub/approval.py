@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,19 +33,29 @@ def set_fields(front: str, values: dict[str, str], newline: str) -> str:
         match = re.match(r"([A-Za-z_][\w-]*)\s*:", line)
         if match and match.group(1) in remaining:
             key = match.group(1)
-            result.append(f"{key}: {remaining.pop(key)}{newline}")
+            result.append(_field(key, remaining.pop(key), newline))
             skipping = True  # drop an old multi-line value that follows
             continue
-        if skipping and line[:1] in (" ", "\t") and line.strip():
+        if skipping and line[:1] in (" ", "\t", "-") and line.strip():
             continue
         skipping = False
         result.append(line)
-    result.extend(f"{key}: {value}{newline}" for key, value in remaining.items())
+    result.extend(_field(key, value, newline) for key, value in remaining.items())
     return "".join(result)
 
 
-def approve(path: Path, by: str, now: datetime | None = None) -> Release:
-    """Validate the release and record who approved exactly this content, and when."""
+def _field(key: str, value: str, newline: str) -> str:
+    """One `key: value` line; a value that starts on the next line (a block) follows 'key:'."""
+    return f"{key}:{'' if value.startswith(newline) else ' '}{value}{newline}"
+
+
+def approve(
+    path: Path, by: str, now: datetime | None = None, extra: Mapping[str, str] | None = None
+) -> Release:
+    """Validate the release and record who approved exactly this content, and when.
+
+    `extra` adds or overrides fields, values written as YAML (signed approvals: the
+    `approvals:` block and every signer in `approved_by`)."""
     if not by.strip():
         raise ApprovalError(_('--by: give the approver\'s name, e.g. --by "Kepala Dinas"'))
     release = load_release(path)  # refuses a broken release before writing anything
@@ -60,6 +71,7 @@ def approve(path: Path, by: str, now: datetime | None = None) -> Release:
             "approved_by": _scalar(by.strip()),
             "approved_at": _scalar(approved_at),
             "approved_sha256": _scalar(release.content_sha256),
+            **(extra or {}),
         },
         newline,
     )

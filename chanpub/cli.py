@@ -173,6 +173,7 @@ def check(
         for message in release.warnings:
             output.warn(message)
         output.print_check(release, checks)
+        typer.echo(_("Approval: {note}").format(note=actions.approval_note(release, cfg)))
 
     _run(work)
 
@@ -217,15 +218,27 @@ def preview(
 def approve(
     file: Annotated[Path, typer.Argument(help="The release file.")],
     by: Annotated[str, typer.Option("--by", help="Who approves (name and position).")],
+    key: Annotated[
+        Path | None,
+        typer.Option("--key", help="Your SSH key file, when channels.yaml lists approvers."),
+    ] = None,
+    config: ConfigOption = None,
 ) -> None:
-    """Approve a release: record who approved exactly this content.
+    """Approve a release: record (and sign, with approvers configured) exactly this content.
 
     Example: [bold]chanpub approve releases/banjir.md --by "Kepala Dinas Kominfo"[/]
     """
-    from chanpub.approval import approve as approve_release
+    from chanpub import actions
 
     def work() -> None:
-        release = approve_release(file, by)
+        release, signer = actions.approve(file, by, key, config)
+        if signer is not None:
+            typer.echo(
+                _("{path}: signed by {signer} (sha256 {hash})").format(
+                    path=file, signer=signer.describe(), hash=release.content_sha256
+                )
+            )
+            return
         typer.echo(
             _("{path}: approved by {by} (sha256 {hash})").format(
                 path=file, by=release.approved_by, hash=release.content_sha256
@@ -277,10 +290,11 @@ def history(
     def work() -> None:
         cfg = actions.load(config, language=_language_option)
         rows = actions.history(cfg, slug)
+        signers = actions.approval_history(cfg, slug)
         if json_output:
-            typer.echo(output.history_json(rows))
+            typer.echo(output.history_json(rows, signers))
             return
-        output.print_history(rows)
+        output.print_history(rows, signers)
         for row in rows:
             for address, reason in actions.failed_items(cfg, row.key)[:20]:
                 typer.echo(f"  {row.channel}: {address}: {reason}")

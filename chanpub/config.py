@@ -25,10 +25,13 @@ from chanpub.variables import Substitution, environment_for, secret_values, vari
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from chanpub.approvals.record import Approvers
     from chanpub.contract import Channel
 
 CONFIG_NAME = "channels.yaml"
-TOP_LEVEL = ("organisation", "language", "state_dir", "channels")
+TOP_LEVEL = (
+    "organisation", "language", "state_dir", "channels", "approvers", "require_approvals",
+)  # fmt: skip
 COMMON_KEYS = ("type", "enabled", "canonical")
 
 
@@ -76,6 +79,7 @@ class Config:
     state_dir: Path
     channels: Mapping[str, ChannelConfig]
     secret_values: tuple[str, ...] = field(default=(), repr=False)
+    approvers: Approvers | None = None  # None: approvals are not signed
 
     @property
     def base_dir(self) -> Path:
@@ -179,6 +183,9 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     organisation = _top_text(data, "organisation", path, problems) or ""
     language_setting = _top_text(data, "language", path, problems) or None
     state_dir = state_dir_for(path, _top_text(data, "state_dir", path, problems))
+    from chanpub.approvals.record import load_approvers
+
+    approvers = load_approvers(data, path, problems)
     channels_data = data.get("channels") or {}
     if not isinstance(channels_data, dict):
         problems.append(
@@ -214,6 +221,7 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         state_dir=state_dir,
         channels=channels,
         secret_values=tuple(masked),
+        approvers=approvers,
     )
 
 

@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -64,6 +64,20 @@ CREATE TABLE IF NOT EXISTS sequences (
     value INTEGER NOT NULL,
     PRIMARY KEY (name, scope)
 );
+"""
+
+# Who signed the approval of each release version that went out (signed approvals only).
+# Created apart from SCHEMA: an older ledger opened read-only (history) must still open.
+SIGNERS_TABLE = """
+CREATE TABLE IF NOT EXISTS signers (
+    slug TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    signed_at TEXT NOT NULL,
+    PRIMARY KEY (slug, content_hash, fingerprint)
+)
 """
 
 # Columns added after the first release of the ledger: a ledger file written by an older
@@ -122,6 +136,8 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             _add_missing_columns(self._db)
+            with suppress(sqlite3.OperationalError):  # read-only: history reads what is there
+                self._db.execute(SIGNERS_TABLE)
         except (sqlite3.Error, OSError) as error:
             raise StateError(
                 _(
@@ -274,6 +290,27 @@ class Ledger:
         with self._lock:
             rows = self._db.execute(query, (*args, limit)).fetchall()
         return [_delivery(row) for row in rows]
+
+    def record_signers(
+        self, slug: str, content_hash: str, signers: Sequence[tuple[str, str, str, str]]
+    ) -> None:
+        """Keep who signed the approval of a release version: (name, kind, fingerprint,
+        signed at) each; the same key again is kept once."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO signers VALUES (?, ?, ?, ?, ?, ?)",
+                [(slug, content_hash, *signer) for signer in signers],
+            )
+
+    def signers(self, slug: str | None = None) -> list[dict[str, str]]:
+        """Who signed the approvals of the versions that went out, optionally of one release."""
+        query = "SELECT * FROM signers" + (" WHERE slug=?" if slug else "")
+        with self._lock:
+            try:
+                rows = self._db.execute(query, (slug,) if slug else ()).fetchall()
+            except sqlite3.OperationalError:  # an older ledger, opened read-only
+                return []
+        return [dict(row) for row in rows]
 
     def resolve(self, slug: str, channel: str, *, published: bool, url: str | None) -> int:
         """A person's verdict on an in-progress mark; returns how many rows changed."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -295,8 +295,8 @@ def print_channels(statuses: list[ChannelStatus], adapters: list[Any]) -> None:
         console.print(line)
 
 
-def print_history(rows: list[Delivery]) -> None:
-    """What went where and when."""
+def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()) -> None:
+    """What went where and when, and who signed each approval that went out."""
     from rich.table import Table
 
     if not rows:
@@ -314,10 +314,22 @@ def print_history(rows: list[Delivery]) -> None:
         when = (row.finished_at or row.started_at).replace("T", " ")[:16]
         table.add_row(when, row.slug, row.channel, row.status, detail)
     stdout_console().print(table)
+    for signer in signers:  # signed approvals: who approved each version that went out
+        stdout_console().print(
+            _("{slug} sha256 {hash}: signed by {name} ({kind} {fingerprint}) at {at}").format(
+                slug=signer["slug"],
+                hash=signer["content_hash"][:16],
+                name=signer["name"],
+                kind=signer["kind"],
+                fingerprint=signer["fingerprint"],
+                at=signer["signed_at"],
+            ),
+            markup=False,
+        )
 
 
-def history_json(rows: list[Delivery]) -> str:
-    """The history as JSON."""
+def history_json(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()) -> str:
+    """The history as JSON; `approvals` lists who signed (empty without signed approvals)."""
     return json.dumps(
         {
             "deliveries": [
@@ -335,7 +347,18 @@ def history_json(rows: list[Delivery]) -> str:
                     "details": {k: v for k, v in r.details.items() if k != "files"},
                 }
                 for r in rows
-            ]
+            ],
+            "approvals": [
+                {
+                    "slug": s["slug"],
+                    "content_hash": s["content_hash"],
+                    "by": s["name"],
+                    "kind": s["kind"],
+                    "fingerprint": s["fingerprint"],
+                    "signed_at": s["signed_at"],
+                }
+                for s in signers
+            ],
         },
         ensure_ascii=False,
         indent=2,

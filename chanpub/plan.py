@@ -21,6 +21,7 @@ from chanpub.release_image import check_image
 from chanpub.status import Status
 
 if TYPE_CHECKING:
+    from chanpub.approvals.record import Approvers
     from chanpub.ledger import Ledger
 
 ContextFactory = Callable[[Release, ChannelConfig], ChannelContext]
@@ -206,10 +207,15 @@ def has_front_matter(path: Path) -> bool:
         return True  # let loading report why it cannot be read
 
 
-def approval_problem(release: Release) -> str | None:
-    """Why an approved-looking release may not go out, or None when it may."""
+def approval_problem(release: Release, approvers: Approvers | None = None) -> str | None:
+    """Why an approved-looking release may not go out, or None when it may. With
+    `approvers` (channels.yaml lists them), only signatures by them count."""
     if not release.is_signed_off:
         return None
+    if approvers is not None:
+        from chanpub.approvals.verify import verify_release
+
+        return verify_release(release, approvers).problem
     if release.approved_sha256 != release.content_sha256:
         return _(
             "{path}: changed after it was approved by {by} at {at}: check the changes "
@@ -219,15 +225,18 @@ def approval_problem(release: Release) -> str | None:
 
 
 def check_approvals(
-    releases: Iterable[tuple[Release, bool]], invalid: list[InvalidRelease] | None = None
+    releases: Iterable[tuple[Release, bool]],
+    invalid: list[InvalidRelease] | None = None,
+    approvers: Approvers | None = None,
 ) -> list[tuple[Release, bool]]:
     """The releases whose approval holds. A release named on the command line that changed
-    after approval or is not approved refuses the whole run; one found in a folder that
-    changed goes to `invalid` when it is given (a draft there is only skipped later)."""
+    after approval, whose signatures do not hold (with `approvers`) or is not approved
+    refuses the whole run; one found in a folder that changed goes to `invalid` when it
+    is given (a draft there is only skipped later)."""
     problems = []
     kept = []
     for release, explicit in releases:
-        problem = approval_problem(release)
+        problem = approval_problem(release, approvers)
         if problem and not explicit and invalid is not None:
             invalid.append(invalid_release(release.path, problem, release))
             continue

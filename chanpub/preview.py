@@ -135,8 +135,12 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
             cards.append(_card(channel, check.handle, check.preview, config, sending=True))
         else:
             cards.append(_unsent_card(channel, release, links, config, check.reason or ""))
+    signed = _signed_state(release, config)
     problem = approval_problem(release)
-    if problem:
+    signature_flags: tuple[Flag, ...] = ()
+    if signed is not None:
+        state, level, signature_flags = signed
+    elif problem:
         state, level = (
             _("changed after approval: nothing goes out until it is approved again"),
             "error",
@@ -145,7 +149,7 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
         state, level = _("approved by {by}").format(by=release.approved_by or "?"), "ok"
     else:
         state, level = _("draft: nothing goes out until it is approved"), "warning"
-    flags = tuple(Flag("warning", warning) for warning in release.warnings)
+    flags = signature_flags + tuple(Flag("warning", warning) for warning in release.warnings)
     return PreviewPage(
         release=release,
         state=state,
@@ -156,6 +160,20 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
         organisation=config.organisation,
         language=current_language(),
     )
+
+
+def _signed_state(release: Release, config: Config) -> tuple[str, str, tuple[Flag, ...]] | None:
+    """With approvers configured, an approved release's state names who signed it (with
+    the key fingerprint) or says why the signatures do not hold; else None."""
+    if config.approvers is None or not release.is_signed_off:
+        return None
+    from chanpub.approvals.verify import signed_by, verify_release
+
+    verdict = verify_release(release, config.approvers)
+    if verdict.problems:
+        state = _("approval does not hold: nothing goes out until it is signed again")
+        return state, "error", tuple(Flag("error", p) for p in verdict.problems)
+    return signed_by(verdict.signers), "ok", ()
 
 
 def _unsent_card(

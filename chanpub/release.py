@@ -38,7 +38,8 @@ from chanpub.release_fields import (
 )
 from chanpub.yaml_load import YamlContentError, YamlSyntaxError, load_yaml
 
-APPROVAL_FIELDS = ("status", "approved_by", "approved_at", "approved_sha256")
+# `approvals`: signed approval records (chanpub.approvals), outside the hash they sign.
+APPROVAL_FIELDS = ("status", "approved_by", "approved_at", "approved_sha256", "approvals")
 KNOWN_FIELDS = frozenset(
     {
         "title", "summary", "date", "slug", "publish_at", "kind", "claim", "verdict",

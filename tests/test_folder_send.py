@@ -330,9 +330,11 @@ def test_an_explicit_slug_from_another_file_is_a_moved_release(tmp_path: Path) -
     first = write_release(tmp_path / "lama", title="Banjir Rob", name="banjir.md")
     actions.send([first], config)
     moved = write_release(tmp_path / "baru", title="Banjir Rob", name="rob.md", slug="banjir-rob")
-    result = actions.send([moved], config)
-    assert statuses(result) == {"Banjir Rob": "skipped"}  # a new version: --update edits it
-    assert "--update" in (result.releases[0].outcomes[0].error or "")
+    with pytest.raises(InputError) as refused:  # the same release, changed: say what changed
+        actions.send([moved], config)
+    assert "correction: ..." in refused.value.message
+    result = actions.send([moved], config, update=True)  # or edit it in place, no note
+    assert statuses(result) == {"Banjir Rob": "published"}
 
 
 def test_the_same_file_re_approved_is_no_collision(tmp_path: Path) -> None:

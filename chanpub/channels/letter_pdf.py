@@ -8,7 +8,8 @@ per recipient in the delivery's item journal, so a number is never given twice a
 re-run after a crash gives each recipient the number it already had.
 Options: out, size (A4 | F4), letterhead (logo, lines), number_pattern, signatory
 (position, name, id, signature_image), recipients (CSV), copies_to, nature, place,
-attachments, language. The e-mail channel attaches each recipient's own letter with
+attachments, language, sign (PAdES electronic signature from a PKCS#12 certificate, with
+pyHanko: chanpub.render.pdf.signing). The e-mail channel attaches each recipient's own letter with
 `attach: [<this channel>]` (receipt details `per_recipient`).
 """
 
@@ -20,9 +21,9 @@ import string
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ConfigError, PermanentError
@@ -31,6 +32,9 @@ from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.dates import release_day
 from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
+
+if TYPE_CHECKING:
+    from chanpub.render.pdf.signing import LetterSigning
 
 SIZES = {"A4": (210.0, 297.0), "F4": (215.0, 330.0)}
 PATTERN_FIELDS = ("seq", "year", "month", "month_roman", "day")
@@ -64,6 +68,17 @@ class SignatoryOptions(BaseModel):
     signature_image: str | None = None  # signature and stamp, PNG with transparency
 
 
+class SignOptions(BaseModel):
+    """Sign each letter electronically (PAdES) with the office's certificate."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pkcs12: str  # the .p12/.pfx file: certificate and private key
+    password: SecretStr  # write ${VARIABLE}, never the password itself
+    reason: str | None = None
+    location: str | None = None
+
+
 class LetterPdfOptions(BaseModel):
     """Options of a letter-pdf channel."""
 
@@ -80,6 +95,7 @@ class LetterPdfOptions(BaseModel):
     place: str | None = None
     attachments: str = "-"
     language: Literal["id", "en"] | None = None
+    sign: SignOptions | None = None
 
     @field_validator("number_pattern")
     @classmethod
@@ -145,6 +161,7 @@ class LetterPdfChannel:
         self.options = options
         self.context = context
         self.folder = context.resolve(options.out)
+        self.signing = None if options.sign is None else _signing(options.sign, context, name)
 
     # --- checks ---------------------------------------------------------------------------
 
@@ -153,6 +170,8 @@ class LetterPdfChannel:
         self._recipients()
         self._picture(self.options.letterhead.logo, "letterhead.logo")
         self._picture(self.options.signatory.signature_image, "signatory.signature_image")
+        if self.signing is not None:
+            self.signing.signer()
 
     def _where(self, field: str) -> str:
         return f"channels.{self.name}.{field}"
@@ -257,6 +276,7 @@ class LetterPdfChannel:
                 signatory.name,
                 signatory.id or "",
                 self._picture(signatory.signature_image, "signatory.signature_image"),
+                self.signing.statement(signatory.name) if self.signing else None,
             ),
             nature=self.options.nature or "",
             attachments=self.options.attachments,
@@ -356,7 +376,6 @@ class LetterPdfChannel:
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Number the letters, render them, and write each PDF whole."""
-        from chanpub.render.pdf.letter import render_letters
         from chanpub.render.pdf.raster import page_png
 
         self.check()
@@ -375,11 +394,11 @@ class LetterPdfChannel:
                 zip(recipients, letters, strict=True), start=1
             ):
                 path = folder / f"{index:03d}-{_file_name(recipient.name)}.pdf"
-                write_atomically(path, render_letters([letter], size))
+                write_atomically(path, self._render(path, [letter], size, visible=True))
                 written.append(path)
                 if recipient.email:
                     per_recipient[recipient.email.lower()] = str(path)
-            combined = render_letters(letters, size)
+            combined = self._render(combined_path, letters, size, visible=False)
             write_atomically(combined_path, combined)
             write_atomically(thumbnail_path, page_png(combined, 800))
         except OSError as error:
@@ -407,6 +426,17 @@ class LetterPdfChannel:
             numbers=given,
         )
 
+    def _render(
+        self, path: Path, letters: list[Any], size: tuple[float, float], *, visible: bool
+    ) -> bytes:
+        """The PDF of `letters`, signed when `sign:` is set (see LetterSigning.sign)."""
+        from chanpub.render.pdf.letter import render_letters_marked
+
+        unsigned, spots = render_letters_marked(letters, size)
+        if self.signing is None:
+            return unsigned
+        return self.signing.sign(path, unsigned, spots[0] if visible else None, size[1])
+
     def verify(self) -> None:
         """Recipients, pictures and the output folder are usable."""
         self.check()
@@ -418,6 +448,21 @@ class LetterPdfChannel:
                     channel=self.name, path=self.folder, reason=error.strerror
                 )
             ) from None
+
+
+def _signing(sign: SignOptions, context: ChannelContext, name: str) -> LetterSigning:
+    """The signing settings of `sign:` (nothing is read until a letter is signed)."""
+    from chanpub.render.pdf.signing import LetterSigning, SignSettings
+
+    return LetterSigning(
+        SignSettings(
+            pkcs12=context.resolve(sign.pkcs12),
+            password=sign.password.get_secret_value(),
+            reason=sign.reason,
+            location=sign.location,
+            where=f"channels.{name}.sign",
+        )
+    )
 
 
 def _file_name(name: str) -> str:

@@ -35,6 +35,7 @@ LABELS = {
         "closing": "Demikian disampaikan. Atas perhatian dan kerja sama Bapak/Ibu, kami "
         "ucapkan terima kasih.",
         "page": "- {page} -",
+        "signed": "Ditandatangani secara elektronik",
     },
     "en": {
         "number": "Number",
@@ -50,6 +51,7 @@ LABELS = {
         "nature_default": "Ordinary",
         "closing": "Thank you for your attention and cooperation.",
         "page": "- {page} -",
+        "signed": "Signed electronically",
     },
 }
 
@@ -77,6 +79,7 @@ class Signatory:
     name: str
     id: str = ""
     signature: Picture | None = None
+    electronic: str | None = None  # signed electronically: what the QR code states
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,14 @@ class LetterContent:
 
 def render_letters(letters: list[LetterContent], size: tuple[float, float]) -> bytes:
     """One PDF holding every letter, each starting on a new page (for printing)."""
+    return render_letters_marked(letters, size)[0]
+
+
+def render_letters_marked(
+    letters: list[LetterContent], size: tuple[float, float]
+) -> tuple[bytes, list[tuple[int, Box]]]:
+    """The PDF and, per letter, where its signature block is: (page index from 0, box
+    in mm), for the field an electronic signature fills."""
     first = letters[0]
     pdf = new_document(
         size[0],
@@ -117,9 +128,12 @@ def render_letters(letters: list[LetterContent], size: tuple[float, float]) -> b
         faces=FACES,
     )
     canvas = Canvas(pdf, Measure(pdf), 1.0, Theme(text=BLACK))
+    spots = []
     for letter in letters:
-        _Letter(canvas, size, letter).draw()
-    return output_bytes(pdf)
+        drawn = _Letter(canvas, size, letter)
+        drawn.draw()
+        spots.append(drawn.spot)
+    return output_bytes(pdf), spots
 
 
 class _Letter:
@@ -133,6 +147,7 @@ class _Letter:
         self.frame = Box(left, top, size[0] - left - right, size[1] - top - bottom)
         self.y = top
         self.pages = 0
+        self.spot = (0, Box(0, 0, 0, 0))  # where the signature block went
         self.body_style = Style(11.5, colour=BLACK, leading=1.5, align="J")
         self.plain = Style(11.5, colour=BLACK, leading=1.35)
 
@@ -325,7 +340,10 @@ class _Letter:
             self._new_page()
         self.y += 4
         self.y += canvas.draw(position, Box(column, self.y, width, position.height))
-        if signatory.signature is not None:
+        self.spot = (canvas.pdf.page - 1, Box(column, self.y, width, space))
+        if signatory.electronic is not None:
+            self._electronic(Box(column, self.y, width, space), signatory.electronic)
+        elif signatory.signature is not None:
             place_image(
                 canvas.pdf,
                 signatory.signature,
@@ -347,6 +365,16 @@ class _Letter:
         if signatory.id:
             self.y += canvas.draw(ident, Box(column, self.y, width, ident.height))
         self.y += 8
+
+    def _electronic(self, box: Box, statement: str) -> None:
+        """The visible mark of an electronic signature: a QR code stating the certificate
+        and 'signed electronically' beside it (the signature field lies over both)."""
+        from chanpub.render.pdf.qr import draw_qr
+
+        square = draw_qr(self.canvas.pdf, statement, Box(box.x, box.y + 1, box.h - 2, box.h - 2))
+        text_box = Box(square.right + 2, box.y + 1, box.right - square.right - 2, box.h - 2)
+        style = Style(9.0, colour=BLACK, leading=1.25)
+        self.canvas.draw(self._lines(self.labels["signed"], text_box.w, style), text_box)
 
     def _copies(self) -> None:
         items = "\n".join(
