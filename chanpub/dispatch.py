@@ -490,7 +490,7 @@ def context_factory(
     config: Config, ledger: Ledger | None, observer: Observer = _quiet
 ) -> Callable[[Release, ChannelConfig], ChannelContext]:
     """Builds the ChannelContext each adapter gets for one release."""
-    from chanpub.ledger import MemoryJournal
+    from chanpub.journal import MemoryJournal
 
     def make(release: Release, channel: ChannelConfig) -> ChannelContext:
         def progress(event: str, data: Mapping[str, Any]) -> None:

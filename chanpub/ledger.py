@@ -15,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chanpub.errors import StateError
 from chanpub.i18n import _
+
+if TYPE_CHECKING:
+    from chanpub.journal import LedgerJournal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -61,6 +64,10 @@ PUBLISHED = "published"
 FAILED = "failed"
 NEEDS_CHECK = "needs_check"
 DEFERRED = "deferred"
+SENT = "sent"  # an item that arrived
+UNKNOWN = "unknown"  # an item whose outcome nobody knows: it may have arrived
+RESEND = "resend"  # an unknown item a person chose to send again
+UNSETTLED = (IN_PROGRESS, UNKNOWN)  # items a person must settle (`chanpub resolve`)
 
 
 def _now() -> str:
@@ -238,9 +245,14 @@ class Ledger:
 
     # --- items inside a delivery ----------------------------------------------------
 
-    def journal(self, key: str, redact: Callable[[str], str] | None = None) -> LedgerJournal:
-        """The per-item journal of one delivery; `redact` masks secrets in item errors."""
-        return LedgerJournal(self, key, redact)
+    def journal(
+        self, key: str, redact: Callable[[str], str] | None = None, *, only: str | None = None
+    ) -> LedgerJournal:
+        """The per-item journal of one delivery; `redact` masks secrets in item errors;
+        `only` hides every item not in that state (a resend touches those alone)."""
+        from chanpub.journal import LedgerJournal
+
+        return LedgerJournal(self, key, redact, only=only)
 
     def item_status(self, key: str, item: str) -> str | None:
         """The state of one item of a delivery."""
@@ -287,13 +299,50 @@ class Ledger:
 
     def failed_items(self, key: str, limit: int = 100) -> list[tuple[str, str]]:
         """Items of a delivery that failed, with their reasons."""
+        return self._items_in(key, (FAILED, DEFERRED), limit)
+
+    def unknown_items(self, key: str, limit: int = 100) -> list[tuple[str, str]]:
+        """Items a stopped run or a lost reply left unknown (they may have arrived)."""
+        return self._items_in(key, UNSETTLED, limit)
+
+    def _items_in(self, key: str, states: tuple[str, ...], limit: int) -> list[tuple[str, str]]:
+        marks = ", ".join("?" * len(states))
         with self._lock:
             rows = self._db.execute(
                 "SELECT item, COALESCE(error, '') FROM items "
-                "WHERE delivery_key=? AND status IN (?, ?) ORDER BY item LIMIT ?",
-                (key, FAILED, DEFERRED, limit),
+                f"WHERE delivery_key=? AND status IN ({marks}) ORDER BY item LIMIT ?",
+                (key, *states, limit),
             ).fetchall()
         return [(str(item), str(error)) for item, error in rows]
+
+    def resolve_items(self, slug: str, channel: str, verdict: str) -> int:
+        """A person's verdict on the unknown items of a release on a channel (every
+        version): 'published' (they arrived), 'not-published' (the next send delivers
+        them) or 'resend' (marked for `resolve --resend`); returns how many changed."""
+        status, error = {
+            "published": (SENT, _("marked as received by a person")),
+            "not-published": (DEFERRED, _("marked as not received by a person")),
+            "resend": (RESEND, _("marked to be sent again by a person")),
+        }[verdict]
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE items SET status=?, error=?, updated_at=? "
+                "WHERE status IN (?, ?) AND delivery_key IN "
+                "(SELECT delivery_key FROM deliveries WHERE slug=? AND channel=?)",
+                (status, error, _now(), *UNSETTLED, slug, channel),
+            )
+            return cursor.rowcount
+
+    def unknown_count(self, slug: str, channel: str, states: tuple[str, ...] = UNSETTLED) -> int:
+        """How many items of a release on a channel are in `states` (default: unknown)."""
+        marks = ", ".join("?" * len(states))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT COUNT(*) FROM items WHERE status IN ({marks}) AND delivery_key IN "
+                "(SELECT delivery_key FROM deliveries WHERE slug=? AND channel=?)",
+                (*states, slug, channel),
+            ).fetchone()
+        return int(row[0])
 
     # --- sequences ----------------------------------------------------------------------
 
@@ -333,75 +382,3 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
     )
-
-
-class LedgerJournal:
-    """Per-item outcomes of one delivery (e-mail recipients, thread posts, letters)."""
-
-    def __init__(
-        self, ledger: Ledger, key: str, redact: Callable[[str], str] | None = None
-    ) -> None:
-        self.ledger = ledger
-        self.key = key
-        self.redact = redact or (lambda text: text)
-
-    def status(self, item: str) -> str | None:
-        """'in_progress', 'sent', 'failed' or None."""
-        return self.ledger.item_status(self.key, item)
-
-    def begin(self, item: str) -> None:
-        """Mark the item in progress before the remote call."""
-        self.ledger.set_item(self.key, item, IN_PROGRESS)
-
-    def sent(self, item: str, remote_id: str = "") -> None:
-        """Record the item as delivered."""
-        self.ledger.set_item(self.key, item, "sent", remote_id)
-
-    def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
-        """Record the item as failed, or deferred to the next run when not permanent."""
-        self.ledger.set_item(
-            self.key, item, FAILED if permanent else DEFERRED, error=self.redact(error)
-        )
-
-    def remote_id(self, item: str) -> str | None:
-        """The remote id recorded when the item was sent."""
-        return self.ledger.item_remote_id(self.key, item)
-
-    def counts(self) -> dict[str, int]:
-        """How many items are in each state."""
-        return self.ledger.item_counts(self.key)
-
-
-class MemoryJournal:
-    """An item journal that forgets: for previews, dry runs and unit tests."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[str, str]] = {}
-
-    def status(self, item: str) -> str | None:
-        """'in_progress', 'sent', 'failed' or None."""
-        return self._items[item][0] if item in self._items else None
-
-    def begin(self, item: str) -> None:
-        """Mark the item in progress."""
-        self._items[item] = (IN_PROGRESS, "")
-
-    def sent(self, item: str, remote_id: str = "") -> None:
-        """Record the item as delivered."""
-        self._items[item] = ("sent", remote_id)
-
-    def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
-        """Record the item as failed, or deferred when not permanent."""
-        self._items[item] = (FAILED if permanent else DEFERRED, error)
-
-    def remote_id(self, item: str) -> str | None:
-        """The remote id recorded when the item was sent."""
-        status, detail = self._items.get(item, ("", ""))
-        return detail or None if status == "sent" else None
-
-    def counts(self) -> dict[str, int]:
-        """How many items are in each state."""
-        totals: dict[str, int] = {}
-        for status, _detail in self._items.values():
-            totals[status] = totals.get(status, 0) + 1
-        return totals

@@ -24,6 +24,7 @@ from chanpub.i18n import _
 from chanpub.release import Release
 
 IMAGE = "image"  # in `attach:`, the release's own image
+SENDABLE = (None, "deferred", "resend")  # item states a run sends to
 
 
 class RecipientList(BaseModel):
@@ -239,17 +240,17 @@ class EmailChannel:
         def jobs() -> Iterator[Job]:
             for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
                 state = journal.status(recipient.key)
-                if state in ("sent", "failed"):
-                    continue
                 if state == "in_progress" and not transport.idempotent:
-                    journal.failed(
+                    journal.unknown(
                         recipient.key,
                         _(
-                            "a run stopped while sending to this address: it may have received "
-                            "the message; check before sending again"
+                            "a run stopped after the whole message was sent to this address, "
+                            "before the server's reply: it may have received it"
                         ),
                     )
                     continue
+                if state not in SENDABLE and not (state == "in_progress" and transport.idempotent):
+                    continue  # sent, failed for good, unknown (a person decides), or not chosen
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
                 yield Job(
                     recipient,
@@ -290,9 +291,11 @@ class EmailChannel:
         details: dict[str, Any] = {
             "sent": counts.get("sent", 0),
             "failed": counts.get("failed", 0),
-            "deferred": counts.get("deferred", 0),
+            "deferred": counts.get("deferred", 0) + counts.get("resend", 0),
+            "unknown": counts.get("unknown", 0) + counts.get("in_progress", 0),
             "invalid": len(invalid),
             "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
+            "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
         }
         folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
         receipt = Receipt(
@@ -303,21 +306,37 @@ class EmailChannel:
             files=folder,
         )
         not_reached = details["failed"] + details["deferred"]
+        problems: list[str] = []
         if details["deferred"] or new_failures:
-            raise PartialFailure(
+            problems.append(
                 _(
                     "{channel}: {failed} of {total} recipients were not reached (see "
                     "'chanpub history')"
                 ).format(
-                    channel=self.name, failed=not_reached, total=not_reached + details["sent"]
-                ),
-                receipt=receipt,
+                    channel=self.name,
+                    failed=not_reached,
+                    total=not_reached + details["sent"] + details["unknown"],
+                )
             )
+        if details["unknown"]:
+            problems.append(unknown_line(self.name, release.slug, details["unknown"]))
+        if problems:
+            raise PartialFailure("\n".join(problems), receipt=receipt)
         return receipt
 
     def verify(self) -> None:
         """Check the transport (SMTP login, or that the outbox folder is writable)."""
         self._transport().verify()
+
+
+def unknown_line(channel: str, slug: str, count: int) -> str:
+    """The line `send` and `history` print while recipients are unknown."""
+    return _(
+        "{channel}: {count} recipient(s) may or may not have received the message (the "
+        "server's reply was lost): check with them, then run 'chanpub resolve {slug} "
+        "{channel} --resend' (or --published / --not-published); 'chanpub history {slug}' "
+        "lists them"
+    ).format(channel=channel, count=count, slug=slug)
 
 
 def _bodies(

@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
 
+from chanpub import shutdown
 from chanpub.channels.base import ItemJournal
-from chanpub.channels.email.transport import Job, Report
+from chanpub.channels.email.transport import Job, Report, Stopped
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.render.files import write_atomically
@@ -35,6 +36,8 @@ class OutboxTransport:
     def deliver(self, jobs: Iterator[Job], journal: ItemJournal, report: Report) -> None:
         """Write every message; the file appears complete or not at all."""
         for sent, job in enumerate(jobs, start=1):
+            if shutdown.requested():  # between files: the last one is complete and recorded
+                raise Stopped(self.channel)
             journal.begin(job.item)
             try:
                 write_atomically(
