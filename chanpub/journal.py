@@ -6,12 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from chanpub.i18n import _
 from chanpub.ledger import DEFERRED, FAILED, IN_PROGRESS, SENT, UNKNOWN
 
 if TYPE_CHECKING:
     from chanpub.ledger import Ledger
 
 HIDDEN = "not-selected"  # what a journal restricted with `only` says of every other item
+
+
+def unknown_line(channel: str, slug: str, count: int) -> str:
+    """The line `send` and `history` print while recipients are unknown."""
+    return _(
+        "{channel}: {count} recipient(s) may or may not have received the message (the "
+        "server's reply was lost): check with them, then run 'chanpub resolve {slug} "
+        "{channel} --resend' (or '--published -' / '--not-published'); 'chanpub history "
+        "{slug}' lists them"
+    ).format(channel=channel, count=count, slug=slug)
 
 
 class LedgerJournal:

@@ -301,9 +301,11 @@ class Ledger:
         """Items of a delivery that failed, with their reasons."""
         return self._items_in(key, (FAILED, DEFERRED), limit)
 
-    def unknown_items(self, key: str, limit: int = 100) -> list[tuple[str, str]]:
+    def unknown_items(
+        self, key: str, limit: int = 100, states: tuple[str, ...] = UNSETTLED
+    ) -> list[tuple[str, str]]:
         """Items a stopped run or a lost reply left unknown (they may have arrived)."""
-        return self._items_in(key, UNSETTLED, limit)
+        return self._items_in(key, states, limit)
 
     def _items_in(self, key: str, states: tuple[str, ...], limit: int) -> list[tuple[str, str]]:
         marks = ", ".join("?" * len(states))
@@ -315,21 +317,30 @@ class Ledger:
             ).fetchall()
         return [(str(item), str(error)) for item, error in rows]
 
-    def resolve_items(self, slug: str, channel: str, verdict: str) -> int:
+    def resolve_items(
+        self,
+        slug: str,
+        channel: str,
+        verdict: str,
+        *,
+        key: str | None = None,
+        states: tuple[str, ...] = UNSETTLED,
+    ) -> int:
         """A person's verdict on the unknown items of a release on a channel (every
-        version): 'published' (they arrived), 'not-published' (the next send delivers
-        them) or 'resend' (marked for `resolve --resend`); returns how many changed."""
+        version, or the delivery `key`): 'published' (they arrived), 'not-published' (the
+        next send delivers them) or 'resend' (`resolve --resend`); returns how many changed."""
         status, error = {
             "published": (SENT, _("marked as received by a person")),
             "not-published": (DEFERRED, _("marked as not received by a person")),
             "resend": (RESEND, _("marked to be sent again by a person")),
         }[verdict]
+        marks = ", ".join("?" * len(states))
         with self._write() as db:
             cursor = db.execute(
-                "UPDATE items SET status=?, error=?, updated_at=? "
-                "WHERE status IN (?, ?) AND delivery_key IN "
-                "(SELECT delivery_key FROM deliveries WHERE slug=? AND channel=?)",
-                (status, error, _now(), *UNSETTLED, slug, channel),
+                f"UPDATE items SET status=?, error=?, updated_at=? WHERE status IN ({marks}) "
+                "AND delivery_key IN (SELECT delivery_key FROM deliveries WHERE slug=? AND "
+                "channel=? AND delivery_key=COALESCE(?, delivery_key))",
+                (status, error, _now(), *states, slug, channel, key),
             )
             return cursor.rowcount
 

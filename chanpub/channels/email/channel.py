@@ -21,6 +21,7 @@ from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipient
 from chanpub.channels.email.transport import Job, Transport
 from chanpub.errors import PartialFailure, PermanentError
 from chanpub.i18n import _
+from chanpub.journal import unknown_line
 from chanpub.release import Release
 
 IMAGE = "image"  # in `attach:`, the release's own image
@@ -327,16 +328,6 @@ class EmailChannel:
     def verify(self) -> None:
         """Check the transport (SMTP login, or that the outbox folder is writable)."""
         self._transport().verify()
-
-
-def unknown_line(channel: str, slug: str, count: int) -> str:
-    """The line `send` and `history` print while recipients are unknown."""
-    return _(
-        "{channel}: {count} recipient(s) may or may not have received the message (the "
-        "server's reply was lost): check with them, then run 'chanpub resolve {slug} "
-        "{channel} --resend' (or --published / --not-published); 'chanpub history {slug}' "
-        "lists them"
-    ).format(channel=channel, count=count, slug=slug)
 
 
 def _bodies(
