@@ -56,6 +56,16 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
+def _run_stoppable(action: Callable[[], int]) -> int:
+    """`_run` for commands that send: on SIGTERM the work in flight finishes and is
+    recorded, nothing new starts, and the exit code is 143."""
+    from chanpub import shutdown
+
+    with shutdown.on_sigterm():
+        code = _run(action)
+        return int(ExitCode.TERMINATED) if shutdown.requested() else code
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"chanpub {__version__}")
@@ -134,7 +144,7 @@ def send(
             output.append_log(log_file, result)
         return int(result.exit_code)
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(_run_stoppable(work))
 
 
 def _print_release_warnings(path: Path) -> None:
@@ -334,7 +344,7 @@ def resolve(
         typer.echo(_("{slug} on {channel}: recorded").format(slug=slug, channel=channel))
         return int(ExitCode.OK)
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(_run_stoppable(work))
 
 
 def _resend(cfg: Any, slug: str, channel: str, *, yes: bool) -> int:

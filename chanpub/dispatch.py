@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chanpub import shutdown
 from chanpub.channels.base import ChannelContext, Links, Receipt
 from chanpub.config import ChannelConfig, Config
 from chanpub.errors import (
@@ -216,6 +217,13 @@ class Dispatcher:
         self, release: Release, channel: ChannelPlan, links: Links
     ) -> tuple[Outcome, Receipt | None]:
         """Deliver one release to one channel, guarded so an adapter bug stays local."""
+        if shutdown.requested():  # SIGTERM: what is in flight finishes, nothing new starts
+            return self._fail(
+                channel,
+                _(
+                    "{channel}: not started: chanpub was stopped (SIGTERM); the next run sends it"
+                ).format(channel=channel.name),
+            ), None
         try:
             return self._deliver_guarded(release, channel, links)
         except ChannelError as error:
@@ -423,7 +431,7 @@ class Dispatcher:
         import stamina
 
         def backoff(error: Exception) -> bool | float:
-            if not isinstance(error, RetryableError):
+            if not isinstance(error, RetryableError) or shutdown.requested():
                 return False
             if error.retry_after is None:
                 self.observer("retrying", release.slug, channel.name, {"seconds": None})
