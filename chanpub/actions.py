@@ -269,9 +269,10 @@ def resolve(config: Config, slug: str, channel: str, *, published: bool, url: st
         try:
             verdict = "published" if published else "not-published"
             states = _unsettled(config, channel)
-            return ledger.resolve(
-                slug, channel, published=published, url=url
-            ) + ledger.resolve_items(slug, channel, verdict, states=states)
+            items = ledger.resolve_items(slug, channel, verdict, states=states)
+            if states == UNSETTLED:  # recipients: the journal says who is left, not the row
+                return items
+            return ledger.resolve(slug, channel, published=published, url=url) + items
         finally:
             ledger.close()
 

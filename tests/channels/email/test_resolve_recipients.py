@@ -12,6 +12,7 @@ from typer.testing import CliRunner, Result
 
 from chanpub import cli
 from chanpub.cli import app
+from chanpub.ledger import Ledger
 from chanpub.release import load_release
 from chanpub.testing import write_release
 
@@ -125,3 +126,29 @@ def test_published_settles_them_as_delivered(office: tuple[Path, str], relay: Sm
     assert sent.exit_code == 0, sent.output
     assert received(relay) == [1, 1, 1]
     assert LOST not in run(folder, "history", slug).stdout
+
+
+def test_settling_the_unknown_never_settles_the_rest_of_the_list(
+    office: tuple[Path, str], relay: SmtpServer
+) -> None:
+    folder, slug = office
+    ledger = Ledger(folder / ".chanpub" / "ledger.sqlite3")
+    [row] = [d for d in ledger.history(slug) if d.channel == "press"]
+    ledger.begin(  # as a run killed halfway through the list leaves it
+        slug=slug,
+        content_hash=row.content_hash,
+        channel="press",
+        channel_type="email",
+        title=row.title,
+        key=row.key,
+    )
+    ledger.close()
+    with (folder / "media.csv").open("a", encoding="utf-8") as media:
+        media.write("ani@warga.example\n")  # not reached yet when the run stopped
+
+    assert run(folder, "resolve", slug, "press", "--published", "-").exit_code == 0
+    sent = run(folder, "send", str(folder / "rilis" / "release.md"))
+
+    assert sent.exit_code == 0, sent.output
+    assert len(relay.handler.to("ani@warga.example")) == 1
+    assert received(relay) == [1, 1, 1]
