@@ -126,6 +126,11 @@ class SmtpConnection:
                     timeout=options.timeout,
                 )
             self._smtp = smtp
+            # The end of DATA goes out as its own small write after the mark is committed;
+            # with Nagle's algorithm it would wait for the ACK of the body (a delayed ACK:
+            # ~40 ms a message), so small writes are sent at once.
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if options.security == "starttls":
                 if not smtp.has_extn("starttls"):

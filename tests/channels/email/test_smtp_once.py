@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from smtp_servers import SmtpServer
 from test_smtp import KEY, SECRETS, SENDER, URL, channel_for, login, press_csv, send
 
+from chanpub.channels.email.smtp import SmtpTransport
 from chanpub.errors import PartialFailure
 from chanpub.ledger import Ledger
 from chanpub.release import load_release
@@ -120,3 +122,17 @@ def test_a_run_stopped_after_the_mark_leaves_the_recipient_unknown(
 
     assert starttls_server.handler.to(ADDRESSES[0]) == []
     assert [a for a, _reason in ledger.unknown_items(KEY)] == [ADDRESSES[0]]
+
+
+def test_the_end_of_data_is_not_held_back_by_nagle(tmp_path: Path, relay: SmtpServer) -> None:
+    # The final dot is a small write of its own after the body: with Nagle's algorithm it
+    # would wait for a delayed ACK (~40 ms a message, 20 messages a second at most).
+    channel = channel_for(tmp_path, relay.options(security="none", lists=["a@b.example"]))
+    session = SmtpTransport("press", channel.options, channel.context).connection()
+    session.open()
+    try:
+        smtp = session._smtp
+        assert smtp is not None and smtp.sock is not None
+        assert smtp.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        session.close()
