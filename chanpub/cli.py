@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -54,6 +54,16 @@ def _run(action: Callable[[], T]) -> T:
         raise typer.Exit(int(error.exit_code)) from None
     except KeyboardInterrupt:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _run_stoppable(action: Callable[[], int]) -> int:
+    """`_run` for commands that send: on SIGTERM the work in flight finishes and is
+    recorded, nothing new starts, and the exit code is 143."""
+    from chanpub import shutdown
+
+    with shutdown.on_sigterm():
+        code = _run(action)
+        return int(ExitCode.TERMINATED) if shutdown.requested() else code
 
 
 def _version(value: bool) -> None:
@@ -140,7 +150,7 @@ def send(
             output.append_log(log_file, result)
         return int(result.exit_code)
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(_run_stoppable(work))
 
 
 def _print_release_warnings(path: Path) -> None:
@@ -295,8 +305,15 @@ def history(
             typer.echo(output.history_json(rows, signers))
             return
         output.print_history(rows, signers)
+        from chanpub.journal import unknown_line
+
         for row in rows:
             for address, reason in actions.failed_items(cfg, row.key)[:20]:
+                typer.echo(f"  {row.channel}: {address}: {reason}")
+            count, unknown = actions.unknown_items(cfg, row.key, row.channel)
+            if count:
+                typer.echo("  " + unknown_line(row.channel, row.slug, count))
+            for address, reason in unknown[:20]:
                 typer.echo(f"  {row.channel}: {address}: {reason}")
 
     _run(work)
@@ -307,26 +324,36 @@ def resolve(
     slug: Annotated[str, typer.Argument(help="The release's slug.")],
     channel: Annotated[str, typer.Argument(help="The channel's name.")],
     published: Annotated[
-        str | None, typer.Option("--published", help="It is there: its URL.")
+        str | None,
+        typer.Option(
+            "--published", help="It is there: its URL ('-' for e-mail recipients that got it)."
+        ),
     ] = None,
     not_published: Annotated[
         bool, typer.Option("--not-published", help="It is not there: the next send publishes it.")
     ] = False,
+    resend: Annotated[
+        bool,
+        typer.Option("--resend", help="Send again now to the recipients nobody knows about."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for scripts).")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Settle a delivery that a stopped run left for a person to check.
+    """Settle a delivery, or e-mail recipients, that a stopped run left for a person to check.
 
     Example: [bold]chanpub resolve banjir telegram --not-published[/]
     """
     from chanpub import actions
     from chanpub.errors import InputError
 
-    def work() -> None:
-        if (published is None) == (not not_published):
-            raise InputError(_("give either --published URL or --not-published"))
+    def work() -> int:
+        if [published is not None, not_published, resend].count(True) != 1:
+            raise InputError(_("give one of --published URL, --not-published or --resend"))
         cfg = actions.load(config, language=_language_option)
+        if resend:
+            return _resend(cfg, slug, channel, yes=yes)
         changed = actions.resolve(
-            cfg, slug, channel, published=published is not None, url=published
+            cfg, slug, channel, published=published is not None, url=published or None
         )
         if not changed:
             raise InputError(
@@ -335,8 +362,46 @@ def resolve(
                 ).format(slug=slug, channel=channel)
             )
         typer.echo(_("{slug} on {channel}: recorded").format(slug=slug, channel=channel))
+        return int(ExitCode.OK)
 
-    _run(work)
+    raise typer.Exit(_run_stoppable(work))
+
+
+def _resend(cfg: Any, slug: str, channel: str, *, yes: bool) -> int:
+    """Say how many may get the message twice, ask (or need --yes), then send to them."""
+    from chanpub import actions, output
+    from chanpub.errors import InputError
+
+    count = actions.unknown_count(cfg, slug, channel)
+    if not count:
+        raise InputError(
+            _(
+                "nothing to resolve for {slug} on {channel}: no recipient is unknown; see "
+                "'chanpub history {slug}'"
+            ).format(slug=slug, channel=channel)
+        )
+    typer.echo(
+        _(
+            "{count} recipient(s) of {slug} on {channel} may already have the message: "
+            "sending again, they may get it twice"
+        ).format(count=count, slug=slug, channel=channel)
+    )
+    if not yes:
+        if not _stdin_is_terminal():
+            raise InputError(
+                _("not sent: without a terminal to ask on, add --yes to send to them again")
+            )
+        if not typer.confirm(_("Send to them again?"), default=False):
+            typer.echo(_("nothing was sent"))
+            return int(ExitCode.CHANNEL_FAILED)
+    result = actions.resend(cfg, slug, channel)
+    output.print_result(result, as_json=False)
+    return int(result.exit_code)
+
+
+def _stdin_is_terminal() -> bool:
+    """A person can answer a question (cron and scripts cannot)."""
+    return sys.stdin.isatty()
 
 
 @app.command()

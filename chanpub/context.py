@@ -30,7 +30,7 @@ def channel_context(
     letter numbers are kept in it; without one (check, preview, dry run) they are kept in
     memory and forgotten. Progress events go to `observer`, tagged with the slug and the
     channel's name."""
-    from chanpub.ledger import MemoryJournal
+    from chanpub.journal import MemoryJournal
 
     slug = release.slug if release is not None else ""
 

@@ -192,7 +192,7 @@ class ItemJournal(Protocol):
     """Per-item outcomes inside one delivery (e-mail recipients, thread posts)."""
 
     def status(self, item: str) -> Status | None:
-        """IN_PROGRESS, SENT, FAILED, DEFERRED, or None when never tried."""
+        """IN_PROGRESS, SENT, FAILED, DEFERRED, UNKNOWN, or None when never tried."""
         ...
 
     def begin(self, item: str) -> None:
@@ -206,6 +206,11 @@ class ItemJournal(Protocol):
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed: 'failed' if permanent, else 'deferred' (retried by
         the next run)."""
+        ...
+
+    def unknown(self, item: str, reason: str) -> None:
+        """Record that the item may or may not have arrived (a lost reply): no run sends
+        it again by itself; a person settles it with `chanpub resolve`."""
         ...
 
     def remote_id(self, item: str) -> str | None:
@@ -270,7 +275,7 @@ class ChannelContext:
     def journal(self, key: str) -> ItemJournal:
         """The per-item journal of one delivery."""
         if self.journal_factory is None:
-            from chanpub.ledger import MemoryJournal
+            from chanpub.journal import MemoryJournal
 
             return MemoryJournal()
         return self.journal_factory(key)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from chanpub import shutdown
 from chanpub.config import Config
 from chanpub.context import Observer
 from chanpub.contract import Action, Amendment, Links, Preview, Receipt
@@ -159,6 +160,11 @@ class Dispatcher:
 
     def _deliver(self, release: Release, channel: ChannelPlan, links: Links) -> Delivered:
         """Deliver one release to one channel, guarded so an adapter bug stays local."""
+        if shutdown.requested():  # SIGTERM: what is in flight finishes, nothing new starts
+            message = _(
+                "{channel}: not started: chanpub was stopped (SIGTERM); the next run sends it"
+            ).format(channel=channel.name)
+            return self._done(release, channel, Status.FAILED, error=message), None
         try:
             return self._deliver_guarded(release, channel, links)
         except ChannelError as error:

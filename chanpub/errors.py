@@ -44,6 +44,7 @@ class ExitCode(IntEnum):
     BAD_INPUT = 2  # release, config or approval is wrong; nothing was sent
     LOCK_HELD = 75  # another send run holds the lock (EX_TEMPFAIL)
     INTERRUPTED = 130  # Ctrl-C
+    TERMINATED = 143  # SIGTERM (systemd, cron timeouts): the work in flight was recorded
 
 
 class ChanpubError(Exception):

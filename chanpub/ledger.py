@@ -16,12 +16,15 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chanpub.errors import StateError
 from chanpub.files import make_private_folder
 from chanpub.i18n import _
 from chanpub.status import Status
+
+if TYPE_CHECKING:
+    from chanpub.journal import LedgerJournal
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -85,6 +88,8 @@ CREATE TABLE IF NOT EXISTS signers (
 ADDED_COLUMNS = {
     "source": "TEXT",  # the release file a delivery was made from (resolved path)
 }
+
+UNSETTLED = (Status.IN_PROGRESS, Status.UNKNOWN)  # items a person must settle (`chanpub resolve`)
 
 
 def _now() -> str:
@@ -351,9 +356,14 @@ class Ledger:
                 (namespace, key, json.dumps(value, ensure_ascii=False), _now()),
             )
 
-    def journal(self, key: str, redact: Callable[[str], str] | None = None) -> LedgerJournal:
-        """The per-item journal of one delivery; `redact` masks secrets in item errors."""
-        return LedgerJournal(self, key, redact)
+    def journal(
+        self, key: str, redact: Callable[[str], str] | None = None, *, only: str | None = None
+    ) -> LedgerJournal:
+        """The per-item journal of one delivery; `redact` masks secrets in item errors;
+        `only` hides every item not in that state (a resend touches those alone)."""
+        from chanpub.journal import LedgerJournal
+
+        return LedgerJournal(self, key, redact, only=only)
 
     def item_status(self, key: str, item: str) -> Status | None:
         """The state of one item of a delivery."""
@@ -400,13 +410,61 @@ class Ledger:
 
     def failed_items(self, key: str, limit: int = 100) -> list[tuple[str, str]]:
         """Items of a delivery that failed, with their reasons."""
+        return self._items_in(key, (Status.FAILED, Status.DEFERRED), limit)
+
+    def unknown_items(
+        self, key: str, limit: int = 100, states: tuple[str, ...] = UNSETTLED
+    ) -> list[tuple[str, str]]:
+        """Items a stopped run or a lost reply left unknown (they may have arrived)."""
+        return self._items_in(key, states, limit)
+
+    def _items_in(self, key: str, states: tuple[str, ...], limit: int) -> list[tuple[str, str]]:
+        marks = ", ".join("?" * len(states))
         with self._lock:
             rows = self._db.execute(
                 "SELECT item, COALESCE(error, '') FROM items "
-                "WHERE delivery_key=? AND status IN (?, ?) ORDER BY item LIMIT ?",
-                (key, Status.FAILED, Status.DEFERRED, limit),
+                f"WHERE delivery_key=? AND status IN ({marks}) ORDER BY item LIMIT ?",
+                (key, *states, limit),
             ).fetchall()
         return [(str(item), str(error)) for item, error in rows]
+
+    def resolve_items(
+        self,
+        slug: str,
+        channel: str,
+        verdict: str,
+        *,
+        key: str | None = None,
+        states: tuple[str, ...] = UNSETTLED,
+    ) -> int:
+        """A person's verdict on the unknown items of a release on a channel (every
+        version, or the delivery `key`): 'published' (they arrived), 'not-published' (the
+        next send delivers them) or 'resend' (`resolve --resend`); returns how many changed."""
+        status, error = {
+            "published": (Status.SENT, _("marked as received by a person")),
+            "not-published": (Status.DEFERRED, _("marked as not received by a person")),
+            "resend": (Status.RESEND, _("marked to be sent again by a person")),
+        }[verdict]
+        marks = ", ".join("?" * len(states))
+        with self._write() as db:
+            cursor = db.execute(
+                f"UPDATE items SET status=?, error=?, updated_at=? WHERE status IN ({marks}) "
+                "AND delivery_key IN (SELECT delivery_key FROM deliveries WHERE slug=? AND "
+                "channel=? AND delivery_key=COALESCE(?, delivery_key))",
+                (status, error, _now(), *states, slug, channel, key),
+            )
+            return cursor.rowcount
+
+    def unknown_count(self, slug: str, channel: str, states: tuple[str, ...] = UNSETTLED) -> int:
+        """How many items of a release on a channel are in `states` (default: unknown)."""
+        marks = ", ".join("?" * len(states))
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT COUNT(*) FROM items WHERE status IN ({marks}) AND delivery_key IN "
+                "(SELECT delivery_key FROM deliveries WHERE slug=? AND channel=?)",
+                (*states, slug, channel),
+            ).fetchone()
+        return int(row[0])
 
     # --- sequences ----------------------------------------------------------------------
 
@@ -480,78 +538,3 @@ class LedgerStore:
     def delete(self, key: str) -> None:
         """Forget `key`."""
         self.ledger.set_stored(self.namespace, key, None)
-
-
-class LedgerJournal:
-    """Per-item outcomes of one delivery (e-mail recipients, thread posts, letters)."""
-
-    def __init__(
-        self, ledger: Ledger, key: str, redact: Callable[[str], str] | None = None
-    ) -> None:
-        self.ledger = ledger
-        self.key = key
-        self.redact = redact or (lambda text: text)
-
-    def status(self, item: str) -> Status | None:
-        """IN_PROGRESS, SENT, FAILED, DEFERRED, or None when never tried."""
-        return self.ledger.item_status(self.key, item)
-
-    def begin(self, item: str) -> None:
-        """Mark the item in progress before the remote call."""
-        self.ledger.set_item(self.key, item, Status.IN_PROGRESS)
-
-    def sent(self, item: str, remote_id: str = "") -> None:
-        """Record the item as delivered."""
-        self.ledger.set_item(self.key, item, Status.SENT, remote_id)
-
-    def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
-        """Record the item as failed, or deferred to the next run when not permanent."""
-        self.ledger.set_item(
-            self.key,
-            item,
-            Status.FAILED if permanent else Status.DEFERRED,
-            error=self.redact(error),
-        )
-
-    def remote_id(self, item: str) -> str | None:
-        """The remote id recorded when the item was sent."""
-        return self.ledger.item_remote_id(self.key, item)
-
-    def counts(self) -> dict[str, int]:
-        """How many items are in each state."""
-        return self.ledger.item_counts(self.key)
-
-
-class MemoryJournal:
-    """An item journal that forgets: for previews, dry runs and unit tests."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[Status, str]] = {}
-
-    def status(self, item: str) -> Status | None:
-        """IN_PROGRESS, SENT, FAILED, DEFERRED, or None when never tried."""
-        return self._items[item][0] if item in self._items else None
-
-    def begin(self, item: str) -> None:
-        """Mark the item in progress."""
-        self._items[item] = (Status.IN_PROGRESS, "")
-
-    def sent(self, item: str, remote_id: str = "") -> None:
-        """Record the item as delivered."""
-        self._items[item] = (Status.SENT, remote_id)
-
-    def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
-        """Record the item as failed, or deferred when not permanent."""
-        self._items[item] = (Status.FAILED if permanent else Status.DEFERRED, error)
-
-    def remote_id(self, item: str) -> str | None:
-        """The remote id recorded when the item was sent."""
-        status, detail = self._items.get(item, ("", ""))
-        return detail or None if status == Status.SENT else None
-
-    def counts(self) -> dict[str, int]:
-        """How many items are in each state."""
-        totals: dict[str, int] = {}
-        for status, _detail in self._items.values():
-            totals[status] = totals.get(status, 0) + 1
-        return totals

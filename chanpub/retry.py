@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
+from chanpub import shutdown
 from chanpub.errors import RetryableError
 
 MAX_RETRY_WAIT = 60.0  # seconds; a longer Retry-After makes the channel failed-for-now
@@ -22,8 +23,8 @@ def with_retries(action: Callable[[], T], on_retry: Callable[[float | None], Non
     import stamina
 
     def backoff(error: Exception) -> bool | float:
-        if not isinstance(error, RetryableError):
-            return False
+        if not isinstance(error, RetryableError) or shutdown.requested():
+            return False  # not retryable, or SIGTERM asked the run to stop
         if error.retry_after is None:
             on_retry(None)
             return True

@@ -21,3 +21,9 @@ class Status(StrEnum):
     NEEDS_CHECK = "needs_check"  # a person must look: see `chanpub resolve`
     SENT = "sent"  # one item (a recipient) delivered
     DEFERRED = "deferred"  # one item refused for now: the next run retries it
+    UNKNOWN = "unknown"  # one item whose outcome nobody knows: it may have arrived
+    RESEND = "resend"  # an unknown item a person chose to send again (`resolve --resend`)
+    DELIVERED = "delivered"  # one item the platform reported delivered (WhatsApp webhook)
+    READ = "read"  # one item the platform reported read (WhatsApp webhook)
+    NOT_SELECTED = "not-selected"  # never stored: a journal limited to some items says it
+    # of the others (`resolve --resend` touches the unknown recipients alone)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chanpub.contract import ChannelContext, Links, Preview, Receipt
-from chanpub.ledger import MemoryJournal
+from chanpub.journal import MemoryJournal
 
 if TYPE_CHECKING:
     import httpx

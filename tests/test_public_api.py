@@ -43,4 +43,5 @@ def test_exit_codes_are_the_contract() -> None:
         "BAD_INPUT": 2,
         "LOCK_HELD": 75,
         "INTERRUPTED": 130,
+        "TERMINATED": 143,
     }

@@ -19,6 +19,8 @@ import yaml
 from chanpub.testing import SECRET_MARKER, write_release
 
 HERE = Path(__file__).parent
+# The chanpub under test: a subprocess imports this copy, not whichever one is installed.
+SOURCE = Path(__import__("chanpub").__file__).resolve().parents[1]
 BASE_URL = "https://kominfo.example.go.id/siaran/"
 
 # One recognisable value per secret variable (each contains the shared marker).
@@ -106,8 +108,14 @@ def environment(folder: Path, **extra: str) -> dict[str, str]:
     env.update(SECRETS)
     # Messages in English whatever the config's `language:` (the tests read them).
     env.update(CHANPUB_STATE_DIR=str(folder / ".chanpub"), LANG="C.UTF-8", CHANPUB_LANG="en")
+    env.update(PYTHONPATH=os.pathsep.join([str(SOURCE), *_outer_path()]))
     env.update(extra)
     return env
+
+
+def _outer_path() -> list[str]:
+    """The test run's own PYTHONPATH entries (after the chanpub under test)."""
+    return [entry for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep) if entry]
 
 
 def command() -> list[str]:
@@ -147,9 +155,7 @@ def start(folder: Path, *args: str, **extra: str) -> subprocess.Popen[str]:
 def with_kill_point(point: str, signal_file: Path, count: int = 1) -> dict[str, str]:
     """Environment that makes chanpub stop at `point` (see killpoints/sitecustomize.py)."""
     return {
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(HERE / "killpoints"), os.environ.get("PYTHONPATH")])
-        ),
+        "PYTHONPATH": os.pathsep.join([str(HERE / "killpoints"), str(SOURCE), *_outer_path()]),
         "CHANPUB_KILL_POINT": point,
         "CHANPUB_KILL_COUNT": str(count),
         "CHANPUB_KILL_SIGNAL": str(signal_file),

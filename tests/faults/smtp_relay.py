@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,16 +24,45 @@ class Relay:
     """Stores messages; `hold_at` makes the N-th message's reply wait (the message is kept)."""
 
     hold_at: int | None = None
+    delay: float = 0.0  # seconds before each reply to the end of DATA (a slow server)
+    victim: int | None = None  # a process to SIGKILL at `kill_stage`, after `kill_after` more
+    kill_stage: str = "data"  # 'rcpt': before DATA; 'data': message stored, reply not sent
+    kill_after: int = 0
+    killed: list[tuple[str, str]] = field(default_factory=list)  # (stage, address)
     received: list[tuple[str, str]] = field(default_factory=list)  # (recipient, subject)
     held: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+
+    def _maybe_kill(self, stage: str, address: str) -> None:
+        if self.victim is None or stage != self.kill_stage:
+            return
+        self.kill_after -= 1
+        if self.kill_after <= 0:
+            os.kill(self.victim, signal.SIGKILL)
+            self.killed.append((stage, address.lower()))
+            self.victim = None
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        self._maybe_kill("rcpt", address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = email.message_from_bytes(
             envelope.original_content or b"", policy=email.policy.default
         )
+        if self.delay:
+            await asyncio.sleep(self.delay)
         for recipient in envelope.rcpt_tos:
             self.received.append((recipient.lower(), str(message["Subject"])))
+            self._maybe_kill("data", recipient)  # stored; the 250 never reaches the client
         if self.hold_at is not None and len(self.received) >= self.hold_at:
             self.hold_at = None
             self.held.set()

@@ -21,9 +21,11 @@ from chanpub.channels.email.transport import Job, Transport
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
 from chanpub.errors import PartialFailure, PermanentError
 from chanpub.i18n import _
+from chanpub.journal import unknown_line
 from chanpub.release import Release
 
 IMAGE = "image"  # in `attach:`, the release's own image
+SENDABLE = (None, "deferred", "resend")  # item states a run sends to
 
 
 class RecipientList(BaseModel):
@@ -248,17 +250,17 @@ class EmailChannel:
         def jobs() -> Iterator[Job]:
             for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
                 state = journal.status(recipient.key)
-                if state in ("sent", "failed"):
-                    continue
                 if state == "in_progress" and not transport.idempotent:
-                    journal.failed(
+                    journal.unknown(
                         recipient.key,
                         _(
-                            "a run stopped while sending to this address: it may have received "
-                            "the message; check before sending again"
+                            "a run stopped after the whole message was sent to this address, "
+                            "before the server's reply: it may have received it"
                         ),
                     )
                     continue
+                if state not in SENDABLE and not (state == "in_progress" and transport.idempotent):
+                    continue  # sent, failed for good, unknown (a person decides), or not chosen
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
                 yield Job(
                     recipient,
@@ -299,9 +301,11 @@ class EmailChannel:
         details: dict[str, Any] = {
             "sent": counts.get("sent", 0),
             "failed": counts.get("failed", 0),
-            "deferred": counts.get("deferred", 0),
+            "deferred": counts.get("deferred", 0) + counts.get("resend", 0),
+            "unknown": counts.get("unknown", 0) + counts.get("in_progress", 0),
             "invalid": len(invalid),
             "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
+            "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
         }
         folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
         receipt = Receipt(
@@ -313,16 +317,22 @@ class EmailChannel:
             counts={state: details[state] for state in ("sent", "failed", "deferred", "invalid")},
         )
         not_reached = details["failed"] + details["deferred"]
+        problems: list[str] = []
         if details["deferred"] or new_failures:
-            raise PartialFailure(
+            problems.append(
                 _(
                     "{channel}: {failed} of {total} recipients were not reached (see "
                     "'chanpub history')"
                 ).format(
-                    channel=self.name, failed=not_reached, total=not_reached + details["sent"]
-                ),
-                receipt=receipt,
+                    channel=self.name,
+                    failed=not_reached,
+                    total=not_reached + details["sent"] + details["unknown"],
+                )
             )
+        if details["unknown"]:
+            problems.append(unknown_line(self.name, release.slug, details["unknown"]))
+        if problems:
+            raise PartialFailure("\n".join(problems), receipt=receipt)
         return receipt
 
     def verify(self) -> None:

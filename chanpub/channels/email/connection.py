@@ -10,6 +10,7 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -56,11 +57,15 @@ def reply_text(code: int, reply: bytes | str) -> str:
 
 
 def dot_stuffed(data: bytes) -> bytes:
-    """The DATA payload: leading dots doubled, CRLF at the end, then the final dot."""
+    """The DATA payload without its end: leading dots doubled, CRLF at the end. The end of
+    DATA (END_OF_DATA) is sent on its own, after the in-progress mark."""
     payload = _LEADING_DOT.sub(b"..", data)
     if not payload.endswith(b"\r\n"):
         payload += b"\r\n"
-    return payload + b".\r\n"
+    return payload
+
+
+END_OF_DATA = b".\r\n"  # with the CRLF that ends the payload: <CRLF>.<CRLF> (RFC 5321 4.1.1.4)
 
 
 class SmtpConnection:
@@ -121,6 +126,11 @@ class SmtpConnection:
                     timeout=options.timeout,
                 )
             self._smtp = smtp
+            # The end of DATA goes out as its own small write after the mark is committed;
+            # with Nagle's algorithm it would wait for the ACK of the body (a delayed ACK:
+            # ~40 ms a message), so small writes are sent at once.
+            if smtp.sock is not None:
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo()
             if options.security == "starttls":
                 if not smtp.has_extn("starttls"):
@@ -270,11 +280,14 @@ class SmtpConnection:
             raise ConnectionLost("not connected")
         return self._smtp
 
-    def send(self, message: Outgoing) -> Outcome:
+    def send(self, message: Outgoing, before_end: Callable[[], None]) -> Outcome:
         """Send one message; raise ConnectionLost when it surely did not arrive.
 
-        Once the final dot has gone out, a lost reply is 'ambiguous': the server may have
-        taken the message, and sending it again could deliver it twice (RFC 1047).
+        Everything but the end of DATA goes out first; then `before_end` runs (it commits
+        the in-progress mark), then the final dot. Only from that dot until the reply is
+        read may the server take the message without chanpub knowing: a lost reply there is
+        'ambiguous', since sending again could deliver twice (RFC 1047). A stop anywhere
+        earlier leaves an unfinished transaction, which the server discards.
         """
         smtp = self._require()
         options: list[str] = []
@@ -301,6 +314,12 @@ class SmtpConnection:
             self.close()
             raise ConnectionLost(str(error) or type(error).__name__) from None
         try:
+            before_end()
+        except BaseException:  # no mark, no end: drop the line so the server discards it
+            self._drop()
+            raise
+        try:
+            smtp.send(END_OF_DATA)
             code, reply = smtp.getreply()
         except (OSError, smtplib.SMTPException) as error:
             self.close()
@@ -314,6 +333,12 @@ class SmtpConnection:
         if code == 250:
             return Outcome("sent", reply_text(code, reply))
         return self._after_refusal(smtp, code, reply, stage="end")
+
+    def _drop(self) -> None:
+        """Close the socket without QUIT (inside DATA, QUIT would be message text)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            smtp.close()
 
     def _after_refusal(self, smtp: smtplib.SMTP, code: int, reply: bytes, stage: str) -> Outcome:
         text = reply_text(code, reply)

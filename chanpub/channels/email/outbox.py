@@ -13,7 +13,8 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import ClassVar
 
-from chanpub.channels.email.transport import Job, Report
+from chanpub import shutdown
+from chanpub.channels.email.transport import Job, Report, Stopped
 from chanpub.contract import ItemJournal
 from chanpub.errors import PermanentError
 from chanpub.files import remove_stale_temporaries, write_atomically
@@ -53,6 +54,8 @@ class OutboxTransport:
         """Write every message; the file appears complete or not at all."""
         remove_stale_temporaries(self.folder)  # left by a run killed mid-write
         for sent, job in enumerate(jobs, start=1):
+            if shutdown.requested():  # between files: the last one is complete and recorded
+                raise Stopped(self.channel)
             journal.begin(job.item)
             path = self.folder / eml_name(job.recipient.email)
             try:

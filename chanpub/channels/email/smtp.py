@@ -5,8 +5,10 @@ Docs: RFC 5321, RFC 3207 (STARTTLS), RFC 8314 (implicit TLS), Python `smtplib`.
 Auth: SMTP AUTH with `username` and `password` (from ${VAR}), only over TLS unless the
 channel says `security: none` (a local relay). Limits: set by the provider (e.g. Microsoft
 365 30 messages/minute): `rate_per_minute` paces sending, `connections` opens parallel
-sessions. SMTP has no idempotency: each recipient's outcome is journalled, a lost reply
-after the message was sent is flagged for a person, never resent.
+sessions. SMTP has no idempotency: each recipient's outcome is journalled. The in-progress mark
+is committed just before the end of DATA, so a run stopped earlier leaves the recipient to
+the next run; a reply lost after the end of DATA makes the recipient 'unknown', listed for
+a person (`chanpub resolve`) and never resent by itself.
 """
 
 from __future__ import annotations
@@ -16,16 +18,17 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
+from chanpub import shutdown
 from chanpub.channels.email.connection import (
     ConnectionLost,
     Outcome,
     Outgoing,
     SmtpConnection,
 )
-from chanpub.channels.email.transport import Job, Report
+from chanpub.channels.email.transport import Job, Report, Stopped
 from chanpub.contract import ChannelContext, ItemJournal
 from chanpub.errors import ChannelError, RetryableError
 from chanpub.i18n import _
@@ -136,6 +139,7 @@ class _Run:
         self.lock = threading.Lock()
         self.sent = 0
         self.connections: list[SmtpConnection] = []
+        self.stopped = False  # a stop was asked for while recipients were left
 
     def _open_sessions(self) -> list[SmtpConnection]:
         """The first session must open (or the channel fails, naming host:port); further
@@ -179,6 +183,10 @@ class _Run:
                         continue
                     if item is _DONE:
                         return
+                    if shutdown.requested():  # between recipients: the last one is recorded
+                        self.stopped = True
+                        stop.set()
+                        return
                     assert isinstance(item, Outgoing)
                     if self._send(session, item) == "deferred":
                         with self.lock:
@@ -210,6 +218,8 @@ class _Run:
             self._close()
         if problems:
             raise problems[0]
+        if self.stopped:
+            raise Stopped(self.transport.channel)
         return deferred
 
     def _close(self) -> None:
@@ -223,7 +233,7 @@ class _Run:
 
         try:
             for attempt in stamina.retry_context(
-                on=(ConnectionLost, RetryableError),
+                on=_unless_stopping((ConnectionLost, RetryableError)),
                 attempts=RECONNECT_ATTEMPTS,
                 timeout=RECONNECT_TIMEOUT,
                 wait_initial=1.0,
@@ -245,19 +255,24 @@ class _Run:
         if not session.is_open:
             session.open()
         self.transport.bucket.take()
-        self.journal.begin(message.item)
+        marked = False
+
+        def mark() -> None:  # the one committed write before the reply, as late as it can be
+            nonlocal marked
+            self.journal.begin(message.item)
+            marked = True
+
         try:
-            return session.send(message)
+            return session.send(message, before_end=mark)
         except ConnectionLost as lost:
-            reason = _("connection lost before the message was complete ({reason})").format(
-                reason=lost
-            )
-            self.journal.failed(message.item, reason, permanent=False)
-            raise
-        except ChannelError:  # the session refused the sender: nothing of this one went out
-            self.journal.failed(
-                message.item, _("not sent: the SMTP session failed"), permanent=False
-            )
+            if marked:  # a 421 answered the end of DATA: the server did not take it
+                self.journal.failed(
+                    message.item,
+                    _("the server closed the session instead of taking it ({reason})").format(
+                        reason=lost
+                    ),
+                    permanent=False,
+                )
             raise
 
     def _record(self, message: Outgoing, outcome: Outcome) -> None:
@@ -275,8 +290,8 @@ class _Run:
             )
         elif outcome.verdict == "failed":
             self.journal.failed(message.item, _("refused: {reply}").format(reply=outcome.reason))
-        else:  # ambiguous: recorded as failed so no run sends it again by itself
-            self.journal.failed(message.item, outcome.reason)
+        else:  # ambiguous: unknown, so no run sends it again by itself
+            self.journal.unknown(message.item, outcome.reason)
 
     def retry(self, deferred: list[Outgoing]) -> None:
         """Rounds with back-off for recipients answered with 4xx; the ones still deferred
@@ -293,6 +308,8 @@ class _Run:
                 wait_max=RETRY_WAIT_MAX,
             ):
                 with attempt:
+                    if shutdown.requested():
+                        raise Stopped(self.transport.channel)
                     if attempt.num > 1:
                         self.report("retrying", {"recipients": len(pending)})
                     pending = self.pool(pending)
@@ -300,6 +317,17 @@ class _Run:
                         raise _StillDeferred
         except _StillDeferred:
             pass  # journalled as deferred by the last round
+
+
+def _unless_stopping(
+    errors: tuple[type[Exception], ...],
+) -> Callable[[Exception], bool]:
+    """A stamina `on=` that retries `errors`, unless a stop was asked for (no new tries)."""
+
+    def retry(error: Exception) -> bool:
+        return isinstance(error, errors) and not shutdown.requested()
+
+    return retry
 
 
 def _put(feed: queue.Queue[object], item: object, stop: threading.Event) -> bool:

@@ -11,6 +11,8 @@ from typing import ClassVar, Protocol
 from chanpub.channels.email.message import Composed
 from chanpub.channels.email.recipients import Recipient
 from chanpub.contract import ItemJournal
+from chanpub.errors import ChannelError
+from chanpub.i18n import _
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,24 @@ class Job:
 Report = Callable[[str, dict[str, int]], None]
 
 
+class Stopped(ChannelError):
+    """A stop was asked for (SIGTERM): the message in flight was finished and recorded,
+    the remaining recipients wait for the next run."""
+
+    def __init__(self, channel: str) -> None:
+        super().__init__(
+            _(
+                "{channel}: stopped on request (SIGTERM) before every recipient was reached: "
+                "the next run sends to the rest"
+            ).format(channel=channel)
+        )
+
+
 class Transport(Protocol):
-    """Delivers jobs; for each: `journal.begin(item)` just before sending, then
-    `journal.sent(item, id)` or `journal.failed(item, reason, permanent=...)`."""
+    """Delivers jobs; for each: `journal.begin(item)` just before the point after which
+    the message may arrive, then `journal.sent(item, id)`, `journal.failed(item, reason,
+    permanent=...)` or `journal.unknown(item, reason)`. Between jobs it checks
+    `chanpub.shutdown.requested()` and raises `Stopped` when a stop was asked for."""
 
     idempotent: ClassVar[bool]  # sending a job again cannot make a duplicate
 

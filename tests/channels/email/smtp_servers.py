@@ -49,6 +49,7 @@ class RecordingHandler:
     drop_at_rcpt_once: set[str] = field(default_factory=set)  # connection cut before DATA
     drop_after_data: set[str] = field(default_factory=set)  # message kept, reply never sent
     on_message: Callable[[Received], None] | None = None
+    on_rcpt: Callable[[str], None] | None = None  # called with each address, before the reply
     received: list[Received] = field(default_factory=list)
     logins: list[bytes] = field(default_factory=list)
     sessions: set[Any] = field(default_factory=set)  # peers that said EHLO
@@ -75,6 +76,8 @@ class RecordingHandler:
         rcpt_options: list[str],
     ) -> str:
         folded = address.lower()
+        if self.on_rcpt is not None:
+            self.on_rcpt(folded)
         if folded in self.refuse:
             return "550 5.1.1 No such user here"
         if folded in self.defer_once:

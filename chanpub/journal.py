@@ -1,0 +1,119 @@
+"""Item journals: the per-item outcomes inside one delivery (e-mail recipients, thread
+posts, letters), kept in the ledger or, for previews and tests, in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from chanpub.i18n import _
+from chanpub.status import Status
+
+if TYPE_CHECKING:
+    from chanpub.ledger import Ledger
+
+HIDDEN = Status.NOT_SELECTED  # what a journal restricted with `only` says of other items
+
+
+def unknown_line(channel: str, slug: str, count: int) -> str:
+    """The line `send` and `history` print while recipients are unknown."""
+    return _(
+        "{channel}: {count} recipient(s) may or may not have received the message (the "
+        "server's reply was lost): check with them, then run 'chanpub resolve {slug} "
+        "{channel} --resend' (or '--published -' / '--not-published'); 'chanpub history "
+        "{slug}' lists them"
+    ).format(channel=channel, count=count, slug=slug)
+
+
+class LedgerJournal:
+    """Per-item outcomes of one delivery, each state committed at once."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        key: str,
+        redact: Callable[[str], str] | None = None,
+        *,
+        only: str | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.key = key
+        self.redact = redact or (lambda text: text)
+        self.only = only
+
+    def status(self, item: str) -> Status | None:
+        """'in_progress', 'sent', 'failed', 'deferred', 'unknown', 'resend' or None."""
+        status = self.ledger.item_status(self.key, item)
+        if self.only is not None and status != self.only:
+            return HIDDEN
+        return status
+
+    def begin(self, item: str) -> None:
+        """Mark the item in progress: from here until its outcome is recorded, a stopped
+        run leaves it unknown."""
+        self.ledger.set_item(self.key, item, Status.IN_PROGRESS)
+
+    def sent(self, item: str, remote_id: str = "") -> None:
+        """Record the item as delivered."""
+        self.ledger.set_item(self.key, item, Status.SENT, remote_id)
+
+    def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
+        """Record the item as failed, or deferred to the next run when not permanent."""
+        self.ledger.set_item(
+            self.key,
+            item,
+            Status.FAILED if permanent else Status.DEFERRED,
+            error=self.redact(error),
+        )
+
+    def unknown(self, item: str, reason: str) -> None:
+        """Record that nobody knows whether the item arrived: no run sends it again by
+        itself; a person settles it with `chanpub resolve`."""
+        self.ledger.set_item(self.key, item, Status.UNKNOWN, error=self.redact(reason))
+
+    def remote_id(self, item: str) -> str | None:
+        """The remote id recorded when the item was sent."""
+        return self.ledger.item_remote_id(self.key, item)
+
+    def counts(self) -> dict[str, int]:
+        """How many items are in each state."""
+        return self.ledger.item_counts(self.key)
+
+
+class MemoryJournal:
+    """An item journal that forgets: for previews, dry runs and unit tests."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[Status, str]] = {}
+
+    def status(self, item: str) -> Status | None:
+        """'in_progress', 'sent', 'failed', 'deferred', 'unknown' or None."""
+        return self._items[item][0] if item in self._items else None
+
+    def begin(self, item: str) -> None:
+        """Mark the item in progress."""
+        self._items[item] = (Status.IN_PROGRESS, "")
+
+    def sent(self, item: str, remote_id: str = "") -> None:
+        """Record the item as delivered."""
+        self._items[item] = (Status.SENT, remote_id)
+
+    def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
+        """Record the item as failed, or deferred when not permanent."""
+        self._items[item] = (Status.FAILED if permanent else Status.DEFERRED, error)
+
+    def unknown(self, item: str, reason: str) -> None:
+        """Record that nobody knows whether the item arrived."""
+        self._items[item] = (Status.UNKNOWN, reason)
+
+    def remote_id(self, item: str) -> str | None:
+        """The remote id recorded when the item was sent."""
+        status, detail = self._items.get(item, ("", ""))
+        return detail or None if status == Status.SENT else None
+
+    def counts(self) -> dict[str, int]:
+        """How many items are in each state."""
+        totals: dict[str, int] = {}
+        for status, _detail in self._items.values():
+            totals[status] = totals.get(status, 0) + 1
+        return totals
