@@ -63,6 +63,10 @@ class Status(StrEnum):
     NEEDS_CHECK = "needs_check"  # a person must look: see `chanpub resolve`
     SENT = "sent"  # one item (a recipient) delivered
     DEFERRED = "deferred"  # one item refused for now: the next run retries it
+    UNKNOWN = "unknown"  # one item whose answer was lost: it may have arrived (resolve)
+    RESEND = "resend"  # an unknown item a person chose to send again (resolve --resend)
+    DELIVERED = "delivered"  # one item a delivery receipt says reached the phone
+    READ = "read"  # one item a read receipt says was opened
 
 
 @dataclass(frozen=True)
