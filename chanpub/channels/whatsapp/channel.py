@@ -13,20 +13,16 @@ never sent to again by itself: it is 'unknown' until a person runs `chanpub reso
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from chanpub.channels.meta_graph import (
-    DEFAULT_API_VERSION,
-    DEFAULT_GRAPH_BASE,
-    api_version,
-    http_base,
-    numeric_id,
-)
+from chanpub.channels.meta_graph import DEFAULT_API_VERSION, DEFAULT_GRAPH_BASE, numeric_id
+from chanpub.channels.meta_graph import api_version as valid_api_version
+from chanpub.channels.meta_graph import http_base as valid_http_base
 from chanpub.channels.whatsapp.cloud_api import CloudApi, Template, TemplateProblem
 from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, param_values
 from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
@@ -60,8 +56,8 @@ class WhatsappOptions(BaseModel):
     rate_per_second: float = Field(default=20.0, gt=0, le=1000)
 
     _ids = field_validator("phone_number_id", "business_account_id", mode="before")(numeric_id)
-    _version = field_validator("api_version")(api_version)
-    _base = field_validator("graph_base")(http_base)
+    _version = field_validator("api_version")(valid_api_version)
+    _base = field_validator("graph_base")(valid_http_base)
 
     def named_lists(self) -> dict[str, list[str]]:
         """Every list by name; a plain list of sources is the list 'default'."""
@@ -324,13 +320,14 @@ class WhatsappChannel:
         self.approved_template(api)
 
 
-def pace(rate: float) -> Iterator[None]:
-    """Yields at most `rate` times a second (the first at once)."""
-    interval = 1.0 / rate
+def pace(rate: Callable[[], float]) -> Iterator[None]:
+    """Yields at most `rate()` times a second (the first at once); the rate may change
+    between yields (a throughput limit halves it)."""
     due = time.monotonic()
     while True:
         wait = due - time.monotonic()
         if wait > 0:
             time.sleep(wait)
+        interval = 1.0 / rate()
         due = max(due, time.monotonic() - interval) + interval
         yield

@@ -63,19 +63,19 @@ class Sender:
         self.rate = self.options.rate_per_second
         self.failed_before = journal.counts().get("failed", 0)
         self.stopped: str | None = None  # why the run stopped before the end of the list
+        self.unknown = 0  # subscribers this run found or left unknown
 
     def send(self, subscribers: Iterable[Subscriber]) -> None:
         """Message every subscriber whose state allows it, paced at `rate_per_second`."""
         from chanpub.channels.whatsapp.channel import pace
 
-        ticks = pace(self.rate)
+        ticks = pace(lambda: self.rate)
         lost = 0
         sent = 0
         for subscriber in subscribers:
             state = self.journal.status(subscriber.key)
             if state == "in_progress":
-                mark_unknown(
-                    self.journal,
+                self._unknown(
                     subscriber.key,
                     _(
                         "a run stopped while sending to this number: it may have received "
@@ -99,6 +99,10 @@ class Sender:
                 self.stopped = _("{n} answers in a row were lost").format(n=lost)
                 break
 
+    def _unknown(self, item: str, reason: str) -> None:
+        self.unknown += 1
+        mark_unknown(self.journal, item, reason)
+
     def _send_one(self, subscriber: Subscriber) -> str:
         """'sent', 'refused', 'lost' or 'stop'; a channel-wide error is raised after the
         subscriber is recorded as not reached (nothing went out to it)."""
@@ -121,7 +125,7 @@ class Sender:
             self.stopped = error.message
             return "stop"
         except AmbiguousError as error:
-            mark_unknown(self.journal, subscriber.key, error.message)
+            self._unknown(subscriber.key, error.message)
             return "lost"
         except ChannelError as error:  # token, template, account: the same for everyone
             self.journal.failed(subscriber.key, error.message, permanent=False)
@@ -168,13 +172,14 @@ class Sender:
                     "'chanpub history')"
                 ).format(channel=name, failed=not_reached, total=not_reached + reached)
             )
-        if totals["unknown"]:
+        unknown = max(totals["unknown"], self.unknown)
+        if unknown:
             problems.append(
                 _(
                     "{channel}: {count} subscriber(s) may or may not have received the "
                     "message (the answer was lost): check with them, then run 'chanpub "
                     "resolve {slug} {channel} --resend' (or --published / --not-published); "
                     "'chanpub history {slug}' lists them"
-                ).format(channel=name, count=totals["unknown"], slug=slug)
+                ).format(channel=name, count=unknown, slug=slug)
             )
         return problems
