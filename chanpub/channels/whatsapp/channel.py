@@ -24,7 +24,7 @@ from chanpub.channels.meta_graph import DEFAULT_API_VERSION, DEFAULT_GRAPH_BASE,
 from chanpub.channels.meta_graph import api_version as valid_api_version
 from chanpub.channels.meta_graph import http_base as valid_http_base
 from chanpub.channels.whatsapp.cloud_api import CloudApi, Template, TemplateProblem
-from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, param_values
+from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, fill, param_values
 from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
 from chanpub.errors import PartialFailure, PermanentError
@@ -134,7 +134,9 @@ class WhatsappChannel:
         ]
         facts += [
             (f"{{{{{number}}}}} {field}", value)
-            for number, (field, value) in enumerate(zip(self.options.params, values), start=1)
+            for number, (field, value) in enumerate(
+                zip(self.options.params, values, strict=True), start=1
+            )
         ]
         text = "\n".join(f"{{{{{n}}}}} {v}" for n, v in enumerate(values, start=1))
         return Preview(
@@ -298,6 +300,7 @@ class WhatsappChannel:
         details: dict[str, Any] = {
             **totals,
             "template": template.name,
+            "message": fill(template.body, sender.values),  # the body as subscribers read it
             "invalid_numbers": [f"{i.number}: {i.reason}" for i in invalid[:100]],
             "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
         }

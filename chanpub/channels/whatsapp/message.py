@@ -50,22 +50,22 @@ def fill(body: str, values: Sequence[str]) -> str:
         if name not in names:
             names.append(name)
     by_name = dict(zip(names, values, strict=False))
-    return re.sub(
-        r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", lambda m: by_name.get(m.group(1), m.group(0)), body
-    )
+
+    def value(match: re.Match[str]) -> str:
+        return by_name.get(match.group(1), match.group(0))
+
+    return re.sub(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}", value, body)
 
 
 def markup_html(text: str) -> str:
     """WhatsApp's markup as HTML: escaped first, then bold, italic, strike, monospace."""
     result = html.escape(text)
     for pattern, tag in _MARKUP:
-        result = pattern.sub(lambda m, t=tag: f"<{t}>{m.group(1)}</{t}>", result)
+        result = pattern.sub(rf"<{tag}>\1</{tag}>", result)
     return result.replace("\n", "<br>")
 
 
-def bubble_html(
-    template: str, language: str, values: Sequence[str], header: str | None
-) -> str:
+def bubble_html(template: str, language: str, values: Sequence[str], header: str | None) -> str:
     """The preview card: the header image's place, then the parameters as WhatsApp would
     show them (the template's own text is known only to verify and publish)."""
     rows = "".join(

@@ -60,7 +60,9 @@ def normalise(number: str, region: str = DEFAULT_REGION) -> str:
 
 def is_inline_number(entry: str) -> bool:
     """An entry of `lists:` that is a number rather than a CSV file."""
-    return not entry.lower().endswith(".csv") and "/" not in entry and any(c.isdigit() for c in entry)
+    return (
+        not entry.lower().endswith(".csv") and "/" not in entry and any(c.isdigit() for c in entry)
+    )
 
 
 def _column(header: Iterable[str], names: tuple[str, ...]) -> str | None:

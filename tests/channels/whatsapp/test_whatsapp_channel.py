@@ -16,7 +16,13 @@ from chanpub.channels.whatsapp.channel import WhatsappChannel, WhatsappOptions
 from chanpub.contract import Links, PreviewKind, Receipt
 from chanpub.errors import AuthError, PartialFailure, PermanentError
 from chanpub.ledger import MemoryJournal
-from chanpub.testing import check_contract, check_receipt, make_context, sample_links, sample_release
+from chanpub.testing import (
+    check_contract,
+    check_receipt,
+    make_context,
+    sample_links,
+    sample_release,
+)
 
 NUMBERS = ["0812-3456-7890", "+62 813 1111 2222", "6281355556666"]
 E164 = ["+6281234567890", "+6281311112222", "+6281355556666"]
@@ -82,12 +88,19 @@ def test_one_template_message_per_subscriber_with_the_image_uploaded_once(
     receipt = check_receipt(publish(channel(tmp_path, standin), tmp_path))
     assert [s.to for s in standin.sent] == E164
     assert {s.params for s in standin.sent} == {
-        ("Pemkot Buka Layanan Adminduk Keliling", "https://kominfo.example.go.id/siaran/contoh.html")
+        (
+            "Pemkot Buka Layanan Adminduk Keliling",
+            "https://kominfo.example.go.id/siaran/contoh.html",
+        )
     }
     assert len(standin.media) == 1 and {s.media_id for s in standin.sent} == set(standin.media)
     assert standin.media[next(iter(standin.media))] == b"\x89PNG\r\n\x1a\nfoto"
     assert receipt.counts["sent"] == 3 and receipt.counts["invalid"] == 0
     assert {s.callback for s in standin.sent} == {"key-1"}
+    assert receipt.details["message"] == (
+        "*Pemkot Buka Layanan Adminduk Keliling*\n\n"
+        "Selengkapnya: https://kominfo.example.go.id/siaran/contoh.html"
+    )
 
 
 def test_a_second_run_sends_to_nobody_twice(tmp_path: Path) -> None:
@@ -206,7 +219,9 @@ def test_header_card_is_the_poster_share_card(tmp_path: Path) -> None:
         published_at=datetime.now(UTC),
         files=(card.with_suffix(".pdf"), card.with_name("rilis.png"), card),
     )
-    links = Links(canonical_url=sample_links().canonical_url, predicted=False, outputs={"poster": poster})
+    links = Links(
+        canonical_url=sample_links().canonical_url, predicted=False, outputs={"poster": poster}
+    )
     standin = CloudStandIn()
     adapter = channel(tmp_path, standin, header="card")
     assert adapter.depends_on() == ("poster",)
@@ -220,9 +235,7 @@ def test_preview_shows_the_parameters_template_header_and_subscribers(tmp_path: 
         encoding="utf-8",
     )
     (tmp_path / "berhenti.csv").write_text("phone\n+6281311112222\n", encoding="utf-8")
-    adapter = channel(
-        tmp_path, CloudStandIn(), lists=["subscribers.csv"], opt_out="berhenti.csv"
-    )
+    adapter = channel(tmp_path, CloudStandIn(), lists=["subscribers.csv"], opt_out="berhenti.csv")
     preview = adapter.preview(release(tmp_path), sample_links())
     assert preview.recipients == 1
     assert dict(preview.facts)["Template"] == "siaran_resmi (id)"
@@ -265,3 +278,14 @@ def test_options_are_checked(change: dict[str, Any], field: str) -> None:
 def test_params_default_to_title_and_url() -> None:
     assert WhatsappOptions.model_validate(options()).params == ["title", "url"]
     assert WhatsappOptions.model_validate(options()).rate_per_second == 20
+
+
+def test_the_preview_renders_whatsapp_markup(tmp_path: Path) -> None:
+    from chanpub.channels.whatsapp.message import markup_html
+
+    assert markup_html("*Banjir* _hari ini_ ~hoaks~ 2*3*4 <b>") == (
+        "<strong>Banjir</strong> <em>hari ini</em> <s>hoaks</s> 2*3*4 &lt;b&gt;"
+    )
+    rilis = sample_release(tmp_path / "r", title="Klarifikasi *hoaks* banjir")
+    preview = channel(tmp_path, CloudStandIn(), header="none").preview(rilis, sample_links())
+    assert "Klarifikasi <strong>hoaks</strong> banjir" in (preview.html or "")

@@ -48,11 +48,23 @@ def office(folder: Path, url: str, subscribers: int) -> Path:
     rows += ["Ganda,+62 812 1000 0000", "Salah,12345"]  # a duplicate, an invalid number
     (folder / "pelanggan.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     channels = {
-        "website": {"type": "static-site", "canonical": True, "path": "public",
-                    "base_url": "https://kominfo.example.go.id/siaran/"},
-        "wa": {"type": "whatsapp", "phone_number_id": PHONE_ID, "business_account_id": WABA_ID,
-               "access_token": "${WHATSAPP_TOKEN}", "graph_base": url, "api_version": VERSION,
-               "template": "siaran_resmi", "lists": ["pelanggan.csv"], "rate_per_second": 1000},
+        "website": {
+            "type": "static-site",
+            "canonical": True,
+            "path": "public",
+            "base_url": "https://kominfo.example.go.id/siaran/",
+        },
+        "wa": {
+            "type": "whatsapp",
+            "phone_number_id": PHONE_ID,
+            "business_account_id": WABA_ID,
+            "access_token": "${WHATSAPP_TOKEN}",
+            "graph_base": url,
+            "api_version": VERSION,
+            "template": "siaran_resmi",
+            "lists": ["pelanggan.csv"],
+            "rate_per_second": 1000,
+        },
     }
     (folder / "channels.yaml").write_text(
         yaml.safe_dump({"organisation": "Diskominfo Kota Contoh", "channels": channels}),
@@ -64,8 +76,12 @@ def office(folder: Path, url: str, subscribers: int) -> Path:
 
 def environment(folder: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHANPUB_", "WHATSAPP_"))}
-    env.update(WHATSAPP_TOKEN=TOKEN, CHANPUB_STATE_DIR=str(folder / ".chanpub"),
-               CHANPUB_LANG="en", LANG="C.UTF-8")
+    env.update(
+        WHATSAPP_TOKEN=TOKEN,
+        CHANPUB_STATE_DIR=str(folder / ".chanpub"),
+        CHANPUB_LANG="en",
+        LANG="C.UTF-8",
+    )
     return env
 
 
@@ -76,16 +92,29 @@ def chanpub() -> list[str]:
 
 
 def run(folder: Path) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(chanpub(), cwd=folder, capture_output=True, text=True,
-                            env=environment(folder), timeout=300, check=False)
+    result = subprocess.run(
+        chanpub(),
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        env=environment(folder),
+        timeout=300,
+        check=False,
+    )
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
     return result
 
 
 def kill_when(folder: Path, ready: Callable[[], bool]) -> None:
     """Start `chanpub send` and SIGKILL it once `ready()`."""
-    process = subprocess.Popen(chanpub(), cwd=folder, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, env=environment(folder))
+    process = subprocess.Popen(
+        chanpub(),
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(folder),
+    )
     deadline = time.monotonic() + 120
     while not ready():
         assert process.poll() is None, f"chanpub ended before the kill: {process.stderr.read()}"
@@ -135,9 +164,7 @@ def test_a_thousand_subscribers_get_it_exactly_once_across_kills(
     assert sum(left_for_a_person(*v) for v in states.values()) <= 3  # one per kill at most
     settle_as_a_person_would(folder, cloud)
     assert run(folder).returncode == 0
-    assert set(counts) == set(items(folder)) and all(
-        cloud.count(e164(n)) == 1 for n in range(1000)
-    )
+    assert set(counts) == set(items(folder)) and all(cloud.count(e164(n)) == 1 for n in range(1000))
     assert "+62812100000" not in {s.to for s in cloud.sent}  # the invalid row stayed out
     assert len(cloud.sent) == 1000
 

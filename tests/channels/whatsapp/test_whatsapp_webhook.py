@@ -58,10 +58,14 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
     ledger.begin(
         slug="banjir", content_hash="h", channel="wa", channel_type="whatsapp", title="t", key=KEY
     )
-    ledger.finish(slug="banjir", content_hash="h", channel="wa", status="published",
-                  details={"sent": 3})
-    for number, wamid in (("+6281234567890", "wamid.A"), ("+6281311112222", "wamid.B"),
-                          ("+6281355556666", "wamid.C")):
+    ledger.finish(
+        slug="banjir", content_hash="h", channel="wa", status="published", details={"sent": 3}
+    )
+    for number, wamid in (
+        ("+6281234567890", "wamid.A"),
+        ("+6281311112222", "wamid.B"),
+        ("+6281355556666", "wamid.C"),
+    ):
         ledger.set_item(KEY, number, "sent", wamid)
     ledger.set_item(KEY, "+6285700001111", "in_progress")  # its answer was lost
     ledger.close()
@@ -99,8 +103,9 @@ def test_the_verification_handshake_echoes_the_challenge(config: Config) -> None
 
 def test_a_post_with_a_wrong_signature_changes_nothing(config: Config) -> None:
     client = app_client(config)
-    payload = statuses_payload([{"id": "wamid.A", "recipient_id": "6281234567890",
-                                 "status": "read"}])
+    payload = statuses_payload(
+        [{"id": "wamid.A", "recipient_id": "6281234567890", "status": "read"}]
+    )
     assert post(client, payload, secret="not-the-app-secret").status_code == 401
     unsigned = client.post("/webhooks/whatsapp/", content=json.dumps(payload).encode())
     assert unsigned.status_code == 401
@@ -111,17 +116,38 @@ def test_statuses_are_recorded_per_subscriber_and_history_counts_them(config: Co
     client = app_client(config)
     payload = statuses_payload(
         [
-            {"id": "wamid.A", "recipient_id": "6281234567890", "status": "read",
-             "biz_opaque_callback_data": KEY},
-            {"id": "wamid.A", "recipient_id": "6281234567890", "status": "delivered",
-             "biz_opaque_callback_data": KEY},  # late: never moves an item back
+            {
+                "id": "wamid.A",
+                "recipient_id": "6281234567890",
+                "status": "read",
+                "biz_opaque_callback_data": KEY,
+            },
+            {
+                "id": "wamid.A",
+                "recipient_id": "6281234567890",
+                "status": "delivered",
+                "biz_opaque_callback_data": KEY,
+            },  # late: never moves an item back
             {"id": "wamid.B", "recipient_id": "6281311112222", "status": "delivered"},
-            {"id": "wamid.C", "recipient_id": "6281355556666", "status": "failed",
-             "biz_opaque_callback_data": KEY,
-             "errors": [{"code": 131026, "title": "Message undeliverable",
-                         "error_data": {"details": "Message Undeliverable."}}]},
-            {"id": "wamid.D", "recipient_id": "6285700001111", "status": "sent",
-             "biz_opaque_callback_data": KEY},  # settles the lost answer: it did go out
+            {
+                "id": "wamid.C",
+                "recipient_id": "6281355556666",
+                "status": "failed",
+                "biz_opaque_callback_data": KEY,
+                "errors": [
+                    {
+                        "code": 131026,
+                        "title": "Message undeliverable",
+                        "error_data": {"details": "Message Undeliverable."},
+                    }
+                ],
+            },
+            {
+                "id": "wamid.D",
+                "recipient_id": "6285700001111",
+                "status": "sent",
+                "biz_opaque_callback_data": KEY,
+            },  # settles the lost answer: it did go out
             {"id": "wamid.X", "recipient_id": "6289999999999", "status": "sent"},  # not ours
         ]
     )
@@ -152,8 +178,13 @@ def served(config: Config) -> Iterator[str]:
     import uvicorn
 
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config, environ=ENV), host="127.0.0.1", port=0,
-                       log_level="error", lifespan="off")
+        uvicorn.Config(
+            create_app(config, environ=ENV),
+            host="127.0.0.1",
+            port=0,
+            log_level="error",
+            lifespan="off",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -171,8 +202,9 @@ def test_under_uvicorn_a_signed_status_is_recorded(config: Config, served: str) 
     from chanpub.testing import loopback_client
 
     body = json.dumps(
-        statuses_payload([{"id": "wamid.B", "recipient_id": "6281311112222",
-                           "status": "delivered"}])
+        statuses_payload(
+            [{"id": "wamid.B", "recipient_id": "6281311112222", "status": "delivered"}]
+        )
     ).encode()
     with loopback_client() as client:
         answer = client.post(

@@ -190,7 +190,14 @@ class CloudStandIn:
                 return error(130429, "Rate limit hit", 400)
             wamid = f"wamid.HBgN{len(self.sent):08d}{to[1:]}"
             self.sent.append(
-                Sent(to, template.name, params, media_id, wamid, message.get("biz_opaque_callback_data"))
+                Sent(
+                    to,
+                    template.name,
+                    params,
+                    media_id,
+                    wamid,
+                    message.get("biz_opaque_callback_data"),
+                )
             )
             hold = self.hold_after is not None and len(self.sent) > self.hold_after
         if hold:  # applied, but the answer never comes (until the test lets go)
@@ -239,6 +246,7 @@ class CloudStandIn:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes
 
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -252,9 +260,9 @@ class CloudStandIn:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = _answer  # noqa: N815  # http.server's naming
+            do_GET = do_POST = _answer  # http.server's naming
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: Any) -> None:
                 return
 
         return Handler
