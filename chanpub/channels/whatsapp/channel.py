@@ -130,7 +130,6 @@ class WhatsappChannel:
         facts = [
             (_("Template"), f"{self.options.template} ({self.options.template_language})"),
             (_("Header"), header or _("none")),
-            (_("Subscribers"), str(count)),
         ]
         facts += [
             (f"{{{{{number}}}}} {field}", value)
@@ -138,7 +137,11 @@ class WhatsappChannel:
                 zip(self.options.params, values, strict=True), start=1
             )
         ]
-        text = "\n".join(f"{{{{{n}}}}} {v}" for n, v in enumerate(values, start=1))
+        lines = [f"[{self.options.template} ({self.options.template_language})]"]
+        if header:
+            lines.append(f"[{header}]")
+        lines += [f"{{{{{n}}}}} {v}" for n, v in enumerate(values, start=1)]
+        text = "\n".join(lines)
         return Preview(
             channel=self.name,
             release=release,
