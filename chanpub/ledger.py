@@ -466,6 +466,30 @@ class Ledger:
             ).fetchone()
         return int(row[0])
 
+    def item_for_remote_id(self, remote_id: str) -> tuple[str, str] | None:
+        """(delivery key, item) of the item recorded with this remote id (a WhatsApp
+        delivery receipt names only the message id)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT delivery_key, item FROM items WHERE remote_id=? LIMIT 1", (remote_id,)
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def merge_details(self, key: str, values: Mapping[str, Any]) -> None:
+        """Merge `values` into the details of the delivery with this key (counts that
+        delivery receipts changed after the run; `history` shows them)."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT details FROM deliveries WHERE delivery_key=?", (key,)
+            ).fetchone()
+            if row is None:
+                return
+            details = {**json.loads(row[0] or "{}"), **values}
+            db.execute(
+                "UPDATE deliveries SET details=? WHERE delivery_key=?",
+                (json.dumps(details, default=str), key),
+            )
+
     # --- sequences ----------------------------------------------------------------------
 
     def next(self, name: str, scope: str) -> int:

@@ -1,5 +1,5 @@
 """The result of a run, from which the exit code follows, in the contract's outcome
-vocabulary (`chanpub.contract.Status`, shared by the ledger, dispatch, output and `--json`)."""
+vocabulary (`chanpub.status.Status`, shared by the ledger, dispatch, output and `--json`)."""
 
 from __future__ import annotations
 

@@ -100,7 +100,7 @@ def counts_text(details: Mapping[str, Any]) -> str:
     """'sent 3, invalid 1' for channels with many recipients (zero counts left out)."""
     return ", ".join(
         f"{key} {details[key]}"
-        for key in ("sent", "failed", "deferred", "invalid")
+        for key in ("sent", "delivered", "read", "failed", "deferred", "unknown", "invalid")
         if details.get(key)
     )
 

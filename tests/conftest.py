@@ -20,6 +20,7 @@ SECRET_PREFIXES = (
     "WP_",
     "MICROPUB_",
     "WEBHOOK_",
+    "WHATSAPP_",
     "SMTP_",
     "CHANPUB_",
 )

@@ -1,0 +1,339 @@
+"""whatsapp: the release to opted-in subscribers' phones through Meta's WhatsApp Business
+Cloud API, one approved template message per subscriber, each exactly once.
+
+Docs: https://developers.facebook.com/docs/whatsapp/cloud-api (see cloud_api.py for the
+calls and errors). Auth: a system-user access token (`access_token`, from ${VAR}).
+Limits: a business number sends 80 messages/second by default (`rate_per_second` paces it
+at 20); each subscriber's outcome is kept in the ledger's item journal, like e-mail
+recipients: marked in progress right before the POST and sent (with the wamid) right after.
+The API has no idempotency key and no look-up, so a subscriber whose answer was lost is
+never sent to again by itself: it is 'unknown' until a person runs `chanpub resolve`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from chanpub.channels.meta_graph import DEFAULT_API_VERSION, DEFAULT_GRAPH_BASE, numeric_id
+from chanpub.channels.meta_graph import api_version as valid_api_version
+from chanpub.channels.meta_graph import http_base as valid_http_base
+from chanpub.channels.whatsapp.cloud_api import CloudApi, Template, TemplateProblem
+from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, fill, param_values
+from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
+from chanpub.errors import PartialFailure, PermanentError
+from chanpub.i18n import _
+from chanpub.release import Release
+
+Param = Literal["title", "url", "summary", "date", "organisation", "claim", "verdict"]
+assert set(PARAM_FIELDS) == set(Param.__args__)  # type: ignore[attr-defined]  # one list
+CARD_SUFFIX = "-card.png"  # the 1080x1080 share card the poster-pdf channel writes
+
+
+class WhatsappOptions(BaseModel):
+    """Options of a whatsapp channel."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    phone_number_id: str
+    business_account_id: str
+    access_token: SecretStr
+    graph_base: str = DEFAULT_GRAPH_BASE
+    api_version: str = DEFAULT_API_VERSION
+    template: str = Field(pattern=r"^[a-z0-9_]{1,512}$")
+    template_language: str = "id"
+    params: list[Param] = ["title", "url"]
+    header: Literal["card", "image", "none"] = "none"
+    card_from: str = "poster"  # the poster-pdf channel whose share card `header: card` uses
+    lists: list[str] | dict[str, list[str]]
+    opt_out: list[str] | str | None = None
+    rate_per_second: float = Field(default=20.0, gt=0, le=1000)
+
+    _ids = field_validator("phone_number_id", "business_account_id", mode="before")(numeric_id)
+    _version = field_validator("api_version")(valid_api_version)
+    _base = field_validator("graph_base")(valid_http_base)
+
+    def named_lists(self) -> dict[str, list[str]]:
+        """Every list by name; a plain list of sources is the list 'default'."""
+        return {"default": self.lists} if isinstance(self.lists, list) else dict(self.lists)
+
+    def opt_out_sources(self) -> list[str]:
+        """The opt-out CSV files (and inline numbers)."""
+        if self.opt_out is None:
+            return []
+        return [self.opt_out] if isinstance(self.opt_out, str) else list(self.opt_out)
+
+
+class WhatsappChannel:
+    """Sends one template message per subscriber through the Cloud API."""
+
+    channel_type: ClassVar[str] = "whatsapp"
+    Options: ClassVar[type[BaseModel]] = WhatsappOptions
+    capabilities: ClassVar[Capabilities] = Capabilities(images=1, recipients=True)
+
+    def __init__(self, name: str, options: WhatsappOptions, context: ChannelContext) -> None:
+        self.name = name
+        self.options = options
+        self.context = context
+
+    def depends_on(self) -> tuple[str, ...]:
+        """The poster channel must publish first when its share card is the header."""
+        return (self.options.card_from,) if self.options.header == "card" else ()
+
+    def check(self) -> None:
+        """Fail before sending on list files that are missing or lack a phone column."""
+        from chanpub.channels.whatsapp.subscribers import check_source
+
+        where = f"channels.{self.name}"
+        for name, sources in self.options.named_lists().items():
+            for source in sources:
+                check_source(source, self.context.base_dir, f"{where}.lists.{name}")
+        for source in self.options.opt_out_sources():
+            check_source(source, self.context.base_dir, f"{where}.opt_out")
+
+    def subscribers(self, invalid: list[Invalid]) -> Iterator[Subscriber]:
+        """Every subscriber to message, opt-outs left out; invalid numbers go to `invalid`."""
+        from chanpub.channels.whatsapp.subscribers import iter_subscribers, opted_out
+
+        base = self.context.base_dir
+        refused = opted_out(self.options.opt_out_sources(), base)
+        return iter_subscribers(self.options.named_lists(), base, invalid, refused)
+
+    # --- preview ------------------------------------------------------------------------
+
+    def header_image(self, release: Release, links: Links) -> Path | None:
+        """The header image: the poster's share card, the release's image, or None."""
+        if self.options.header == "image":
+            return release.image
+        if self.options.header == "card":
+            receipt = links.outputs.get(self.options.card_from)
+            cards = [p for p in receipt.files if p.name.endswith(CARD_SUFFIX)] if receipt else []
+            return cards[0] if cards else None
+        return None
+
+    def preview(self, release: Release, links: Links) -> Preview:
+        """The template's parameters as WhatsApp shows them, the header image, and how
+        many subscribers get it."""
+        self.check()
+        invalid: list[Invalid] = []
+        count = sum(1 for _subscriber in self.subscribers(invalid))
+        values = param_values(release, links, self.context.organisation, self.options.params)
+        image = self.header_image(release, links)
+        warnings = self._warnings(release, values, image, invalid)
+        header = self._header_label(image)
+        facts = [
+            (_("Template"), f"{self.options.template} ({self.options.template_language})"),
+            (_("Header"), header or _("none")),
+        ]
+        facts += [
+            (f"{{{{{number}}}}} {field}", value)
+            for number, (field, value) in enumerate(
+                zip(self.options.params, values, strict=True), start=1
+            )
+        ]
+        lines = [f"[{self.options.template} ({self.options.template_language})]"]
+        if header:
+            lines.append(f"[{header}]")
+        lines += [f"{{{{{n}}}}} {v}" for n, v in enumerate(values, start=1)]
+        text = "\n".join(lines)
+        return Preview(
+            channel=self.name,
+            release=release,
+            links=links,
+            text=text,
+            html=bubble_html(self.options.template, self.options.template_language, values, header),
+            warnings=tuple(warnings),
+            attachments=(image,) if image else (),
+            recipients=count,
+            kind=PreviewKind.MESSAGE,
+            facts=tuple(facts),
+            picture=image,
+            data={"params": values, "invalid": [i.number for i in invalid]},
+        )
+
+    def _header_label(self, image: Path | None) -> str | None:
+        if self.options.header == "none":
+            return None
+        if image is not None:
+            return image.name
+        if self.options.header == "card":
+            return _("share card from '{name}'").format(name=self.options.card_from)
+        return _("release image")
+
+    def _warnings(
+        self, release: Release, values: list[str], image: Path | None, invalid: list[Invalid]
+    ) -> list[str]:
+        warnings: list[str] = []
+        if invalid:
+            warnings.append(
+                _("{n} invalid number(s): {numbers}").format(
+                    n=len(invalid), numbers=", ".join(i.number for i in invalid[:5])
+                )
+            )
+        for field, value in zip(self.options.params, values, strict=True):
+            if not value:
+                warnings.append(_("the template parameter '{field}' is empty").format(field=field))
+        if self.options.header == "card" and image is None:
+            warnings.append(
+                _("the share card from '{name}' will come from this run").format(
+                    name=self.options.card_from
+                )
+            )
+        if self.options.header == "image" and release.image is None:
+            warnings.append(_("header: image, but the release has no image"))
+        return warnings
+
+    # --- publish ------------------------------------------------------------------------
+
+    def _api(self) -> CloudApi:
+        return CloudApi(
+            client=self.context.http,
+            base=f"{self.options.graph_base}/{self.options.api_version}",
+            token=self.options.access_token,
+            token_variable=self.context.variable_for("access_token"),
+            channel=self.name,
+        )
+
+    def approved_template(self, api: CloudApi) -> Template:
+        """The template in `template_language`, approved, with as many body variables as
+        `params` and an image header exactly when `header` is not none; else the channel
+        fails before the first message (what 132001 and 132000 would say, per subscriber)."""
+        name, language = self.options.template, self.options.template_language
+        found = [t for t in api.templates(self.options.business_account_id, name)]
+        template = next((t for t in found if t.language == language), None)
+        where = f"channels.{self.name}"
+        if template is None:
+            raise TemplateProblem(
+                _(
+                    "{where}.template: there is no template '{name}' in language '{language}' "
+                    "(132001){others}: create it in WhatsApp Manager and wait for approval"
+                ).format(
+                    where=where,
+                    name=name,
+                    language=language,
+                    others=f" ({', '.join(t.language for t in found)})" if found else "",
+                )
+            )
+        if template.status != "APPROVED":
+            raise TemplateProblem(
+                _(
+                    "{where}.template: '{name}' is {status}, not APPROVED: only approved "
+                    "templates can be sent; see WhatsApp Manager"
+                ).format(where=where, name=name, status=template.status)
+            )
+        if template.body_variables != len(self.options.params):
+            raise TemplateProblem(
+                _(
+                    "{where}.params: the template '{name}' has {wanted} body variable(s), "
+                    "params gives {given} (132000): make them match"
+                ).format(
+                    where=where,
+                    name=name,
+                    wanted=template.body_variables,
+                    given=len(self.options.params),
+                )
+            )
+        if (template.header_format == "IMAGE") != (self.options.header != "none"):
+            raise TemplateProblem(
+                _(
+                    "{where}.header: the template '{name}' has header {format}, the channel "
+                    "says header: {header}: use an image header with card or image, else none"
+                ).format(
+                    where=where,
+                    name=name,
+                    format=template.header_format or "-",
+                    header=self.options.header,
+                )
+            )
+        return template
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Check the template, then message every subscriber not yet reached."""
+        from chanpub.channels.whatsapp.sending import Sender
+
+        release = preview.release
+        values = param_values(
+            release, preview.links, self.context.organisation, self.options.params
+        )
+        empty = [f for f, v in zip(self.options.params, values, strict=True) if not v]
+        if empty:
+            raise PermanentError(
+                _(
+                    "{channel}: the template parameter(s) {fields} would be empty: nothing "
+                    "was sent; fill them in the release or change params"
+                ).format(channel=self.name, fields=", ".join(empty))
+            )
+        api = self._api()
+        template = self.approved_template(api)
+        image = self.header_image(release, preview.links)
+        if self.options.header != "none" and image is None:
+            raise PermanentError(
+                _(
+                    "{channel}: the header image ({header}) is not there: nothing was sent; "
+                    "check that '{name}' published, or set header: none"
+                ).format(channel=self.name, header=self.options.header, name=self.options.card_from)
+            )
+        invalid: list[Invalid] = []
+        sender = Sender(self, api, self.context.journal(key), key=key, values=values, image=image)
+        sender.send(self.subscribers(invalid))
+        return self._receipt(key, sender, invalid, release, template)
+
+    def _receipt(
+        self,
+        key: str,
+        sender: Any,
+        invalid: list[Invalid],
+        release: Release,
+        template: Template,
+    ) -> Receipt:
+        """The run's receipt; raises PartialFailure while subscribers wait for a retry,
+        are unknown, or met new permanent failures (reported once, then kept in history)."""
+        counts = dict(sender.journal.counts())
+        states = ("sent", "delivered", "read", "failed", "deferred", "unknown")
+        totals = {state: counts.get(state, 0) for state in states}
+        totals["deferred"] += counts.get("resend", 0)
+        totals["unknown"] += counts.get("in_progress", 0)
+        totals["invalid"] = len(invalid)
+        details: dict[str, Any] = {
+            **totals,
+            "template": template.name,
+            "message": fill(template.body, sender.values),  # the body as subscribers read it
+            "invalid_numbers": [f"{i.number}: {i.reason}" for i in invalid[:100]],
+            "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
+        }
+        receipt = Receipt(
+            remote_id=f"{self.name}:{key[:16]}",
+            url=None,
+            published_at=datetime.now(UTC),
+            details=details,
+            counts=totals,
+        )
+        problems = sender.problems(release.slug, totals)
+        if problems:
+            raise PartialFailure("\n".join(problems), receipt=receipt)
+        return receipt
+
+    def verify(self) -> None:
+        """The token and the phone number id work, and the template exists and is approved."""
+        api = self._api()
+        api.phone_number(self.options.phone_number_id)
+        self.approved_template(api)
+
+
+def pace(rate: Callable[[], float]) -> Iterator[None]:
+    """Yields at most `rate()` times a second (the first at once); the rate may change
+    between yields (a throughput limit halves it)."""
+    due = time.monotonic()
+    while True:
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        interval = 1.0 / rate()
+        due = max(due, time.monotonic() - interval) + interval
+        yield

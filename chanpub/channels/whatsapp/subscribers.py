@@ -1,0 +1,156 @@
+"""WhatsApp subscribers from inline numbers and CSV files: parsed with `phonenumbers`,
+normalised to E.164, de-duplicated, with an opt-out list respected.
+
+`0812-3456-7890`, `+62 812 3456 7890` and `6281234567890` are one subscriber,
+`+6281234567890`: the journal key, and the `to` of the message (with the leading '+': without
+it the Cloud API would prefix the business number's own country code).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from chanpub.errors import ConfigError
+from chanpub.i18n import _
+
+PHONE_COLUMNS = ("phone", "telepon", "hp", "nomor", "whatsapp", "wa", "number")
+NAME_COLUMNS = ("name", "nama")
+DEFAULT_REGION = "ID"  # numbers written without a country code are Indonesian
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One phone to message: E.164 with '+', and the name from the list."""
+
+    phone: str
+    name: str = ""
+    list_name: str = "default"
+
+    @property
+    def key(self) -> str:
+        """The journal key: the E.164 number."""
+        return self.phone
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A number that is not a valid phone number, and where it came from."""
+
+    number: str
+    reason: str
+    source: str
+
+
+def normalise(number: str, region: str = DEFAULT_REGION) -> str:
+    """`number` as E.164 with '+'; raises ValueError saying why it is not a phone number.
+    (`phonenumbers` also reads 6281234567890, as WhatsApp exports write them, as +62.)"""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number.strip(), region)
+    except phonenumbers.NumberParseException as error:
+        raise ValueError(str(error.args[0]) if error.args else "not a phone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_inline_number(entry: str) -> bool:
+    """An entry of `lists:` that is a number rather than a CSV file."""
+    return (
+        not entry.lower().endswith(".csv") and "/" not in entry and any(c.isdigit() for c in entry)
+    )
+
+
+def _column(header: Iterable[str], names: tuple[str, ...]) -> str | None:
+    for column in header:
+        if column and column.strip().lower() in names:
+            return column
+    return None
+
+
+def check_source(entry: str, base_dir: Path, where: str) -> None:
+    """Fail before sending on a list file that is missing or has no phone column."""
+    if is_inline_number(entry):
+        return
+    path = base_dir / entry
+    if not path.is_file():
+        raise ConfigError(
+            _(
+                "{where}: list file {path} does not exist: check the path "
+                "(relative to channels.yaml)"
+            ).format(where=where, path=path)
+        )
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as file:
+            header = next(csv.reader(file), [])
+    except UnicodeDecodeError:
+        raise ConfigError(
+            _(
+                "{where}: {path} is not UTF-8 text: save the list as 'CSV UTF-8' (in a "
+                "spreadsheet: Save as, CSV UTF-8)"
+            ).format(where=where, path=path)
+        ) from None
+    if _column(header, PHONE_COLUMNS) is None:
+        raise ConfigError(
+            _(
+                "{where}: {path} has no 'phone' column: add a header line with phone (and name)"
+            ).format(where=where, path=path)
+        )
+
+
+def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, str, str]]:
+    """(number, name, source) for every row of one entry of `lists:`."""
+    if is_inline_number(entry):
+        yield entry, "", list_name
+        return
+    path = base_dir / entry
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        reader = csv.DictReader(file)
+        phone_column = _column(reader.fieldnames or [], PHONE_COLUMNS)
+        name_column = _column(reader.fieldnames or [], NAME_COLUMNS)
+        if phone_column is None:
+            raise ConfigError(_("{path} has no 'phone' column").format(path=path))
+        for row in reader:
+            name = (row.get(name_column) or "").strip() if name_column else ""
+            yield (row.get(phone_column) or "").strip(), name, f"{list_name}:{entry}"
+
+
+def opted_out(entries: Iterable[str], base_dir: Path) -> set[str]:
+    """The E.164 numbers of the opt-out lists (invalid rows there are ignored)."""
+    numbers: set[str] = set()
+    for entry in entries:
+        for number, _name, _source in _rows(entry, base_dir, "opt_out"):
+            try:
+                numbers.add(normalise(number))
+            except ValueError:
+                continue
+    return numbers
+
+
+def iter_subscribers(
+    lists: Mapping[str, list[str]],
+    base_dir: Path,
+    invalid: list[Invalid],
+    opt_out: set[str] | None = None,
+) -> Iterator[Subscriber]:
+    """Every valid, distinct subscriber not opted out, in list order; invalid numbers go
+    to `invalid`. Streams the files: only the set of numbers seen is held in memory."""
+    seen: set[str] = set(opt_out or ())
+    for list_name, entries in lists.items():
+        for entry in entries:
+            for number, name, source in _rows(entry, base_dir, list_name):
+                if not number:
+                    continue
+                try:
+                    phone = normalise(number)
+                except ValueError as error:
+                    invalid.append(Invalid(number, str(error), source))
+                    continue
+                if phone in seen:
+                    continue
+                seen.add(phone)
+                yield Subscriber(phone, name, list_name)

@@ -1,0 +1,66 @@
+"""Phone lists: local Indonesian forms and international ones collapse to one E.164
+subscriber; invalid numbers are listed, not fatal; opt-outs are never messaged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chanpub.channels.whatsapp.subscribers import (
+    Invalid,
+    check_source,
+    iter_subscribers,
+    normalise,
+    opted_out,
+)
+from chanpub.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["0812-3456-7890", "+62 812 3456 7890", "6281234567890", "081234567890", "(0812) 3456-7890"],
+)
+def test_local_indonesian_forms_are_one_number(written: str) -> None:
+    assert normalise(written) == "+6281234567890"
+
+
+def test_a_foreign_number_keeps_its_country() -> None:
+    assert normalise("+1 650 253 0000") == "+16502530000"
+
+
+@pytest.mark.parametrize("written", ["12345", "0812", "nomor saya", "+62 000"])
+def test_what_is_not_a_phone_number_is_refused(written: str) -> None:
+    with pytest.raises(ValueError):
+        normalise(written)
+
+
+def test_lists_collapse_duplicates_list_invalid_ones_and_respect_opt_out(tmp_path: Path) -> None:
+    (tmp_path / "warga.csv").write_text(
+        "nama,phone\nAni,0812-3456-7890\nBudi,+62 812 3456 7890\nCici,12345\n"
+        "Dodi,0813 1111 2222\nEka,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "opt-out.csv").write_text("phone\n0813-1111-2222\n", encoding="utf-8")
+    invalid: list[Invalid] = []
+    found = list(
+        iter_subscribers(
+            {"warga": ["warga.csv", "+62 857 0000 1111"]},
+            tmp_path,
+            invalid,
+            opted_out(["opt-out.csv"], tmp_path),
+        )
+    )
+    assert [(s.phone, s.name) for s in found] == [
+        ("+6281234567890", "Ani"),
+        ("+6285700001111", ""),
+    ]
+    assert [(i.number, i.source) for i in invalid] == [("12345", "warga:warga.csv")]
+
+
+def test_a_list_without_a_phone_column_is_refused_before_sending(tmp_path: Path) -> None:
+    (tmp_path / "salah.csv").write_text("nama,email\nAni,ani@example.org\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="has no 'phone' column"):
+        check_source("salah.csv", tmp_path, "channels.wa.lists.default")
+    with pytest.raises(ConfigError, match="does not exist"):
+        check_source("hilang.csv", tmp_path, "channels.wa.lists.default")
