@@ -59,7 +59,7 @@ def test_translations_keep_every_placeholder() -> None:
 def test_help_texts_are_in_the_catalogue_too() -> None:
     template = catalogues().extract()
     assert "Who approves (name and position)." in template
-    assert any(str(m.id).startswith("Approve a release: record who approved") for m in template)
+    assert any(str(m.id).startswith("Approve a release: record (and sign") for m in template)
 
 
 @pytest.fixture
