@@ -295,7 +295,7 @@ def history(
 
     Example: [bold]chanpub history pemkot-buka-layanan[/]
     """
-    from chanpub import actions, output
+    from chanpub import actions, output, settling
 
     def work() -> None:
         cfg = actions.load(config, language=_language_option)
@@ -308,9 +308,9 @@ def history(
         from chanpub.journal import unknown_line
 
         for row in rows:
-            for address, reason in actions.failed_items(cfg, row.key)[:20]:
+            for address, reason in settling.failed_items(cfg, row.key)[:20]:
                 typer.echo(f"  {row.channel}: {address}: {reason}")
-            count, unknown = actions.unknown_items(cfg, row.key, row.channel)
+            count, unknown = settling.unknown_items(cfg, row.key, row.channel)
             if count:
                 typer.echo("  " + unknown_line(row.channel, row.slug, count))
             for address, reason in unknown[:20]:
@@ -343,7 +343,7 @@ def resolve(
 
     Example: [bold]chanpub resolve banjir telegram --not-published[/]
     """
-    from chanpub import actions
+    from chanpub import actions, settling
     from chanpub.errors import InputError
 
     def work() -> int:
@@ -352,7 +352,7 @@ def resolve(
         cfg = actions.load(config, language=_language_option)
         if resend:
             return _resend(cfg, slug, channel, yes=yes)
-        changed = actions.resolve(
+        changed = settling.resolve(
             cfg, slug, channel, published=published is not None, url=published or None
         )
         if not changed:
@@ -369,10 +369,10 @@ def resolve(
 
 def _resend(cfg: Any, slug: str, channel: str, *, yes: bool) -> int:
     """Say how many may get the message twice, ask (or need --yes), then send to them."""
-    from chanpub import actions, output
+    from chanpub import output, settling
     from chanpub.errors import InputError
 
-    count = actions.unknown_count(cfg, slug, channel)
+    count = settling.unknown_count(cfg, slug, channel)
     if not count:
         raise InputError(
             _(
@@ -394,7 +394,7 @@ def _resend(cfg: Any, slug: str, channel: str, *, yes: bool) -> int:
         if not typer.confirm(_("Send to them again?"), default=False):
             typer.echo(_("nothing was sent"))
             return int(ExitCode.CHANNEL_FAILED)
-    result = actions.resend(cfg, slug, channel)
+    result = settling.resend(cfg, slug, channel)
     output.print_result(result, as_json=False)
     return int(result.exit_code)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from chanpub import shutdown
@@ -25,6 +23,7 @@ from chanpub.i18n import _
 from chanpub.ledger import Delivery, Ledger
 from chanpub.outcomes import Outcome, ReleaseResult, RunResult
 from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links, release_source
+from chanpub.receipts import ledger_details, receipt_from
 from chanpub.release import Release, now_utc
 from chanpub.retry import with_retries
 from chanpub.status import Status
@@ -187,7 +186,7 @@ class Dispatcher:
         row = self._row(release, channel)
         if row is not None and row.status == Status.PUBLISHED:
             outcome = self._done(release, channel, Status.ALREADY_PUBLISHED, url=row.url)
-            return outcome, _receipt_from(row)
+            return outcome, receipt_from(row)
         older = self._earlier_version(release, channel)  # row: not published
         if older is not None:
             return self._new_version(release, channel, links, key, older)
@@ -291,7 +290,7 @@ class Dispatcher:
             return self._done(release, channel, Status.FAILED, error=reason), None
         preview = handle.preview(release, links)
         self._begin(release, channel, key)
-        old = _receipt_from(previous)
+        old = receipt_from(previous)
         return self._call(release, channel, lambda: handle.update(preview, old))
 
     def _amend(
@@ -315,7 +314,7 @@ class Dispatcher:
             self._record(release, channel, Status.NEEDS_CHECK, error=message)
             return self._done(release, channel, Status.FAILED, error=message), None
         note = (release.retraction if kind == "retraction" else release.correction) or ""
-        amendment = Amendment(kind, note, now_utc(), _receipt_from(previous))
+        amendment = Amendment(kind, note, now_utc(), receipt_from(previous))
         self._begin(release, channel, key)
         self.observer("publishing", release.slug, channel.name, {})
         # An amend journals its own steps under `key`, so a failure of any kind is retried
@@ -402,30 +401,3 @@ class Dispatcher:
 def _handle(channel: ChannelPlan) -> ChannelHandle:
     assert channel.adapter is not None  # only runnable channels are delivered
     return channel.adapter
-
-
-def ledger_details(receipt: Receipt) -> dict[str, Any]:
-    """What the ledger keeps of a receipt: the adapter's details, then the contract's
-    counts, numbers and files under their own keys (history reads those)."""
-    details: dict[str, Any] = {**receipt.details, **receipt.counts}
-    if receipt.numbers:
-        details["numbers"] = dict(receipt.numbers)
-    if receipt.files:
-        details["files"] = [str(path) for path in receipt.files]
-    if receipt.action is not None:
-        details["action"] = str(receipt.action)
-    return details
-
-
-def _receipt_from(row: Delivery) -> Receipt:
-    """A receipt rebuilt from the ledger (for outputs and --update)."""
-    details = dict(row.details)
-    files = tuple(Path(p) for p in details.get("files", []))
-    published = datetime.fromisoformat(row.finished_at) if row.finished_at else datetime.now(UTC)
-    return Receipt(
-        remote_id=row.remote_id or "",
-        url=row.url,
-        published_at=published,
-        details={**details, "key": row.key},
-        files=files,
-    )

@@ -5,23 +5,21 @@ before anything is sent."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chanpub.config import ChannelConfig, Config
 from chanpub.contract import ChannelContext, Links
-from chanpub.errors import ApprovalError, ChanpubError, ConfigError, InputError, ReleaseError
+from chanpub.errors import ChanpubError, ConfigError, InputError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _
-from chanpub.release import Release, load_release
-from chanpub.release_image import check_image
+from chanpub.intake import InvalidRelease, invalid_release
+from chanpub.release import Release
 from chanpub.status import Status
 
 if TYPE_CHECKING:
-    from chanpub.approvals.record import Approvers
     from chanpub.ledger import Ledger
 
 ContextFactory = Callable[[Release, ChannelConfig], ChannelContext]
@@ -73,38 +71,6 @@ def predicted_links(plan: ReleasePlan, ledger: Ledger | None) -> Links:
     return Links(canonical_url=canonical.adapter.canonical_url(release))
 
 
-@dataclass(frozen=True)
-class InvalidRelease:
-    """A release in a folder that cannot go out as it is: skipped, with what to fix."""
-
-    path: Path
-    slug: str  # its slug when the file says enough, else the file's name without .md
-    title: str  # "" when the file cannot be read that far
-    error: str  # file, field and what to do; one problem per line
-
-
-def invalid_release(path: Path, error: str, release: Release | None = None) -> InvalidRelease:
-    """An InvalidRelease named from the release, or as well as the broken file allows."""
-    if release is not None:
-        return InvalidRelease(path, release.slug, release.title, error)
-    slug, title = _names(path)
-    return InvalidRelease(path, slug, title, error)
-
-
-def _names(path: Path) -> tuple[str, str]:
-    """(slug, title) read from a file that does not load as a release, best effort."""
-    from chanpub.release import parse_front_matter, read_text, slugify, split_front_matter
-
-    try:
-        front, _body, _line = split_front_matter(path, read_text(path))
-        data, _lines = parse_front_matter(path, front)
-    except (ChanpubError, ValueError, TypeError):
-        return path.stem, ""
-    title = data.get("title") if isinstance(data.get("title"), str) else ""
-    slug = data.get("slug") if isinstance(data.get("slug"), str) else None
-    return slug or slugify(title or "") or path.stem, title or ""
-
-
 def release_source(release: Release) -> str:
     """The release file as the ledger keeps it: the same whatever the working folder."""
     return str(release.path.resolve())
@@ -113,146 +79,6 @@ def release_source(release: Release) -> str:
 def delivery_key(release: Release, channel: str) -> str:
     """The stable key of one delivery: the same on every retry and every run."""
     return hashlib.sha256(f"{release.slug}:{release.content_sha256}:{channel}".encode()).hexdigest()
-
-
-def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
-    """Release files from the arguments, with whether each was named explicitly.
-
-    A folder contributes every `*.md` directly inside it, in name order.
-    """
-    found: list[tuple[Path, bool]] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend((file, False) for file in sorted(path.glob("*.md")) if file.is_file())
-        elif path.exists():
-            found.append((path, True))
-        else:
-            raise ReleaseError(
-                _("{path}: no such file or folder: check the path").format(path=path)
-            )
-    return found
-
-
-def load_releases(
-    paths: Sequence[Path],
-    warnings: list[str] | None = None,
-    invalid: list[InvalidRelease] | None = None,
-) -> list[tuple[Release, bool]]:
-    """Load every release; report all broken files at once.
-
-    Warnings (unknown fields, and files in a folder that are no release at all because
-    they have no front matter, such as a README) are appended to `warnings`. With
-    `invalid`, a broken file found in a folder is appended there and the others go on;
-    a broken file named on the command line (or any, without `invalid`) stops the run.
-    """
-    releases: list[tuple[Release, bool]] = []
-    problems: list[str] = []
-    notes = warnings if warnings is not None else []
-    for path, explicit in release_files(paths):
-        if not explicit and not has_front_matter(path):
-            notes.append(
-                _("{path}: no front matter, so not a release: left alone").format(path=path)
-            )
-            continue
-        try:
-            release = load_release(path)
-            if explicit or release.is_signed_off:
-                check_image(release)  # opens the picture only of a release that can go out
-        except InputError as error:
-            if explicit or invalid is None:
-                problems.append(error.message)
-            else:
-                invalid.append(invalid_release(path, error.message))
-            continue
-        releases.append((release, explicit))
-        notes.extend(release.warnings)
-    if problems:
-        raise ReleaseError("\n".join(problems))
-    return _distinct_slugs(releases, invalid)
-
-
-def _distinct_slugs(
-    releases: list[tuple[Release, bool]], invalid: list[InvalidRelease] | None
-) -> list[tuple[Release, bool]]:
-    """Releases sharing a slug would overwrite each other: all of them are held back."""
-    by_slug: dict[str, list[tuple[Release, bool]]] = {}
-    for item in releases:
-        by_slug.setdefault(item[0].slug, []).append(item)
-    problems: list[str] = []
-    clashing: set[Path] = set()
-    for slug, group in by_slug.items():
-        if len(group) < 2:
-            continue
-        for release, _explicit in group:
-            others = ", ".join(str(r.path) for r, _e in group if r is not release)
-            message = _(
-                "{path}: slug '{slug}' is also used by {other}: give one of them its own 'slug:'"
-            ).format(path=release.path, slug=slug, other=others)
-            if invalid is None or any(explicit for _r, explicit in group):
-                problems.append(message)
-            else:
-                invalid.append(invalid_release(release.path, message, release))
-                clashing.add(release.path)
-    if problems:
-        raise ReleaseError("\n".join(problems))
-    return [item for item in releases if item[0].path not in clashing]
-
-
-def has_front_matter(path: Path) -> bool:
-    """Whether a file starts with a '---' line, as every release does."""
-    try:
-        with path.open("rb") as file:
-            return file.readline().lstrip(b"\xef\xbb\xbf").rstrip() == b"---"
-    except OSError:
-        return True  # let loading report why it cannot be read
-
-
-def approval_problem(release: Release, approvers: Approvers | None = None) -> str | None:
-    """Why an approved-looking release may not go out, or None when it may. With
-    `approvers` (channels.yaml lists them), only signatures by them count."""
-    if not release.is_signed_off:
-        return None
-    if approvers is not None:
-        from chanpub.approvals.verify import verify_release
-
-        return verify_release(release, approvers).problem
-    if release.approved_sha256 != release.content_sha256:
-        return _(
-            "{path}: changed after it was approved by {by} at {at}: check the changes "
-            "and approve it again (chanpub approve {path} --by NAME)"
-        ).format(path=release.path, by=release.approved_by or "?", at=release.approved_at or "?")
-    return None
-
-
-def check_approvals(
-    releases: Iterable[tuple[Release, bool]],
-    invalid: list[InvalidRelease] | None = None,
-    approvers: Approvers | None = None,
-) -> list[tuple[Release, bool]]:
-    """The releases whose approval holds. A release named on the command line that changed
-    after approval, whose signatures do not hold (with `approvers`) or is not approved
-    refuses the whole run; one found in a folder that changed goes to `invalid` when it
-    is given (a draft there is only skipped later)."""
-    problems = []
-    kept = []
-    for release, explicit in releases:
-        problem = approval_problem(release, approvers)
-        if problem and not explicit and invalid is not None:
-            invalid.append(invalid_release(release.path, problem, release))
-            continue
-        kept.append((release, explicit))
-        if problem:
-            problems.append(problem)
-        elif explicit and not release.is_signed_off:
-            problems.append(
-                _(
-                    "{path}: is a draft, not approved: approve it first "
-                    "(chanpub approve {path} --by NAME)"
-                ).format(path=release.path)
-            )
-    if problems:
-        raise ApprovalError("\n".join(problems))
-    return kept
 
 
 def _instantiate(channel: ChannelConfig, context: ChannelContext) -> ChannelHandle:

@@ -105,7 +105,7 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
     """The release and a card for every configured channel, ready or not."""
     from chanpub import actions
     from chanpub.contract import Links
-    from chanpub.plan import approval_problem
+    from chanpub.intake import approval_problem
 
     release, checks = actions.check(path, config)
     links = next((c.preview.links for c in checks if c.preview is not None), Links())

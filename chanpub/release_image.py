@@ -2,7 +2,7 @@
 WebP or GIF of a size every channel can take.
 
 Pillow is imported here, on first use only: start-up stays lean, and a folder scan opens
-only the pictures of releases that can go out (see plan.load_releases).
+only the pictures of releases that can go out (see intake.load_releases).
 Formats and limits: https://pillow.readthedocs.io/en/stable/handbook/image-file-formats.html
 and https://pillow.readthedocs.io/en/stable/reference/Image.html#PIL.Image.open
 (decompression bombs).

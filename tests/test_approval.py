@@ -9,7 +9,7 @@ import pytest
 
 from chanpub.approval import approve
 from chanpub.errors import ApprovalError, ReleaseError
-from chanpub.plan import approval_problem
+from chanpub.intake import approval_problem
 from chanpub.release import load_release
 
 DRAFT = """---

@@ -13,7 +13,7 @@ from fake_channels import (
     make_config,
 )
 
-from chanpub import actions
+from chanpub import actions, settling
 from chanpub.approval import approve
 from chanpub.errors import (
     AmbiguousError,
@@ -140,7 +140,7 @@ def test_an_ambiguous_failure_without_lookup_waits_for_a_person(
     assert "chanpub resolve" in (second.releases[0].outcomes[0].error or "")
     assert board.calls == ["tg"]  # never resent blindly
     slug = load_release(release_path).slug
-    assert actions.resolve(config, slug, "tg", published=False, url=None) == 1
+    assert settling.resolve(config, slug, "tg", published=False, url=None) == 1
     assert statuses(actions.send([release_path], config)) == {"tg": "published"}
     assert board.calls == ["tg", "tg"]
 

@@ -83,7 +83,7 @@ def test_a_release_renders_its_summary_only_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chanpub import markdown
-    from chanpub.plan import load_releases
+    from chanpub.intake import load_releases
     from chanpub.testing import write_release
 
     calls: list[str] = []

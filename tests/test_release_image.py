@@ -177,7 +177,7 @@ def test_loading_releases_without_pictures_leaves_pillow_unimported(tmp_path: Pa
     code = f"""
 import sys
 from pathlib import Path
-from chanpub.plan import load_releases
+from chanpub.intake import load_releases
 load_releases([Path({str(tmp_path / "releases")!r})])
 print("PIL" in sys.modules)
 """

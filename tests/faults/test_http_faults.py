@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chanpub import actions, http
+from chanpub import actions, http, settling
 from chanpub.config import load_config
 from chanpub.outcomes import RunResult
 from chanpub.status import Status
@@ -201,7 +201,7 @@ def test_channel_without_idempotency_flags_a_person_and_never_posts_twice(
     assert len(server.creates()) == 1 and len(server.posts) == 1, "never sent twice"
     config = load_config(tmp_path / "channels.yaml")
     assert (
-        actions.resolve(config, SLUG, "social", published=True, url="https://t.me/kominfokota/1")
+        settling.resolve(config, SLUG, "social", published=True, url="https://t.me/kominfokota/1")
         == 1
     )
     third = send(tmp_path)
@@ -216,7 +216,7 @@ def test_a_person_saying_not_published_lets_the_next_run_send_it(
     server.next(Fault.status(502))  # a proxy error: the post never reached the Bot API
     send(tmp_path)
     assert ledger_rows(tmp_path)[(SLUG, "social")] == Status.NEEDS_CHECK and server.posts == []
-    actions.resolve(
+    settling.resolve(
         load_config(tmp_path / "channels.yaml"), SLUG, "social", published=False, url=None
     )
     assert outcome(send(tmp_path)).status == "published" and len(server.posts) == 1

@@ -1,0 +1,38 @@
+"""Receipts and the ledger: what a delivery's row keeps of a Receipt, and the Receipt a row
+gives back (to later channels, to `--update`, and to an amendment as what is there now)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from chanpub.contract import Receipt
+from chanpub.ledger import Delivery
+
+
+def ledger_details(receipt: Receipt) -> dict[str, Any]:
+    """What the ledger keeps of a receipt: the adapter's details, then the contract's
+    counts, numbers and files under their own keys (history reads those)."""
+    details: dict[str, Any] = {**receipt.details, **receipt.counts}
+    if receipt.numbers:
+        details["numbers"] = dict(receipt.numbers)
+    if receipt.files:
+        details["files"] = [str(path) for path in receipt.files]
+    if receipt.action is not None:
+        details["action"] = str(receipt.action)
+    return details
+
+
+def receipt_from(row: Delivery) -> Receipt:
+    """A receipt rebuilt from the ledger (for outputs and --update)."""
+    details = dict(row.details)
+    files = tuple(Path(p) for p in details.get("files", []))
+    published = datetime.fromisoformat(row.finished_at) if row.finished_at else datetime.now(UTC)
+    return Receipt(
+        remote_id=row.remote_id or "",
+        url=row.url,
+        published_at=published,
+        details={**details, "key": row.key},
+        files=files,
+    )
