@@ -305,16 +305,8 @@ def history(
             typer.echo(output.history_json(rows, signers))
             return
         output.print_history(rows, signers)
-        from chanpub.journal import unknown_line
-
-        for row in rows:
-            for address, reason in settling.failed_items(cfg, row.key)[:20]:
-                typer.echo(f"  {row.channel}: {address}: {reason}")
-            count, unknown = settling.unknown_items(cfg, row.key, row.channel)
-            if count:
-                typer.echo("  " + unknown_line(row.channel, row.slug, count))
-            for address, reason in unknown[:20]:
-                typer.echo(f"  {row.channel}: {address}: {reason}")
+        for line in settling.open_items(cfg, rows):
+            typer.echo(line)
 
     _run(work)
 
@@ -370,33 +362,22 @@ def resolve(
 def _resend(cfg: Any, slug: str, channel: str, *, yes: bool) -> int:
     """Say how many may get the message twice, ask (or need --yes), then send to them."""
     from chanpub import output, settling
-    from chanpub.errors import InputError
 
-    count = settling.unknown_count(cfg, slug, channel)
-    if not count:
-        raise InputError(
-            _(
-                "nothing to resolve for {slug} on {channel}: no recipient is unknown; see "
-                "'chanpub history {slug}'"
-            ).format(slug=slug, channel=channel)
-        )
-    typer.echo(
-        _(
-            "{count} recipient(s) of {slug} on {channel} may already have the message: "
-            "sending again, they may get it twice"
-        ).format(count=count, slug=slug, channel=channel)
+    def ask(question: str) -> bool:
+        return yes or bool(typer.confirm(question, default=False))
+
+    result = settling.resend_after_asking(
+        cfg, slug, channel, ask=ask, can_ask=yes or _stdin_is_terminal(), say=typer.echo
     )
-    if not yes:
-        if not _stdin_is_terminal():
-            raise InputError(
-                _("not sent: without a terminal to ask on, add --yes to send to them again")
-            )
-        if not typer.confirm(_("Send to them again?"), default=False):
-            typer.echo(_("nothing was sent"))
-            return int(ExitCode.CHANNEL_FAILED)
-    result = settling.resend(cfg, slug, channel)
+    if result is None:
+        return int(ExitCode.CHANNEL_FAILED)
     output.print_result(result, as_json=False)
     return int(result.exit_code)
+
+
+def _interactive() -> bool:
+    """True on a terminal; cron, pipes and scripts are never asked anything."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 
 def _stdin_is_terminal() -> bool:
@@ -412,40 +393,15 @@ def init(
 
     Example: [bold]chanpub init humas && cd humas && chanpub send releases/[/]
     """
-    from chanpub.starter import check_free, write_starter
+    from chanpub.starter import ask_office, check_free, write_starter
 
     def work() -> None:
         check_free(directory)
-        answers = _ask_office() if _interactive() else {}
+        answers = ask_office(typer.prompt, typer.BadParameter) if _interactive() else {}
         for path in write_starter(directory, **answers):
             typer.echo(_("wrote {path}").format(path=path))
 
     _run(work)
-
-
-def _interactive() -> bool:
-    """True on a terminal; cron, pipes and scripts are never asked anything."""
-    return sys.stdin.isatty() and sys.stdout.isatty()
-
-
-def _ask_office() -> dict[str, str]:
-    """The office's name and the website address of its releases, asked on a terminal."""
-    from chanpub.errors import InputError
-    from chanpub.starter import STARTER_BASE_URL, STARTER_ORGANISATION, check_base_url
-
-    def web_address(value: str) -> str:
-        try:
-            return check_base_url(value)
-        except InputError as error:
-            raise typer.BadParameter(error.message) from None
-
-    organisation = typer.prompt(_("Name of the office"), default=STARTER_ORGANISATION)
-    base_url = typer.prompt(
-        _("Web address where the releases will be published"),
-        default=STARTER_BASE_URL,
-        value_proc=web_address,
-    )
-    return {"organisation": organisation, "base_url": base_url}
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,7 @@ there, and recipients whose answer was lost (`chanpub resolve`, `--resend`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -179,3 +180,54 @@ def _only(plan: Any, channel: str) -> Any:
         for c in plan.channels
     )
     return replace(plan, channels=kept)
+
+
+def open_items(config: Config, rows: Sequence[Delivery]) -> list[str]:
+    """Lines for `history`: per delivery, the recipients not reached and the ones nobody
+    knows about (at most 20 of each), with the command that settles them."""
+    from chanpub.journal import unknown_line
+
+    lines = []
+    for row in rows:
+        lines += [f"  {row.channel}: {a}: {r}" for a, r in failed_items(config, row.key)[:20]]
+        count, unknown = unknown_items(config, row.key, row.channel)
+        if count:
+            lines.append("  " + unknown_line(row.channel, row.slug, count))
+        lines += [f"  {row.channel}: {a}: {r}" for a, r in unknown[:20]]
+    return lines
+
+
+def resend_after_asking(
+    config: Config,
+    slug: str,
+    channel: str,
+    *,
+    ask: Callable[[str], bool],
+    can_ask: bool,
+    say: Callable[[str], None],
+) -> RunResult | None:
+    """`resolve --resend`: say how many recipients may get the message twice, ask (`ask`;
+    without a person to ask, `can_ask` is False and nothing is sent: exit 2), then send to
+    exactly them. None when the person said no."""
+    count = unknown_count(config, slug, channel)
+    if not count:
+        raise InputError(
+            _(
+                "nothing to resolve for {slug} on {channel}: no recipient is unknown; see "
+                "'chanpub history {slug}'"
+            ).format(slug=slug, channel=channel)
+        )
+    say(
+        _(
+            "{count} recipient(s) of {slug} on {channel} may already have the message: "
+            "sending again, they may get it twice"
+        ).format(count=count, slug=slug, channel=channel)
+    )
+    if not can_ask:
+        raise InputError(
+            _("not sent: without a terminal to ask on, add --yes to send to them again")
+        )
+    if not ask(_("Send to them again?")):
+        say(_("nothing was sent"))
+        return None
+    return resend(config, slug, channel)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 from chanpub.errors import InputError
 from chanpub.i18n import _
@@ -69,3 +71,22 @@ def write_starter(
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def ask_office(prompt: Callable[..., Any], refuse: type[Exception]) -> dict[str, str]:
+    """The office's name and the website address of its releases, asked on a terminal with
+    `prompt` (typer.prompt); a wrong address is refused with `refuse` and asked again."""
+
+    def web_address(value: str) -> str:
+        try:
+            return check_base_url(value)
+        except InputError as error:
+            raise refuse(error.message) from None
+
+    organisation = prompt(_("Name of the office"), default=STARTER_ORGANISATION)
+    base_url = prompt(
+        _("Web address where the releases will be published"),
+        default=STARTER_BASE_URL,
+        value_proc=web_address,
+    )
+    return {"organisation": str(organisation), "base_url": str(base_url)}
