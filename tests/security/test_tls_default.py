@@ -19,7 +19,7 @@ from faults.smtp_relay import Relay, free_port
 from chanpub.channels.email.channel import EmailChannel
 from chanpub.errors import ChannelError, RetryableError
 from chanpub.http import make_client, send
-from chanpub.testing import make_context, serve_on_loopback
+from chanpub.testing import make_context, sample_links, sample_release, serve_on_loopback
 
 
 @pytest.fixture(scope="module")
@@ -66,11 +66,16 @@ def test_http_accepts_the_same_server_once_its_ca_is_trusted(
 
 
 @pytest.fixture
-def starttls_relay(stranger: trustme.CA) -> Iterator[int]:
+def relay() -> Relay:
+    return Relay()
+
+
+@pytest.fixture
+def starttls_relay(stranger: trustme.CA, relay: Relay) -> Iterator[int]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     stranger.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     controller = Controller(
-        Relay(), hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True
+        relay, hostname="127.0.0.1", port=free_port(), tls_context=context, require_starttls=True
     )
     controller.start()
     yield controller.port
@@ -100,7 +105,12 @@ def test_smtp_refuses_a_certificate_it_cannot_verify(tmp_path: Path, starttls_re
     assert "verify_tls" in caught.value.message + (caught.value.hint or "")
 
 
-def test_smtp_connects_when_the_channel_turns_verification_off(
-    tmp_path: Path, starttls_relay: int
+def test_smtp_sends_over_starttls_when_the_channel_turns_verification_off(
+    tmp_path: Path, starttls_relay: int, relay: Relay
 ) -> None:
-    email_channel(tmp_path, starttls_relay, verify_tls=False).verify()
+    channel = email_channel(tmp_path, starttls_relay, verify_tls=False)
+    channel.verify()  # the login and the TLS handshake go through
+    release = sample_release(tmp_path)
+    receipt = channel.publish(channel.preview(release, sample_links()), key="tls-off")
+    assert receipt.counts["sent"] == 1
+    assert [address for address, _subject in relay.received] == ["redaksi@media.example"]
