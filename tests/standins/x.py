@@ -417,7 +417,7 @@ class XStandIn(StandIn):
         if len(data) > IMAGE_BYTES:
             return _invalid("media: image size must be <= 5242880 bytes")
         media_id = self._id()
-        self.media[media_id] = {"id": media_id, "alt_text": None, "size": len(data)}
+        self.media[media_id] = {"id": media_id, "alt_text": None, "size": len(data), "data": data}
         return httpx.Response(
             200,
             json={
