@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from chanpub.channels.x.options import OAUTH1_KEYS, XOptions
 from chanpub.channels.x.tokens import BearerTokens
 from chanpub.channels.x_text import link_texts
-from chanpub.contract import ChannelContext
+from chanpub.contract import ChannelContext, Store
 from chanpub.errors import AuthError, ChannelError, DuplicateError, PermanentError
 from chanpub.i18n import _
 
@@ -105,6 +105,13 @@ class XApi:
         self.now = now
         self.tokens = BearerTokens(name, options, context, now) if options.oauth2 else None
         self._user: dict[str, Any] | None = None
+        self._store: Store | None = None
+
+    def store(self) -> Store:
+        """The channel type's store (`context.store("x")`), opened once per channel."""
+        if self._store is None:
+            self._store = self.context.store("x")
+        return self._store
 
     def variables(self) -> str:
         """The variables holding the credentials, e.g. 'X_ACCESS_TOKEN, X_ACCESS_SECRET'."""

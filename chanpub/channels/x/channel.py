@@ -131,7 +131,7 @@ class XChannel:
                 ).format(channel=self.name, length=preview.length, limit=preview.limit)
             )
         parts = list(preview.posts)
-        notes = self.context.store("x")
+        notes = self.api.store()
         if notes.get(f"delivery:{key}") is None:  # what lookup needs, before the first post
             notes.put(f"delivery:{key}", {"parts": parts, "since": self.now().isoformat()})
         since = datetime.fromisoformat(notes.get(f"delivery:{key}")["since"])
@@ -217,7 +217,7 @@ class XChannel:
         """The delivery's posts among the account's recent ones (same text, links compared
         by where they point, posted since the delivery began, each replying to the part
         before); None when something is still to be posted (publish then resumes)."""
-        notes = self.context.store("x").get(f"delivery:{key}")
+        notes = self.api.store().get(f"delivery:{key}")
         if not isinstance(notes, dict):
             return None  # the post request was never sent
         since = datetime.fromisoformat(notes["since"])
