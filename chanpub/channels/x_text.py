@@ -218,3 +218,17 @@ def weighted_length(text: str) -> int:
         total += _weight(units[index])
         index += 1
     return total // SCALE
+
+
+def count_x(text: str) -> int:
+    """X's weighted length, exactly as twitter-text v3 computes it: URLs (with a protocol,
+    or a known TLD) as 23, emoji as 2, CJK and Javanese as 2 a code point, Latin and
+    Indonesian as 1 (the x channel's LengthRule counter)."""
+    return weighted_length(text)
+
+
+def link_texts(text: str) -> list[str]:
+    """The links of a post as X finds them (and wraps in t.co), in order: with or without
+    a protocol, exactly as twitter-text's extractor finds them."""
+    units = utf16_units(unicodedata.normalize("NFC", text))
+    return [from_units(units[url.start : url.end]) for url in extract_urls(units)]

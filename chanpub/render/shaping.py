@@ -6,8 +6,8 @@ Counting rules, each from the platform's documentation:
   (https://docs.joinmastodon.org/user/posting/#text).
 - Bluesky: 300 graphemes and 3000 UTF-8 bytes; URLs count in full
   (https://docs.bsky.app/docs/advanced-guides/post-richtext).
-- X: twitter-text v3's weighted length (channels/x_text.py); URLs count as 23, emoji as 2
-  (https://docs.x.com/resources/fundamentals/counting-characters).
+- X: twitter-text v3's weighted length, counted by the x channel's own module; URLs
+  count as 23, emoji as 2 (https://docs.x.com/resources/fundamentals/counting-characters).
 - Telegram: UTF-16 code units of the text after HTML entity parsing
   (https://core.telegram.org/api/entities#entity-length).
 """
@@ -52,15 +52,6 @@ def count_mastodon(text: str) -> int:
     from chanpub.channels.mastodon_text import countable_text  # TLD tables load on first use
 
     return count_graphemes(countable_text(text))
-
-
-def count_x(text: str) -> int:
-    """X's weighted length, exactly as twitter-text v3 computes it: URLs (with a protocol,
-    or a known TLD) as 23, emoji as 2, CJK and Javanese as 2 a code point, Latin and
-    Indonesian as 1."""
-    from chanpub.channels.x_text import weighted_length  # its TLD tables load on first use
-
-    return weighted_length(text)
 
 
 def count_utf16(text: str) -> int:

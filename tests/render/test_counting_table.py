@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from chanpub.channels.atproto import detect_spans, facets
-from chanpub.render.shaping import count_graphemes, count_x
+from chanpub.channels.x_text import count_x
+from chanpub.render.shaping import count_graphemes
 
 TABLE = json.loads((Path(__file__).parent / "counting_table.json").read_text(encoding="utf-8"))
 ROWS: list[dict[str, Any]] = TABLE["rows"]

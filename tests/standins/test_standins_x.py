@@ -141,6 +141,7 @@ def test_x_timeline_shows_links_as_tco_and_needs_5_to_100() -> None:
         .json()
     )
     assert timeline["data"][0]["text"].startswith("Info &amp; jadwal https://t.co/")
+    assert "entities" not in timeline["data"][0], "only the fields asked for"
     assert (
         client(standin)
         .get(f"{X}/2/users/1500000000000000001/tweets", params={"max_results": 4}, headers=auth)
@@ -182,3 +183,34 @@ def test_x_429_says_when_to_come_back() -> None:
     answer = x_post(standin, text="Halo")
     assert answer.status_code == 429
     assert int(answer.headers["x-rate-limit-reset"]) == standin.clock.timestamp() + 900
+
+
+def test_x_timeline_gives_expanded_links_and_replies_when_asked() -> None:
+    standin = XStandIn(oauth2_token="user-token")
+    first = x_post(standin, text="Lihat kominfo.go.id").json()["data"]["id"]
+    standin.clock.advance(60)
+    x_post(standin, text=f"Info {URL} ya", reply={"in_reply_to_tweet_id": first})
+    timeline = (
+        client(standin)
+        .get(
+            f"{X}/2/users/1500000000000000001/tweets",
+            params={"max_results": 5, "tweet.fields": "entities,referenced_tweets,created_at"},
+            headers={"Authorization": "Bearer user-token"},
+        )
+        .json()["data"]
+    )
+    reply, post = timeline
+    (link,) = reply["entities"]["urls"]
+    assert reply["text"][link["start"] : link["end"]] == link["url"]
+    assert link["expanded_url"] == URL and reply["text"].startswith("Info https://t.co/")
+    assert reply["referenced_tweets"] == [{"type": "replied_to", "id": first}]
+    assert post["entities"]["urls"][0]["expanded_url"] == "http://kominfo.go.id"
+    assert "referenced_tweets" not in post and post["created_at"].endswith("Z")
+
+
+def test_x_confidential_clients_refresh_with_basic_auth() -> None:
+    standin = XStandIn(refresh_token="r1", client_id="cid", client_secret="cs")
+    form = {"grant_type": "refresh_token", "refresh_token": "r1"}
+    refused = client(standin).post(f"{X}/2/oauth2/token", data=form)
+    fresh = client(standin).post(f"{X}/2/oauth2/token", data=form, auth=("cid", "cs"))
+    assert (refused.status_code, fresh.status_code) == (401, 200)

@@ -20,9 +20,14 @@ Rules enforced, and where they are written:
   account may edit through the API depends on its plan/subscription (the X app sells
   editing with Premium), so `edits_allowed=False` refuses edits with 403.
 - DELETE /2/tweets/:id -> `{"data": {"deleted": true}}`: https://docs.x.com/x-api/posts/delete-post
-- GET /2/users/me, GET /2/users/:id/tweets (`max_results` 5-100, `start_time`; text as X
-  shows it: links as t.co, `&<>` as entities): https://docs.x.com/x-api/users/get-my-user
-  and https://docs.x.com/x-api/users/get-posts
+- GET /2/users/me, GET /2/users/:id/tweets (`max_results` 5-100, `start_time`,
+  `end_time`; text as X shows it: every link twitter-text finds, with or without a
+  protocol, as t.co, `&<>` as entities; `id`, `text` and `edit_history_tweet_ids` by
+  default, `created_at`, `entities` (urls with `expanded_url`) and `referenced_tweets`
+  only when `tweet.fields` asks): https://docs.x.com/x-api/users/get-my-user,
+  https://docs.x.com/x-api/users/get-posts and https://docs.x.com/x-api/fundamentals/fields
+- A confidential client refreshes with HTTP Basic `client_id:client_secret`:
+  https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token
 - Media: POST /2/media/upload (multipart `media`, `media_category`; images JPEG, PNG,
   GIF, WEBP up to 5 MB), POST /2/media/metadata (alt text up to 1,000 characters):
   https://docs.x.com/x-api/media/upload-media, https://docs.x.com/x-api/media/create-media-metadata
@@ -37,19 +42,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import html
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote
 
 import httpx
 
-from chanpub.channels.x_text import MAX_WEIGHTED_LENGTH, weighted_length
-from chanpub.render.shaping import URL_PATTERN
+from chanpub.channels.x_text import MAX_WEIGHTED_LENGTH, link_texts, weighted_length
 
 from .base import Body, Clock, StandIn, Tokens, inspect_image, read_body
+from .x_oauth1 import oauth1_valid
 
 USER = {"id": "1500000000000000001", "name": "Kominfo Kota", "username": "kominfokota"}
 TOKEN_LIFETIME = 7200
@@ -78,33 +82,6 @@ def _invalid(message: str) -> httpx.Response:
     )
 
 
-def _pct(value: str) -> str:
-    return quote(value, safe="-._~")
-
-
-def oauth1_valid(request: httpx.Request, consumer: tuple[str, str], token: tuple[str, str]) -> bool:
-    """Whether the request carries a correct HMAC-SHA1 OAuth 1.0a signature (RFC 5849)."""
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("OAuth "):
-        return False
-    oauth = {
-        unquote(k.strip()): unquote(v.strip().strip('"'))
-        for k, _, v in (p.partition("=") for p in header[6:].split(","))
-    }
-    if oauth.get("oauth_consumer_key") != consumer[0] or oauth.get("oauth_token") != token[0]:
-        return False
-    params = [(k, v) for k, v in oauth.items() if k != "oauth_signature"]
-    params += parse_qsl(request.url.query.decode(), keep_blank_values=True)
-    if request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-        params += parse_qsl(request.read().decode(), keep_blank_values=True)
-    normal = "&".join(f"{k}={v}" for k, v in sorted((_pct(k), _pct(v)) for k, v in params))
-    url = f"{request.url.scheme}://{request.url.host}{request.url.path}"
-    base = "&".join((request.method, _pct(url), _pct(normal)))
-    key = f"{_pct(consumer[1])}&{_pct(token[1])}".encode()
-    expected = base64.b64encode(hmac.new(key, base.encode(), hashlib.sha1).digest()).decode()
-    return hmac.compare_digest(expected, oauth.get("oauth_signature", ""))
-
-
 class XStandIn(StandIn):
     """One user. Give `oauth2_token` (+ `refresh_token`, `client_id`) or the four
     OAuth 1.0a values as `oauth1=((key, secret), (token, token_secret))`."""
@@ -115,6 +92,7 @@ class XStandIn(StandIn):
         oauth2_token: str | None = None,
         refresh_token: str | None = None,
         client_id: str = "chanpub-client",
+        client_secret: str | None = None,
         oauth1: tuple[tuple[str, str], tuple[str, str]] | None = None,
         app_token: str | None = None,
         clock: Clock | None = None,
@@ -126,6 +104,7 @@ class XStandIn(StandIn):
             self.tokens.add(oauth2_token, lifetime=TOKEN_LIFETIME)
         self.refresh_tokens = {refresh_token} if refresh_token else set()
         self.client_id = client_id
+        self.client_secret = client_secret
         self.oauth1 = oauth1
         self.app_token = app_token
         self.edits_allowed = edits_allowed
@@ -160,10 +139,23 @@ class XStandIn(StandIn):
                 return None
         return problem(401, "Unauthorized", "Unauthorized")
 
-    def refresh(self, body: Body) -> httpx.Response:
+    def refresh(self, request: httpx.Request) -> httpx.Response:
         """POST /2/oauth2/token with the refresh-token grant: rotate both tokens."""
+        body = read_body(request)
         old = body.get("refresh_token")
-        if body.get("grant_type") != "refresh_token" or body.get("client_id") != self.client_id:
+        if self.client_secret is not None:
+            basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+            if request.headers.get("Authorization") != f"Basic {basic}":
+                return httpx.Response(
+                    401,
+                    json={
+                        "error": "unauthorized_client",
+                        "error_description": "Missing valid authorization header",
+                    },
+                )
+        elif body.get("client_id") != self.client_id:
+            old = None
+        if body.get("grant_type") != "refresh_token" or old is None:
             return httpx.Response(
                 400,
                 json={
@@ -199,7 +191,7 @@ class XStandIn(StandIn):
     def route(self, request: httpx.Request) -> httpx.Response:
         path, method = request.url.path, request.method
         if (method, path) == ("POST", "/2/oauth2/token"):
-            return self.refresh(read_body(request))
+            return self.refresh(request)
         failure = self._auth_problem(request)
         if failure:
             return failure
@@ -331,12 +323,26 @@ class XStandIn(StandIn):
         return httpx.Response(200, json={"data": {"deleted": True}})
 
     @staticmethod
-    def shown(text: str) -> str:
-        """Text as the API returns it: links as t.co, &, < and > as entities."""
-        linked = URL_PATTERN.sub(
-            lambda m: "https://t.co/" + hashlib.sha1(m.group(0).encode()).hexdigest()[:10], text
-        )
-        return html.escape(linked, quote=False)
+    def shown(text: str) -> tuple[str, list[dict[str, Any]]]:
+        """Text as the API returns it (links as t.co, &, < and > as entities), and its
+        `entities.urls` (start and end in code points of the shown text)."""
+        shown, urls, rest = "", [], unicodedata.normalize("NFC", text)
+        for link in link_texts(text):
+            before, _, rest = rest.partition(link)
+            tco = "https://t.co/" + hashlib.sha1(link.encode()).hexdigest()[:10]
+            shown += html.escape(before, quote=False)
+            expanded = link if "://" in link else f"http://{link}"
+            urls.append(
+                {
+                    "start": len(shown),
+                    "end": len(shown) + len(tco),
+                    "url": tco,
+                    "expanded_url": expanded,
+                    "display_url": expanded.split("://", 1)[1][:26],
+                }
+            )
+            shown += tco
+        return shown + html.escape(rest, quote=False), urls
 
     def timeline(self, params: dict[str, str]) -> httpx.Response:
         limit = int(params.get("max_results", "10"))
@@ -344,21 +350,32 @@ class XStandIn(StandIn):
             return _invalid(
                 f"The `max_results` query parameter value [{limit}] is not between 5 and 100"
             )
+        fields = set(params.get("tweet.fields", "").split(","))
         posts = sorted(self.live(), key=lambda p: p["edited"], reverse=True)
-        if "start_time" in params:
-            start = datetime.fromisoformat(params["start_time"].replace("Z", "+00:00"))
-            posts = [p for p in posts if p["edited"] >= start]
-        data = [
-            {
-                "id": p["id"],
-                "text": self.shown(p["text"]),
-                "edit_history_tweet_ids": p["edit_history_tweet_ids"],
-                "created_at": p["edited"].isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            }
-            for p in posts[:limit]
-        ]
+        for name, keep in (("start_time", datetime.__ge__), ("end_time", datetime.__le__)):
+            if name in params:
+                when = datetime.fromisoformat(params[name].replace("Z", "+00:00"))
+                posts = [p for p in posts if keep(p["edited"], when)]
+        data = [self._shown_post(p, fields) for p in posts[:limit]]
         meta = {"result_count": len(data)}
         return httpx.Response(200, json={"data": data, "meta": meta} if data else {"meta": meta})
+
+    def _shown_post(self, post: dict[str, Any], fields: set[str]) -> dict[str, Any]:
+        text, urls = self.shown(post["text"])
+        shown: dict[str, Any] = {
+            "id": post["id"],
+            "text": text,
+            "edit_history_tweet_ids": post["edit_history_tweet_ids"],
+        }
+        if "created_at" in fields:
+            shown["created_at"] = (
+                post["edited"].isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            )
+        if "entities" in fields and urls:
+            shown["entities"] = {"urls": urls}
+        if "referenced_tweets" in fields and post["in_reply_to"]:
+            shown["referenced_tweets"] = [{"type": "replied_to", "id": post["in_reply_to"]}]
+        return shown
 
     # --- media ------------------------------------------------------------------------
 
@@ -372,7 +389,7 @@ class XStandIn(StandIn):
         if len(data) > IMAGE_BYTES:
             return _invalid("media: image size must be <= 5242880 bytes")
         media_id = self._id()
-        self.media[media_id] = {"id": media_id, "alt_text": None, "size": len(data)}
+        self.media[media_id] = {"id": media_id, "alt_text": None, "size": len(data), "data": data}
         return httpx.Response(
             200,
             json={

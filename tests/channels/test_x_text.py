@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chanpub.render.shaping import count_x
+from chanpub.channels.x_text import count_x
 
 
 @pytest.mark.parametrize(
