@@ -142,7 +142,8 @@ def plan_releases(
                 checked.add(channel.name)
                 problems.extend(_check_adapter(adapter, channel, config))
             channel_plans.append(ChannelPlan(channel, adapter))
-        unusable = _release_problems(release, channel_plans)
+        going_out = skip is None or explicit  # a draft in a folder is not opened
+        unusable = _release_problems(release, channel_plans) if going_out else []
         if unusable:  # e.g. a picture no channel can carry: held back like a broken file
             if explicit or invalid is None:
                 problems.extend(p for p in unusable if p not in problems)
