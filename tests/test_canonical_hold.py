@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import pytest
 from fake_channels import EditableChannel, FakeChannel, fresh_board, make_config
+from offices import POSTER, WEBSITE, office_yaml, press
 from typer.testing import CliRunner
 
 from chanpub import actions
@@ -89,24 +90,7 @@ def test_a_canonical_page_from_an_earlier_run_is_enough(tmp_path: Path) -> None:
     assert statuses(second) == {"site": "already-published", "social": "published"}
 
 
-OFFICE = """organisation: Diskominfo Kota Contoh
-language: id
-channels:
-  website:
-    type: static-site
-    canonical: true
-    path: public
-    base_url: https://kominfo.example.go.id/siaran/
-  press:
-    type: email
-    transport: outbox
-    path: outbox
-    from: "Humas <humas@example.go.id>"
-    lists: ["redaksi@media.example.com"]
-  poster:
-    type: poster-pdf
-    out: posters
-"""
+OFFICE = office_yaml(WEBSITE, press(), POSTER)
 
 
 def test_no_press_mail_or_poster_points_at_a_missing_page(

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from offices import WEBSITE, office_yaml, press
 from typer.testing import CliRunner
 
 from chanpub.cli import app
@@ -15,21 +16,7 @@ from chanpub.errors import ExitCode
 from chanpub.lock import send_lock
 from chanpub.testing import write_release
 
-CONFIG = """organisation: Diskominfo Kota Contoh
-language: id
-channels:
-  website:
-    type: static-site
-    canonical: true
-    path: public
-    base_url: https://kominfo.example.go.id/siaran/
-  press:
-    type: email
-    transport: outbox
-    path: outbox
-    from: "Humas <humas@example.go.id>"
-    lists: ["Redaksi <redaksi@media.example.com>", "tv@media.example.com"]
-"""
+CONFIG = office_yaml(WEBSITE, press("Redaksi <redaksi@media.example.com>", "tv@media.example.com"))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from fake_channels import EditableChannel, FakeChannel, fresh_board, make_config
+from offices import office_yaml
 from typer.testing import CliRunner
 
 from chanpub import actions
@@ -18,21 +19,7 @@ from chanpub.lock import send_lock
 from chanpub.outcomes import RunResult
 from chanpub.testing import write_release
 
-CONFIG = """organisation: Diskominfo Kota Contoh
-language: id
-channels:
-  website:
-    type: static-site
-    canonical: true
-    path: public
-    base_url: https://kominfo.example.go.id/siaran/
-  press:
-    type: email
-    transport: outbox
-    path: outbox
-    from: "Humas <humas@example.go.id>"
-    lists: ["redaksi@media.example.com"]
-"""
+CONFIG = office_yaml()
 
 GOOD_SLUG = "pemkot-buka-layanan-adminduk-keliling"
 

@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from offices import WEBSITE, office_yaml
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -19,15 +20,7 @@ from chanpub.cli import app
 from chanpub.release import content_sha256, load_release
 from chanpub.testing import write_release
 
-CONFIG = """organisation: Diskominfo Kota Contoh
-language: id
-channels:
-  website:
-    type: static-site
-    canonical: true
-    path: public
-    base_url: https://kominfo.example.go.id/siaran/
-"""
+CONFIG = office_yaml(WEBSITE)
 
 
 def picture(format: str, size: tuple[int, int] = (64, 48), colour: str = "navy") -> bytes:

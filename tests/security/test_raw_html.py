@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from offices import POSTER, WEBSITE, office_yaml, press
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -28,23 +29,7 @@ Paragraf kedua: <i>miring</i> dan [tautan](https://kominfo.example.go.id/info).
 SHOWN = "Warga diminta tenang. Ini bold teks. Selesai."
 MARKUP = ("<script", "alert", "<b>", "</b>", "onerror", "<img", "<!--", "catatan internal")
 
-CONFIG = """organisation: Diskominfo Kota Contoh
-channels:
-  website:
-    type: static-site
-    canonical: true
-    path: public
-    base_url: https://kominfo.example.go.id/siaran/
-  poster:
-    type: poster-pdf
-    out: posters
-  press:
-    type: email
-    transport: outbox
-    path: outbox
-    from: "Humas <humas@example.go.id>"
-    lists: ["Redaksi <redaksi@media.example.com>"]
-"""
+CONFIG = office_yaml(WEBSITE, POSTER, press("Redaksi <redaksi@media.example.com>"), language=None)
 
 
 class VisibleText(HTMLParser):
