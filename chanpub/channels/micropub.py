@@ -30,28 +30,27 @@ from __future__ import annotations
 import mimetypes
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
-from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, SecretStr
 
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Action,
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import AuthError, ChannelError, PermanentError
+from chanpub.files import read_file_for
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
 
 if TYPE_CHECKING:
     import httpx
-
-
-def _http_url(value: str | None) -> str | None:
-    if value is None:
-        return None
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
-            "must be an http:// or https:// address, e.g. https://kominfo.example.go.id/micropub"
-        )
-    return value.strip()
 
 
 class MicropubOptions(BaseModel):
@@ -59,14 +58,9 @@ class MicropubOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    endpoint: str
+    endpoint: WebAddress
     token: SecretStr
-    media_endpoint: str | None = None
-
-    @field_validator("endpoint", "media_endpoint")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        return _http_url(value)
+    media_endpoint: WebAddress | None = None
 
 
 class MicropubChannel:
@@ -184,6 +178,53 @@ class MicropubChannel:
             details={**receipt.details, "photo": photo},
         )
 
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A correction replaces the entry's properties in place with the note above the
+        content and `updated` set (`action: update`); a retraction deletes the entry
+        (`action: delete`), https://www.w3.org/TR/micropub/#update and #delete. Both are
+        harmless to repeat; a delete the server answers "no such post" was already done."""
+        previous = amendment.previous
+        if not previous.url:
+            raise PermanentError(
+                _(
+                    "{channel}: the entry's URL is not known, so it cannot be updated: edit it on "
+                    "the site"
+                ).format(channel=self.name)
+            )
+        journal = self.context.journal(key)
+        retried = journal.status("entry") == "in_progress"
+        journal.begin("entry")
+        if amendment.retraction:
+            response = self._send(
+                "POST",
+                self.options.endpoint,
+                json={"action": "delete", "url": previous.url},
+                allow=frozenset({400, 404, 410}),
+            )
+            gone = not response.is_success
+            action = Action.UNCHANGED if gone and not retried else Action.DELETED
+        else:
+            replace = self.properties(preview.release, previous.details.get("photo"))
+            replace.pop("mp-slug")
+            language = preview.release.language or self.context.language
+            note = correction_html(amendment, language)
+            replace["content"] = [{"html": note + _content(replace)}]
+            replace["updated"] = [amendment.at.isoformat()]
+            self._send(
+                "POST",
+                self.options.endpoint,
+                json={"action": "update", "url": previous.url, "replace": replace},
+            )
+            action = Action.EDITED
+        journal.sent("entry", action)
+        return Receipt(
+            remote_id=previous.remote_id,
+            url=None if amendment.retraction else previous.url,
+            published_at=datetime.now(UTC),
+            details={**previous.details, "amended": amendment.kind},
+            action=action,
+        )
+
     def verify(self) -> None:
         """The token is accepted (a q=config query)."""
         self._config()
@@ -209,14 +250,7 @@ class MicropubChannel:
 
     def _photo_file(self, release: Release, part: str = "photo") -> dict[str, Any]:
         assert release.image is not None  # callers check
-        try:
-            data = release.image.read_bytes()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=release.image, reason=error.strerror
-                )
-            ) from None
+        data = read_file_for(self.name, release.image)
         kind = mimetypes.guess_type(release.image.name)[0] or "application/octet-stream"
         return {part: (release.image.name, data, kind)}
 
@@ -229,10 +263,21 @@ class MicropubChannel:
         return config if isinstance(config, dict) else {}
 
     def _media_endpoint(self) -> str | None:
-        """The option, else the server's `media-endpoint` from q=config, else None."""
+        """The option, else the server's `media-endpoint` from q=config, else None.
+
+        Servers SHOULD answer q=config (https://www.w3.org/TR/micropub/#configuration), so
+        one that refuses it (other than for the token) is a server without a media
+        endpoint: the photo then travels as a multipart part of the entry
+        (https://www.w3.org/TR/micropub/#uploading-files)."""
         if self.options.media_endpoint:
             return self.options.media_endpoint
-        found = self._config().get("media-endpoint")
+        try:
+            config = self._config()
+        except AuthError:
+            raise
+        except ChannelError:
+            return None
+        found = config.get("media-endpoint")
         return urljoin(self.options.endpoint, found) if isinstance(found, str) and found else None
 
     def _upload(self, release: Release, media: str) -> dict[str, str]:
@@ -252,24 +297,28 @@ class MicropubChannel:
         self, method: str, url: str, *, allow: frozenset[int] = frozenset(), **kwargs: Any
     ) -> httpx.Response:
         """An authenticated request; the 2xx (or allowed) answer, or a ChannelError."""
-        import httpx
-
-        from chanpub.http import error_for_exception
+        from chanpub.http import send
 
         headers = {
             **kwargs.pop("headers", {}),
             "Authorization": f"Bearer {self.options.token.get_secret_value()}",
         }
-        try:
-            response = self.context.http.request(method, url, headers=headers, **kwargs)
-        except httpx.TransportError as error:
-            raise error_for_exception(error, channel=self.name, method=method, url=url) from None
-        if response.is_success or response.status_code in allow:
-            return response
-        raise self._error(response)
+        return send(
+            self.context.http,
+            method,
+            url,
+            channel=self.name,
+            secret_variable=self.context.variable_for("token"),
+            refine=self._refine,
+            accept=allow,
+            headers=headers,
+            **kwargs,
+        )
 
-    def _error(self, response: httpx.Response) -> ChannelError:
-        from chanpub.http import error_for_response, short_reason
+    def _refine(self, response: httpx.Response, error: ChannelError) -> ChannelError:
+        """Micropub's errors (https://www.w3.org/TR/micropub/#error-response): which token
+        or scope to fix."""
+        from chanpub.http import short_reason
 
         variable = self.context.variable_for("token")
         try:
@@ -296,4 +345,22 @@ class MicropubChannel:
                     reason=short_reason(response),
                 )
             )
-        return error_for_response(response, channel=self.name, secret_variable=variable)
+        return error
+
+
+def correction_html(amendment: Amendment, language: str) -> str:
+    """The visible note above a corrected entry's content: label, time and note, escaped."""
+    from html import escape
+
+    from chanpub.render.notices import notice_labels, notice_time
+
+    labels = notice_labels(language)
+    when = notice_time(amendment.at, language)
+    return (
+        f'<p class="correction"><strong>{escape(labels["correction"])}</strong> '
+        f"({escape(when)}): {escape(amendment.note)}</p>\n"
+    )
+
+
+def _content(properties: dict[str, list[Any]]) -> str:
+    return str(properties["content"][0]["html"])

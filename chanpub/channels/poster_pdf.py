@@ -19,8 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
 from chanpub.errors import ConfigError, PermanentError, ReleaseError
-from chanpub.files import remove_stale_temporaries, write_atomically
+from chanpub.files import check_writable_folder, remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.dates import release_day
 from chanpub.render.pdf.blocks import Theme
@@ -58,19 +59,12 @@ class PosterPdfOptions(BaseModel):
     logo: str | None = None
     colors: PosterColors = PosterColors()
     language: Literal["id", "en"] | None = None
-    url: str | None = None
+    url: WebAddress | None = None  # the public page of the releases
 
     @field_validator("size")
     @classmethod
     def _size(cls, value: str) -> str:
         page_size(value)
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (the public page of the releases)")
         return value
 
     @model_validator(mode="after")
@@ -329,17 +323,7 @@ class PosterPdfChannel:
     def verify(self) -> None:
         """The output folder can be written and the logo read."""
         self.check()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            probe = self.folder / ".chanpub-probe"
-            probe.write_text("ok", encoding="utf-8")
-            probe.unlink()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot write to {path}: {reason}").format(
-                    channel=self.name, path=self.folder, reason=error.strerror
-                )
-            ) from None
+        check_writable_folder(self.name, self.folder)
 
 
 def share_text(content: PosterContent) -> str:

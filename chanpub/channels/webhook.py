@@ -19,7 +19,8 @@ The request: `POST url` with `Content-Type: application/json; charset=utf-8` and
 - `X-Chanpub-Timestamp`: Unix time in seconds when the request was signed;
 - `X-Chanpub-Signature`: `sha256=` + lower-case hex of HMAC-SHA256(secret,
   timestamp + "." + body), over the exact body bytes;
-- `X-Chanpub-Event`: `release.published` or `release.updated`;
+- `X-Chanpub-Event`: `release.published`, `release.updated`, `release.corrected` or
+  `release.retracted`;
 - `Idempotency-Key`: the delivery key (hex; stable across retries of one delivery).
 
 The receiver must recompute the signature over the raw body (constant-time compare), refuse
@@ -49,9 +50,19 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import AuthError, PermanentError
+from chanpub.contract import (
+    Action,
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    Receipt,
+)
+from chanpub.errors import AuthError
+from chanpub.files import read_file_for
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
 
 if TYPE_CHECKING:
@@ -94,22 +105,9 @@ class WebhookOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    url: str
+    url: WebAddress
     secret: SecretStr
     headers: dict[str, SecretStr] = {}  # values may hold tokens: never shown
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(value.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(
-                "must be an http:// or https:// address, e.g. "
-                "https://portal.example.go.id/hooks/chanpub"
-            )
-        return value.strip()
 
     @field_validator("headers")
     @classmethod
@@ -151,6 +149,7 @@ class WebhookChannel:
         event: str,
         previous: Receipt | None = None,
         image_data: bool = True,
+        amendment: Amendment | None = None,
     ) -> dict[str, Any]:
         """The JSON document described in docs/webhook.md."""
         from chanpub.markdown import to_html, to_plain
@@ -185,19 +184,18 @@ class WebhookChannel:
         }
         if previous is not None:
             result["previous"] = {"id": previous.remote_id, "url": previous.url}
+        if amendment is not None:
+            result["amendment"] = {
+                "kind": amendment.kind,
+                "note": amendment.note,
+                "at": amendment.at.isoformat(),
+            }
         return result
 
     def _image(self, release: Release, with_data: bool) -> dict[str, Any] | None:
         if release.image is None:
             return None
-        try:
-            data = release.image.read_bytes()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=release.image, reason=error.strerror
-                )
-            ) from None
+        data = read_file_for(self.name, release.image)
         return {
             "filename": release.image.name,
             "alt": release.image_alt,
@@ -262,6 +260,29 @@ class WebhookChannel:
                 published_at=updated.published_at,
                 details=updated.details,
             )
+        )
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """POST `release.corrected` (the new version with the note) or `release.retracted`
+        (the reason), naming the earlier delivery; the receiver updates or withdraws that
+        article. The Idempotency-Key is the amendment's key, so a resend creates nothing."""
+        event = "release.retracted" if amendment.retraction else "release.corrected"
+        previous = amendment.previous
+        document = self.document(
+            preview.release,
+            preview.links,
+            key=key,
+            event=event,
+            previous=previous,
+            amendment=amendment,
+        )
+        sent = self._post(document, key)
+        return Receipt(
+            remote_id=previous.remote_id,
+            url=None if amendment.retraction else sent.url or previous.url,
+            published_at=sent.published_at,
+            details={**sent.details, "event": event},
+            action=Action.DELETED if amendment.retraction else Action.EDITED,
         )
 
     def _post(self, document: dict[str, Any], key: str) -> Receipt:

@@ -8,13 +8,11 @@ Counting rules, each from the platform's documentation:
   (https://docs.bsky.app/docs/advanced-guides/post-richtext).
 - X: twitter-text v3's weighted length, counted by the x channel's own module; URLs
   count as 23, emoji as 2 (https://docs.x.com/resources/fundamentals/counting-characters).
-- Telegram: UTF-16 code units of the text after HTML entity parsing
-  (https://core.telegram.org/api/entities#entity-length).
+Telegram's count (UTF-16 code units after HTML entity parsing) lives in its adapter.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -52,16 +50,6 @@ def count_mastodon(text: str) -> int:
     from chanpub.channels.mastodon_text import countable_text  # TLD tables load on first use
 
     return count_graphemes(countable_text(text))
-
-
-def count_utf16(text: str) -> int:
-    """UTF-16 code units (Telegram's unit)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def count_telegram_html(text: str) -> int:
-    """Telegram's count for an HTML-formatted message: tags removed, entities decoded."""
-    return count_utf16(html.unescape(re.sub(r"<[^>]+>", "", text)))
 
 
 @dataclass(frozen=True)

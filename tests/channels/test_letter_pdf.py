@@ -194,7 +194,7 @@ class Killed(BaseException):
 def test_a_run_killed_while_writing_letters_keeps_the_numbers_given(
     tmp_path: Path, ledger: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import chanpub.channels.letter_pdf as module
+    import chanpub.channels.letter_pdf.channel as module
 
     release = release_of(tmp_path)
     real_write = module.write_atomically
@@ -355,3 +355,12 @@ def test_signature_image_is_printed_above_the_name(tmp_path: Path, ledger: Ledge
     images = picture_boxes(receipt.files[2])
     name = find_text(receipt.files[2], "Dra. Maria Wenas")[0]
     assert len(images) == 1 and images[0][3] <= name[1] + 0.5
+
+
+def test_verify_proves_the_output_folder_can_be_written(tmp_path: Path, ledger: Ledger) -> None:
+    from chanpub.errors import PermanentError
+
+    channel(tmp_path, ledger).verify()
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    with pytest.raises(PermanentError, match=r"letters: cannot write to .*taken"):
+        channel(tmp_path, ledger, out="taken").verify()

@@ -42,6 +42,7 @@ class Endpoint:
     base: str = ""
     media: bool = True  # q=config names a media endpoint
     json_ok: bool = True  # accepts JSON (optional for Micropub servers)
+    config_status: int = 200  # the answer to q=config (a SHOULD for servers)
     entries: dict[str, dict[str, list[Any]]] = field(default_factory=dict)  # URL -> properties
     files: dict[str, bytes] = field(default_factory=dict)
     seen: list[str] = field(default_factory=list)  # "METHOD path?query content-type"
@@ -56,6 +57,8 @@ class Endpoint:
             return 401, {}, {"error": "unauthorized", "error_description": "unknown token"}
         path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
         if method == "GET" and query.get("q") == ["config"]:
+            if self.config_status != 200:
+                return self.config_status, {}, {"error": "invalid_request"}
             return 200, {}, {"media-endpoint": f"{self.base}/media"} if self.media else {}
         if token == READ_ONLY:
             return 403, {}, {"error": "insufficient_scope", "error_description": "needs create"}
@@ -67,8 +70,13 @@ class Endpoint:
             if not self.json_ok:
                 return 415, {}, {"error": "invalid_request", "error_description": "no JSON"}
             document = json.loads(body)
-            if document.get("action") == "update":
-                self.entries[document["url"]].update(document["replace"])
+            if document.get("action") in ("update", "delete"):
+                if document["url"] not in self.entries:
+                    return 400, {}, {"error": "invalid_request", "error_description": "no post"}
+                if document["action"] == "delete":
+                    del self.entries[document["url"]]
+                else:
+                    self.entries[document["url"]].update(document["replace"])
                 return 204, {}, None
             properties = document["properties"]
         elif kind.startswith("multipart/form-data"):
@@ -162,8 +170,8 @@ def test_contract_preview_is_offline_and_hides_the_token(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"endpoint": "kominfo.example.go.id/micropub"}, "must be an http:// or https:// address"),
-        ({"media_endpoint": "ftp://media.example.go.id"}, "must be an http:// or https:// address"),
+        ({"endpoint": "kominfo.example.go.id/micropub"}, "must be a web address"),
+        ({"media_endpoint": "ftp://media.example.go.id"}, "must be a web address"),
         ({"token": None}, "token"),
     ],
 )
@@ -217,6 +225,20 @@ def test_without_a_media_endpoint_the_photo_travels_in_a_multipart_entry(
     assert entry["photo"] == [IMAGE] and entry["name"] == [rel.title]
 
 
+@pytest.mark.parametrize("status", [400, 404, 500])
+def test_when_q_config_fails_the_photo_travels_in_a_multipart_entry(
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client, status: int
+) -> None:
+    # The config query is a SHOULD (https://www.w3.org/TR/micropub/#configuration); without
+    # a media endpoint the photo goes as a multipart part (#uploading-files).
+    endpoint.config_status = status
+    micropub = channel(endpoint, tmp_path, client)
+    rel = release(tmp_path)
+    receipt = check_receipt(micropub.publish(micropub.preview(rel, Links()), "ef" * 32))
+    assert endpoint.seen[-1] == "POST /micropub multipart/form-data"
+    assert endpoint.entries[str(receipt.url)]["photo"] == [IMAGE]
+
+
 def test_a_server_without_json_gets_a_form(
     endpoint: Endpoint, tmp_path: Path, client: httpx.Client
 ) -> None:
@@ -267,3 +289,51 @@ def test_a_token_without_the_create_scope_is_explained(
     with pytest.raises(PermanentError, match="'create' scope"):
         micropub.publish(micropub.preview(release(tmp_path), Links()), "78" * 32)
     assert endpoint.entries == {}
+
+
+def test_a_correction_updates_the_entry_in_place_with_the_note(
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
+    from datetime import UTC, datetime
+
+    from chanpub.contract import Action, Amendment
+
+    micropub = channel(endpoint, tmp_path, client)
+    first = micropub.publish(micropub.preview(release(tmp_path), Links()), "9a" * 32)
+    changed = release(tmp_path / "v2", title="Layanan Dimulai Selasa")
+    at = datetime(2026, 9, 7, 9, 30, tzinfo=UTC)
+    amendment = Amendment(kind="correction", note="Selasa, bukan Senin.", at=at, previous=first)
+    done = micropub.amend(micropub.preview(changed, Links()), amendment, key="c1")
+    assert done.action is Action.EDITED and done.url == first.url
+    entry = endpoint.entries[str(first.url)]
+    assert entry["name"] == ["Layanan Dimulai Selasa"] and entry["updated"] == [at.isoformat()]
+    html = entry["content"][0]["html"]
+    assert html.startswith('<p class="correction"><strong>Ralat</strong>')
+    assert "Selasa, bukan Senin." in html and "<strong>keliling</strong>" in html
+    assert entry["photo"] == [
+        {"value": f"{endpoint.base}/files/1.png", "alt": "Petugas melayani warga"}
+    ]
+    assert len(endpoint.files) == 1  # the photo is not uploaded again
+
+
+def test_a_retraction_deletes_the_entry_once(
+    endpoint: Endpoint, tmp_path: Path, client: httpx.Client
+) -> None:
+    from datetime import UTC, datetime
+
+    from chanpub.contract import Action, Amendment
+
+    micropub = channel(endpoint, tmp_path, client)
+    rel = release(tmp_path)
+    first = micropub.publish(micropub.preview(rel, Links()), "9b" * 32)
+    at = datetime(2026, 9, 7, 9, 30, tzinfo=UTC)
+    amendment = Amendment(kind="retraction", note="Dibatalkan.", at=at, previous=first)
+    preview = micropub.preview(rel, Links())
+    done = micropub.amend(preview, amendment, key="r")
+    assert done.action is Action.DELETED and done.url is None and endpoint.entries == {}
+    # A run that sent the delete and lost its answer tries again: the entry is gone,
+    # which is what it did.
+    micropub.context.journal("r-lost").begin("entry")
+    assert micropub.amend(preview, amendment, key="r-lost").action is Action.DELETED
+    # Asked again under another key: already gone, nothing to do.
+    assert micropub.amend(preview, amendment, key="r2").action is Action.UNCHANGED

@@ -257,7 +257,7 @@ def test_no_text_lies_in_the_margins(tmp_path: Path, case: str) -> None:
         ({"size": "400x12"}, "at most 12 times as wide"),
         ({"margin_mm": 60}, "leaves no room"),
         ({"colors": {"primary": "navy"}}, "is not a colour"),
-        ({"url": "ftp://example.org"}, "must start with https://"),
+        ({"url": "ftp://example.org"}, "must be a web address"),
         ({"orientation": "sideways"}, "portrait"),
     ],
 )
@@ -295,3 +295,13 @@ def test_logo_is_drawn_with_the_organisation_as_alt_text(tmp_path: Path) -> None
     picture(tmp_path / "logo.png", (300, 360), "#f5c518")
     receipt = publish(channel(tmp_path, logo="logo.png"), sample_release(tmp_path))
     assert "Dinas Kominfo Kota Contoh" in alt_texts(receipt.files[0])
+
+
+def test_verify_proves_the_output_folder_can_be_written(tmp_path: Path) -> None:
+    from chanpub.errors import PermanentError
+
+    channel(tmp_path).verify()
+    assert (tmp_path / "posters").is_dir() and list((tmp_path / "posters").iterdir()) == []
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    with pytest.raises(PermanentError, match=r"poster: cannot write to .*taken"):
+        channel(tmp_path, out="taken").verify()

@@ -198,6 +198,41 @@ def test_publishing_again_rewrites_instead_of_duplicating(tmp_path: Path) -> Non
     assert site.lookup("other") is None
 
 
+def test_a_page_left_by_a_killed_run_is_listed_when_the_next_run_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    from chanpub import files
+
+    site = channel(tmp_path)
+    site.publish(site.preview(sample_release(tmp_path / "a", title="Pertama"), Links()), key="a")
+    release = sample_release(tmp_path / "b", title="Kedua Terbit")
+    real_write = files.write_atomically
+
+    def killed_after_the_page(path: Path, content: str | bytes, **kwargs: bool) -> None:
+        if path.name in ("index.html", "feed.xml"):
+            raise SystemExit("killed")  # the run dies after the page, before the listing
+        real_write(path, content, **kwargs)
+
+    for module in ("chanpub.channels.static_site.channel", "chanpub.channels.static_site.listing"):
+        monkeypatch.setattr(
+            importlib.import_module(module), "write_atomically", killed_after_the_page
+        )
+    with pytest.raises(SystemExit):
+        site.publish(site.preview(release, Links()), key="b")
+    monkeypatch.undo()
+    public = tmp_path / "public"
+    assert (public / f"{release.slug}.html").is_file()
+    assert "Kedua Terbit" not in (public / "index.html").read_text(encoding="utf-8")
+
+    found = channel(tmp_path).lookup("b")  # the next run resolves the in-progress mark
+    assert found is not None and found.url == f"{BASE}{release.slug}.html"
+    assert "Kedua Terbit" in (public / "index.html").read_text(encoding="utf-8")
+    feed = (public / "feed.xml").read_text(encoding="utf-8")
+    assert "Kedua Terbit" in feed and "Pertama" in feed
+
+
 def test_page_matches_golden(tmp_path: Path, golden) -> None:  # type: ignore[no-untyped-def]
     release = sample_release(
         tmp_path, date="2026-09-03", tags=["adminduk"], source="Dinas Kominfo Kota Contoh"

@@ -88,7 +88,7 @@ def test_entries_carry_their_url_as_id_and_link_and_their_dates(tmp_path: Path) 
 
 
 def test_an_empty_site_has_a_valid_feed_dated_at_the_epoch(tmp_path: Path) -> None:
-    feed = site(tmp_path, base_url=BASE)._feed([])
+    feed = site(tmp_path, base_url=BASE)._listing()._feed([])
     assert atom_problems(feed) == []
     assert ET.fromstring(feed).findtext(f"{ATOM}updated") == "1970-01-01T00:00:00+00:00"
 

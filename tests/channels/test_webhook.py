@@ -133,8 +133,8 @@ def test_contract_preview_is_offline_and_hides_secrets(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"url": "ftp://portal.example.go.id/hooks"}, "must be an http:// or https:// address"),
-        ({"url": "portal.example.go.id/hooks"}, "must be an http:// or https:// address"),
+        ({"url": "ftp://portal.example.go.id/hooks"}, "must be a web address"),
+        ({"url": "portal.example.go.id/hooks"}, "must be a web address"),
         ({"headers": {"X-Chanpub-Signature": "x"}}, "is set by chanpub"),
         ({"headers": {"Idempotency-Key": "x"}}, "is set by chanpub"),
         ({"headers": {"Bad Header": "x"}}, "is not a header name"),
@@ -276,3 +276,33 @@ def test_a_2xx_without_json_is_success_without_a_url(
     receipt = webhook.publish(webhook.preview(sample_release(tmp_path), Links()), "78" * 32)
     assert receipt.url is None and receipt.remote_id == "78" * 32
     assert len(receiver.entries) == 1
+
+
+def test_corrections_and_retractions_are_signed_events_naming_the_first_delivery(
+    receiver: Receiver, tmp_path: Path, client: httpx.Client
+) -> None:
+    from datetime import UTC, datetime
+
+    from chanpub.contract import Action, Amendment
+
+    webhook = channel(receiver, tmp_path, client)
+    release = sample_release(tmp_path)
+    first = webhook.publish(webhook.preview(release, Links()), "12" * 32)
+    at = datetime(2026, 9, 7, 9, 30, tzinfo=UTC)
+    note = "Layanan dimulai Selasa, bukan Senin."
+    correction = Amendment(kind="correction", note=note, at=at, previous=first)
+    done = webhook.amend(webhook.preview(release, Links()), correction, key="c" * 64)
+    assert done.action is Action.EDITED and done.url == first.url
+    document = receiver.entries[1]
+    assert receiver.requests[1][0]["x-chanpub-event"] == "release.corrected"
+    assert document["event"] == "release.corrected"
+    assert document["previous"] == {"id": "1", "url": first.url}
+    assert document["amendment"] == {"kind": "correction", "note": note, "at": at.isoformat()}
+    # Sent again with the same key (its answer was lost): the receiver creates nothing new.
+    webhook.amend(webhook.preview(release, Links()), correction, key="c" * 64)
+    assert len(receiver.entries) == 2
+    retraction = Amendment(kind="retraction", note="Dibatalkan.", at=at, previous=first)
+    withdrawn = webhook.amend(webhook.preview(release, Links()), retraction, key="r" * 64)
+    assert withdrawn.action is Action.DELETED and withdrawn.url is None
+    assert receiver.entries[2]["event"] == "release.retracted"
+    assert receiver.entries[2]["amendment"]["note"] == "Dibatalkan."

@@ -136,8 +136,8 @@ def test_contract_preview_is_offline_and_hides_the_password(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        ({"site": "kominfo.example.go.id"}, "must be the site's address"),
-        ({"site": "ftp://kominfo.example.go.id"}, "must be the site's address"),
+        ({"site": "kominfo.example.go.id"}, "must be a web address"),
+        ({"site": "ftp://kominfo.example.go.id"}, "must be a web address"),
         ({"status": "draft"}, "'publish' or 'future'"),
         ({"app_password": None}, "app_password"),
     ],
@@ -364,3 +364,54 @@ def test_channels_yaml_with_wordpress_as_the_canonical_channel(
     assert options.site == "https://kominfo.example.go.id"  # type: ignore[attr-defined]
     assert options.app_password.get_secret_value() == "abcdEFGHijklMNOPqrstUVWX"  # type: ignore[attr-defined]
     assert "abcd" not in repr(options)
+
+
+def test_a_correction_edits_the_post_with_the_note_and_twice_is_once(
+    site: dict[str, str], tmp_path: Path, client: httpx.Client, admin: httpx.Client
+) -> None:
+    from chanpub.contract import Action, Amendment
+
+    wordpress = channel(site, tmp_path, client)
+    rel = release(tmp_path)
+    receipt = wordpress.publish(wordpress.preview(rel, Links()), new_key())
+    changed = release(tmp_path, body="Mulai **Selasa**, 8 September.\n", slug=rel.slug)
+    at = datetime(2026, 9, 7, 9, 30, tzinfo=UTC)
+    note = "Layanan dimulai Selasa, bukan Senin."
+    amendment = Amendment(kind="correction", note=note, at=at, previous=receipt)
+    preview = wordpress.preview(changed, Links())
+    done = wordpress.amend(preview, amendment, key=new_key())
+    assert done.action is Action.EDITED and done.url == receipt.url
+    [post] = posts_with_slug(admin, rel.slug)
+    raw = post["content"]["raw"]
+    assert raw.startswith('<p class="chanpub-correction"><strong>Ralat</strong>')
+    assert note in raw and "<strong>Selasa</strong>" in raw
+    assert f"<!-- chanpub:{receipt.details['key']} -->" in raw  # lookup still finds it
+    # Its answer lost, the same correction again changes nothing.
+    assert wordpress.amend(preview, amendment, key=new_key()).action is Action.UNCHANGED
+    [post] = posts_with_slug(admin, rel.slug)
+    assert post["content"]["raw"].count(note) == 1
+
+
+@pytest.mark.parametrize("retract", ["draft", "trash"])
+def test_a_retraction_leaves_a_notice_and_takes_the_post_off_the_site(
+    site: dict[str, str],
+    tmp_path: Path,
+    client: httpx.Client,
+    admin: httpx.Client,
+    retract: str,
+) -> None:
+    from chanpub.contract import Action, Amendment
+
+    wordpress = channel(site, tmp_path, client, retract=retract)
+    rel = release(tmp_path)
+    receipt = wordpress.publish(wordpress.preview(rel, Links()), new_key())
+    at = datetime(2026, 9, 7, 9, 30, tzinfo=UTC)
+    amendment = Amendment(kind="retraction", note="Acara dibatalkan.", at=at, previous=receipt)
+    preview = wordpress.preview(rel, Links())
+    done = wordpress.amend(preview, amendment, key=new_key())
+    assert done.action is Action.DELETED and done.url is None
+    post = admin.get(f"posts/{receipt.remote_id}", params={"context": "edit"}).json()
+    assert post["status"] == retract
+    assert "Alasan: Acara dibatalkan." in post["content"]["raw"]
+    assert httpx.get(str(receipt.url)).status_code == 404
+    assert wordpress.amend(preview, amendment, key=new_key()).action is Action.UNCHANGED

@@ -142,6 +142,7 @@ class TelegramStandIn(StandIn):
         self.chat_ids = {str(numeric_id), chat_id}
         self.can_post = can_post
         self.messages: dict[int, dict[str, Any]] = {}
+        self.photos: list[bytes] = []  # every uploaded photo's bytes, as received
         self._next = 100
 
     def live(self) -> list[dict[str, Any]]:
@@ -254,6 +255,7 @@ class TelegramStandIn(StandIn):
             "entities": entities,
             "sent": self.clock.now(),
             "reply_to": reply.get("message_id") if isinstance(reply, dict) else None,
+            "link_preview": params.get("link_preview_options"),
         }
         self.messages[self._next] = message
         return _ok(self._public(message))
@@ -283,6 +285,7 @@ class TelegramStandIn(StandIn):
         if not isinstance(photo, tuple):
             return _fail(400, "Bad Request: there is no photo in the request")
         data = photo[1]
+        self.photos.append(data)
         info = inspect_image(data)
         if info is None:
             return _fail(400, "Bad Request: IMAGE_PROCESS_FAILED")

@@ -16,6 +16,7 @@ Options (channels.yaml)::
       app_password: ${WP_APP_PASSWORD}
       categories: [Siaran Pers]                # by name; created when missing
       status: publish                          # or: future
+      retract: draft                           # or: trash (where a retracted post goes)
 
 `status: publish` (the default) publishes when chanpub sends. `status: future` lets WordPress
 schedule the post: a release whose `publish_at` is still ahead is created with status
@@ -26,6 +27,9 @@ Exactly once: the content carries an invisible marker `<!-- chanpub:<key> -->`; 
 creating, publish (and `lookup`) search for it, so a retried or crashed run finds the post it
 made instead of making another. A post with the same slug that this delivery did not make is
 reported, never overwritten. `send --update` edits the post in place by id.
+
+Corrections edit the post in place with the note above the text; retractions leave a notice
+and move the post to draft, or to the trash with `retract: trash` (amend.py).
 """
 
 from __future__ import annotations
@@ -34,30 +38,28 @@ import hashlib
 import html
 import mimetypes
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import AuthError, ChannelError, DuplicateError, PermanentError
+from chanpub.channels.wordpress.rest import WordpressRest, decode, json_or_none
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    Receipt,
+)
+from chanpub.errors import DuplicateError, PermanentError
+from chanpub.files import read_file_for
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
-
-if TYPE_CHECKING:
-    import httpx
 
 STATUSES = "publish,future,draft,pending,private"
 POST_FIELDS = "id,link,status,slug,date_gmt,content,permalink_template,featured_media"
 TAXONOMIES = {"categories": "category", "tags": "tag"}
-
-
-def _site_url(value: str) -> str:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be the site's address, e.g. https://kominfo.example.go.id")
-    return value.strip().rstrip("/")
 
 
 class WordpressOptions(BaseModel):
@@ -65,16 +67,12 @@ class WordpressOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    site: str
+    site: WebAddress  # the site's address, e.g. https://kominfo.example.go.id
     username: str
     app_password: SecretStr
     categories: list[str] = []
     status: Literal["publish", "future"] = "publish"
-
-    @field_validator("site")
-    @classmethod
-    def _site(cls, value: str) -> str:
-        return _site_url(value)
+    retract: Literal["draft", "trash"] = "draft"  # where a retracted release's post goes
 
     @field_validator("app_password")
     @classmethod
@@ -101,9 +99,7 @@ class WordpressChannel:
         self.name = name
         self.options = options
         self.context = context
-        self._api: str | None = None  # REST base found on first use
-        self._capabilities: dict[str, Any] | None = None  # the user's, checked on first use
-        self._http: httpx.Client | None = None
+        self.rest = WordpressRest(name, options, context)
 
     def canonical_url(self, release: Release) -> str | None:
         """Unknown until WordPress answers (it depends on the site's permalink settings)."""
@@ -155,10 +151,10 @@ class WordpressChannel:
         if found is not None:
             return found
         self._refuse_foreign_slug(preview.release.slug)
-        post = self._call(
+        post = self.rest.call(
             "POST",
             "posts",
-            json=self._post_body(preview, key),
+            json=self.post_body(preview, key),
             params={"_fields": POST_FIELDS, "context": "edit"},
         )
         return self._receipt(post, key)
@@ -166,17 +162,24 @@ class WordpressChannel:
     def update(self, preview: Preview, receipt: Receipt) -> Receipt:
         """Edit the published post in place (`send --update` on a re-approved release)."""
         key = str(receipt.details.get("key") or "")
-        post = self._call(
+        post = self.rest.call(
             "POST",
             f"posts/{int(receipt.remote_id)}",
-            json=self._post_body(preview, key),
+            json=self.post_body(preview, key),
             params={"_fields": POST_FIELDS, "context": "edit"},
         )
         return self._receipt(post, key)
 
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A correction edits the post in place with the note above the text; a retraction
+        leaves a notice and moves the post to draft or trash (`retract`); see amend.py."""
+        from chanpub.channels.wordpress.amend import amend_post
+
+        return amend_post(self, preview, amendment, key)
+
     def lookup(self, key: str) -> Receipt | None:
         """The post carrying this delivery's marker, in any status, or None."""
-        posts = self._call(
+        posts = self.rest.call(
             "GET",
             "posts",
             params={"search": key, "status": STATUSES, "context": "edit", "_fields": POST_FIELDS},
@@ -188,7 +191,7 @@ class WordpressChannel:
 
     def verify(self) -> None:
         """The REST API answers, the credentials work and the user may publish."""
-        capabilities = self._user_capabilities()
+        capabilities = self.rest.capabilities()
         for capability in ("publish_posts", "upload_files"):
             if not capabilities.get(capability):
                 raise PermanentError(
@@ -208,7 +211,7 @@ class WordpressChannel:
 
     # --- the post -----------------------------------------------------------------------
 
-    def _post_body(self, preview: Preview, key: str) -> dict[str, Any]:
+    def post_body(self, preview: Preview, key: str) -> dict[str, Any]:
         """The REST fields: terms are resolved (created) and the image uploaded first."""
         release = preview.release
         status, date_gmt = self._schedule(release)
@@ -229,7 +232,7 @@ class WordpressChannel:
 
     def _refuse_foreign_slug(self, slug: str) -> None:
         """Never make a second post beside one with our slug (WordPress would add '-2')."""
-        posts = self._call(
+        posts = self.rest.call(
             "GET",
             "posts",
             params={"slug": slug, "status": STATUSES, "context": "edit", "_fields": POST_FIELDS},
@@ -285,7 +288,7 @@ class WordpressChannel:
 
     def _find_term(self, kind: str, name: str) -> int | None:
         """The id of the term with this name (case-insensitive), or None."""
-        found = self._call(
+        found = self.rest.call(
             "GET", kind, params={"search": name, "per_page": 100, "_fields": "id,name"}
         )
         for term in found if isinstance(found, list) else []:
@@ -294,8 +297,8 @@ class WordpressChannel:
         return None
 
     def _create_term(self, kind: str, name: str) -> int:
-        response = self._send("POST", kind, json={"name": name})
-        payload = _json_or_none(response)
+        response = self.rest.send("POST", kind, json={"name": name}, accept=(400, 401, 403))
+        payload = json_or_none(response)
         code = payload.get("code") if isinstance(payload, dict) else None
         if code == "term_exists":  # made meanwhile, or a name we did not match
             return int((payload.get("data") or {}).get("term_id", 0))
@@ -303,7 +306,9 @@ class WordpressChannel:
             code == "rest_cannot_create" and response.status_code != 401
         ):
             raise self._cannot_create(kind, name)
-        return int(self._decode(response)["id"])
+        if not response.is_success:
+            raise self.rest.refused(response)
+        return int(decode(response, self.name, self.options.site)["id"])
 
     def _cannot_create(self, kind: str, name: str) -> PermanentError:
         return PermanentError(
@@ -323,26 +328,19 @@ class WordpressChannel:
         """Upload the image once (found again by its content hash) and set its alt text."""
         if release.image is None:
             return 0
-        try:
-            data = release.image.read_bytes()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=release.image, reason=error.strerror
-                )
-            ) from None
+        data = read_file_for(self.name, release.image)
         stem = f"{release.slug}-{hashlib.sha256(data).hexdigest()[:12]}"
         alt = release.image_alt or ""
-        found = self._call(
+        found = self.rest.call(
             "GET", "media", params={"search": stem, "context": "edit", "_fields": "id,title"}
         )
         for item in found if isinstance(found, list) else []:
             if (item.get("title") or {}).get("raw") == stem:
-                self._call("POST", f"media/{int(item['id'])}", json={"alt_text": alt})
+                self.rest.call("POST", f"media/{int(item['id'])}", json={"alt_text": alt})
                 return int(item["id"])
         extension = release.image.suffix.lower()
         kind = mimetypes.guess_type(f"x{extension}")[0] or "application/octet-stream"
-        media = self._call(
+        media = self.rest.call(
             "POST",
             "media",
             content=data,
@@ -353,114 +351,3 @@ class WordpressChannel:
             },
         )
         return int(media["id"])
-
-    # --- HTTP ---------------------------------------------------------------------------
-
-    @property
-    def _client(self) -> httpx.Client:
-        if self._http is None:
-            self._http = self.context.http
-        return self._http
-
-    def _api_base(self) -> str:
-        """The REST base: /wp-json/, or ?rest_route= on sites without pretty permalinks."""
-        if self._api is not None:
-            return self._api
-        import httpx
-
-        from chanpub.http import error_for_exception, error_for_response
-
-        site = self.options.site
-        tried = [f"{site}/wp-json/", f"{site}/?rest_route=/"]
-        for url in tried:
-            try:
-                response = self._client.get(url)
-            except httpx.TransportError as error:
-                raise error_for_exception(error, channel=self.name, method="GET", url=url) from None
-            if response.status_code in (429, 503) or response.status_code >= 500:
-                raise error_for_response(response, channel=self.name)
-            root = _json_or_none(response) if response.is_success else None
-            if isinstance(root, dict) and "wp/v2" in (root.get("namespaces") or []):
-                self._api = url
-                return url
-        raise PermanentError(
-            _(
-                "{channel}: no WordPress REST API at {tried}: check channels.{channel}.site (the "
-                "address of the WordPress site) and that no plugin disables the REST API"
-            ).format(channel=self.name, tried=" or ".join(tried))
-        )
-
-    def _user_capabilities(self) -> dict[str, Any]:
-        """Who we are, asked once: a wrong password can otherwise pass as an anonymous
-        visitor, whose requests WordPress answers with confusing errors."""
-        if self._capabilities is None:
-            me = self._decode(
-                self._send(
-                    "GET", "users/me", params={"context": "edit", "_fields": "id,capabilities"}
-                )
-            )
-            self._capabilities = dict(me.get("capabilities") or {})
-        return self._capabilities
-
-    def _url(self, path: str) -> str:
-        # Both forms take the route after them: /wp-json/wp/v2/posts, ?rest_route=/wp/v2/posts
-        return f"{self._api_base()}wp/v2/{path}"
-
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One authenticated REST call; transport failures are classified, answers returned."""
-        import httpx
-
-        from chanpub.http import error_for_exception
-
-        url = self._url(path)
-        auth = httpx.BasicAuth(self.options.username, self.options.app_password.get_secret_value())
-        try:
-            return self._client.request(method, url, auth=auth, **kwargs)
-        except httpx.TransportError as error:
-            raise error_for_exception(error, channel=self.name, method=method, url=url) from None
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        """An authenticated REST call returning the decoded JSON, or raising a ChannelError."""
-        self._user_capabilities()
-        return self._decode(self._send(method, path, **kwargs))
-
-    def _decode(self, response: httpx.Response) -> Any:
-        if not response.is_success:
-            raise self._error(response)
-        payload = _json_or_none(response)
-        if payload is None:
-            raise PermanentError(
-                _(
-                    "{channel}: {site} did not answer with JSON: check channels.{channel}.site"
-                ).format(channel=self.name, site=self.options.site)
-            )
-        return payload
-
-    def _error(self, response: httpx.Response) -> ChannelError:
-        from chanpub.http import error_for_response, short_reason
-
-        password_variable = self.context.variable_for("app_password")
-        if response.status_code == 401:
-            user = self.context.secrets.get("username")
-            user_hint = f"${{{user}}}" if user else f"channels.{self.name}.username"
-            return AuthError(
-                _(
-                    "{channel}: {site} refused the credentials (401 {reason}): check the user name "
-                    "in {user} and the Application Password in ${{{variable}}}"
-                ).format(
-                    channel=self.name,
-                    site=self.options.site,
-                    reason=short_reason(response),
-                    user=user_hint,
-                    variable=password_variable,
-                ),
-                variable=password_variable,
-            )
-        return error_for_response(response, channel=self.name, secret_variable=password_variable)
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None

@@ -15,19 +15,24 @@ pyHanko: chanpub.render.pdf.signing). The e-mail channel attaches each recipient
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import string
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel
 
+from chanpub.channels.letter_pdf.options import (
+    ROMAN,
+    SIZES,
+    LetterPdfOptions,
+    SignOptions,
+    number_for,
+)
+from chanpub.channels.letter_pdf.recipients import LetterRecipient, read_recipients
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import ConfigError, PermanentError
-from chanpub.files import remove_stale_temporaries, write_atomically
+from chanpub.files import check_writable_folder, remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.dates import release_day
@@ -35,111 +40,6 @@ from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
 
 if TYPE_CHECKING:
     from chanpub.render.pdf.signing import LetterSigning
-
-SIZES = {"A4": (210.0, 297.0), "F4": (215.0, 330.0)}
-PATTERN_FIELDS = ("seq", "year", "month", "month_roman", "day")
-ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
-COLUMNS = {
-    "name": ("name", "nama"),
-    "position": ("position", "jabatan"),
-    "organisation": ("organisation", "organization", "instansi", "lembaga"),
-    "address": ("address", "alamat"),
-    "email": ("email", "e-mail", "mail", "surel"),
-}
-
-
-class LetterheadOptions(BaseModel):
-    """The kop surat: logo and lines (upper-case lines are printed as headings)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    logo: str | None = None
-    lines: list[str] = Field(min_length=1)
-
-
-class SignatoryOptions(BaseModel):
-    """Who signs the letters."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    position: str
-    name: str
-    id: str | None = None  # NIP, the employee number
-    signature_image: str | None = None  # signature and stamp, PNG with transparency
-
-
-class SignOptions(BaseModel):
-    """Sign each letter electronically (PAdES) with the office's certificate."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    pkcs12: str  # the .p12/.pfx file: certificate and private key
-    password: SecretStr  # write ${VARIABLE}, never the password itself
-    reason: str | None = None
-    location: str | None = None
-
-
-class LetterPdfOptions(BaseModel):
-    """Options of a letter-pdf channel."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    out: str
-    size: Literal["A4", "F4"] = "A4"
-    letterhead: LetterheadOptions
-    number_pattern: str = "{seq:03d}/{month_roman}/{year}"
-    signatory: SignatoryOptions
-    recipients: str
-    copies_to: list[str] = []
-    nature: str | None = None
-    place: str | None = None
-    attachments: str = "-"
-    language: Literal["id", "en"] | None = None
-    sign: SignOptions | None = None
-
-    @field_validator("number_pattern")
-    @classmethod
-    def _pattern(cls, value: str) -> str:
-        fields = [name for _text, name, _spec, _conv in string.Formatter().parse(value) if name]
-        unknown = [name for name in fields if name not in PATTERN_FIELDS]
-        if unknown:
-            raise ValueError(
-                f"unknown field {{{unknown[0]}}}: use {', '.join(PATTERN_FIELDS)}"
-                " (e.g. {seq:03d}/DISKOMINFO/{month_roman}/{year})"
-            )
-        if "seq" not in fields:
-            raise ValueError("needs {seq}, or every letter would get the same number")
-        try:
-            value.format(seq=1, year=2026, month=1, month_roman="I", day=1)
-        except (ValueError, IndexError, KeyError) as error:
-            raise ValueError(
-                f"cannot be filled in ({error}): write fields like {{seq:03d}}"
-            ) from None
-        return value
-
-
-@dataclass(frozen=True)
-class LetterRecipient:
-    """One row of the recipients CSV."""
-
-    name: str
-    position: str = ""
-    organisation: str = ""
-    address: str = ""
-    email: str = ""
-
-    @property
-    def key(self) -> str:
-        """The journal item: the address in lower case (as the e-mail channel uses it),
-        else the name."""
-        return self.email.lower() if self.email else f"name:{self.name.casefold()}"
-
-
-def number_for(pattern: str, seq: int, day: date) -> str:
-    """A letter number from the pattern, e.g. 007/DISKOMINFO/VIII/2026."""
-    return pattern.format(
-        seq=seq, year=day.year, month=day.month, month_roman=ROMAN[day.month - 1], day=day.day
-    )
 
 
 class _Pending:
@@ -189,51 +89,9 @@ class LetterPdfChannel:
             ) from None
 
     def _recipients(self) -> list[LetterRecipient]:
-        path = self.context.resolve(self.options.recipients)
-        where = self._where("recipients")
-        try:
-            with path.open(encoding="utf-8-sig", newline="") as file:
-                rows = list(csv.reader(file))
-        except FileNotFoundError:
-            raise ConfigError(
-                _(
-                    "{where}: {path} does not exist: check the path (relative to channels.yaml)"
-                ).format(where=where, path=path)
-            ) from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(
-                _("{where}: {path} cannot be read ({reason}): save it as UTF-8 CSV").format(
-                    where=where, path=path, reason=error
-                )
-            ) from None
-        header = [cell.strip().lower() for cell in rows[0]] if rows else []
-        index = {
-            key: next((header.index(n) for n in names if n in header), None)
-            for key, names in COLUMNS.items()
-        }
-        if index["name"] is None:
-            raise ConfigError(
-                _(
-                    "{where}: {path} has no 'name' column: add a header line "
-                    "such as name,position,organisation,address,email"
-                ).format(where=where, path=path)
-            )
-        found: dict[str, LetterRecipient] = {}
-        for row in rows[1:]:
-            values = {
-                key: row[i].strip() if i is not None and i < len(row) else ""
-                for key, i in index.items()
-            }
-            if values["name"]:
-                recipient = LetterRecipient(**values)
-                found.setdefault(recipient.key, recipient)
-        if not found:
-            raise ConfigError(
-                _("{where}: {path} lists nobody: add one line per recipient").format(
-                    where=where, path=path
-                )
-            )
-        return list(found.values())
+        return read_recipients(
+            self.context.resolve(self.options.recipients), self._where("recipients")
+        )
 
     # --- content ----------------------------------------------------------------------------
 
@@ -440,14 +298,7 @@ class LetterPdfChannel:
     def verify(self) -> None:
         """Recipients, pictures and the output folder are usable."""
         self.check()
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot write to {path}: {reason}").format(
-                    channel=self.name, path=self.folder, reason=error.strerror
-                )
-            ) from None
+        check_writable_folder(self.name, self.folder)
 
 
 def _signing(sign: SignOptions, context: ChannelContext, name: str) -> LetterSigning:

@@ -3,29 +3,46 @@ in a folder that any web server can serve as is. No credentials; the default can
 channel. A clarification's page carries schema.org ClaimReview markup. The release image
 goes to media/ turned upright and without its location or other photo metadata
 (chanpub.render.media); the receipt names that folder (`media_dir`, `media_url`) so that
-Instagram's fitted copy can be published beside it.
+Instagram's fitted copy can be published beside it. A correction re-renders the page with a
+visible "Ralat" box and `dateModified`; a retraction replaces it with a notice at the same
+URL and takes it off the index; the feed entry is updated either way.
 
 Options: path (folder), base_url (public URL of that folder), site_title.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.channels.static_site.listing import Listing
+from chanpub.channels.static_site.page import correction_boxes, json_ld, retraction_notice
+from chanpub.contract import (
+    Action,
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import PermanentError, ReleaseError
-from chanpub.files import copy_atomically, remove_stale_temporaries, write_atomically
+from chanpub.files import (
+    check_writable_folder,
+    copy_atomically,
+    remove_stale_temporaries,
+    write_atomically,
+)
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec
+from chanpub.render.notices import notice_labels
 
-MANIFEST = ".chanpub-site.json"
 OG_LOCALES = {"id": "id_ID", "en": "en_US"}
 # Pictures on the website: any web format, no size rule; upright and without metadata.
 WEB_SPEC = MediaSpec("static-site", formats=("JPEG", "PNG", "WEBP", "GIF"))
@@ -38,15 +55,8 @@ class StaticSiteOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str
-    base_url: str | None = None
+    base_url: WebAddress | None = None  # the public address of the folder
     site_title: str | None = None
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("must start with https:// (the public address of the folder)")
-        return value.rstrip("/") + "/" if value else value
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,16 @@ class StaticSiteChannel:
     # --- URLs -------------------------------------------------------------------------
 
     def _base(self) -> str:
-        return self.options.base_url or self.folder.resolve().as_uri() + "/"
+        return (self.options.base_url or self.folder.resolve().as_uri()) + "/"
+
+    def _listing(self) -> Listing:
+        return Listing(
+            self.folder,
+            self._base(),
+            site_title=self.options.site_title or "",
+            organisation=self.context.organisation,
+            language=self.context.language,
+        )
 
     def canonical_url(self, release: Release) -> str:
         """The article's public URL, known before publishing."""
@@ -108,18 +127,18 @@ class StaticSiteChannel:
             if page.image is not None and page.image_name:
                 copy_atomically(page.image, self.folder / "media" / page.image_name)
             page_path = self.folder / f"{release.slug}.html"
+            listing = self._listing()
+            # The manifest first: a run killed after the page still has the article listed
+            # by the next run's lookup (see listing.py).
+            listing.record(page.entry)
             write_atomically(page_path, page.html)
-            self._update_listing(page.entry)
+            listing.write()
         except OSError as error:
-            raise PermanentError(
-                _(
-                    "{channel}: cannot write to {path}: {reason}: check the folder in "
-                    "channels.{channel}.path"
-                ).format(channel=self.name, path=self.folder, reason=error.strerror)
-            ) from None
+            raise self._cannot_write(error) from None
         # The media folder and its public address: channels that need a picture fetched
         # from a public address (Instagram) put their fitted copy there.
         details = {
+            "key": key,
             "path": str(page_path),
             "media_dir": str(self.folder / "media"),
             "media_url": f"{self._base()}media/",
@@ -138,36 +157,86 @@ class StaticSiteChannel:
         """Rewrite the page in place (a re-approved release with `send --update`)."""
         return self.publish(preview, key=str(receipt.details.get("key", "")))
 
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A correction re-renders the page with a "Ralat" box (note and time) above the
+        text and `dateModified`; a retraction replaces it with a notice at the same URL and
+        takes it off the index; the feed entry is updated either way. Rewriting the same
+        files again is harmless, so a run that stopped midway simply writes them again."""
+        release = preview.release
+        listing = self._listing()
+        entry = listing.entries().get(release.slug, {})
+        corrections = list(entry.get("corrections") or [])
+        note = {"note": amendment.note, "at": amendment.at.isoformat()}
+        if not amendment.retraction and note not in corrections:
+            corrections.append(note)
+        publish_key = str(entry.get("key") or amendment.previous.details.get("key") or "")
+        page = self._page(
+            release,
+            publish_key,
+            corrections=corrections,
+            retracted=note if amendment.retraction else None,
+        )
+        path = self.folder / f"{release.slug}.html"
+        journal = self.context.journal(key)
+        retried = journal.status("page") == "in_progress"
+        try:
+            before = path.read_bytes() if path.is_file() else None
+            journal.begin("page")
+            self._clean()
+            if page.image is not None and page.image_name and not amendment.retraction:
+                copy_atomically(page.image, self.folder / "media" / page.image_name)
+            listing.record(page.entry)
+            write_atomically(path, page.html)
+            listing.write()
+        except OSError as error:
+            raise self._cannot_write(error) from None
+        changed = retried or before != page.html.encode("utf-8")
+        action = Action.EDITED if changed else Action.UNCHANGED
+        journal.sent("page", action)
+        return Receipt(
+            remote_id=release.slug,
+            url=self.canonical_url(release),
+            published_at=datetime.now(UTC),
+            files=(path,),
+            details={"key": publish_key, "path": str(path), "amended": amendment.kind},
+            action=action,
+        )
+
     def lookup(self, key: str) -> Receipt | None:
-        """A page an interrupted run wrote carries the delivery key in a meta tag."""
+        """A page an interrupted run wrote carries the delivery key in a meta tag; the
+        index and feed are brought up to date, as the run may have stopped before them."""
         marker = f'<meta name="chanpub-key" content="{key}">'
         self._clean()  # a run that stopped mid-write may have left a temporary file
         for page in self.folder.glob("*.html"):
             try:
-                if marker in page.read_text(encoding="utf-8"):
-                    return Receipt(
-                        remote_id=page.stem,
-                        url=f"{self._base()}{page.name}",
-                        published_at=datetime.now(UTC),
-                        files=(page,),
-                    )
+                found = marker in page.read_text(encoding="utf-8")
             except OSError:
                 continue
+            if found:
+                try:
+                    self._listing().write()
+                except OSError as error:
+                    raise self._cannot_write(error) from None
+                return Receipt(
+                    remote_id=page.stem,
+                    url=f"{self._base()}{page.name}",
+                    published_at=datetime.now(UTC),
+                    files=(page,),
+                    details={"path": str(page), "key": key},
+                )
         return None
 
     def verify(self) -> None:
         """The folder can be created and written."""
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            probe = self.folder / ".chanpub-probe"
-            probe.write_text("ok", encoding="utf-8")
-            probe.unlink()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot write to {path}: {reason}").format(
-                    channel=self.name, path=self.folder, reason=error.strerror
-                )
-            ) from None
+        check_writable_folder(self.name, self.folder)
+
+    def _cannot_write(self, error: OSError) -> PermanentError:
+        return PermanentError(
+            _(
+                "{channel}: cannot write to {path}: {reason}: check the folder in "
+                "channels.{channel}.path"
+            ).format(channel=self.name, path=self.folder, reason=error.strerror)
+        )
 
     def _clean(self) -> None:
         """Remove temporary files that a killed run left in the site's folders."""
@@ -179,7 +248,16 @@ class StaticSiteChannel:
     def _language(self, release: Release) -> str:
         return release.language or self.context.language
 
-    def _page(self, release: Release, key: str) -> _Page:
+    def _page(
+        self,
+        release: Release,
+        key: str,
+        *,
+        corrections: list[dict[str, str]] | None = None,
+        retracted: dict[str, str] | None = None,
+    ) -> _Page:
+        """The page and its manifest entry; `corrections` ({note, at} oldest first) and
+        `retracted` ({note, at}) come from amendments."""
         from chanpub.markdown import to_html
         from chanpub.render.dates import long_date, release_day
         from chanpub.render.templating import render_page
@@ -195,6 +273,12 @@ class StaticSiteChannel:
         picture, image_name = self._picture(release)
         image_url = f"{self._base()}media/{image_name}" if image_name else None
         organisation = self.context.organisation
+        if retracted:  # the withdrawn text leaves the page, its description included
+            notice = notice_labels(self._language(release))["retracted_notice"]
+            release = replace(release, summary_given=f"{notice} {retracted['note']}", body="")
+        corrections = corrections or []
+        moments = [item["at"] for item in corrections] + ([retracted["at"]] if retracted else [])
+        modified = max(moments) if moments else None
         html = render_page(
             "article.html",
             language=language,
@@ -219,7 +303,10 @@ class StaticSiteChannel:
             body_html=to_html(release.body),
             index_url="index.html",
             feed_url="feed.xml",
-            json_ld=_json_ld(release, url, organisation, published, image_url),
+            json_ld=json_ld(release, url, organisation, published, image_url, modified),
+            modified_iso=modified,
+            corrections=correction_boxes(corrections, language),
+            retracted=retraction_notice(retracted, language),
         )
         entry = {
             "slug": release.slug,
@@ -231,6 +318,10 @@ class StaticSiteChannel:
             "href": f"{release.slug}.html",
             "language": language,
             "verdict": release.verdict if release.is_clarification else None,
+            "key": key,
+            "corrections": corrections,
+            "retracted": retracted,
+            "updated": modified,
         }
         return _Page(release.slug, html, picture, image_name, entry)
 
@@ -255,113 +346,3 @@ class StaticSiteChannel:
         from chanpub.render.media import check_release_image
 
         check_release_image(release)
-
-    def _update_listing(self, entry: dict[str, Any]) -> None:
-        manifest_path = self.folder / MANIFEST
-        entries: dict[str, dict[str, Any]] = {}
-        if manifest_path.is_file():
-            try:
-                entries = {e["slug"]: e for e in json.loads(manifest_path.read_text("utf-8"))}
-            except (ValueError, KeyError, TypeError):
-                entries = {}  # a damaged manifest is rebuilt from what we publish next
-        entries[entry["slug"]] = entry
-        ordered = sorted(entries.values(), key=lambda e: (e["published"], e["slug"]), reverse=True)
-        write_atomically(manifest_path, json.dumps(ordered, ensure_ascii=False, indent=1))
-        write_atomically(self.folder / "index.html", self._index(ordered))
-        write_atomically(self.folder / "feed.xml", self._feed(ordered))
-
-    def _index(self, entries: list[dict[str, Any]]) -> str:
-        from chanpub.render.dates import long_date
-        from chanpub.render.templating import render_page
-
-        shown = [
-            {
-                **e,
-                "date_long": long_date(
-                    date.fromisoformat(e["date"]), e.get("language") or self.context.language
-                ),
-            }
-            for e in entries
-        ]
-        return render_page(
-            "index.html",
-            language=self.context.language,
-            entries=shown,
-            site_title=self.options.site_title or self.context.organisation or _("Releases"),
-            feed_url="feed.xml",
-        )
-
-    def _feed(self, entries: list[dict[str, Any]]) -> bytes:
-        """The newest 50 articles as an Atom 1.0 feed (RFC 4287,
-        https://www.rfc-editor.org/rfc/rfc4287), newest first. The template is autoescaped,
-        which escapes & < > and both quotes as XML needs; the file is UTF-8."""
-        from chanpub.render.templating import render_page
-
-        shown = [
-            {
-                "url": item["url"],  # the id too: stable, and an IRI
-                "title": f"[{item['verdict']}] {item['title']}"
-                if item.get("verdict")
-                else item["title"],
-                "summary": item["summary"],
-                "published": _rfc3339(item["published"]),
-            }
-            for item in entries[:50]
-        ]
-        feed = render_page(
-            "feed.xml",
-            language=self.context.language,
-            base=self._base(),
-            title=self.options.site_title or self.context.organisation or "chanpub",
-            author=self.context.organisation or "chanpub",
-            # The feed's time is its newest entry's, so the same articles give the same file.
-            updated=shown[0]["published"] if shown else "1970-01-01T00:00:00+00:00",
-            entries=shown,
-        )
-        return (feed + "\n").encode("utf-8")
-
-
-def _rfc3339(stamp: str) -> str:
-    """An ISO timestamp from the manifest as RFC 3339 (a date-time with its UTC offset)."""
-    moment = datetime.fromisoformat(stamp)
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
-
-
-def _json_ld(
-    release: Release, url: str, organisation: str, published: datetime, image_url: str | None
-) -> str:
-    """NewsArticle markup, or ClaimReview for a clarification (no link to the hoax)."""
-    author = {"@type": "Organization", "name": organisation or release.source or ""}
-    data: dict[str, Any]
-    if release.is_clarification:
-        data = {
-            "@context": "https://schema.org",
-            "@type": "ClaimReview",
-            "url": url,
-            "claimReviewed": release.claim,
-            "datePublished": published.date().isoformat(),
-            "author": author,
-            "itemReviewed": {"@type": "Claim", "name": release.claim},
-            "reviewRating": {
-                "@type": "Rating",
-                "alternateName": release.verdict,
-                "ratingValue": 1,
-                "bestRating": 5,
-                "worstRating": 1,
-            },
-        }
-    else:
-        data = {
-            "@context": "https://schema.org",
-            "@type": "NewsArticle",
-            "headline": release.title,
-            "description": release.summary,
-            "datePublished": published.isoformat(),
-            "mainEntityOfPage": url,
-            "author": author,
-            "publisher": author,
-        }
-        if image_url:
-            data["image"] = [image_url]
-    # "<" escaped so no text inside can close the script element.
-    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")

@@ -11,8 +11,11 @@ at most 10,000 and a side ratio of at most 20 (the picture is fitted by
 chanpub.render.media); about 20 messages a minute per channel, and a 429 carries
 `parameters.retry_after`. Double posts: the Bot API has no idempotency key and no way to
 read a channel's messages back, so there is no `lookup`: a send whose outcome is unknown is
-flagged for a person, and dispatch only calls publish again once a person has said it did
-not go out.
+flagged for a person, with the `chanpub resolve` command that settles it, and dispatch only
+calls publish again once a person has said it did not go out. Corrections edit the messages
+in place (https://core.telegram.org/bots/api#editmessagetext, #editmessagecaption);
+retractions delete them within the 48 hours the Bot API allows
+(https://core.telegram.org/bots/api#deletemessage), else edit them into a notice.
 
 Options: bot_token, chat_id (numeric id or @channelname), api_base, template, thread.
 """
@@ -29,24 +32,22 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.channels.social import http_url, post_parts, send, social_parts
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import AuthError, ChannelError, PermanentError
+from chanpub.channels.social import post_parts, social_parts
+from chanpub.channels.telegram.botapi import BotApi, telegram_length
+from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import AmbiguousError, PermanentError
+from chanpub.files import read_file_for
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
-from chanpub.render.shaping import LengthRule, count_telegram_html
+from chanpub.render.shaping import LengthRule
 
 MESSAGE_LIMIT = 4096
 CAPTION_LIMIT = 1024
 # sendPhoto: at most 10 MB, width + height at most 10,000, sides in a ratio of at most 20.
 PHOTO_SPEC = MediaSpec("telegram", max_bytes=10_000_000, max_side_sum=10_000, aspect=(1 / 20, 20))
 CHAT_ID = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")
-
-
-def telegram_length(text: str) -> int:
-    """Telegram's count of a plain text sent as escaped HTML: UTF-16 units after parsing."""
-    return count_telegram_html(html.escape(text, quote=False))
 
 
 class TelegramOptions(BaseModel):
@@ -56,7 +57,7 @@ class TelegramOptions(BaseModel):
 
     bot_token: SecretStr
     chat_id: str
-    api_base: str = "https://api.telegram.org"
+    api_base: WebAddress = "https://api.telegram.org"
     template: str | None = None
     thread: bool = False
 
@@ -69,11 +70,6 @@ class TelegramOptions(BaseModel):
                 "must be the chat's numeric id (e.g. -1001234567890) or a public channel's @name"
             )
         return text
-
-    @field_validator("api_base")
-    @classmethod
-    def _api_base(cls, value: str) -> str:
-        return http_url(value, "https://api.telegram.org")
 
 
 class TelegramChannel:
@@ -136,52 +132,17 @@ class TelegramChannel:
 
     # --- publishing ---------------------------------------------------------------------
 
-    def _method(self, name: str, **kwargs: Any) -> dict[str, Any]:
-        """Call a Bot API method; the token stays out of every message."""
-        token = self.options.bot_token.get_secret_value()
-        shown = f"{self.options.api_base}/bot…/{name}"
-        response = send(
-            self.context.http,
-            "POST",
-            f"{self.options.api_base}/bot{token}/{name}",
-            channel=self.name,
-            shown_url=shown,
-            **kwargs,
+    @property
+    def api(self) -> BotApi:
+        """The bot's calls to this channel's chat."""
+        options = self.options
+        return BotApi(
+            self.name,
+            options.bot_token.get_secret_value(),
+            options.api_base,
+            options.chat_id,
+            self.context,
         )
-        try:
-            answer: Any = response.json()
-        except ValueError:
-            answer = None
-        if response.is_success and isinstance(answer, dict) and answer.get("ok"):
-            return dict(answer.get("result") or {})
-        raise self._error(response, answer)
-
-    def _error(self, response: Any, answer: Any) -> ChannelError:
-        from chanpub.channels.social import classify
-
-        error = classify(
-            response, channel=self.name, secret_variable=self.context.variable_for("bot_token")
-        )
-        parameters = answer.get("parameters", {}) if isinstance(answer, dict) else {}
-        if response.status_code == 404:  # Telegram's answer to a malformed token
-            error = AuthError(error.message, variable=self.context.variable_for("bot_token"))
-        if isinstance(error, AuthError):
-            error.hint = _("check the bot token in ${variable} (from @BotFather)").format(
-                variable=self.context.variable_for("bot_token")
-            )
-        elif isinstance(parameters, dict) and parameters.get("migrate_to_chat_id"):
-            error.hint = _(
-                "the group became a supergroup: set channels.{channel}.chat_id to {chat}"
-            ).format(channel=self.name, chat=parameters["migrate_to_chat_id"])
-        elif response.status_code == 403:
-            error.hint = _(
-                "make the bot an administrator of {chat} with the right to post messages"
-            ).format(chat=self.options.chat_id)
-        elif response.status_code == 400 and "chat not found" in error.message.lower():
-            error.hint = _(
-                "check channels.{channel}.chat_id, and that the bot was added to that chat"
-            ).format(channel=self.name)
-        return error
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Send the message (or the thread, resuming where an earlier run stopped)."""
@@ -194,25 +155,46 @@ class TelegramChannel:
                 fields["reply_parameters"] = {"message_id": json.loads(ids[index - 1])["id"]}
             if index == 0 and preview.release.image:
                 fields["caption"] = text
-                photo = self._photo(preview)
+                upload = self._photo(preview)
                 form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}
-                message = self._method("sendPhoto", data=form, files={"photo": photo})
+                message = self.api.call("sendPhoto", data=form, files={"photo": upload})
             else:
                 fields["text"] = text
                 if index == 0 and preview.data["url"]:
                     fields["link_preview_options"] = {"url": preview.data["url"]}
-                message = self._method("sendMessage", json=fields)
-            return json.dumps({"id": message["message_id"], "url": self._url(message)})
+                message = self.api.call("sendMessage", json=fields)
+            photo = index == 0 and bool(preview.release.image)
+            return json.dumps(
+                {"id": message["message_id"], "url": self._url(message), "photo": photo}
+            )
 
-        ids = post_parts(
-            self.context.journal(key),
-            len(parts),
-            post,
-            lambda i, ids: None,
-            channel=self.name,
-            receipt=self._receipt,
-        )
+        try:
+            ids = post_parts(
+                self.context.journal(key),
+                len(parts),
+                post,
+                lambda i, ids: None,
+                channel=self.name,
+                receipt=self._receipt,
+            )
+        except AmbiguousError as error:
+            raise AmbiguousError(self._ask_a_person(error.message, preview.release.slug)) from None
         return self._receipt(ids)
+
+    def _ask_a_person(self, message: str, slug: str) -> str:
+        """The Bot API cannot read a channel back: say which command settles it."""
+        return _(
+            "{message}. Telegram cannot be asked whether it arrived: look in the channel, "
+            "then run 'chanpub resolve {slug} {channel} --published URL' or "
+            "'chanpub resolve {slug} {channel} --not-published'"
+        ).format(message=message, slug=slug, channel=self.name)
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """Correct the messages in place (editMessageText / editMessageCaption), or withdraw
+        them (deleteMessage within 48 hours, else an edit saying so); see amend.py."""
+        from chanpub.channels.telegram.amend import amend_messages
+
+        return amend_messages(self, preview, amendment, key)
 
     def _photo(self, preview: Preview) -> tuple[str, bytes, str]:
         """The fitted photo as a multipart file (name, bytes, type)."""
@@ -221,14 +203,7 @@ class TelegramChannel:
             raise PermanentError(
                 _("{channel}: {problem}").format(channel=self.name, problem=data["photo_problem"])
             )
-        try:
-            content = Path(data["photo"]).read_bytes()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=data["photo"], reason=error.strerror
-                )
-            ) from None
+        content = read_file_for(self.name, Path(data["photo"]))
         return data["photo_name"], content, data["photo_mime"]
 
     def _url(self, message: dict[str, Any]) -> str | None:
@@ -241,7 +216,10 @@ class TelegramChannel:
 
     def _receipt(self, ids: Sequence[str]) -> Receipt:
         first = json.loads(ids[0])
-        details: dict[str, Any] = {"chat_id": self.options.chat_id}
+        details: dict[str, Any] = {
+            "chat_id": self.options.chat_id,
+            "photo": bool(first.get("photo")),
+        }
         if len(ids) > 1:
             details.update(parts=len(ids), ids=[json.loads(item)["id"] for item in ids])
         return Receipt(
@@ -253,4 +231,4 @@ class TelegramChannel:
 
     def verify(self) -> None:
         """The bot token works: getMe."""
-        self._method("getMe")
+        self.api.call("getMe")
