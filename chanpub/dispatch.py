@@ -352,8 +352,14 @@ class Dispatcher:
                 self._record(release, channel, Status.FAILED, error=error.message)
             elif handle.capabilities.idempotent or retry_safe:
                 self._record(release, channel, Status.FAILED, error=error.message)
-            else:
-                self._record(release, channel, Status.NEEDS_CHECK, error=error.message)
+            else:  # the platform cannot be asked: a person looks, then says what is there
+                message = _(
+                    "{message}. It cannot be asked whether it arrived: look in the channel, "
+                    "then run 'chanpub resolve {slug} {channel} --published URL' or "
+                    "'chanpub resolve {slug} {channel} --not-published'"
+                ).format(message=error.message, slug=release.slug, channel=channel.name)
+                self._record(release, channel, Status.NEEDS_CHECK, error=message)
+                return self._done(release, channel, Status.FAILED, error=message), None
             return self._done(release, channel, Status.FAILED, error=error.message), None
         except ChannelError as error:
             self._record(release, channel, Status.FAILED, error=error.message)

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from chanpub.channels.social import post_parts, social_parts
 from chanpub.channels.telegram.botapi import BotApi, telegram_length
 from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import AmbiguousError, PermanentError
+from chanpub.errors import PermanentError
 from chanpub.files import read_file_for
 from chanpub.i18n import _
 from chanpub.options import WebAddress
@@ -168,26 +168,15 @@ class TelegramChannel:
                 {"id": message["message_id"], "url": self._url(message), "photo": photo}
             )
 
-        try:
-            ids = post_parts(
-                self.context.journal(key),
-                len(parts),
-                post,
-                lambda i, ids: None,
-                channel=self.name,
-                receipt=self._receipt,
-            )
-        except AmbiguousError as error:
-            raise AmbiguousError(self._ask_a_person(error.message, preview.release.slug)) from None
+        ids = post_parts(
+            self.context.journal(key),
+            len(parts),
+            post,
+            lambda i, ids: None,  # the Bot API cannot read a channel back: a person settles it
+            channel=self.name,
+            receipt=self._receipt,
+        )
         return self._receipt(ids)
-
-    def _ask_a_person(self, message: str, slug: str) -> str:
-        """The Bot API cannot read a channel back: say which command settles it."""
-        return _(
-            "{message}. Telegram cannot be asked whether it arrived: look in the channel, "
-            "then run 'chanpub resolve {slug} {channel} --published URL' or "
-            "'chanpub resolve {slug} {channel} --not-published'"
-        ).format(message=message, slug=slug, channel=self.name)
 
     def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
         """Correct the messages in place (editMessageText / editMessageCaption), or withdraw
