@@ -121,9 +121,15 @@ def _usage_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
 
 
 def error_for_graph(
-    response: httpx.Response, *, channel: str, token_variable: str, creating: bool
+    response: httpx.Response,
+    *,
+    channel: str,
+    token_variable: str,
+    creating: bool,
+    fallback: ChannelError | None = None,
 ) -> ChannelError:
-    """Classify a failed Graph call by its error code (see the module docstring)."""
+    """Classify a failed Graph call by its error code (see the module docstring);
+    without a code, `fallback` (the HTTP status's own bucket)."""
     from chanpub.http import describe, error_for_response
 
     failure = graph_failure(response)
@@ -177,6 +183,8 @@ def error_for_graph(
         )
     if code is not None:
         return PermanentError(text)
+    if fallback is not None:
+        return fallback
     return error_for_response(response, channel=channel, secret_variable=token_variable)
 
 
@@ -197,25 +205,37 @@ def graph_call(
     Returns the JSON object and the response (for its usage headers), or raises the
     classified ChannelError.
     """
-    import httpx
-
-    from chanpub.http import error_for_exception
+    from chanpub.http import send
 
     secret = token.get_secret_value()
     query = dict(params or {})
     body = dict(data or {})
-    if method == "GET":
+    if method in ("GET", "DELETE"):
         query["access_token"] = secret
     else:
         body["access_token"] = secret
-    try:
-        response = client.request(method, url, params=query or None, data=body or None, files=files)
-    except httpx.TransportError as error:
-        raise error_for_exception(error, channel=channel, method=method, url=url) from None
-    if not response.is_success:
-        raise error_for_graph(
-            response, channel=channel, token_variable=token_variable, creating=method == "POST"
+
+    def refine(response: httpx.Response, default: ChannelError) -> ChannelError:
+        return error_for_graph(
+            response,
+            channel=channel,
+            token_variable=token_variable,
+            creating=method == "POST",
+            fallback=default,
         )
+
+    response = send(
+        client,
+        method,
+        url,
+        channel=channel,
+        secret_variable=token_variable,
+        wait=lambda answer: regain_seconds(answer.headers),
+        refine=refine,
+        params=query or None,
+        data=body or None,
+        files=files,
+    )
     try:
         payload: Any = response.json()
     except ValueError:
