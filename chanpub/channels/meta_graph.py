@@ -396,3 +396,28 @@ class GraphOptions(BaseModel):
 
     _version = field_validator("api_version")(_valid_api_version)
     _base = field_validator("graph_base")(_valid_http_base)
+
+
+# Labels of an amendment, in the release's language (not the officer's terminal's).
+AMENDMENT_LABELS = {
+    "id": {"correction": "Ralat", "retraction": "Dicabut"},
+    "en": {"correction": "Correction", "retraction": "Withdrawn"},
+}
+
+
+def amendment_note(kind: str, note: str, language: str) -> str:
+    """'Ralat: <note>' / 'Withdrawn: <note>' in the release's language (English for a
+    language without labels)."""
+    labels = AMENDMENT_LABELS.get(language.split("-")[0].lower(), AMENDMENT_LABELS["en"])
+    label = labels.get(kind, labels["correction"])
+    return f"{label}: {note.strip()}" if note.strip() else label
+
+
+def resolve_hint(channel: str, slug: str, reason: str) -> str:
+    """A lookup that cannot tell whether the post exists: the reason and the exact
+    `chanpub resolve` command a person runs after checking."""
+    return _(
+        "{channel}: cannot tell whether the interrupted post of '{slug}' exists ({reason}). "
+        "Check the account, then run 'chanpub resolve {slug} {channel} --published URL' "
+        "or 'chanpub resolve {slug} {channel} --not-published'"
+    ).format(channel=channel, slug=slug, reason=reason)
