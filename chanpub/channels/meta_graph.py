@@ -289,11 +289,15 @@ class GraphChannel:
         self.options = options
         self.context = context
 
+    def _token(self) -> SecretStr:
+        """The access token to send (an adapter that refreshes tokens gives the newest)."""
+        token: SecretStr = getattr(self.options, self.token_option)
+        return token
+
     @property
     def _api(self) -> GraphApi:
         base = f"{self.options.graph_base}/{self.options.api_version}"
-        token = getattr(self.options, self.token_option)
-        return GraphApi(self.context, self.name, base, token, self.token_option)
+        return GraphApi(self.context, self.name, base, self._token(), self.token_option)
 
     @property
     def _graph(self) -> str:

@@ -1,0 +1,7 @@
+"""instagram: the channel (see chanpub.channels.instagram.channel for the service)."""
+
+from __future__ import annotations
+
+from chanpub.channels.instagram.channel import InstagramChannel, InstagramOptions, public_image_url
+
+__all__ = ["InstagramChannel", "InstagramOptions", "public_image_url"]
