@@ -7,7 +7,8 @@ Auth: a Facebook user token with instagram_basic + instagram_content_publish on
 graph.facebook.com, or an Instagram user token on graph.instagram.com (`graph_base`).
 Flow: POST /{ig-id}/media (image_url, caption, alt_text) -> poll GET /{container}?fields=
 status_code once a minute for at most five minutes until FINISHED -> POST
-/{ig-id}/media_publish (creation_id). Instagram fetches the image itself, so it needs a public http(s) URL. The release image is fitted to
+/{ig-id}/media_publish (creation_id). Instagram fetches the image itself, so it needs a
+public http(s) URL. The release image is fitted to
 Instagram's rules (JPEG, at most 8 MB, 4:5 to 1.91:1: padded with `pad_color` or cropped,
 `image_fit`; see chanpub.render.media) and written, just before the container is created,
 into the media folder the static-site channel named in its receipt, as
