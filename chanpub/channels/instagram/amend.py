@@ -33,7 +33,7 @@ class CommentSteps:
     context: ChannelContext
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raise NotImplementedError  # GraphChannel's
+        raise NotImplementedError  # provided by GraphChannel, first in the MRO
 
     def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
         """Comment the note under the post ('Ralat: ...' / 'Dicabut: ...'), once per key."""

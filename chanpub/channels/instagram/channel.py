@@ -94,7 +94,7 @@ def public_image_url(release: Release, links: Links) -> str | None:
     return None
 
 
-class InstagramChannel(ContainerSteps, CommentSteps, meta_graph.GraphChannel):
+class InstagramChannel(meta_graph.GraphChannel, ContainerSteps, CommentSteps):
     """Publishes the release image with a caption to an Instagram professional account."""
 
     channel_type: ClassVar[str] = "instagram"
@@ -211,11 +211,15 @@ class InstagramChannel(ContainerSteps, CommentSteps, meta_graph.GraphChannel):
         container = journal.remote_id(CONTAINER)
         status = self._known_status(container) if container else None
         if container and status == "PUBLISHED":
-            return self._receipt(self._media_of_published_container(journal, container))
+            found = self._find_media(journal)
+            if found is None:
+                raise self._unfound(journal, container)
+            return self._receipt(found)
         if container is None or status in ("ERROR", "EXPIRED", "GONE"):
             self._publish_picture(preview)
             container = self._create_container(self._container_form(preview), journal)
-        self._wait_until_ready(container, journal)
+            status = None
+        self._wait_until_ready(container, journal, status)
         self._check_quota()
         journal.begin(PUBLISHED)
         try:
@@ -300,17 +304,18 @@ class InstagramChannel(ContainerSteps, CommentSteps, meta_graph.GraphChannel):
         )
 
     def lookup(self, key: str) -> Receipt | None:
-        """The post of an interrupted run: journalled, or its container says PUBLISHED and
-        the account's media has its caption. None: not published (the next attempt reuses
-        the container)."""
+        """The post of an interrupted run: journalled, or among the account's media with
+        its caption (without a status query, which Meta limits to one a minute). When it
+        is not there, the container's status decides: PUBLISHED needs a person (the error
+        names `chanpub resolve`), else None: the next attempt reuses the container."""
         journal = self.context.journal(key)
-        media_id = journal.remote_id(PUBLISHED)
-        if media_id:
-            return self._receipt(media_id)
+        media_id = journal.remote_id(PUBLISHED) or None
         container = journal.remote_id(CONTAINER)
-        if not container or self._known_status(container) != "PUBLISHED":
-            return None
-        return self._receipt(self._media_of_published_container(journal, container))
+        if media_id is None and container:
+            media_id = self._find_media(journal)
+            if media_id is None and self._known_status(container) == "PUBLISHED":
+                raise self._unfound(journal, container)
+        return self._receipt(media_id) if media_id else None
 
     # --- tokens and verify --------------------------------------------------------------
 

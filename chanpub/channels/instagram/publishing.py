@@ -42,7 +42,7 @@ class ContainerSteps:
     clock: Callable[[], float]  # monotonic seconds
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raise NotImplementedError  # GraphChannel's
+        raise NotImplementedError  # provided by GraphChannel, first in the MRO
 
     def _note_attempt(self, journal: ItemJournal, caption: str, slug: str) -> None:
         """What a later lookup matches, recorded before the first remote call."""
@@ -74,7 +74,12 @@ class ContainerSteps:
         return container
 
     def _status(self, container: str) -> str:
-        payload = self._call("GET", container, params={"fields": "status_code,status"})
+        try:
+            payload = self._call("GET", container, params={"fields": "status_code,status"})
+        except RetryableError as error:
+            # The query may have reached Meta: the next one waits a minute all the same.
+            wait = max(error.retry_after or 0.0, POLL_INTERVAL)
+            raise RetryableError(error.message, retry_after=wait, hint=error.hint) from None
         return str(payload.get("status_code") or "")
 
     def _known_status(self, container: str) -> str:
@@ -86,11 +91,15 @@ class ContainerSteps:
         except PermanentError:
             return "GONE"
 
-    def _wait_until_ready(self, container: str, journal: ItemJournal) -> None:
-        """Query the status once a minute for at most five minutes (Meta's rule)."""
+    def _wait_until_ready(
+        self, container: str, journal: ItemJournal, status: str | None = None
+    ) -> None:
+        """Query the status once a minute for at most five minutes (Meta's rule);
+        `status` is one just read."""
         started = self.clock()
         while True:
-            status = self._status(container)
+            if status is None:
+                status = self._status(container)
             if status in ("FINISHED", "PUBLISHED"):
                 return
             if status in ("ERROR", "EXPIRED"):
@@ -105,6 +114,7 @@ class ContainerSteps:
             if self.clock() - started + POLL_INTERVAL > POLL_WINDOW:
                 break
             self.sleep(POLL_INTERVAL)
+            status = None
         # Longer than dispatch waits within a run: the next run continues the container.
         raise RetryableError(
             _(
@@ -135,11 +145,12 @@ class ContainerSteps:
                 retry_after=3600.0,
             )
 
-    def _media_of_published_container(self, journal: ItemJournal, container: str) -> str:
-        """The media a PUBLISHED container became: the account's newest media with the
-        journalled caption, posted since the attempt started. Recorded in the journal;
-        when none matches, the error names the `chanpub resolve` command."""
+    def _find_media(self, journal: ItemJournal) -> str | None:
+        """The account's newest media with the journalled caption, posted since the
+        attempt started (recorded in the journal), or None."""
         marker = json.loads(journal.remote_id(MARKER) or "{}")
+        if "caption" not in marker:
+            return None
         since = int(marker.get("since", 0)) - CLOCK_SLACK
         payload = self._call(
             "GET",
@@ -150,19 +161,22 @@ class ContainerSteps:
             if (
                 isinstance(media, dict)
                 and media.get("id")
-                and str(media.get("caption") or "").split() == str(marker.get("caption")).split()
+                and str(media.get("caption") or "").split() == str(marker["caption"]).split()
                 and _posted_since(media.get("timestamp"), since)
             ):
                 journal.sent(PUBLISHED, str(media["id"]))
                 return str(media["id"])
-        raise PermanentError(
-            meta_graph.resolve_hint(
-                self.name,
-                str(marker.get("slug", "")),
-                _("the container {id} is published but no recent post has its caption").format(
-                    id=container
-                ),
-            )
+        return None
+
+    def _unfound(self, journal: ItemJournal, container: str) -> PermanentError:
+        """A PUBLISHED container whose post is not among the account's recent media: a
+        person decides, with the `chanpub resolve` command named."""
+        marker = json.loads(journal.remote_id(MARKER) or "{}")
+        reason = _("the container {id} is published but no recent post has its caption").format(
+            id=container
+        )
+        return PermanentError(
+            meta_graph.resolve_hint(self.name, str(marker.get("slug", "")), reason)
         )
 
 
