@@ -351,3 +351,19 @@ def test_post_text(tmp_path: Path, golden: Any) -> None:
         "facebook-page/release.txt",
         channel_for(tmp_path, FacebookStandIn(TOKEN)).preview(release, sample_links()).text,
     )
+
+
+@pytest.mark.parametrize(("days", "warned"), [(8, False), (6, True)])
+def test_channels_verify_warns_seven_days_before_the_token_expires(
+    tmp_path: Path, days: int, warned: bool
+) -> None:
+    from chanpub.actions import _verify
+    from chanpub.handle import ChannelHandle
+
+    page = FacebookStandIn(TOKEN, lifetime=days * DAY + 3600)
+    facts: dict[str, Any] = {}
+    context = make_context(tmp_path, page, progress=lambda _event, data: facts.update(data))
+    channel = FacebookPageChannel("facebook", FacebookPageOptions.model_validate(OPTIONS), context)
+    shown = _verify(ChannelHandle(channel), None, facts)  # type: ignore[arg-type]  # no error to redact
+    assert f"token expires in {days} days" in shown
+    assert ("renew it soon" in shown) == warned
