@@ -30,6 +30,7 @@ from chanpub.errors import (
     shorten_reason,
 )
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 
 if TYPE_CHECKING:
     import httpx
@@ -378,7 +379,8 @@ def api_version(value: str) -> str:
 
 
 def http_base(value: str) -> str:
-    """A base URL: http(s), without a trailing slash."""
+    """A base URL: http(s), without a trailing slash (the x channel's; Graph options use
+    chanpub.options.WebAddress)."""
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with https://")
     return value.rstrip("/")
@@ -386,7 +388,6 @@ def http_base(value: str) -> str:
 
 # The option names shadow these functions inside the class body below.
 _valid_api_version = api_version
-_valid_http_base = http_base
 
 
 class GraphOptions(BaseModel):
@@ -395,11 +396,10 @@ class GraphOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_version: str = DEFAULT_API_VERSION
-    graph_base: str = DEFAULT_GRAPH_BASE
+    graph_base: WebAddress = DEFAULT_GRAPH_BASE
     template: str | None = None
 
     _version = field_validator("api_version")(_valid_api_version)
-    _base = field_validator("graph_base")(_valid_http_base)
 
 
 # Labels of an amendment, in the release's language (not the officer's terminal's).
