@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from chanpub.channels.instagram.channel import InstagramChannel, InstagramOptions, public_image_url
+from chanpub.channels.instagram.channel import (
+    IMAGE_SPEC,
+    InstagramChannel,
+    InstagramOptions,
+    public_image_url,
+)
 
-__all__ = ["InstagramChannel", "InstagramOptions", "public_image_url"]
+__all__ = ["IMAGE_SPEC", "InstagramChannel", "InstagramOptions", "public_image_url"]
