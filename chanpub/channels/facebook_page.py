@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, SecretStr, field_validator
 
-from chanpub.channels import meta_graph
+from chanpub.channels import meta_graph, meta_tokens
 from chanpub.contract import Action, Amendment, Capabilities, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.i18n import _
@@ -315,7 +315,7 @@ class FacebookPageChannel(meta_graph.GraphChannel):
                     page=self.options.page_id,
                 )
             )
-        expiry = meta_graph.token_expiry(
+        expiry = meta_tokens.token_expiry(
             self.context.http,
             self._graph,
             token=self.options.page_token,

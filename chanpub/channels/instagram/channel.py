@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from chanpub.channels import meta_graph
+from chanpub.channels import meta_graph, meta_tokens
 from chanpub.channels.instagram.amend import CommentSteps
 from chanpub.channels.instagram.publishing import CONTAINER, PUBLISHED, ContainerSteps
 from chanpub.channels.instagram.tokens import TokenKeeper
@@ -345,7 +345,7 @@ class InstagramChannel(meta_graph.GraphChannel, ContainerSteps, CommentSteps):
         if keeper.refreshable:
             days = keeper.days_left()
         else:
-            days = meta_graph.token_expiry(
+            days = meta_tokens.token_expiry(
                 self.context.http,
                 self._graph,
                 token=keeper.current(),
