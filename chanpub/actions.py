@@ -234,7 +234,7 @@ def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelSta
     return statuses
 
 
-WARN_DAYS = 14  # a token expiring sooner than this is flagged
+WARN_DAYS = 7  # a token expiring sooner than this is flagged (issue 14: a week ahead)
 
 
 def _verify(handle: ChannelHandle, config: Config, facts: Mapping[str, Any]) -> str:

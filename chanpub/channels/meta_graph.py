@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
@@ -30,6 +29,7 @@ from chanpub.errors import (
     shorten_reason,
 )
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 
 if TYPE_CHECKING:
     import httpx
@@ -121,9 +121,15 @@ def _usage_entries(headers: Mapping[str, str]) -> list[Mapping[str, Any]]:
 
 
 def error_for_graph(
-    response: httpx.Response, *, channel: str, token_variable: str, creating: bool
+    response: httpx.Response,
+    *,
+    channel: str,
+    token_variable: str,
+    creating: bool,
+    fallback: ChannelError | None = None,
 ) -> ChannelError:
-    """Classify a failed Graph call by its error code (see the module docstring)."""
+    """Classify a failed Graph call by its error code (see the module docstring);
+    without a code, `fallback` (the HTTP status's own bucket)."""
     from chanpub.http import describe, error_for_response
 
     failure = graph_failure(response)
@@ -177,6 +183,8 @@ def error_for_graph(
         )
     if code is not None:
         return PermanentError(text)
+    if fallback is not None:
+        return fallback
     return error_for_response(response, channel=channel, secret_variable=token_variable)
 
 
@@ -197,25 +205,37 @@ def graph_call(
     Returns the JSON object and the response (for its usage headers), or raises the
     classified ChannelError.
     """
-    import httpx
-
-    from chanpub.http import error_for_exception
+    from chanpub.http import send
 
     secret = token.get_secret_value()
     query = dict(params or {})
     body = dict(data or {})
-    if method == "GET":
+    if method in ("GET", "DELETE"):
         query["access_token"] = secret
     else:
         body["access_token"] = secret
-    try:
-        response = client.request(method, url, params=query or None, data=body or None, files=files)
-    except httpx.TransportError as error:
-        raise error_for_exception(error, channel=channel, method=method, url=url) from None
-    if not response.is_success:
-        raise error_for_graph(
-            response, channel=channel, token_variable=token_variable, creating=method == "POST"
+
+    def refine(response: httpx.Response, default: ChannelError) -> ChannelError:
+        return error_for_graph(
+            response,
+            channel=channel,
+            token_variable=token_variable,
+            creating=method == "POST",
+            fallback=default,
         )
+
+    response = send(
+        client,
+        method,
+        url,
+        channel=channel,
+        secret_variable=token_variable,
+        wait=lambda answer: regain_seconds(answer.headers),
+        refine=refine,
+        params=query or None,
+        data=body or None,
+        files=files,
+    )
     try:
         payload: Any = response.json()
     except ValueError:
@@ -269,11 +289,15 @@ class GraphChannel:
         self.options = options
         self.context = context
 
+    def _token(self) -> SecretStr:
+        """The access token to send (an adapter that refreshes tokens gives the newest)."""
+        token: SecretStr = getattr(self.options, self.token_option)
+        return token
+
     @property
     def _api(self) -> GraphApi:
         base = f"{self.options.graph_base}/{self.options.api_version}"
-        token = getattr(self.options, self.token_option)
-        return GraphApi(self.context, self.name, base, token, self.token_option)
+        return GraphApi(self.context, self.name, base, self._token(), self.token_option)
 
     @property
     def _graph(self) -> str:
@@ -287,51 +311,6 @@ class GraphChannel:
         from chanpub.render.social import check_post_template
 
         check_post_template(self.options.template, f"channels.{self.name}.template")
-
-
-def days_left(expires_at: Any, now: datetime | None = None) -> int | None:
-    """Whole days until a Unix `expires_at`; None when it never expires (0) or is unknown."""
-    if not isinstance(expires_at, int) or expires_at <= 0:
-        return None
-    left = datetime.fromtimestamp(expires_at, UTC) - (now or datetime.now(UTC))
-    return max(0, left.days)
-
-
-def token_expiry(
-    client: httpx.Client, graph: str, *, token: SecretStr, channel: str, token_variable: str
-) -> dict[str, Any]:
-    """What /debug_token says about a token: {'valid', 'days_left', 'scopes'}; {} when the
-    host cannot tell (graph.instagram.com has no debug_token)."""
-    try:
-        payload, _response = graph_call(
-            client,
-            "GET",
-            f"{graph}/debug_token",
-            token=token,
-            channel=channel,
-            token_variable=token_variable,
-            params={"input_token": token.get_secret_value()},
-        )
-    except AuthError:
-        raise
-    except ChannelError:
-        return {}
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        return {}
-    if data.get("is_valid") is False:
-        raise AuthError(
-            _(
-                "{channel}: the access token in ${variable} is no longer valid: create a new "
-                "one and set ${variable}"
-            ).format(channel=channel, variable=token_variable),
-            variable=token_variable,
-        )
-    return {
-        "valid": True,
-        "days_left": days_left(data.get("expires_at")),
-        "scopes": list(data.get("scopes") or []),
-    }
 
 
 def numeric_id(value: Any) -> str:
@@ -354,7 +333,8 @@ def api_version(value: str) -> str:
 
 
 def http_base(value: str) -> str:
-    """A base URL: http(s), without a trailing slash."""
+    """A base URL: http(s), without a trailing slash (the x channel's; Graph options use
+    chanpub.options.WebAddress)."""
     if not value.startswith(("http://", "https://")):
         raise ValueError("must start with https://")
     return value.rstrip("/")
@@ -362,7 +342,6 @@ def http_base(value: str) -> str:
 
 # The option names shadow these functions inside the class body below.
 _valid_api_version = api_version
-_valid_http_base = http_base
 
 
 class GraphOptions(BaseModel):
@@ -371,8 +350,32 @@ class GraphOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     api_version: str = DEFAULT_API_VERSION
-    graph_base: str = DEFAULT_GRAPH_BASE
+    graph_base: WebAddress = DEFAULT_GRAPH_BASE
     template: str | None = None
 
     _version = field_validator("api_version")(_valid_api_version)
-    _base = field_validator("graph_base")(_valid_http_base)
+
+
+# Labels of an amendment, in the release's language (not the officer's terminal's).
+AMENDMENT_LABELS = {
+    "id": {"correction": "Ralat", "retraction": "Dicabut"},
+    "en": {"correction": "Correction", "retraction": "Withdrawn"},
+}
+
+
+def amendment_note(kind: str, note: str, language: str) -> str:
+    """'Ralat: <note>' / 'Withdrawn: <note>' in the release's language (English for a
+    language without labels)."""
+    labels = AMENDMENT_LABELS.get(language.split("-")[0].lower(), AMENDMENT_LABELS["en"])
+    label = labels.get(kind, labels["correction"])
+    return f"{label}: {note.strip()}" if note.strip() else label
+
+
+def resolve_hint(channel: str, slug: str, reason: str) -> str:
+    """A lookup that cannot tell whether the post exists: the reason and the exact
+    `chanpub resolve` command a person runs after checking."""
+    return _(
+        "{channel}: cannot tell whether the interrupted post of '{slug}' exists ({reason}). "
+        "Check the account, then run 'chanpub resolve {slug} {channel} --published URL' "
+        "or 'chanpub resolve {slug} {channel} --not-published'"
+    ).format(channel=channel, slug=slug, reason=reason)

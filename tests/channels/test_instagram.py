@@ -1,16 +1,15 @@
-"""instagram against a fake Graph API that behaves like Instagram's content publishing: a
-container from a public image URL, IN_PROGRESS until it is ready, one media per
-container, a publishing quota, caption and hashtag limits.
+"""instagram against the strict Instagram stand-in (tests/standins/instagram.py): a
+container from a public image URL, IN_PROGRESS until it is ready, status queries at most
+once a minute, one media per container, a publishing quota, caption and hashtag limits,
+comments, and Instagram Login token refresh.
 
-The fake fetches the image the way Instagram does, from its public address (here: the
+The stand-in fetches the image the way Instagram does, from its public address (here: the
 static site's output folder under SITE), and refuses what
 https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media#image-specifications
-refuses: not a JPEG, over 8 MB, an aspect ratio outside 4:5 to 1.91:1 (error codes:
-https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/error-codes)."""
+refuses: not a JPEG, over 8 MB, an aspect ratio outside 4:5 to 1.91:1."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,146 +17,43 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import ValidationError
+from standins.graph import REALISTIC_BODY, SendRuns
+from standins.instagram import InstagramStandIn
 
 from chanpub.channels.instagram import InstagramChannel, InstagramOptions, public_image_url
-from chanpub.contract import Links, Receipt
-from chanpub.errors import AuthError, PermanentError, RetryableError
+from chanpub.contract import Action, Amendment, Links, Receipt
+from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.testing import SECRET_MARKER, check_contract, check_receipt, make_context
 
 ACCOUNT = "17841400000000001"
 TOKEN = f"EAAG-ig-{SECRET_MARKER}"
 OPTIONS = {"account_id": ACCOUNT, "access_token": TOKEN}
 SITE = "https://kominfo.example.go.id/siaran/"
-IMAGE_MAX_BYTES = 8_000_000
+DAY = 86400
 
 
-def graph_error(code: int, message: str, subcode: int | None = None) -> httpx.Response:
-    error: dict[str, Any] = {
-        "message": message,
-        "type": "OAuthException",
-        "code": code,
-        "fbtrace_id": "AXyz",
-    }
-    if subcode:
-        error["error_subcode"] = subcode
-    return httpx.Response(400, json={"error": error})
+class Site:
+    """The website's folder as Instagram sees it: bytes served at SITE, and what was fetched."""
 
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fetched: list[bytes] = []
 
-@dataclass
-class FakeInstagram:
-    """One professional account; a container needs `ready_after` status checks."""
-
-    ready_after: int = 1
-    end_state: str = "FINISHED"
-    quota_used: int = 0
-    token_expired: bool = False
-    site: Path | None = None  # the folder served at SITE
-    fetched: list[bytes] = field(default_factory=list)
-    containers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    media: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path.removeprefix("/v26.0/")
-        self.calls.append(f"{request.method} {path}")
-        form = dict(httpx.QueryParams(request.read().decode())) if request.method == "POST" else {}
-        params = dict(request.url.params)
-        if (params.get("access_token") or form.get("access_token")) != TOKEN:
-            return graph_error(190, "Invalid OAuth access token - Cannot parse access token")
-        if self.token_expired:
-            return graph_error(190, "Error validating access token: Session has expired", 463)
-        if request.method == "POST" and path == f"{ACCOUNT}/media":
-            return self._create(form)
-        if request.method == "POST" and path == f"{ACCOUNT}/media_publish":
-            return self._publish(form)
-        if request.method == "GET" and path == f"{ACCOUNT}/content_publishing_limit":
-            return httpx.Response(
-                200,
-                json={
-                    "data": [
-                        {
-                            "quota_usage": self.quota_used,
-                            "config": {"quota_total": 50, "quota_duration": 86400},
-                        }
-                    ]
-                },
-            )
-        if request.method == "GET" and path == f"{ACCOUNT}/media":
-            return httpx.Response(200, json={"data": list(reversed(self.media))})
-        if request.method == "GET" and path == ACCOUNT:
-            return httpx.Response(200, json={"id": ACCOUNT, "username": "kominfokota"})
-        if request.method == "GET" and path == "debug_token":
-            return httpx.Response(200, json={"data": {"is_valid": True, "expires_at": 0}})
-        if request.method == "GET" and path in self.containers:
-            assert "status_code" in params["fields"]
-            container = self.containers[path]
-            container["checks"] += 1
-            if (
-                container["status_code"] == "IN_PROGRESS"
-                and container["checks"] >= self.ready_after
-            ):
-                container["status_code"] = self.end_state
-            return httpx.Response(200, json={"status_code": container["status_code"], "id": path})
-        if request.method == "GET" and any(m["id"] == path for m in self.media):
-            return httpx.Response(
-                200, json={"permalink": f"https://www.instagram.com/p/C{path}/", "id": path}
-            )
-        return graph_error(100, f"Unsupported {request.method} request: {path}")
-
-    def _create(self, form: dict[str, str]) -> httpx.Response:
-        url = form.get("image_url", "")
-        if not url.startswith(("http://", "https://")):
-            return graph_error(9004, "Only photo or video can be accepted as media type.", 2207052)
-        if problem := self.image_problem(url):
-            return problem
-        caption = form.get("caption", "")
-        if len(caption) > 2200 or caption.count("#") > 30:
-            return graph_error(100, "The caption is too long or has too many hashtags.")
-        container = str(18000000000000001 + len(self.containers))
-        self.containers[container] = {"status_code": "IN_PROGRESS", "checks": 0, **form}
-        return httpx.Response(200, json={"id": container})
-
-    def image_problem(self, url: str) -> httpx.Response | None:
-        """Fetch the image from its public address and refuse what Instagram refuses."""
-        import io
-
-        from PIL import Image, UnidentifiedImageError
-
-        local = self.site / url.removeprefix(SITE) if self.site and url.startswith(SITE) else None
+    def __call__(self, url: str) -> bytes | None:
+        local = self.folder / url.removeprefix(SITE) if url.startswith(SITE) else None
         if local is None or not local.is_file():
-            return graph_error(9004, "The media could not be fetched from this URI.", 2207052)
-        data = local.read_bytes()
-        self.fetched.append(data)
-        if len(data) > IMAGE_MAX_BYTES:
-            return graph_error(36001, "The image size is too large.", 2207004)
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                kind, ratio = image.format, image.width / image.height
-        except UnidentifiedImageError:
-            kind, ratio = None, 1.0
-        if kind != "JPEG":
-            return graph_error(9004, "Only JPEG images are supported.", 2207026)
-        if not 0.8 <= ratio <= 1.91:
-            return graph_error(
-                36003,
-                f"The submitted image with aspect ratio ('{ratio:.4f}') cannot be published. "
-                "Please submit an image with a valid aspect ratio.",
-                2207009,
-            )
-        return None
+            return None
+        self.fetched.append(local.read_bytes())
+        return self.fetched[-1]
 
-    def _publish(self, form: dict[str, str]) -> httpx.Response:
-        container = self.containers.get(form.get("creation_id", ""))
-        if container is None:
-            return graph_error(100, "Invalid parameter")
-        if container["status_code"] != "FINISHED":
-            return graph_error(9007, "Media ID is not available", 2207027)
-        if self.quota_used >= 50:
-            return graph_error(9, "Application request limit reached", 2207042)
-        media_id = str(17900000000000001 + len(self.media))
-        container["status_code"] = "PUBLISHED"
-        self.media.append({"id": media_id, "caption": container["caption"]})
-        return httpx.Response(200, json={"id": media_id})
+
+def instagram(tmp_path: Path, **kwargs: Any) -> InstagramStandIn:
+    return InstagramStandIn(TOKEN, Site(tmp_path / "site"), ACCOUNT, **kwargs)
+
+
+def fetched(ig: InstagramStandIn) -> list[bytes]:
+    site: Site = ig.fetch  # type: ignore[assignment]  # the Site above
+    return site.fetched
 
 
 def release_with_image(tmp_path: Path, **fields: Any) -> Any:
@@ -189,13 +85,14 @@ def site_links(tmp_path: Path, **details: Any) -> Links:
     return Links(canonical_url=url, predicted=False, outputs={"website": receipt})
 
 
-def channel_for(tmp_path: Path, api: FakeInstagram, **options: Any) -> InstagramChannel:
+def channel_for(tmp_path: Path, api: Any, **options: Any) -> InstagramChannel:
     context = make_context(tmp_path, api, secrets={"access_token": "IG_ACCESS_TOKEN"})
     channel = InstagramChannel(
         "instagram", InstagramOptions.model_validate({**OPTIONS, **options}), context
     )
-    channel.poll_interval = 0.0
-    api.site = api.site or tmp_path / "site"
+    if isinstance(api, InstagramStandIn):  # waiting is time that passes on the platform
+        channel.sleep = api.clock.sleep
+        channel.clock = lambda: api.clock.now().timestamp()
     return channel
 
 
@@ -221,23 +118,27 @@ def test_image_url_is_where_the_website_published_the_image(tmp_path: Path) -> N
     )
 
 
-def test_publishes_through_a_container_after_it_is_ready(tmp_path: Path) -> None:
-    api = FakeInstagram(ready_after=3)
-    channel = channel_for(tmp_path, api)
+def test_publishes_through_a_container_polled_once_a_minute(tmp_path: Path) -> None:
+    ig = instagram(tmp_path, processing_seconds=150)
+    channel = channel_for(tmp_path, ig)
     preview = channel.preview(release_with_image(tmp_path, tags=["Adminduk"]), site_links(tmp_path))
+    started = ig.clock.now()
     receipt = check_receipt(channel.publish(preview, "k1"))
-    (container,) = api.containers.values()
+    (container,) = ig.containers.values()
     assert container["image_url"] == f"{SITE}media/adminduk-keliling-foto-instagram.jpg"
     assert container["alt_text"] == "Petugas melayani warga"
     assert container["caption"] == preview.text and "#Adminduk" in preview.text
-    assert container["checks"] == 3, "polled until FINISHED"
-    assert receipt.remote_id == api.media[0]["id"]
-    assert receipt.url == f"https://www.instagram.com/p/C{receipt.remote_id}/"
+    assert [(t - started).total_seconds() for t in container["polls"]] == [0, 60, 120, 180]
+    assert ig.fast_polls == 0
+    (media,) = ig.media.values()
+    assert receipt.remote_id == media["id"]
+    assert receipt.url == f"https://www.instagram.com/p/SI{media['id'][-6:]}/"
 
 
-def website_then_instagram(tmp_path: Path, **options: Any) -> tuple[FakeInstagram, Any]:
-    """The issue's release: a 2.4 MB portrait phone photo with its GPS position, published
-    by the static-site channel, then to Instagram."""
+def website_then_instagram(tmp_path: Path, **options: Any) -> tuple[InstagramStandIn, Any]:
+    """The issue's release: a 2.4 MB portrait phone photo with its GPS position, the
+    newest emoji, Javanese script and a Wikipedia address, published by the static-site
+    channel, then to Instagram."""
     from phone_photo import portrait_photo
 
     from chanpub.channels.static_site import StaticSiteChannel, StaticSiteOptions
@@ -245,7 +146,11 @@ def website_then_instagram(tmp_path: Path, **options: Any) -> tuple[FakeInstagra
 
     portrait_photo(tmp_path / "foto.jpg")
     release = sample_release(
-        tmp_path, slug="adminduk-keliling", image="foto.jpg", image_alt="Petugas melayani warga"
+        tmp_path,
+        slug="adminduk-keliling",
+        body=REALISTIC_BODY,
+        image="foto.jpg",
+        image_alt="Petugas melayani warga",
     )
     site = StaticSiteChannel(
         "website",
@@ -254,25 +159,27 @@ def website_then_instagram(tmp_path: Path, **options: Any) -> tuple[FakeInstagra
     )
     receipt = site.publish(site.preview(release, Links(site.canonical_url(release))), "w")
     links = Links(canonical_url=receipt.url, predicted=False, outputs={"website": receipt})
-    api = FakeInstagram()
-    channel = channel_for(tmp_path, api, **options)
+    ig = instagram(tmp_path)
+    channel = channel_for(tmp_path, ig, **options)
     preview = channel.preview(release, links)
-    return api, (channel, preview)
+    return ig, (channel, preview)
 
 
-def test_a_portrait_phone_photo_is_padded_to_4_5_and_fetched_from_the_website(
+def test_the_realistic_release_is_padded_to_4_5_and_fetched_from_the_website(
     tmp_path: Path,
 ) -> None:
     from phone_photo import metadata_of
 
-    api, (channel, preview) = website_then_instagram(tmp_path)
+    ig, (channel, preview) = website_then_instagram(tmp_path)
     (note,) = [w for w in preview.warnings if w.startswith("image:")]
     assert note.startswith("image: 1080x1920 padded to 1440x1800 (4:5), JPEG")
     assert note.endswith("turned upright, location data removed")
     check_receipt(channel.publish(preview, "k1"))
-    (container,) = api.containers.values()
+    (container,) = ig.containers.values()
     assert container["image_url"] == f"{SITE}media/adminduk-keliling-foto-instagram.jpg"
-    shown = metadata_of(api.fetched[0])
+    (media,) = ig.media.values()
+    assert "ꦱꦸꦒꦼꦁꦫꦮꦸꦃ" in media["caption"] and "🧑🏽‍💻🇮🇩🫶🏾" in media["caption"]
+    shown = metadata_of(fetched(ig)[0])
     assert shown["format"] == "JPEG" and shown["size"] == (1440, 1800)
     assert shown["gps"] == {} and shown["exif"] == {}
 
@@ -280,67 +187,119 @@ def test_a_portrait_phone_photo_is_padded_to_4_5_and_fetched_from_the_website(
 def test_image_fit_crop_keeps_the_middle_at_4_5(tmp_path: Path) -> None:
     from phone_photo import metadata_of
 
-    api, (channel, preview) = website_then_instagram(tmp_path, image_fit="crop")
+    ig, (channel, preview) = website_then_instagram(tmp_path, image_fit="crop")
     assert any("cropped to 1080x1350 (4:5)" in w for w in preview.warnings)
     channel.publish(preview, "k1")
-    assert metadata_of(api.fetched[0])["size"] == (1080, 1350)
+    assert metadata_of(fetched(ig)[0])["size"] == (1080, 1350)
 
 
 def test_the_stand_in_refuses_the_photo_as_the_website_shows_it(tmp_path: Path) -> None:
-    api, _ = website_then_instagram(tmp_path)
-    refused = api.image_problem(f"{SITE}media/adminduk-keliling-foto.jpg")
-    assert refused is not None and b"aspect ratio ('0.5625')" in refused.read()
+    ig, _ = website_then_instagram(tmp_path)
+    refused = ig._image_problem(f"{SITE}media/adminduk-keliling-foto.jpg")
+    assert (
+        refused is not None
+        and "aspect ratio ('1080/1920')" in refused.json()["error"]["error_user_msg"]
+    )
 
 
-def test_a_retried_run_reuses_the_container_and_never_publishes_twice(tmp_path: Path) -> None:
-    api = FakeInstagram(ready_after=100)
-    channel = channel_for(tmp_path, api)
-    channel.poll_attempts = 2
+def test_polling_stops_after_five_minutes_and_the_next_run_reuses_the_container(
+    tmp_path: Path,
+) -> None:
+    ig = instagram(tmp_path, processing_seconds=600)
+    channel = channel_for(tmp_path, ig)
     preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
-    with pytest.raises(RetryableError, match="still preparing"):
+    started = ig.clock.now()
+    with pytest.raises(RetryableError, match="still preparing") as caught:
         channel.publish(preview, "k1")
-    api.ready_after = 0
+    (container,) = ig.containers.values()
+    assert (container["polls"][-1] - started).total_seconds() <= 300
+    assert len(container["polls"]) == 6 and ig.fast_polls == 0
+    assert caught.value.retry_after is not None and caught.value.retry_after > 60, (
+        "longer than dispatch waits within a run: the next run continues"
+    )
+    ig.clock.advance(600)
     first = channel.publish(preview, "k1")
     again = channel.publish(preview, "k1")
-    assert len(api.containers) == 1 and len(api.media) == 1
+    assert len(ig.containers) == 1 and len(ig.media) == 1
     assert again.remote_id == first.remote_id
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/media"), ("GET", "/1790"), ("POST", "/media_publish")],
+    ids=["container created", "status read", "published"],
+)
+def test_a_lost_first_answer_settles_as_one_post_within_three_runs(
+    tmp_path: Path, method: str, path: str
+) -> None:
+    ig, (channel, preview) = website_then_instagram(tmp_path)
+    ig.drop_answer(method, path)
+    runs = SendRuns(channel)
+    results = []
+    for _ in range(3):  # cron runs every five minutes
+        results.append(runs.run(preview, "k1"))
+        ig.clock.advance(300)
+    (media,) = ig.media.values()
+    receipts = [r for r in results if isinstance(r, Receipt)]
+    assert receipts and {r.remote_id for r in receipts} == {media["id"]}
+    assert len(ig.calls("POST", "/media_publish")) == 1 or path == "/media_publish"
+    assert ig.fast_polls == 0
+
+
 def test_a_container_published_by_a_lost_run_is_found_not_republished(tmp_path: Path) -> None:
-    api = FakeInstagram()
-    channel = channel_for(tmp_path, api)
+    ig = instagram(tmp_path)
+    channel = channel_for(tmp_path, ig)
     preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
-    channel.publish(preview, "k1")
-    # A fresh journal that only knows the container, as after a crash before the record.
-    other = channel_for(tmp_path, api)
-    journal = other.context.journal("k2")
-    journal.sent("container", next(iter(api.containers)))
-    found = other.lookup("k2")
-    assert found is not None and found.remote_id == api.media[0]["id"]
-    assert other.publish(preview, "k2").remote_id == api.media[0]["id"]
-    assert len(api.media) == 1
+    ig.drop_answer("POST", "/media_publish")
+    with pytest.raises(ChannelError):
+        channel.publish(preview, "k1")
+    found = channel.lookup("k1")
+    (media,) = ig.media.values()
+    assert found is not None and found.remote_id == media["id"]
+    assert channel.publish(preview, "k1").remote_id == media["id"]
+    assert len(ig.media) == 1
+
+
+def test_a_published_container_whose_post_cannot_be_found_names_resolve(tmp_path: Path) -> None:
+    ig = instagram(tmp_path)
+    channel = channel_for(tmp_path, ig)
+    preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
+    ig.drop_answer("POST", "/media_publish")
+    with pytest.raises(ChannelError):
+        channel.publish(preview, "k1")
+    next(iter(ig.media.values()))["caption"] = "changed by hand in the app"
+    with pytest.raises(PermanentError, match="chanpub resolve adminduk-keliling instagram"):
+        channel.lookup("k1")
 
 
 def test_container_error_is_permanent(tmp_path: Path) -> None:
-    api = FakeInstagram(end_state="ERROR")
-    channel = channel_for(tmp_path, api)
+    ig = instagram(tmp_path)
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        container = request.url.path.rsplit("/", 1)[-1]
+        if request.method == "GET" and container in ig.containers:
+            return httpx.Response(200, json={"id": container, "status_code": "ERROR"})
+        return ig(request)
+
+    channel = channel_for(tmp_path, failing)
     with pytest.raises(PermanentError, match="could not prepare the image"):
         channel.publish(channel.preview(release_with_image(tmp_path), site_links(tmp_path)), "k1")
-    assert api.media == []
+    assert ig.media == {}
 
 
 def test_full_publishing_quota_is_failed_for_now(tmp_path: Path) -> None:
-    api = FakeInstagram(quota_used=50)
-    channel = channel_for(tmp_path, api)
+    ig = instagram(tmp_path)
+    ig.media = {str(n): {"published": ig.clock.now()} for n in range(50)}
+    channel = channel_for(tmp_path, ig)
     with pytest.raises(RetryableError, match="50 posts") as caught:
         channel.publish(channel.preview(release_with_image(tmp_path), site_links(tmp_path)), "k1")
     assert caught.value.retry_after is not None and caught.value.retry_after > 60
-    assert api.media == []
+    assert ig.calls("POST", "/media_publish") == []
 
 
 def test_no_public_image_means_no_post_and_says_why(tmp_path: Path) -> None:
-    api = FakeInstagram()
-    channel = channel_for(tmp_path, api)
+    ig = instagram(tmp_path)
+    channel = channel_for(tmp_path, ig)
     local = Links(
         canonical_url=(tmp_path / "site/adminduk-keliling.html").as_uri(), predicted=False
     )
@@ -353,48 +312,161 @@ def test_no_public_image_means_no_post_and_says_why(tmp_path: Path) -> None:
     no_image = channel.preview(sample_release(tmp_path / "plain"), site_links(tmp_path))
     with pytest.raises(PermanentError, match="need an image"):
         channel.publish(no_image, "k2")
-    assert api.calls == []
+    assert ig.requests == []
 
 
 def test_hashtags_beyond_the_cap_are_dropped_from_the_template_field(tmp_path: Path) -> None:
-    channel = channel_for(tmp_path, FakeInstagram(), max_hashtags=5)
+    channel = channel_for(tmp_path, instagram(tmp_path), max_hashtags=5)
     tags = [f"Topik{i}" for i in range(8)]
     preview = channel.preview(release_with_image(tmp_path, tags=tags), site_links(tmp_path))
     assert preview.text.count("#") == 5 and "#Topik5" not in preview.text
 
 
 def test_hashtags_written_into_the_template_over_the_cap_are_refused(tmp_path: Path) -> None:
-    api = FakeInstagram()
+    ig = instagram(tmp_path)
     template = "{{ title }} {{ url }} " + " ".join(f"#Tag{i}" for i in range(31))
-    channel = channel_for(tmp_path, api, template=template)
+    channel = channel_for(tmp_path, ig, template=template)
     preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
     with pytest.raises(PermanentError, match="31 hashtags"):
         channel.publish(preview, "k1")
-    assert api.calls == []
+    assert ig.requests == []
 
 
 def test_caption_that_cannot_be_shortened_is_refused(tmp_path: Path) -> None:
-    api = FakeInstagram()
-    channel = channel_for(tmp_path, api, template="{{ url }} " + "Pengumuman resmi. " * 130)
+    ig = instagram(tmp_path)
+    channel = channel_for(tmp_path, ig, template="{{ url }} " + "Pengumuman resmi. " * 130)
     preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
     with pytest.raises(PermanentError, match="over Instagram's 2200"):
         channel.publish(preview, "k1")
-    assert api.calls == []
+    assert ig.requests == []
 
 
 def test_expired_token_names_the_variable(tmp_path: Path) -> None:
-    channel = channel_for(tmp_path, FakeInstagram(token_expired=True))
+    ig = instagram(tmp_path, lifetime=3600)
+    ig.clock.advance(3601)
+    channel = channel_for(tmp_path, ig)
     with pytest.raises(AuthError, match=r"expired.*\$IG_ACCESS_TOKEN"):
         channel.publish(channel.preview(release_with_image(tmp_path), site_links(tmp_path)), "k1")
 
 
-def test_verify_reports_account_and_quota(tmp_path: Path) -> None:
+# --- tokens -----------------------------------------------------------------------------
+
+
+def events_of(tmp_path: Path, api: Any, **options: Any) -> tuple[InstagramChannel, list[Any]]:
     events: list[tuple[str, Any]] = []
     context = make_context(
-        tmp_path, FakeInstagram(quota_used=3), progress=lambda e, d: events.append((e, dict(d)))
+        tmp_path,
+        api,
+        secrets={"access_token": "IG_ACCESS_TOKEN"},
+        progress=lambda e, d: events.append((e, dict(d))),
     )
-    InstagramChannel("instagram", InstagramOptions.model_validate(OPTIONS), context).verify()
-    assert events == [("verified", {"account": "kominfokota", "quota_usage": 3, "days_left": None})]
+    model = InstagramOptions.model_validate({**OPTIONS, **options})
+    channel = InstagramChannel("instagram", model, context)
+    channel.sleep, channel.clock = api.clock.sleep, lambda: api.clock.now().timestamp()
+    return channel, events
+
+
+def test_verify_reports_account_quota_and_days_left_from_debug_token(tmp_path: Path) -> None:
+    ig = instagram(tmp_path, lifetime=30 * DAY + 3600)
+    ig.media = {str(n): {"published": ig.clock.now()} for n in range(3)}
+    channel, events = events_of(tmp_path, ig)
+    channel.verify()
+    assert events == [("verified", {"account": "kominfokota", "quota_usage": 3, "days_left": 30})]
+
+
+LOGIN = {"graph_base": "https://graph.instagram.com"}
+
+
+def test_an_instagram_login_token_is_refreshed_and_kept_in_the_store(tmp_path: Path) -> None:
+    ig = instagram(tmp_path, lifetime=20 * DAY)
+    ig.clock.advance(2 * DAY)  # refreshable once a day old
+    channel, events = events_of(tmp_path, ig, **LOGIN)
+    channel.publish(channel.preview(release_with_image(tmp_path), site_links(tmp_path)), "k1")
+    (refresh,) = ig.calls("GET", "/refresh_access_token")
+    assert refresh.url.host == "graph.instagram.com"
+    assert refresh.url.params["grant_type"] == "ig_refresh_token"
+    fresh = [t for t in ig.tokens.expiry if t != TOKEN]
+    assert len(fresh) == 1
+    kept = channel.context.store("instagram:instagram").get("token")
+    assert kept["token"] == fresh[0], "the refreshed token is kept in the state directory"
+    assert ig.requests[-1].url.params["access_token"] == fresh[0], "and used from then on"
+    ig.tokens.expire(TOKEN)  # the configured one may now run out: no matter
+    channel.verify()
+    assert events[-1][1]["days_left"] == 59  # 60 days from the refresh, a moment later
+    assert len(ig.calls("GET", "/refresh_access_token")) == 1, "not refreshed on every run"
+
+
+def test_a_token_too_young_to_refresh_still_publishes_and_waits_a_day(tmp_path: Path) -> None:
+    ig = instagram(tmp_path)
+    channel, events = events_of(tmp_path, ig, **LOGIN)
+    preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
+    check_receipt(channel.publish(preview, "k1"))
+    assert [e for e, _ in events] == ["token-refresh-failed"]
+    channel.publish(preview, "k2-no-refresh-within-a-day")
+    assert len(ig.calls("GET", "/refresh_access_token")) == 1
+
+
+def test_a_new_token_set_by_the_officer_wins_over_the_kept_one(tmp_path: Path) -> None:
+    ig = instagram(tmp_path)
+    channel, _ = events_of(tmp_path, ig, **LOGIN)
+    channel.context.store("instagram:instagram").put(
+        "token", {"from": "an older token", "token": "stale", "expires_at": 0}
+    )
+    assert channel._token().get_secret_value() == TOKEN
+
+
+def test_a_facebook_login_token_is_not_refreshed(tmp_path: Path) -> None:
+    ig = instagram(tmp_path)
+    ig.clock.advance(2 * DAY)
+    channel = channel_for(tmp_path, ig)
+    channel.publish(channel.preview(release_with_image(tmp_path), site_links(tmp_path)), "k1")
+    assert ig.calls("GET", "/refresh_access_token") == []
+
+
+# --- corrections and retractions (issue 16) ---------------------------------------------
+
+
+def amendment(kind: str, note: str, previous: Receipt) -> Amendment:
+    return Amendment(
+        kind=kind, note=note, at=datetime(2026, 9, 7, 8, tzinfo=UTC), previous=previous
+    )
+
+
+def posted(tmp_path: Path) -> tuple[InstagramStandIn, InstagramChannel, Receipt, Any]:
+    ig = instagram(tmp_path)
+    channel = channel_for(tmp_path, ig)
+    preview = channel.preview(release_with_image(tmp_path), site_links(tmp_path))
+    return ig, channel, channel.publish(preview, "p"), preview
+
+
+def test_a_correction_is_one_comment_across_a_lost_answer(tmp_path: Path) -> None:
+    ig, channel, receipt, preview = posted(tmp_path)
+    note = "Layanan dimulai Selasa, 8 September, bukan Senin."
+    ig.drop_answer("POST", "/comments")
+    with pytest.raises(ChannelError):
+        channel.amend(preview, amendment("correction", note, receipt), "c1")
+    done = channel.amend(preview, amendment("correction", note, receipt), "c1")
+    assert done.action == Action.REPLIED and done.remote_id == receipt.remote_id
+    assert [c["text"] for c in ig.comments] == [f"Ralat: {note}"]
+    again = channel.amend(preview, amendment("correction", note, receipt), "c1")
+    assert again.details["comment_id"] == done.details["comment_id"] and len(ig.comments) == 1
+    channel.amend(preview, amendment("correction", "Rabu.", receipt), "c2")
+    assert [c["text"] for c in ig.comments][-1] == "Ralat: Rabu."
+    (media,) = ig.media.values()
+    assert media["caption"] == preview.text, "captions cannot be edited through the API"
+
+
+def test_a_retraction_comments_and_tells_the_officer_what_is_left(tmp_path: Path) -> None:
+    ig, channel, receipt, preview = posted(tmp_path)
+    done = channel.amend(preview, amendment("retraction", "Dibatalkan.", receipt), "r1")
+    assert done.action == Action.REPLIED
+    assert [c["text"] for c in ig.comments] == ["Dicabut: Dibatalkan."]
+    assert "delete or archive the post by hand" in done.details["todo"]
+    assert str(receipt.url) in done.details["todo"]
+    assert len(ig.media) == 1, "Instagram's API has no delete: the post stays up"
+
+
+# --- options ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -417,5 +489,14 @@ def test_bad_options_are_refused(options: dict[str, Any], message: str) -> None:
 
 def test_caption_text(tmp_path: Path, golden: Any) -> None:
     release = release_with_image(tmp_path, tags=["Adminduk", "layanan publik"])
-    preview = channel_for(tmp_path, FakeInstagram()).preview(release, site_links(tmp_path))
+    preview = channel_for(tmp_path, instagram(tmp_path)).preview(release, site_links(tmp_path))
     golden("instagram/release.txt", preview.text)
+
+
+def test_a_lost_status_answer_waits_a_minute_before_the_next_query(tmp_path: Path) -> None:
+    ig = instagram(tmp_path)
+    ig.drop_answer("GET", "/1790")
+    channel = channel_for(tmp_path, ig)
+    with pytest.raises(RetryableError) as caught:
+        channel.publish(channel.preview(release_with_image(tmp_path), site_links(tmp_path)), "k1")
+    assert caught.value.retry_after == 60.0, "dispatch's retry within the run waits a minute"

@@ -100,6 +100,7 @@ class FacebookStandIn(GraphStandIn):
                 return problem
             record["alt_text"] = body.get("alt_text_custom")
             record["kind"] = "photo"
+            record["photo"] = body.files["source"][1] if "source" in body.files else None
         elif not message and not body.get("link"):
             return graph_error(100, "(#100) Missing message or attachment")
         else:

@@ -155,3 +155,49 @@ class GraphStandIn(StandIn):
             subcode=33,
             kind="GraphMethodException",
         )
+
+
+class SendRuns:
+    """Drives one adapter's delivery the way successive `chanpub send` runs do
+    (chanpub.dispatch): a delivery an earlier run left in progress is looked up first;
+    a lost answer (AmbiguousError) is looked up at once; a RetryableError waits for the
+    next run. Each `run` returns the Receipt, or the ChannelError that ended the run."""
+
+    def __init__(self, channel: Any) -> None:
+        self.channel = channel
+        self.in_progress: set[str] = set()
+
+    def run(self, preview: Any, key: str) -> Any:
+        """One run of `chanpub send` for this delivery."""
+        from chanpub.errors import AmbiguousError, ChannelError
+
+        try:
+            if key in self.in_progress:
+                found = self.channel.lookup(key)  # an error here leaves it in progress
+                if found is not None:
+                    self.in_progress.discard(key)
+                    return found
+            self.in_progress.add(key)
+            try:
+                receipt = self.channel.publish(preview, key)
+            except AmbiguousError as lost:
+                receipt = self.channel.lookup(key)
+                if receipt is None:
+                    self.in_progress.discard(key)  # recorded as failed: published afresh
+                    return lost
+            except ChannelError:
+                self.in_progress.discard(key)  # recorded as failed
+                raise
+        except ChannelError as error:
+            return error
+        self.in_progress.discard(key)
+        return receipt
+
+
+# The issue's realistic release text: the newest emoji (a ZWJ sequence with a skin tone,
+# a flag), Javanese script, and a Wikipedia address with parentheses.
+REALISTIC_BODY = (
+    "Layanan Adminduk keliling dibuka mulai Senin di 12 kelurahan 🧑🏽‍💻🇮🇩🫶🏾, "
+    "ꦱꦸꦒꦼꦁꦫꦮꦸꦃ ꦮꦂꦒ ꦏꦸꦛ. Latar belakang: https://id.wikipedia.org/wiki/Jawa_(pulau)\n\n"
+    "Warga cukup membawa KTP lama. Informasi lengkap di situs resmi.\n"
+)

@@ -20,8 +20,14 @@ Rules enforced, and where they are written (token, version and errors: tests.sta
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media_publish
   and .../ig-user/content_publishing_limit
 - GET /{ig-user-id}/media (newest first): .../reference/ig-user/media#reading
-- Comments on own media: POST /{ig-media-id}/comments `message`:
+- Comments on own media: POST /{ig-media-id}/comments `message`; GET lists them (`id`,
+  `text`, `timestamp`):
   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media/comments
+- Instagram Login tokens (host graph.instagram.com): GET /refresh_access_token (no version)
+  with `grant_type=ig_refresh_token` refreshes a long-lived token that is at least 24 hours
+  old and unexpired, for 60 days -> `{access_token, token_type, expires_in}`:
+  https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token
+  (the code of the refusal of a younger token is not documented; (#100) here).
 - Captions cannot be edited (POST /{ig-media-id} takes only `comment_enabled`) and the
   reference offers no DELETE on media: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-media
 """
@@ -47,6 +53,7 @@ POLL_INTERVAL = 60.0
 POLL_WINDOW = 300.0
 CONTAINER_LIFETIME = timedelta(hours=24)
 QUOTA = 50
+REFRESHED_LIFETIME = 60 * 86400
 _HASHTAG = re.compile(r"(?<!\w)#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 
@@ -74,6 +81,29 @@ class InstagramStandIn(GraphStandIn):
         self.comments: list[dict[str, Any]] = []
         self.fast_polls = 0  # status queries closer than a minute to the previous one
         self._next = 1000
+        self.issued = {token: self.clock.now()}  # when each token was issued or refreshed
+
+    def route(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/refresh_access_token" and request.method == "GET":
+            return self.refresh(dict(request.url.params))
+        return super().route(request)
+
+    def refresh(self, params: dict[str, str]) -> httpx.Response:
+        """GET /refresh_access_token: a new 60-day token for one at least a day old."""
+        token = params.get("access_token", "")
+        if params.get("grant_type") != "ig_refresh_token":
+            return graph_error(100, "(#100) grant_type must be ig_refresh_token")
+        if self.tokens.check(token) != "ok":
+            return graph_error(190, "Error validating access token", subcode=463)
+        if self.clock.now() - self.issued[token] < timedelta(hours=24):
+            return graph_error(100, "(#100) The access token is less than 24 hours old")
+        fresh = f"{token.split('~')[0]}~{self._id()}"
+        self.tokens.add(fresh, lifetime=REFRESHED_LIFETIME)
+        self.issued[fresh] = self.clock.now()
+        return httpx.Response(
+            200,
+            json={"access_token": fresh, "token_type": "bearer", "expires_in": REFRESHED_LIFETIME},
+        )
 
     def _id(self) -> str:
         self._next += 1
@@ -267,6 +297,11 @@ class InstagramStandIn(GraphStandIn):
         body: Body,
         params: dict[str, str],
     ) -> httpx.Response:
+        if rest == ["comments"] and method == "GET":
+            mine = [c for c in self.comments if c["media"] == media["id"]]
+            return httpx.Response(
+                200, json={"data": [{"id": c["id"], "text": c["text"]} for c in mine]}
+            )
         if rest == ["comments"] and method == "POST":
             message = body.get("message")
             if not message:

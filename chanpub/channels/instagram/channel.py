@@ -6,8 +6,9 @@ ig-user/content_publishing_limit.
 Auth: a Facebook user token with instagram_basic + instagram_content_publish on
 graph.facebook.com, or an Instagram user token on graph.instagram.com (`graph_base`).
 Flow: POST /{ig-id}/media (image_url, caption, alt_text) -> poll GET /{container}?fields=
-status_code until FINISHED -> POST /{ig-id}/media_publish (creation_id). Instagram fetches
-the image itself, so it needs a public http(s) URL. The release image is fitted to
+status_code once a minute for at most five minutes until FINISHED -> POST
+/{ig-id}/media_publish (creation_id). Instagram fetches the image itself, so it needs a
+public http(s) URL. The release image is fitted to
 Instagram's rules (JPEG, at most 8 MB, 4:5 to 1.91:1: padded with `pad_color` or cropped,
 `image_fit`; see chanpub.render.media) and written, just before the container is created,
 into the media folder the static-site channel named in its receipt, as
@@ -15,13 +16,17 @@ into the media folder the static-site channel named in its receipt, as
 2200 characters and 30 hashtags per the reference (Instagram has announced 5:
 `max_hashtags`); publishing quota per rolling 24 h from content_publishing_limit. The
 container id, journalled at once, is the idempotency anchor: a retried run reuses it and
-never publishes it twice.
+never publishes it twice; a lost answer is settled by the container's status and the
+account's media (chanpub.channels.instagram.publishing). Corrections and retractions are
+comments (chanpub.channels.instagram.amend); Instagram Login tokens are refreshed
+(chanpub.channels.instagram.tokens).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +34,12 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 
-from chanpub.channels import meta_graph
-from chanpub.contract import Capabilities, Links, Preview, Receipt
-from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
+from chanpub.channels import meta_graph, meta_tokens
+from chanpub.channels.instagram.amend import CommentSteps
+from chanpub.channels.instagram.publishing import CONTAINER, PUBLISHED, ContainerSteps
+from chanpub.channels.instagram.tokens import TokenKeeper
+from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image, public_copy
@@ -40,8 +48,6 @@ from chanpub.render.shaping import HASHTAG_PATTERN, LengthRule, hashtags
 CAPTION_LIMIT = 2200
 ALT_TEXT_LIMIT = 1000
 ANNOUNCED_HASHTAG_CAP = 5
-CONTAINER = "container"  # journal item: the media container id
-PUBLISHED = "published"  # journal item: the IG media id
 # ig-user/media image specifications: JPEG only, at most 8 MB, aspect ratio 4:5 to 1.91:1,
 # width 320 to 1440 (Instagram scales outside that range).
 IMAGE_SPEC = MediaSpec(
@@ -88,7 +94,7 @@ def public_image_url(release: Release, links: Links) -> str | None:
     return None
 
 
-class InstagramChannel(meta_graph.GraphChannel):
+class InstagramChannel(meta_graph.GraphChannel, ContainerSteps, CommentSteps):
     """Publishes the release image with a caption to an Instagram professional account."""
 
     channel_type: ClassVar[str] = "instagram"
@@ -98,8 +104,12 @@ class InstagramChannel(meta_graph.GraphChannel):
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=CAPTION_LIMIT, length_unit="characters", images=1
     )
-    poll_interval: float = 3.0  # seconds between container status checks
-    poll_attempts: int = 20  # about a minute; after that the next run resumes the container
+
+    def __init__(self, name: str, options: Any, context: ChannelContext) -> None:
+        super().__init__(name, options, context)
+        # Waiting between status queries; tests pass the stand-in's clock.
+        self.sleep: Callable[[float], None] = time.sleep
+        self.clock: Callable[[], float] = time.monotonic
 
     # --- preview ------------------------------------------------------------------------
 
@@ -192,26 +202,24 @@ class InstagramChannel(meta_graph.GraphChannel):
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Create (or reuse) the container, wait until it is ready, publish it once."""
         self._refuse_bad_input(preview)
+        self._tokens().refresh_if_due()
         journal = self.context.journal(key)
         media_id = journal.remote_id(PUBLISHED)
         if media_id:
             return self._receipt(media_id)
+        self._note_attempt(journal, preview.text, preview.release.slug)
         container = journal.remote_id(CONTAINER)
         status = self._known_status(container) if container else None
-        if status == "PUBLISHED":
-            found = self._find_published(preview.text)
-            if found is not None:
-                journal.sent(PUBLISHED, found)
-                return self._receipt(found)
-            raise PermanentError(
-                _(
-                    "{channel}: the container {id} is published but its post was not found among "
-                    "the account's recent media: check the account"
-                ).format(channel=self.name, id=container)
-            )
+        if container and status == "PUBLISHED":
+            found = self._find_media(journal)
+            if found is None:
+                raise self._unfound(journal, container)
+            return self._receipt(found)
         if container is None or status in ("ERROR", "EXPIRED", "GONE"):
-            container = self._create_container(preview, journal)
-        self._wait_until_ready(container, journal)
+            self._publish_picture(preview)
+            container = self._create_container(self._container_form(preview), journal)
+            status = None
+        self._wait_until_ready(container, journal, status)
         self._check_quota()
         journal.begin(PUBLISHED)
         try:
@@ -228,6 +236,12 @@ class InstagramChannel(meta_graph.GraphChannel):
             )
         journal.sent(PUBLISHED, media_id)
         return self._receipt(media_id)
+
+    def _container_form(self, preview: Preview) -> dict[str, str]:
+        data = {"image_url": str(preview.data["image_url"]), "caption": preview.text}
+        if preview.data.get("alt_text"):
+            data["alt_text"] = str(preview.data["alt_text"])
+        return data
 
     def _refuse_bad_input(self, preview: Preview) -> None:
         if preview.over_limit:
@@ -263,11 +277,12 @@ class InstagramChannel(meta_graph.GraphChannel):
         """Put the fitted JPEG where its public address points, for Instagram to fetch."""
         if not preview.data.get("copy_to"):
             return
-        from chanpub.files import write_atomically
+        from chanpub.files import read_file_for, write_atomically
 
         target = Path(preview.data["copy_to"])
+        content = read_file_for(self.name, Path(preview.data["picture"]))
         try:
-            write_atomically(target, Path(preview.data["picture"]).read_bytes())
+            write_atomically(target, content)
         except OSError as error:
             raise PermanentError(
                 _(
@@ -275,98 +290,6 @@ class InstagramChannel(meta_graph.GraphChannel):
                     "the website's folder can be written"
                 ).format(channel=self.name, path=target, reason=error.strerror)
             ) from None
-
-    def _create_container(self, preview: Preview, journal: Any) -> str:
-        self._publish_picture(preview)
-        data = {"image_url": str(preview.data["image_url"]), "caption": preview.text}
-        if preview.data.get("alt_text"):
-            data["alt_text"] = str(preview.data["alt_text"])
-        journal.begin(CONTAINER)
-        payload = self._call("POST", f"{self.options.account_id}/media", data=data)
-        container = str(payload.get("id") or "")
-        if not container:
-            raise PermanentError(
-                _("{channel}: the Graph API answered without a container id").format(
-                    channel=self.name
-                )
-            )
-        journal.sent(CONTAINER, container)
-        return container
-
-    def _status(self, container: str) -> str:
-        payload = self._call("GET", container, params={"fields": "status_code,status"})
-        return str(payload.get("status_code") or "")
-
-    def _known_status(self, container: str) -> str:
-        """A journalled container's status; GONE when Meta no longer knows it."""
-        try:
-            return self._status(container)
-        except AuthError:
-            raise
-        except PermanentError:
-            return "GONE"
-
-    def _wait_until_ready(self, container: str, journal: Any) -> None:
-        for attempt in range(self.poll_attempts):
-            status = self._status(container)
-            if status in ("FINISHED", "PUBLISHED"):
-                return
-            if status in ("ERROR", "EXPIRED"):
-                journal.failed(CONTAINER, status)
-                raise PermanentError(
-                    _(
-                        "{channel}: Instagram could not prepare the image ({status}): check that "
-                        "the image is a JPEG under 8 MB with an aspect ratio between 4:5 and "
-                        "1.91:1"
-                    ).format(channel=self.name, status=status)
-                )
-            if attempt + 1 < self.poll_attempts:
-                time.sleep(self.poll_interval)
-        raise RetryableError(
-            _(
-                "{channel}: Instagram is still preparing the image; the next run continues with "
-                "the same container"
-            ).format(channel=self.name),
-            retry_after=self.poll_interval,
-        )
-
-    def _check_quota(self) -> None:
-        payload = self._call(
-            "GET",
-            f"{self.options.account_id}/content_publishing_limit",
-            params={"fields": "quota_usage,config"},
-        )
-        entries = payload.get("data") or [{}]
-        entry = entries[0] if isinstance(entries[0], dict) else {}
-        used = entry.get("quota_usage")
-        total = (entry.get("config") or {}).get("quota_total")
-        if isinstance(used, int) and isinstance(total, int) and used >= total:
-            # The window is rolling: the next run tries again (an hour keeps this run from
-            # waiting for it).
-            raise RetryableError(
-                _(
-                    "{channel}: the account has used its {total} posts for the last 24 hours; "
-                    "the next run tries again"
-                ).format(channel=self.name, total=total),
-                retry_after=3600.0,
-            )
-
-    def _find_published(self, caption: str | None) -> str | None:
-        """The media a published container became: the newest with this caption (the
-        newest at all when the caption is unknown). A container does not name its media."""
-        payload = self._call(
-            "GET",
-            f"{self.options.account_id}/media",
-            params={"fields": "id,caption,timestamp", "limit": "25"},
-        )
-        for media in payload.get("data") or []:
-            if (
-                isinstance(media, dict)
-                and media.get("id")
-                and (caption is None or media.get("caption") == caption)
-            ):
-                return str(media["id"])
-        return None
 
     def _receipt(self, media_id: str) -> Receipt:
         try:
@@ -381,40 +304,58 @@ class InstagramChannel(meta_graph.GraphChannel):
         )
 
     def lookup(self, key: str) -> Receipt | None:
-        """The post of an interrupted run: journalled, or its container says PUBLISHED."""
+        """The post of an interrupted run: journalled, or among the account's media with
+        its caption (without a status query, which Meta limits to one a minute). When it
+        is not there, the container's status decides: PUBLISHED needs a person (the error
+        names `chanpub resolve`), else None: the next attempt reuses the container."""
         journal = self.context.journal(key)
-        media_id = journal.remote_id(PUBLISHED)
-        if media_id:
-            return self._receipt(media_id)
+        media_id = journal.remote_id(PUBLISHED) or None
         container = journal.remote_id(CONTAINER)
-        if container and self._known_status(container) == "PUBLISHED":
-            found = self._find_published(None)
-            if found is not None:
-                journal.sent(PUBLISHED, found)
-                return self._receipt(found)
-        return None
+        if media_id is None and container:
+            media_id = self._find_media(journal)
+            if media_id is None and self._known_status(container) == "PUBLISHED":
+                raise self._unfound(journal, container)
+        return self._receipt(media_id) if media_id else None
 
-    # --- verify -------------------------------------------------------------------------
+    # --- tokens and verify --------------------------------------------------------------
+
+    def _tokens(self) -> TokenKeeper:
+        return TokenKeeper(
+            self.context,
+            self.name,
+            self.options.graph_base,
+            self.options.access_token,
+            self.context.variable_for("access_token"),
+        )
+
+    def _token(self) -> SecretStr:
+        return self._tokens().current()
 
     def verify(self) -> None:
-        """The token reaches the account; report the quota left and the token's expiry."""
+        """The token reaches the account; report the quota left and the token's expiry
+        (debug_token on graph.facebook.com; the kept refresh on graph.instagram.com)."""
+        keeper = self._tokens()
+        keeper.refresh_if_due()
         account = self._call("GET", self.options.account_id, params={"fields": "id,username"})
         limit = self._call(
             "GET",
             f"{self.options.account_id}/content_publishing_limit",
             params={"fields": "quota_usage,config"},
         )
-        expiry = meta_graph.token_expiry(
-            self.context.http,
-            self._graph,
-            token=self.options.access_token,
-            channel=self.name,
-            token_variable=self.context.variable_for("access_token"),
-        )
+        if keeper.refreshable:
+            days = keeper.days_left()
+        else:
+            days = meta_tokens.token_expiry(
+                self.context.http,
+                self._graph,
+                token=keeper.current(),
+                channel=self.name,
+                token_variable=self.context.variable_for("access_token"),
+            ).get("days_left")
         entry = (limit.get("data") or [{}])[0]
         self.context.report(
             "verified",
             account=account.get("username", ""),
             quota_usage=entry.get("quota_usage"),
-            days_left=expiry.get("days_left"),
+            days_left=days,
         )
