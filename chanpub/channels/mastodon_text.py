@@ -13,6 +13,7 @@ import re
 from functools import cache
 
 from chanpub.channels.x_text import LATIN_ACCENTS, domain_pattern
+from chanpub.render.shaping import count_graphemes
 
 URL_LENGTH = 23
 _WHITE_SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -60,3 +61,9 @@ def countable_text(text: str) -> str:
             pieces += [text[last:start], replacement]
             last = end
     return "".join([*pieces, text[last:]])
+
+
+def count_mastodon(text: str) -> int:
+    """Mastodon's count: URLs (with a protocol and a known TLD) as 23, `@user@domain` as
+    `@user`, then grapheme clusters, as its StatusLengthValidator counts."""
+    return count_graphemes(countable_text(text))

@@ -29,7 +29,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.channels.social import http_url, post_parts, send, social_parts
+from chanpub.channels.post_texts import social_parts
+from chanpub.channels.telegram_http import http_url, send
+from chanpub.channels.thread_posting import post_parts
 from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError
 from chanpub.i18n import _
@@ -157,7 +159,7 @@ class TelegramChannel:
         raise self._error(response, answer)
 
     def _error(self, response: Any, answer: Any) -> ChannelError:
-        from chanpub.channels.social import classify
+        from chanpub.channels.telegram_http import classify
 
         error = classify(
             response, channel=self.name, secret_variable=self.context.variable_for("bot_token")
