@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from chanpub.channels.atproto import GRAPHEME_LIMIT, POST, bluesky_length, facets, now_iso
 from chanpub.channels.post_texts import amendment_label, amendment_text
 from chanpub.contract import Action, Amendment, Preview, Receipt
+from chanpub.errors import AmbiguousError, RetryableError
 from chanpub.render.shaping import LengthRule
 
 if TYPE_CHECKING:
@@ -39,11 +40,15 @@ def amend_post(
     if amendment.retraction:
         did = channel.xrpc.session().did
         for uri in [*reversed(replies), *reversed([post["uri"] for post in posts])]:
-            channel.xrpc.call(
-                "POST",
-                "com.atproto.repo.deleteRecord",
-                json={"repo": did, "collection": POST, "rkey": uri.rsplit("/", 1)[-1]},
-            )
+            rkey = uri.rsplit("/", 1)[-1]
+            try:
+                channel.xrpc.call(
+                    "POST",
+                    "com.atproto.repo.deleteRecord",
+                    json={"repo": did, "collection": POST, "rkey": rkey},
+                )
+            except AmbiguousError as error:  # deleting again is harmless: just retry
+                raise RetryableError(error.message) from None
         return _receipt(previous, posts, details, Action.DELETED)
     reply = _reply(channel, preview, amendment, key, posts[0])
     replies = list(dict.fromkeys([*replies, reply]))

@@ -6,6 +6,7 @@ deletes."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import ValidationError
+from standins.base import Clock
+from standins.mastodon import MastodonStandIn
 
 from chanpub.channels import mastodon
 from chanpub.channels.mastodon import MastodonChannel, MastodonOptions
@@ -30,8 +33,6 @@ from chanpub.testing import (
     sample_links,
     sample_release,
 )
-from standins.base import Clock
-from standins.mastodon import MastodonStandIn
 
 INSTANCE = "https://sosial.kotacontoh.go.id"
 TOKEN = f"masto-{SECRET_MARKER}"
@@ -295,7 +296,7 @@ def test_a_thread_posts_replies_and_resumes_where_it_stopped(tmp_path: Path) -> 
     statuses = instance.live()
     assert len(statuses) == len(parts), "the first two were not posted again"
     assert receipt.remote_id == statuses[0]["id"] and receipt.details["parts"] == len(parts)
-    for parent, reply in zip(statuses, statuses[1:], strict=False):
+    for parent, reply in itertools.pairwise(statuses):
         assert reply["in_reply_to_id"] == parent["id"]
 
 
