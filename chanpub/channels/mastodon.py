@@ -18,9 +18,7 @@ Options: instance, token, visibility, max_chars, template, thread.
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -29,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from chanpub.channels.mastodon_text import count_mastodon
+from chanpub.channels.mastodon_text import count_mastodon, encode_status, plain, text_of
 from chanpub.channels.post_texts import social_parts
 from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
 from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
@@ -286,10 +284,10 @@ class MastodonChannel:
 
         def find(index: int, ids: Sequence[str]) -> str | None:
             parent = json.loads(ids[index - 1])["id"] if index > 0 else None
-            wanted = _plain(parts[index])
+            wanted = plain(parts[index])
             for status in self._recent_statuses():
-                if (status.get("in_reply_to_id") or None) == parent and _plain(
-                    _text_of(str(status.get("content", "")))
+                if (status.get("in_reply_to_id") or None) == parent and plain(
+                    text_of(str(status.get("content", "")))
                 ) == wanted:
                     return encode_status(status)
             return None
@@ -395,18 +393,3 @@ def _spec_from(limits: dict[str, Any]) -> MediaSpec:
         max_bytes=size if isinstance(size, int) and size > 0 else IMAGE_SPEC.max_bytes,
         max_pixels=matrix if isinstance(matrix, int) and matrix > 0 else IMAGE_SPEC.max_pixels,
     )
-
-
-def encode_status(status: dict[str, Any]) -> str:
-    """A status as its journal entry: its id and URL."""
-    return json.dumps({"id": str(status["id"]), "url": status.get("url") or status.get("uri")})
-
-
-def _text_of(content: str) -> str:
-    """A status's HTML content as plain text (paragraphs and line breaks as spaces)."""
-    content = re.sub(r"</p>\s*<p>|<br\s*/?>", " ", content)
-    return html.unescape(re.sub(r"<[^>]+>", "", content))
-
-
-def _plain(text: str) -> str:
-    return " ".join(text.split())

@@ -17,6 +17,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from chanpub.channels.mastodon_text import plain
 from chanpub.channels.post_texts import amendment_label, amendment_text, social_parts
 from chanpub.contract import Action, Amendment, ItemJournal, Preview, Receipt
 from chanpub.render.shaping import LengthRule
@@ -77,7 +78,7 @@ def _edit(
     if state == "sent":
         return journal.remote_id(item) == "edited"
     source = channel.call("GET", f"/api/v1/statuses/{status_id}/source").json()
-    if _plain(str(source.get("text", ""))) == _plain(text):
+    if plain(str(source.get("text", ""))) == plain(text):
         journal.sent(item, "edited" if state == "in_progress" else "unchanged")
         return state == "in_progress"
     journal.begin(item)
@@ -137,7 +138,3 @@ def _receipt(previous: Receipt, ids: list[str], action: Action) -> Receipt:
         details=details,
         action=action,
     )
-
-
-def _plain(text: str) -> str:
-    return " ".join(text.split())
