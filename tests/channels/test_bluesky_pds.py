@@ -179,3 +179,73 @@ def test_a_release_is_posted_to_a_real_pds_and_read_back(
     assert channel.amend(preview, pulled, "pull").action == Action.DELETED, "gone is done"
     assert listed() == []
     client.close()
+
+
+class LosingFirstAnswer(httpx.HTTPTransport):
+    """A real transport that loses the answer of the first createRecord after the PDS
+    applied it, as a connection dying at the wrong moment does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if not self.lost and request.url.path.endswith("createRecord"):
+            self.lost = True
+            response.read()
+            raise httpx.ReadTimeout("the answer was lost (test)", request=request)
+        return response
+
+
+@pytest.mark.parametrize("link_card", [False, True])
+def test_the_realistic_release_is_posted_once_though_its_first_answer_is_lost(
+    pds: dict[str, Any], tmp_path: Path, link_card: bool
+) -> None:
+    from phone_photo import portrait_photo
+
+    portrait_photo(tmp_path / "foto.jpg")
+    wikipedia = "https://id.wikipedia.org/wiki/Kartu_Tanda_Penduduk_(Indonesia)"
+    release = sample_release(
+        tmp_path,
+        title="Pemkot Buka Layanan Adminduk Keliling 🪪🫶🏽",
+        summary=f"Warga 👩🏽‍💻👨‍👩‍👧 urus KTP-el 🇮🇩. ꦱꦸꦒꦺꦁꦫꦮꦸꦲ꧀. Latar: {wikipedia}",
+        image="foto.jpg",
+        image_alt="Petugas melayani warga di balai kelurahan",
+    )
+    client = make_client(LosingFirstAnswer())
+    context = make_context(tmp_path, client_factory=lambda: client)
+    options = BlueskyOptions(
+        service=pds["url"],
+        handle=pds["handle"],
+        app_password=pds["app_password"],
+        link_card=link_card,
+    )
+    channel = BlueskyChannel("bluesky", options, context)
+    preview = channel.preview(release, sample_links())
+    receipt = channel.publish(preview, key=f"realistic-{link_card}")  # read back at its key
+    client.close()
+    answer = httpx.get(
+        f"{pds['url']}/xrpc/com.atproto.repo.getRecord",
+        params={
+            "repo": pds["did"],
+            "collection": "app.bsky.feed.post",
+            "rkey": receipt.remote_id.rsplit("/", 1)[-1],
+        },
+    )
+    post = answer.raise_for_status().json()["value"]
+    encoded = post["text"].encode()
+    linked = [
+        encoded[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode() for f in post["facets"]
+    ]
+    assert post["text"] == preview.text and wikipedia in linked
+    listed = httpx.get(
+        f"{pds['url']}/xrpc/com.atproto.repo.listRecords",
+        params={"repo": pds["did"], "collection": "app.bsky.feed.post"},
+    )
+    texts = [r["value"]["text"] for r in listed.raise_for_status().json()["records"]]
+    assert texts.count(preview.text) == 1, "exactly one post"
+    if link_card:
+        assert post["embed"]["external"]["thumb"]["size"] <= 1_000_000
+    else:
+        assert post["embed"]["images"][0]["aspectRatio"] == {"width": 1080, "height": 1920}
