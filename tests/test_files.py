@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from chanpub.channels.social import DeliveryNotes
 from chanpub.files import remove_stale_temporaries, temporary_name, write_atomically
 
 HOUR = 3600
@@ -40,12 +39,6 @@ def test_a_private_file_is_0600_in_a_0700_folder(tmp_path: Path, umask_0027: Non
         "0o700",
         "0o600",
     )
-
-
-def test_delivery_notes_in_the_state_directory_are_private(tmp_path: Path) -> None:
-    DeliveryNotes.record(tmp_path, "mastodon", "key-1", ["Pemkot Buka Layanan"], "https://x/")
-    notes = DeliveryNotes.path(tmp_path, "mastodon", "key-1")
-    assert (mode(notes.parent), mode(notes)) == ("0o700", "0o600")
 
 
 def temporary(folder: Path, name: str, *, age: float = 0) -> Path:

@@ -1,5 +1,5 @@
-"""AT Protocol pieces the bluesky channel needs: sessions kept between runs, record keys
-derived from delivery keys, post length and rich-text facets.
+"""AT Protocol pieces the bluesky channel needs: sessions, record keys (TIDs) in time
+order, post length and rich-text facets.
 
 Specs: https://atproto.com/specs/tid, https://docs.bsky.app/docs/advanced-guides/post-richtext,
 lexicons com.atproto.server.createSession / refreshSession.
@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import regex
@@ -26,19 +25,37 @@ BYTE_LIMIT = 3000
 IMAGE_MAX_BYTES = 2_000_000  # app.bsky.embed.images (raised from 1,000,000 in 2026)
 POST = "app.bsky.feed.post"
 HANDLE = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
-# Record keys: TIDs (atproto.com/specs/tid) derived from the delivery key. Their time part
-# lies in a fixed window in the past, so they never collide with TIDs a client makes now.
+# Record keys are TIDs (https://atproto.com/specs/tid): 64 bits, top bit 0, then 53 bits of
+# microseconds since the Unix epoch and a 10-bit clock id, in base32-sortable, so a later
+# TID sorts after an earlier one. A delivery's TIDs start at a time stored with it.
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-TID_EPOCH_US = 1_672_531_200_000_000  # 2023-01-01T00:00:00Z
-TID_SPAN_BITS = 45  # about 400 days of microseconds
 
 
-def tid_for(key: str, index: int = 0) -> str:
-    """A valid TID record key derived from a delivery key (and a thread part's index)."""
-    digest = int.from_bytes(hashlib.sha256(f"{key}:{index}".encode()).digest()[:8], "big")
-    micros = TID_EPOCH_US + ((digest >> 10) & ((1 << TID_SPAN_BITS) - 1))
-    value = (micros << 10) | (digest & 0x3FF)  # top bit stays 0
+def tid_for(start_us: int, clock_id: int, index: int = 0) -> str:
+    """The TID of part `index` of a delivery that started at `start_us` (microseconds
+    since the epoch): part i is one microsecond after part i-1, so strictly greater."""
+    value = ((start_us + index) << 10) | (clock_id & 0x3FF)
     return "".join(TID_ALPHABET[(value >> shift) & 31] for shift in range(60, -1, -5))
+
+
+def tid_time(tid: str) -> datetime:
+    """When a TID says it was made."""
+    value = 0
+    for char in tid:
+        value = value * 32 + TID_ALPHABET.index(char)
+    return datetime.fromtimestamp((value >> 10) / 1_000_000, UTC)
+
+
+def new_tid_start(key: str) -> dict[str, int]:
+    """What a delivery (or an amendment) stores before its first record: the current time
+    in microseconds, and a clock id derived from its key (the same on every retry)."""
+    clock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:2], "big") & 0x3FF
+    return {"start_us": int(datetime.now(UTC).timestamp() * 1_000_000), "clock_id": clock_id}
+
+
+def now_iso() -> str:
+    """Aware UTC now in RFC 3339 with 'Z', as Bluesky prefers for createdAt."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def bluesky_length(text: str) -> int:
@@ -171,6 +188,26 @@ class Session:
             str(answer["refreshJwt"]),
         )
 
+    @classmethod
+    def from_stored(cls, data: Any) -> Session | None:
+        """From what `stored()` kept in the store, or None when it is not a session."""
+        try:
+            return cls(
+                str(data["did"]), str(data["handle"]), str(data["access"]), str(data["refresh"])
+            )
+        except (KeyError, TypeError):
+            return None
+
+    def stored(self) -> dict[str, str]:
+        """The session as a JSON value for the store (the state directory's database,
+        readable by this account only)."""
+        return {
+            "did": self.did,
+            "handle": self.handle,
+            "access": self.access,
+            "refresh": self.refresh,
+        }
+
     def expired(self, margin: float = 60.0) -> bool:
         """True when the access token expires within `margin` seconds (read from the JWT's
         `exp`; a token we cannot read counts as valid, the server will say otherwise)."""
@@ -180,38 +217,3 @@ class Session:
             return float(claims["exp"]) < datetime.now(UTC).timestamp() + margin
         except (IndexError, ValueError, KeyError, TypeError):
             return False
-
-
-class SessionStore:
-    """The session of one account on one service, in the state directory (mode 0600)."""
-
-    def __init__(self, state_dir: Path, service: str, handle: str) -> None:
-        name = hashlib.sha256(f"{service}|{handle}".encode()).hexdigest()[:16]
-        self.path = state_dir / "bluesky" / f"session-{name}.json"
-
-    def load(self) -> Session | None:
-        """The stored session, or None."""
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return Session(
-                str(data["did"]), str(data["handle"]), str(data["access"]), str(data["refresh"])
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def save(self, session: Session) -> None:
-        """Store the session where only this user can read it."""
-        from chanpub.files import write_atomically
-
-        write_atomically(
-            self.path,
-            json.dumps(
-                {
-                    "did": session.did,
-                    "handle": session.handle,
-                    "access": session.access,
-                    "refresh": session.refresh,
-                }
-            ),
-            private=True,
-        )

@@ -1,17 +1,20 @@
 """bluesky: the release as a post (or a thread) on an official Bluesky / AT Protocol account.
 
 Service: https://bsky.social or any PDS. Docs: https://docs.bsky.app/docs/advanced-guides/posts
-and the lexicons com.atproto.repo.createRecord / uploadBlob, app.bsky.feed.post,
-app.bsky.richtext.facet, app.bsky.embed.images / external. Auth: an app password exchanged
-for a session (createSession); the session is kept in the state directory (mode 0600) and
-renewed with refreshSession, because logins are limited to 30 per 5 minutes and 300 a day
-per account. Limits: 300 graphemes and 3000 UTF-8 bytes per post, URLs counted in full;
-images up to 2,000,000 bytes, sent with their aspectRatio (fitted by
-chanpub.render.media); 5,000 write points an hour (`RateLimit-Reset` is Unix time).
-Double posts: each post's record key is a TID derived from the delivery key, so a retried
-createRecord cannot make a second record; getRecord on that key is the lookup.
+and the lexicons com.atproto.repo.createRecord / uploadBlob / deleteRecord,
+app.bsky.feed.post, app.bsky.richtext.facet, app.bsky.embed.images / external. Auth: an app
+password exchanged for a session (createSession); the session is kept in the channel's
+store and renewed with refreshSession (chanpub.channels.bluesky_xrpc). Limits: 300
+graphemes and 3000 UTF-8 bytes per post, URLs counted in full; images up to 2,000,000
+bytes, sent with their aspectRatio, a link card's picture (`thumb`) up to 1,000,000 bytes
+(both fitted by chanpub.render.media); 5,000 write points an hour. Mentions become facets
+when com.atproto.identity.resolveHandle knows the handle; otherwise they stay plain text.
+Double posts: each post's record key is a TID from the time the delivery started (kept in
+the store), one microsecond apart per thread part, so a retried createRecord cannot make a
+second record; getRecord on that key is the lookup. Corrections are replies (posts cannot
+be edited), retractions delete every record (chanpub.channels.bluesky_amend).
 
-Options: service, handle, app_password, template, thread.
+Options: service, handle, app_password, template, thread, link_card, card_image.
 """
 
 from __future__ import annotations
@@ -29,34 +32,22 @@ from chanpub.channels.atproto import (
     HANDLE,
     IMAGE_MAX_BYTES,
     POST,
-    Session,
-    SessionStore,
     bluesky_length,
     facets,
+    new_tid_start,
+    now_iso,
     tid_for,
 )
-from chanpub.channels.social import (
-    DeliveryNotes,
-    FindPart,
-    classify,
-    http_url,
-    now_iso,
-    post_parts,
-    resolve_parts,
-    send,
-    social_parts,
-)
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import (
-    AmbiguousError,
-    AuthError,
-    ChannelError,
-    PermanentError,
-    RetryableError,
-)
+from chanpub.channels.bluesky_xrpc import Xrpc
+from chanpub.channels.post_texts import social_parts
+from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
+from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import AmbiguousError, AuthError, ChannelError, PermanentError, RetryableError
+from chanpub.files import read_file_for
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
-from chanpub.render.media import MediaSpec, check_release_image, prepare_image
+from chanpub.render.media import MediaSpec, check_release_image, fit_image, prepare_image
 from chanpub.render.shaping import LengthRule, count_graphemes
 
 # app.bsky.embed.images: any image/* blob up to 2,000,000 bytes; the Bluesky app itself
@@ -64,6 +55,8 @@ from chanpub.render.shaping import LengthRule, count_graphemes
 IMAGE_SPEC = MediaSpec(
     "bluesky", formats=("JPEG", "PNG", "WEBP"), max_bytes=IMAGE_MAX_BYTES, max_side=2000
 )
+# app.bsky.embed.external: the card's `thumb` is an image/* blob of at most 1,000,000 bytes.
+THUMB_SPEC = MediaSpec("bluesky-card", formats=("JPEG",), max_bytes=1_000_000, max_side=1200)
 
 
 class BlueskyOptions(BaseModel):
@@ -71,16 +64,16 @@ class BlueskyOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    service: str = "https://bsky.social"
+    service: WebAddress = "https://bsky.social"
     handle: str
     app_password: SecretStr
     template: str | None = None
     thread: bool = False
-
-    @field_validator("service")
-    @classmethod
-    def _service_url(cls, value: str) -> str:
-        return http_url(value, "https://bsky.social")
+    # The release image as the picture of a link card to the canonical page, instead of
+    # a post showing the picture itself.
+    link_card: bool = False
+    # A poster-pdf channel whose card picture the link card shows when there is no image.
+    card_image: str | None = None
 
     @field_validator("handle")
     @classmethod
@@ -95,7 +88,7 @@ class BlueskyOptions(BaseModel):
 
 
 class BlueskyChannel:
-    """Posts to Bluesky with link and hashtag facets and a link card or the image."""
+    """Posts to Bluesky with link, tag and mention facets and the image or a link card."""
 
     channel_type: ClassVar[str] = "bluesky"
     Options: ClassVar[type[BaseModel]] = BlueskyOptions
@@ -107,8 +100,10 @@ class BlueskyChannel:
         self.name = name
         self.options = options
         self.context = context
-        self.sessions = SessionStore(context.state_dir, options.service, options.handle)
-        self._session: Session | None = None
+        self.xrpc = Xrpc(
+            context, name, options.service, options.handle, options.app_password.get_secret_value()
+        )
+        self._dids: dict[str, str | None] = {}
 
     def check_release(self, release: Release) -> None:
         """The release's picture can be read, so it can be fitted (ReleaseError if not)."""
@@ -122,11 +117,18 @@ class BlueskyChannel:
         checker = check_thread_template if self.options.thread else check_post_template
         checker(self.options.template, f"channels.{self.name}.template")
 
+    def depends_on(self) -> tuple[str, ...]:
+        """The poster channel whose card the link card shows publishes first."""
+        return (self.options.card_image,) if self.options.card_image else ()
+
     def preview(self, release: Release, links: Links) -> Preview:
         """The post (or the thread's posts) exactly as they will be created."""
         rule = LengthRule(GRAPHEME_LIMIT, "graphemes", bluesky_length)
         parts, warnings = social_parts(self, release, links, rule)
-        fitted, note = prepare_image(release, IMAGE_SPEC, self.context.state_dir)
+        card = self.options.link_card and bool(links.canonical_url)
+        fitted, note = prepare_image(
+            release, THUMB_SPEC if card else IMAGE_SPEC, self.context.state_dir
+        )
         if note:
             warnings.append(note)
         return Preview(
@@ -144,6 +146,7 @@ class BlueskyChannel:
             data={
                 "language": release.language or self.context.language,
                 "url": links.canonical_url or "",
+                "card": card,
                 "image": str(fitted.path) if fitted else "",
                 "image_mime": fitted.mime if fitted else "",
                 "aspect_ratio": {"width": fitted.width, "height": fitted.height} if fitted else {},
@@ -152,90 +155,23 @@ class BlueskyChannel:
             },
         )
 
-    # --- session and XRPC ---------------------------------------------------------------
-
-    def _variable(self) -> str:
-        return self.context.variable_for("app_password")
-
-    def _xrpc(self, method: str, nsid: str, **kwargs: Any) -> Any:
-        """One XRPC call with the session; an expired access token is renewed once."""
-        url = f"{self.options.service}/xrpc/{nsid}"
-        headers = dict(kwargs.pop("headers", {}))
-        for attempt in (1, 2):
-            headers["Authorization"] = f"Bearer {self.session().access}"
-            response = send(
-                self.context.http, method, url, channel=self.name, headers=headers, **kwargs
-            )
-            if response.is_success:
-                return response.json()
-            if attempt == 1 and _error_name(response) in ("ExpiredToken", "InvalidToken"):
-                self._renew()
-                continue
-            raise classify(response, channel=self.name, secret_variable=self._variable())
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def session(self) -> Session:
-        """The cached session, refreshed when its access token has expired, else a login."""
-        if self._session is None:
-            cached = self.sessions.load()
-            self._session = cached if cached is not None else self._login()
-        if self._session.expired():
-            self._renew()
-        assert self._session is not None
-        return self._session
-
-    def _renew(self) -> None:
-        current = self._session or self.sessions.load()
-        if current is not None:
-            response = send(
-                self.context.http,
-                "POST",
-                f"{self.options.service}/xrpc/com.atproto.server.refreshSession",
-                channel=self.name,
-                headers={"Authorization": f"Bearer {current.refresh}"},
-            )
-            if response.is_success:
-                self._session = Session.from_answer(response.json())
-                self.sessions.save(self._session)
-                return
-            if response.status_code not in (400, 401):
-                raise classify(response, channel=self.name, secret_variable=self._variable())
-        self._session = self._login()
-
-    def _login(self) -> Session:
-        response = send(
-            self.context.http,
-            "POST",
-            f"{self.options.service}/xrpc/com.atproto.server.createSession",
-            channel=self.name,
-            json={
-                "identifier": self.options.handle,
-                "password": self.options.app_password.get_secret_value(),
-            },
-        )
-        if response.status_code == 401 or _error_name(response) == "AuthenticationRequired":
-            raise AuthError(
-                _(
-                    "{channel}: Bluesky refused the login of {handle}: check the app password "
-                    "in ${variable} (Settings > Privacy and security > App passwords)"
-                ).format(channel=self.name, handle=self.options.handle, variable=self._variable()),
-                variable=self._variable(),
-            )
-        if not response.is_success:
-            raise classify(response, channel=self.name, secret_variable=self._variable())
-        session = Session.from_answer(response.json())
-        self.sessions.save(session)
-        return session
-
     # --- publishing ---------------------------------------------------------------------
+
+    def notes(self, key: str, parts: Sequence[str] = (), url: str = "") -> dict[str, Any]:
+        """The delivery's notes in the store: its texts, link and the time its record
+        keys start from; written before the first record, so retries reuse the keys."""
+        store = self.context.store(self.channel_type)
+        notes = store.get(f"{self.name}:delivery:{key}")
+        if not isinstance(notes, dict) and parts:
+            notes = {"parts": list(parts), "url": url, **new_tid_start(key)}
+            store.put(f"{self.name}:delivery:{key}", notes)
+        return notes if isinstance(notes, dict) else {}
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Create the post (or the thread, resuming where an earlier run stopped)."""
         parts: list[str] = list(preview.posts)
-        DeliveryNotes.record(
-            self.context.state_dir, self.channel_type, key, parts, preview.data["url"]
-        )
-        finder = self._finder(key, parts)
+        notes = self.notes(key, parts, preview.data["url"])
+        finder = self.finder(notes)
 
         def post(index: int, ids: Sequence[str]) -> str:
             record: dict[str, Any] = {
@@ -244,31 +180,14 @@ class BlueskyChannel:
                 "createdAt": now_iso(),
                 "langs": [preview.data["language"]],
             }
-            if found := facets(parts[index]):
+            if found := facets(parts[index], self.resolve_handle):
                 record["facets"] = found
             if index == 0:
                 if embed := self._embed(preview):
                     record["embed"] = embed
             else:
                 record["reply"] = {"root": json.loads(ids[0]), "parent": json.loads(ids[index - 1])}
-            body = {
-                "repo": self.session().did,
-                "collection": POST,
-                "rkey": tid_for(key, index),
-                "record": record,
-            }
-            try:
-                answer = self._xrpc("POST", "com.atproto.repo.createRecord", json=body)
-            except (AuthError, RetryableError):
-                raise
-            except ChannelError as error:
-                # The key may already hold this post (an earlier attempt did go through).
-                if existing := finder(index, ids):
-                    return existing
-                if isinstance(error, AmbiguousError):
-                    raise RetryableError(error.message) from None  # the rkey makes it safe
-                raise
-            return json.dumps({"uri": answer["uri"], "cid": answer["cid"]})
+            return self.create(record, _rkey(notes, index), lambda: finder(index, ids))
 
         ids = post_parts(
             self.context.journal(key),
@@ -276,9 +195,48 @@ class BlueskyChannel:
             post,
             finder,
             channel=self.name,
-            receipt=self._receipt,
+            receipt=self.receipt,
         )
-        return self._receipt(ids)
+        return self.receipt(ids)
+
+    def create(self, record: dict[str, Any], rkey: str, existing: Any) -> str:
+        """createRecord at a record key we chose; after a failure that may have stored
+        it, `existing()` reads the key back (the key makes a retry safe)."""
+        body = {"repo": self.xrpc.session().did, "collection": POST, "rkey": rkey, "record": record}
+        try:
+            answer = self.xrpc.call("POST", "com.atproto.repo.createRecord", json=body)
+        except (AuthError, RetryableError):
+            raise
+        except ChannelError as error:
+            if found := existing():  # the key holds this post: an earlier attempt went through
+                return str(found)
+            if isinstance(error, AmbiguousError):
+                raise RetryableError(error.message) from None  # the rkey makes it safe
+            raise
+        return json.dumps({"uri": answer["uri"], "cid": answer["cid"]})
+
+    def resolve_handle(self, handle: str) -> str | None:
+        """A mentioned handle's DID (com.atproto.identity.resolveHandle), None when the
+        handle does not resolve: the mention then stays plain text."""
+        if handle not in self._dids:
+            try:
+                answer = self.xrpc.call(
+                    "GET", "com.atproto.identity.resolveHandle", params={"handle": handle}
+                )
+            except PermanentError as error:
+                if isinstance(error, AuthError):
+                    raise
+                answer = {}
+            did = answer.get("did")
+            self._dids[handle] = did if isinstance(did, str) and did.startswith("did:") else None
+        return self._dids[handle]
+
+    def _upload(self, path: Path, mime: str) -> dict[str, Any]:
+        data = read_file_for(self.name, path)
+        blob: dict[str, Any] = self.xrpc.call(
+            "POST", "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
+        )["blob"]
+        return blob
 
     def _embed(self, preview: Preview) -> dict[str, Any] | None:
         if preview.data["image_problem"]:
@@ -287,20 +245,8 @@ class BlueskyChannel:
                     channel=self.name, problem=preview.data["image_problem"]
                 )
             )
-        if preview.data["image"]:
-            path = Path(preview.data["image"])
-            mime = preview.data["image_mime"]
-            try:
-                data = path.read_bytes()
-            except OSError as error:
-                raise PermanentError(
-                    _("{channel}: cannot read the image {path}: {reason}").format(
-                        channel=self.name, path=path, reason=error.strerror
-                    )
-                ) from None
-            blob = self._xrpc(
-                "POST", "com.atproto.repo.uploadBlob", content=data, headers={"Content-Type": mime}
-            )["blob"]
+        if preview.data["image"] and not preview.data["card"]:
+            blob = self._upload(Path(preview.data["image"]), preview.data["image_mime"])
             return {
                 "$type": "app.bsky.embed.images",
                 "images": [
@@ -312,75 +258,111 @@ class BlueskyChannel:
                     }
                 ],
             }
-        if preview.data["url"]:
-            release = preview.release
-            return {
-                "$type": "app.bsky.embed.external",
-                "external": {
-                    "uri": preview.data["url"],
-                    "title": release.title,
-                    "description": release.summary,
-                },
-            }
-        return None
+        if not preview.data["url"]:
+            return None
+        release = preview.release
+        external: dict[str, Any] = {
+            "uri": preview.data["url"],
+            "title": release.title,
+            "description": release.summary,
+        }
+        if thumb := self._thumb(preview):
+            external["thumb"] = thumb
+        return {"$type": "app.bsky.embed.external", "external": external}
 
-    def _finder(self, key: str, parts: Sequence[str]) -> FindPart:
+    def _thumb(self, preview: Preview) -> dict[str, Any] | None:
+        """The link card's picture: the release image fitted under 1,000,000 bytes, or the
+        card of the poster channel named in `card_image`; None when there is neither."""
+        if preview.data["image"]:
+            return self._upload(Path(preview.data["image"]), preview.data["image_mime"])
+        receipt = preview.links.outputs.get(self.options.card_image or "")
+        cards = [
+            path for path in (receipt.files if receipt else ()) if path.name.endswith("-card.png")
+        ]
+        if not cards:
+            return None
+        fitted = fit_image(cards[0], THUMB_SPEC, self.context.state_dir / "media")
+        return self._upload(fitted.path, fitted.mime)
+
+    @staticmethod
+    def finder_key(notes: dict[str, Any], index: int) -> str:
+        """The record key of part `index` of the delivery these notes describe."""
+        return _rkey(notes, index)
+
+    def finder(self, notes: dict[str, Any]) -> FindPart:
+        """Reads part `index` back at its record key (None: nothing there yet)."""
+        parts = list(notes.get("parts") or [])
+
         def find(index: int, ids: Sequence[str]) -> str | None:
-            rkey = tid_for(key, index)
-            try:
-                answer = self._xrpc(
-                    "GET",
-                    "com.atproto.repo.getRecord",
-                    params={"repo": self.session().did, "collection": POST, "rkey": rkey},
-                )
-            except PermanentError as error:
-                if isinstance(error, AuthError):
-                    raise
-                return None  # 400 RecordNotFound: nothing at that key
-            if answer.get("value", {}).get("text") != parts[index]:
-                raise PermanentError(
-                    _(
-                        "{channel}: the record key {rkey} already holds a different post: "
-                        "check the account, then resolve this delivery by hand"
-                    ).format(channel=self.name, rkey=rkey)
-                )
-            return json.dumps({"uri": answer["uri"], "cid": answer["cid"]})
+            return self.read_back(_rkey(notes, index), parts[index])
 
         return find
 
-    def _receipt(self, ids: Sequence[str]) -> Receipt:
-        uri = json.loads(ids[0])["uri"]
-        rkey = uri.rsplit("/", 1)[-1]
-        handle = self._session.handle if self._session else self.options.handle
-        details: dict[str, Any] = {"parts": len(ids)} if len(ids) > 1 else {}
+    def read_back(self, rkey: str, text: str) -> str | None:
+        """The post at `rkey` when it holds `text`; None when there is none; an error
+        when the key holds something else."""
+        try:
+            answer = self.xrpc.call(
+                "GET",
+                "com.atproto.repo.getRecord",
+                params={"repo": self.xrpc.session().did, "collection": POST, "rkey": rkey},
+            )
+        except PermanentError as error:
+            if isinstance(error, AuthError):
+                raise
+            return None  # 400 RecordNotFound: nothing at that key
+        if answer.get("value", {}).get("text") != text:
+            raise PermanentError(
+                _(
+                    "{channel}: the record key {rkey} already holds a different post: "
+                    "check the account, then resolve this delivery by hand"
+                ).format(channel=self.name, rkey=rkey)
+            )
+        return json.dumps({"uri": answer["uri"], "cid": answer["cid"]})
+
+    def receipt(self, ids: Sequence[str]) -> Receipt:
+        """The receipt of a post (or a thread): the first post's URI and web address, and
+        every part's URI and CID (a correction replies to them, a retraction deletes them)."""
+        posts = [json.loads(item) for item in ids]
+        uri = posts[0]["uri"]
+        details: dict[str, Any] = {"posts": posts}
+        if len(ids) > 1:
+            details["parts"] = len(ids)
         return Receipt(
             remote_id=uri,
-            url=f"https://bsky.app/profile/{handle}/post/{rkey}",
+            url=self.web_url(uri),
             published_at=datetime.now(UTC),
             details=details,
         )
 
+    def web_url(self, uri: str) -> str:
+        """The bsky.app address of a post's at:// URI."""
+        session = self.xrpc.current
+        handle = session.handle if session else self.options.handle
+        return f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}"
+
     def lookup(self, key: str) -> Receipt | None:
         """The delivery's posts, read back at their record keys; None when something is
         still to be posted (publish then resumes without duplicating)."""
-        notes = DeliveryNotes.load(
-            DeliveryNotes.path(self.context.state_dir, self.channel_type, key)
-        )
-        if notes is None:
+        notes = self.notes(key)
+        if not notes:
             return None
-        ids = resolve_parts(
-            self.context.journal(key), len(notes.parts), self._finder(key, notes.parts)
-        )
-        return self._receipt(ids) if ids else None
+        count = len(notes["parts"])
+        ids = resolve_parts(self.context.journal(key), count, self.finder(notes))
+        return self.receipt(ids) if ids else None
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A correction replies to the post with the note and the link; a retraction
+        deletes the thread and its correction replies (chanpub.channels.bluesky_amend)."""
+        from chanpub.channels.bluesky_amend import amend_post
+
+        return amend_post(self, preview, amendment, key)
 
     def verify(self) -> None:
-        """The app password (or the cached session) works: getSession."""
-        self._xrpc("GET", "com.atproto.server.getSession")
+        """The app password (or the stored session) works: getSession."""
+        self.xrpc.call("GET", "com.atproto.server.getSession")
 
 
-def _error_name(response: Any) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return ""
-    return str(payload.get("error", "")) if isinstance(payload, dict) else ""
+def _rkey(notes: dict[str, Any], index: int) -> str:
+    """Part `index`'s record key: a TID one microsecond after part index-1's."""
+    return tid_for(int(notes["start_us"]), int(notes["clock_id"]), index)

@@ -9,39 +9,39 @@ clusters with every URL as 23; media upload 30 per 30 minutes; 300 requests per 
 `image_matrix_limit` from /api/v2/instance, asked at publish time (the preview assumes 10 MB
 and 16.7 megapixels); fitted by chanpub.render.media. Double posts: `Idempotency-Key` (the
 delivery key) is honoured by the server for one hour; after that, `lookup` reads the
-account's recent statuses.
+account's recent statuses. A 429 carries `X-RateLimit-Reset` (ISO 8601), read against the
+answer's `Date`. Corrections edit the statuses in place (PUT /api/v1/statuses/:id, edits
+keep history); retractions delete them (DELETE /api/v1/statuses/:id).
 
 Options: instance, token, visibility, max_chars, template, thread.
 """
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from chanpub.channels.social import (
-    DeliveryNotes,
-    FindPart,
-    call,
-    http_url,
-    post_parts,
-    resolve_parts,
-    social_parts,
-)
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
-from chanpub.errors import AuthError, ConfigError, PermanentError, RetryableError
+from chanpub.channels.mastodon_text import count_mastodon, encode_status, plain, text_of
+from chanpub.channels.post_texts import social_parts
+from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
+from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.errors import AuthError, ChannelError, ConfigError, PermanentError, RetryableError
+from chanpub.files import read_file_for
+from chanpub.http import retry_after_seconds, send
 from chanpub.i18n import _
+from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, fit_image, prepare_image
-from chanpub.render.shaping import LengthRule, count_mastodon
+from chanpub.render.shaping import LengthRule
+
+if TYPE_CHECKING:
+    import httpx
 
 ALT_TEXT_LIMIT = 1500  # MediaAttachment::MAX_DESCRIPTION_LENGTH
 MEDIA_POLL_DELAYS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0)  # waiting for media processing
@@ -61,17 +61,12 @@ class MastodonOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instance: str
+    instance: WebAddress
     token: SecretStr
     visibility: Literal["public", "unlisted", "private", "direct"] = "public"
     max_chars: int = Field(500, ge=50, le=100_000)
     template: str | None = None
     thread: bool = False
-
-    @field_validator("instance")
-    @classmethod
-    def _instance_url(cls, value: str) -> str:
-        return http_url(value, "https://mastodon.social")
 
 
 class MastodonChannel:
@@ -88,10 +83,12 @@ class MastodonChannel:
         self.options = options
         self.context = context
         self._account_id: str | None = None
+        self._spec: MediaSpec | None = None
 
     # --- text ---------------------------------------------------------------------------
 
-    def _rule(self) -> LengthRule:
+    def rule(self) -> LengthRule:
+        """How this channel counts a status, and its limit (max_chars)."""
         return LengthRule(self.options.max_chars, "characters", count_mastodon)
 
     def check_release(self, release: Release) -> None:
@@ -111,9 +108,10 @@ class MastodonChannel:
             check_post_template(self.options.template, where)
 
     def preview(self, release: Release, links: Links) -> Preview:
-        """The status (or the thread's statuses) exactly as they will be posted."""
-        parts, warnings = social_parts(self, release, links, self._rule())
-        picture, note = prepare_image(release, IMAGE_SPEC, self.context.state_dir)
+        """The status (or the thread's statuses) exactly as they will be posted; the
+        picture fitted to the instance's limits as `verify` last read them."""
+        parts, warnings = social_parts(self, release, links, self.rule())
+        picture, note = prepare_image(release, self._known_spec(), self.context.state_dir)
         if note:
             warnings.append(note)
         if release.image and len(release.image_alt or "") > ALT_TEXT_LIMIT:
@@ -122,7 +120,7 @@ class MastodonChannel:
                     channel=self.name, limit=ALT_TEXT_LIMIT
                 )
             )
-        rule = self._rule()
+        rule = self.rule()
         return Preview(
             channel=self.name,
             release=release,
@@ -142,30 +140,40 @@ class MastodonChannel:
             },
         )
 
-    # --- publishing ---------------------------------------------------------------------
+    # --- HTTP ---------------------------------------------------------------------------
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.options.token.get_secret_value()}"}
-
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = call(
+    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One API call with the token, classified by chanpub.http.send with Mastodon's
+        wait signal and its meaning of 403 (a token without the needed scope)."""
+        variable = self.context.variable_for("token")
+        headers = {
+            "Authorization": f"Bearer {self.options.token.get_secret_value()}",
+            **kwargs.pop("headers", {}),
+        }
+        return send(
             self.context.http,
             method,
             f"{self.options.instance}{path}",
             channel=self.name,
-            secret_variable=self.context.variable_for("token"),
-            forbidden_is_auth=True,
-            headers={**self._headers(), **kwargs.pop("headers", {})},
+            secret_variable=variable,
+            wait=rate_limit_wait,
+            refine=lambda response, error: _refine(response, error, variable),
+            headers=headers,
             **kwargs,
         )
-        return response
+
+    def store_key(self, key: str) -> str:
+        """Where this channel keeps the notes of one delivery in its store."""
+        return f"{self.name}:delivery:{key}"
+
+    # --- publishing ---------------------------------------------------------------------
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Post the status (or the thread, resuming where an earlier run stopped)."""
         parts: list[str] = list(preview.posts)
-        DeliveryNotes.record(
-            self.context.state_dir, self.channel_type, key, parts, preview.data["url"]
-        )
+        store = self.context.store(self.channel_type)
+        if store.get(self.store_key(key)) is None:  # what a later lookup recognises
+            store.put(self.store_key(key), {"parts": parts, "url": preview.data["url"]})
 
         def post(index: int, ids: Sequence[str]) -> str:
             form: dict[str, Any] = {
@@ -174,55 +182,72 @@ class MastodonChannel:
                 "language": preview.data["language"],
             }
             if index == 0 and preview.release.image:
-                form["media_ids[]"] = self._upload(preview)
+                form["media_ids[]"] = self._media_for(preview, key)
             if index > 0:
                 form["in_reply_to_id"] = json.loads(ids[index - 1])["id"]
             idempotency = key if index == 0 else f"{key}-{index}"
-            status = self._call(
+            status = self.call(
                 "POST", "/api/v1/statuses", data=form, headers={"Idempotency-Key": idempotency}
             ).json()
-            return _encode(status)
+            return encode_status(status)
 
         ids = post_parts(
             self.context.journal(key),
             len(parts),
             post,
-            self._finder(parts),
+            self.finder(parts),
             channel=self.name,
-            receipt=self._receipt,
+            receipt=self.receipt,
         )
-        return self._receipt(ids)
+        return self.receipt(ids)
 
-    def _media_spec(self) -> MediaSpec:
-        """This instance's picture limits (configuration.media_attachments of
-        /api/v2/instance); the safe defaults when the instance does not say."""
+    def _known_spec(self) -> MediaSpec:
+        """The picture limits `verify` or an earlier publish read from this instance
+        (the preview asks no network), else the safe defaults."""
+        limits = self.context.store(self.channel_type).get(f"instance:{self.options.instance}")
+        return _spec_from(limits) if isinstance(limits, dict) else IMAGE_SPEC
+
+    def instance_limits(self) -> dict[str, Any]:
+        """GET /api/v2/instance: the status length and the picture limits this instance
+        states (an empty dict from an older server without v2), kept in the store for
+        the preview."""
         try:
-            instance = self._call("GET", "/api/v2/instance").json()
+            instance = self.call("GET", "/api/v2/instance").json()
         except PermanentError as error:
             if isinstance(error, AuthError):
                 raise
-            return IMAGE_SPEC  # an older server without /api/v2/instance
-        limits = (instance.get("configuration") or {}).get("media_attachments") or {}
-        size, matrix = limits.get("image_size_limit"), limits.get("image_matrix_limit")
-        return replace(
-            IMAGE_SPEC,
-            max_bytes=size if isinstance(size, int) and size > 0 else IMAGE_SPEC.max_bytes,
-            max_pixels=matrix if isinstance(matrix, int) and matrix > 0 else IMAGE_SPEC.max_pixels,
-        )
+            return {}
+        configuration = instance.get("configuration") or {}
+        limits = {
+            **(configuration.get("media_attachments") or {}),
+            "max_characters": (configuration.get("statuses") or {}).get("max_characters"),
+        }
+        self.context.store(self.channel_type).put(f"instance:{self.options.instance}", limits)
+        return limits
+
+    def _media_for(self, preview: Preview, key: str) -> str:
+        """The uploaded picture of this delivery: the one an earlier attempt uploaded
+        while it is still on the instance (uploads are limited to 30 per 30 minutes),
+        else a new upload."""
+        store = self.context.store(self.channel_type)
+        notes = store.get(self.store_key(key)) or {}
+        earlier = notes.get("media_id")
+        if earlier:
+            answer = self.call("GET", f"/api/v1/media/{earlier}", accept=(404,))
+            if answer.status_code == 200:
+                return str(earlier)
+        media_id = self._upload(preview)
+        store.put(self.store_key(key), {**notes, "media_id": media_id})
+        return media_id
 
     def _upload(self, preview: Preview) -> str:
         image = preview.release.image
         assert image is not None  # only called for a release with an image
-        picture = fit_image(image, self._media_spec(), self.context.state_dir / "media")
-        try:
-            data = picture.path.read_bytes()
-        except OSError as error:
-            raise PermanentError(
-                _("{channel}: cannot read the image {path}: {reason}").format(
-                    channel=self.name, path=picture.path, reason=error.strerror
-                )
-            ) from None
-        response = self._call(
+        if self._spec is None:
+            self._spec = _spec_from(self.instance_limits())
+        picture = fit_image(image, self._spec, self.context.state_dir / "media")
+        data = read_file_for(self.name, picture.path)
+        response = self.call(
             "POST",
             "/api/v2/media",
             files={"file": (picture.filename(image.stem), data, picture.mime)},
@@ -233,7 +258,7 @@ class MastodonChannel:
             return media_id
         for delay in MEDIA_POLL_DELAYS:  # 202: still processing; 206 until it is done
             time.sleep(delay)
-            if self._call("GET", f"/api/v1/media/{media_id}").status_code == 200:
+            if self.call("GET", f"/api/v1/media/{media_id}").status_code == 200:
                 return media_id
         raise RetryableError(
             _("{channel}: the instance is still processing the image; trying again later").format(
@@ -241,7 +266,8 @@ class MastodonChannel:
             )
         )
 
-    def _receipt(self, ids: Sequence[str]) -> Receipt:
+    def receipt(self, ids: Sequence[str]) -> Receipt:
+        """The receipt of a status (or a thread) from its parts' encoded ids."""
         first = json.loads(ids[0])
         details: dict[str, Any] = {"parts": len(ids)} if len(ids) > 1 else {}
         if len(ids) > 1:
@@ -252,24 +278,27 @@ class MastodonChannel:
 
     # --- finding what an interrupted run posted -------------------------------------------
 
-    def _finder(self, parts: Sequence[str]) -> FindPart:
+    def finder(self, parts: Sequence[str]) -> FindPart:
+        """Finds part `index` among the account's recent statuses: the same text, replying
+        to the part before it."""
+
         def find(index: int, ids: Sequence[str]) -> str | None:
             parent = json.loads(ids[index - 1])["id"] if index > 0 else None
-            wanted = _plain(parts[index])
+            wanted = plain(parts[index])
             for status in self._recent_statuses():
-                if (status.get("in_reply_to_id") or None) == parent and _plain(
-                    _text_of(str(status.get("content", "")))
+                if (status.get("in_reply_to_id") or None) == parent and plain(
+                    text_of(str(status.get("content", "")))
                 ) == wanted:
-                    return _encode(status)
+                    return encode_status(status)
             return None
 
         return find
 
     def _recent_statuses(self) -> list[dict[str, Any]]:
         if self._account_id is None:
-            account = self._call("GET", "/api/v1/accounts/verify_credentials").json()
+            account = self.call("GET", "/api/v1/accounts/verify_credentials").json()
             self._account_id = str(account["id"])
-        statuses = self._call(
+        statuses = self.call(
             "GET",
             f"/api/v1/accounts/{self._account_id}/statuses",
             params={"limit": RECENT_STATUSES},
@@ -279,19 +308,26 @@ class MastodonChannel:
     def lookup(self, key: str) -> Receipt | None:
         """The delivery's statuses among the account's recent ones; None when something is
         still to be posted (publish then resumes without duplicating)."""
-        notes = DeliveryNotes.load(
-            DeliveryNotes.path(self.context.state_dir, self.channel_type, key)
-        )
-        if notes is None:
+        notes = self.context.store(self.channel_type).get(self.store_key(key))
+        if not isinstance(notes, dict):
             return None
-        ids = resolve_parts(self.context.journal(key), len(notes.parts), self._finder(notes.parts))
-        return self._receipt(ids) if ids else None
+        parts = list(notes["parts"])
+        ids = resolve_parts(self.context.journal(key), len(parts), self.finder(parts))
+        return self.receipt(ids) if ids else None
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A correction edits the status (every part of a thread) in place with the note
+        on top; a retraction deletes every part (see chanpub.channels.mastodon_amend)."""
+        from chanpub.channels.mastodon_amend import amend_statuses
+
+        return amend_statuses(self, preview, amendment, key)
 
     def verify(self) -> None:
-        """The token works, and max_chars is not above what the instance allows."""
-        self._call("GET", "/api/v1/accounts/verify_credentials")
-        instance = self._call("GET", "/api/v2/instance").json()
-        allowed = instance.get("configuration", {}).get("statuses", {}).get("max_characters")
+        """The token works; max_chars is not above what the instance allows; the
+        instance's picture limits are read (and kept for the preview)."""
+        self.call("GET", "/api/v1/accounts/verify_credentials")
+        limits = self.instance_limits()
+        allowed = limits.get("max_characters")
         if isinstance(allowed, int) and allowed < self.options.max_chars:
             raise ConfigError(
                 _(
@@ -301,15 +337,59 @@ class MastodonChannel:
             )
 
 
-def _encode(status: dict[str, Any]) -> str:
-    return json.dumps({"id": str(status["id"]), "url": status.get("url") or status.get("uri")})
+def rate_limit_wait(response: httpx.Response) -> float | None:
+    """Seconds a 429/503 asks to wait: `Retry-After`, else `X-RateLimit-Reset` (ISO 8601,
+    https://docs.joinmastodon.org/api/rate-limits/) measured from the answer's own `Date`
+    (the server's clock, so a skewed local clock does not matter), else from now."""
+    now = datetime.now(UTC)
+    if date := response.headers.get("Date"):
+        server_now = retry_after_seconds(date, now=datetime(1970, 1, 1, tzinfo=UTC))
+        if server_now is not None:
+            now = datetime.fromtimestamp(server_now, UTC)
+    wait = retry_after_seconds(response.headers.get("Retry-After"), now)
+    if wait is not None:
+        return wait
+    reset = response.headers.get("X-RateLimit-Reset", "").strip()
+    try:
+        when = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
 
 
-def _text_of(content: str) -> str:
-    """A status's HTML content as plain text (paragraphs and line breaks as spaces)."""
-    content = re.sub(r"</p>\s*<p>|<br\s*/?>", " ", content)
-    return html.unescape(re.sub(r"<[^>]+>", "", content))
+def _refine(response: httpx.Response, error: ChannelError, variable: str) -> ChannelError:
+    """A 403 is a token without the needed scope, a 401 one that does not work: an
+    AuthError whose message names the variable to fix."""
+    if response.status_code == 403:
+        return AuthError(
+            _(
+                "{message}: the credential in ${variable} lacks a permission this "
+                "needs: renew it with the right scopes"
+            ).format(message=error.message, variable=variable),
+            variable=variable,
+        )
+    if isinstance(error, AuthError):
+        return AuthError(
+            _("{message}: check or renew the credential in ${variable}").format(
+                message=error.message, variable=variable
+            ),
+            variable=variable,
+        )
+    return error
 
 
-def _plain(text: str) -> str:
-    return " ".join(text.split())
+def _spec_from(limits: dict[str, Any]) -> MediaSpec:
+    """The picture spec from an instance's configuration.media_attachments."""
+    size, matrix = limits.get("image_size_limit"), limits.get("image_matrix_limit")
+    types = limits.get("supported_mime_types")
+    formats = IMAGE_SPEC.formats
+    if isinstance(types, list) and types:
+        accepted = tuple(f for f in IMAGE_SPEC.formats if f"image/{f.lower()}" in types)
+        formats = accepted or formats  # none we know: try the defaults, the server says no
+    return replace(
+        IMAGE_SPEC,
+        formats=formats,
+        max_bytes=size if isinstance(size, int) and size > 0 else IMAGE_SPEC.max_bytes,
+        max_pixels=matrix if isinstance(matrix, int) and matrix > 0 else IMAGE_SPEC.max_pixels,
+    )

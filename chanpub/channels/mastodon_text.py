@@ -1,4 +1,5 @@
-"""Mastodon's status length, as its StatusLengthValidator counts it.
+"""Mastodon's status text: its length as the StatusLengthValidator counts it, and a
+status read back as plain text (to recognise it after a lost answer).
 
 Reference: app/validators/status_length_validator.rb, lib/extractor.rb, app/models/account.rb
 (MENTION_RE) and config/initializers/twitter_regex.rb in https://github.com/mastodon/mastodon.
@@ -9,10 +10,14 @@ the rest in grapheme clusters.
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from functools import cache
+from typing import Any
 
 from chanpub.channels.x_text import LATIN_ACCENTS, domain_pattern
+from chanpub.render.shaping import count_graphemes
 
 URL_LENGTH = 23
 _WHITE_SPACE = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -60,3 +65,25 @@ def countable_text(text: str) -> str:
             pieces += [text[last:start], replacement]
             last = end
     return "".join([*pieces, text[last:]])
+
+
+def count_mastodon(text: str) -> int:
+    """Mastodon's count: URLs (with a protocol and a known TLD) as 23, `@user@domain` as
+    `@user`, then grapheme clusters, as its StatusLengthValidator counts."""
+    return count_graphemes(countable_text(text))
+
+
+def encode_status(status: dict[str, Any]) -> str:
+    """A status as its journal entry: its id and URL."""
+    return json.dumps({"id": str(status["id"]), "url": status.get("url") or status.get("uri")})
+
+
+def text_of(content: str) -> str:
+    """A status's HTML content as plain text (paragraphs and line breaks as spaces)."""
+    content = re.sub(r"</p>\s*<p>|<br\s*/?>", " ", content)
+    return html.unescape(re.sub(r"<[^>]+>", "", content))
+
+
+def plain(text: str) -> str:
+    """The text with every run of white space as one space (to compare statuses)."""
+    return " ".join(text.split())

@@ -44,14 +44,6 @@ def find_urls(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group(0)) for m in URL_PATTERN.finditer(text)]
 
 
-def count_mastodon(text: str) -> int:
-    """Mastodon's count: URLs (with a protocol and a known TLD) as 23, `@user@domain` as
-    `@user`, then graphemes, as its StatusLengthValidator counts."""
-    from chanpub.channels.mastodon_text import countable_text  # TLD tables load on first use
-
-    return count_graphemes(countable_text(text))
-
-
 @dataclass(frozen=True)
 class LengthRule:
     """How one channel counts its text, and its limit."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from chanpub.render.shaping import count_mastodon
+from chanpub.channels.mastodon_text import count_mastodon
 
 
 @pytest.mark.parametrize(

@@ -20,19 +20,22 @@ Rules enforced, and where they are written:
 - Idempotency-Key: a repeat with the same key within an hour returns the first status:
   https://docs.joinmastodon.org/methods/statuses/#create (header section).
 - Edits keep history: PUT /api/v1/statuses/:id, GET /api/v1/statuses/:id/history;
+  the plain source of a status: GET /api/v1/statuses/:id/source;
   DELETE /api/v1/statuses/:id; a gone status -> 404 "Record not found":
-  https://docs.joinmastodon.org/methods/statuses/#edit, #history, #delete
+  https://docs.joinmastodon.org/methods/statuses/#edit, #history, #source, #delete
 - Recovery: GET /api/v1/accounts/verify_credentials, GET /api/v1/accounts/:id/statuses
   (newest first, `limit` default 20, at most 40):
   https://docs.joinmastodon.org/methods/accounts/#statuses
 - Rate limits: 429 `{"error": "Too many requests"}`; `X-RateLimit-Reset` is an ISO 8601
-  time (here the only header sent, as the issue saw); media uploads 30 per 30 minutes:
-  https://docs.joinmastodon.org/api/rate-limits/
+  time (here the only rate-limit header sent, as the issue saw); media uploads 30 per 30
+  minutes: https://docs.joinmastodon.org/api/rate-limits/. Every answer carries `Date`
+  (the stand-in's clock), as every HTTP server does (RFC 9110 §6.6.1).
 The 422 reason strings are Mastodon's English ones; only the status code is documented.
 """
 
 from __future__ import annotations
 
+import email.utils
 import html
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,6 +119,17 @@ class MastodonStandIn(StandIn):
     # --- routing --------------------------------------------------------------------
 
     def route(self, request: httpx.Request) -> httpx.Response:
+        response = self.answer(request)
+        response.headers["Date"] = self.http_date()
+        return response
+
+    def http_date(self) -> str:
+        """The stand-in's clock as an HTTP `Date` header (RFC 9110 §6.6.1), which every
+        answer carries."""
+        return email.utils.format_datetime(self.clock.now(), usegmt=True)
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        """The answer to one request, before the `Date` header is added."""
         path = request.url.path
         if (request.method, path) == ("GET", "/api/v2/instance"):
             return httpx.Response(200, json=self.instance())
@@ -150,7 +164,9 @@ class MastodonStandIn(StandIn):
     def too_many(self, request: httpx.Request, until: datetime) -> httpx.Response:
         reset = until.isoformat(timespec="microseconds").replace("+00:00", "Z")
         return httpx.Response(
-            429, json={"error": "Too many requests"}, headers={"X-RateLimit-Reset": reset}
+            429,
+            json={"error": "Too many requests"},
+            headers={"X-RateLimit-Reset": reset, "Date": self.http_date()},
         )
 
     def instance(self) -> dict[str, Any]:
@@ -320,6 +336,15 @@ class MastodonStandIn(StandIn):
         status = self.statuses.get(status_id)
         if status is None or status.get("deleted"):
             return _error(404, "Record not found")
+        if method == "GET" and rest == ["source"]:
+            return httpx.Response(
+                200,
+                json={
+                    "id": status_id,
+                    "text": status["text"],
+                    "spoiler_text": status["spoiler_text"],
+                },
+            )
         if method == "GET" and rest == ["history"]:
             return httpx.Response(200, json=self.history[status_id])
         if method == "GET" and not rest:

@@ -32,8 +32,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from chanpub.channels.social import post_parts, social_parts
+from chanpub.channels.post_texts import social_parts
 from chanpub.channels.telegram.botapi import BotApi, telegram_length
+from chanpub.channels.thread_posting import post_parts
 from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
 from chanpub.errors import PermanentError
 from chanpub.files import read_file_for

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel
 
-from chanpub.channels.social import FindPart, post_parts, resolve_parts, social_parts
+from chanpub.channels.post_texts import social_parts
+from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
 from chanpub.channels.x.api import XApi
 from chanpub.channels.x.options import XOptions
 from chanpub.channels.x_text import count_x
