@@ -40,7 +40,7 @@ What the core shows of a channel comes only from the typed fields of `Preview` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -260,6 +260,8 @@ class ChannelContext:
     journal_factory: Callable[[str], ItemJournal] | None = None
     sequence: NumberSequence | None = None
     store_factory: Callable[[str], Store] | None = None
+    # Read-only: the items of another delivery that arrived (see `delivered`).
+    delivered_reader: Callable[[str], Sequence[tuple[str, str]]] | None = None
     progress: Callable[[str, Mapping[str, Any]], None] | None = None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # option -> VARIABLE
 
@@ -279,6 +281,12 @@ class ChannelContext:
 
             return MemoryJournal()
         return self.journal_factory(key)
+
+    def delivered(self, key: str) -> Sequence[tuple[str, str]]:
+        """The items of the delivery `key` that arrived (sent, or reported delivered or
+        read), each with the remote id recorded for it, in item order: an amendment reads
+        who got the original, and the id it follows up. Empty without a ledger."""
+        return self.delivered_reader(key) if self.delivered_reader is not None else ()
 
     def store(self, namespace: str) -> Store:
         """The adapter's store in the state directory's database (without a factory: the

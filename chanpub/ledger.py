@@ -400,6 +400,18 @@ class Ledger:
                 (key, item, status, remote_id, error, _now()),
             )
 
+    def delivered_items(self, key: str) -> list[tuple[str, str]]:
+        """(item, remote id) of the items of a delivery that arrived (sent, delivered or
+        read), in item order; the remote id is '' when none was recorded."""
+        arrived = (Status.SENT, Status.DELIVERED, Status.READ)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item, COALESCE(remote_id, '') FROM items "
+                "WHERE delivery_key=? AND status IN (?, ?, ?) ORDER BY item",
+                (key, *arrived),
+            ).fetchall()
+        return [(str(item), str(remote_id)) for item, remote_id in rows]
+
     def item_counts(self, key: str) -> dict[str, int]:
         """How many items of a delivery are in each state."""
         with self._lock:

@@ -15,17 +15,25 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chanpub.channels.email.message import Composer, MessageParts, subject_for
+from chanpub.channels.email.message import Composer, MessageParts, message_id, subject_for
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
-from chanpub.channels.email.transport import Job, Transport
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
+from chanpub.channels.email.transport import Job, Transport, due
+from chanpub.contract import (
+    Action,
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    PreviewKind,
+    Receipt,
+)
 from chanpub.errors import PartialFailure, PermanentError
 from chanpub.i18n import _
 from chanpub.journal import unknown_line
 from chanpub.release import Release
 
 IMAGE = "image"  # in `attach:`, the release's own image
-SENDABLE = (None, "deferred", "resend")  # item states a run sends to
 
 
 class RecipientList(BaseModel):
@@ -219,11 +227,12 @@ class EmailChannel:
         folder = self.context.resolve(self.options.path)
         return folder / release.slug if release is not None else folder
 
-    def _transport(self, release: Release | None = None) -> Transport:
+    def _transport(self, release: Release | None = None, sub: str = "") -> Transport:
+        """The configured transport; an outbox writes to `<path>/<slug>/<sub>`."""
         if self.options.transport == "outbox":
             from chanpub.channels.email.outbox import OutboxTransport
 
-            return OutboxTransport(self.name, self._outbox_folder(release))
+            return OutboxTransport(self.name, self._outbox_folder(release) / sub)
         from chanpub.channels.email.smtp import SmtpTransport
 
         return SmtpTransport(self.name, self.options, self.context)
@@ -249,18 +258,8 @@ class EmailChannel:
 
         def jobs() -> Iterator[Job]:
             for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
-                state = journal.status(recipient.key)
-                if state == "in_progress" and not transport.idempotent:
-                    journal.unknown(
-                        recipient.key,
-                        _(
-                            "a run stopped after the whole message was sent to this address, "
-                            "before the server's reply: it may have received it"
-                        ),
-                    )
+                if not due(journal, recipient.key, transport):
                     continue
-                if state not in SENDABLE and not (state == "in_progress" and transport.idempotent):
-                    continue  # sent, failed for good, unknown (a person decides), or not chosen
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
                 yield Job(
                     recipient,
@@ -276,6 +275,46 @@ class EmailChannel:
         counts = journal.counts()
         return self._receipt(
             key, counts, invalid, release, new_failures=counts.get("failed", 0) - failed_before
+        )
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A "[Ralat]" or "[Pencabutan]" notice to exactly the recipients who got the
+        release, each threaded under the message they got; journalled under `key` like
+        the first mailing, so each recipient gets each notice once across runs."""
+        from chanpub.channels.email import notice
+
+        release = preview.release
+        original = notice.original_key(amendment)
+        reached = self.context.delivered(original)
+        transport = self._transport(release, notice.folder_name(amendment.kind, key))
+        journal = self.context.journal(key)
+        parts = notice.notice_parts(self._parts(release, preview.links), amendment.kind)
+        values = notice.notice_values(amendment, parts.language)
+        composer = Composer(release, parts, key=key, templates=notice.TEMPLATES, extra=values)
+        lists = iter_recipients(self._lists(), self.context.base_dir, [])
+        known = notice.named(lists, {item for item, _id in reached})
+
+        def jobs() -> Iterator[Job]:
+            for item, sent_id in reached:
+                if due(journal, item, transport):
+                    recipient = known.get(item) or Recipient(item)
+                    first = sent_id or message_id(original, item, self.options.sender)
+                    unsubscribe = self._unsubscribe(recipient, release)
+                    yield Job(
+                        recipient,
+                        composer.compose(recipient, unsubscribe=unsubscribe, replying_to=first),
+                    )
+
+        failed_before = journal.counts().get("failed", 0)
+        transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
+        counts = journal.counts()
+        return self._receipt(
+            key,
+            counts,
+            [],
+            release,
+            new_failures=counts.get("failed", 0) - failed_before,
+            amends=(amendment, original),
         )
 
     def _per_recipient_files(self, links: Links) -> Mapping[str, Path]:
@@ -295,9 +334,12 @@ class EmailChannel:
         release: Release,
         *,
         new_failures: int = 0,
+        amends: tuple[Amendment, str] | None = None,
     ) -> Receipt:
         """The mailing's receipt; raises PartialFailure while recipients wait for a retry, or
-        when this run met new permanent failures (reported once, then kept in history)."""
+        when this run met new permanent failures (reported once, then kept in history).
+        A notice's receipt (`amends`: the amendment and the original mailing's key) keeps
+        the original's id and records that key, for the next notice."""
         details: dict[str, Any] = {
             "sent": counts.get("sent", 0),
             "failed": counts.get("failed", 0),
@@ -308,13 +350,19 @@ class EmailChannel:
             "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
         }
         folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
+        remote_id, action = f"{self.name}:{key[:16]}", None
+        if amends is not None:
+            details["original"] = amends[1]
+            remote_id = amends[0].previous.remote_id or remote_id
+            action = Action.SENT if details["sent"] else Action.UNCHANGED
         receipt = Receipt(
-            remote_id=f"{self.name}:{key[:16]}",
+            remote_id=remote_id,
             url=None,
             published_at=datetime.now(UTC),
             details=details,
             files=folder,
             counts={state: details[state] for state in ("sent", "failed", "deferred", "invalid")},
+            action=action,
         )
         not_reached = details["failed"] + details["deferred"]
         problems: list[str] = []
