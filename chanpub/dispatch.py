@@ -225,6 +225,7 @@ class Dispatcher:
             title=release.title,
             key=key,
             source=release_source(release),
+            version=(release.amendment or "release", release.approved_by, release.approved_at),
         )
 
     def _over_limit(self, release: Release, channel: ChannelPlan, preview: Preview) -> Outcome:

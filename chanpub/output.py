@@ -314,6 +314,7 @@ def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (
         when = (row.finished_at or row.started_at).replace("T", " ")[:16]
         table.add_row(when, row.slug, row.channel, row.status, detail)
     stdout_console().print(table)
+    print_versions(rows)
     for signer in signers:  # signed approvals: who approved each version that went out
         stdout_console().print(
             _("{slug} sha256 {hash}: signed by {name} ({kind} {fingerprint}) at {at}").format(
@@ -328,8 +329,35 @@ def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (
         )
 
 
+def print_versions(rows: list[Delivery]) -> None:
+    """Each version (release, correction, retraction): who approved it, and per channel
+    the outcome and what was done (edited, replied, deleted, sent, unchanged)."""
+    from chanpub.versions import action_of, versions
+
+    console = stdout_console()
+    for version in versions(rows):
+        console.print(
+            _("{slug}: {kind} {hash}, approved by {name} at {at}").format(
+                slug=version.slug,
+                kind=version.kind,
+                hash=version.content_hash[:12],
+                name=version.approved_by or "?",
+                at=(version.approved_at or "?").replace("T", " ")[:16],
+            ),
+            markup=False,
+            soft_wrap=True,  # one line per version, whatever the terminal's width
+        )
+        for row in version.deliveries:
+            action = action_of(row)
+            done = f"{row.status} ({action})" if action else row.status
+            console.print(f"  {row.channel}: {done}", markup=False, soft_wrap=True)
+
+
 def history_json(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()) -> str:
-    """The history as JSON; `approvals` lists who signed (empty without signed approvals)."""
+    """The history as JSON; `approvals` lists who signed (empty without signed approvals);
+    `versions` groups the deliveries by release version."""
+    from chanpub.versions import action_of, versions
+
     return json.dumps(
         {
             "deliveries": [
@@ -345,9 +373,14 @@ def history_json(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()
                     "started_at": r.started_at,
                     "finished_at": r.finished_at,
                     "details": {k: v for k, v in r.details.items() if k != "files"},
+                    "kind": r.kind,
+                    "approved_by": r.approved_by,
+                    "approved_at": r.approved_at,
+                    "action": action_of(r),
                 }
                 for r in rows
             ],
+            "versions": [version.to_json() for version in versions(rows)],
             "approvals": [
                 {
                     "slug": s["slug"],
