@@ -56,6 +56,17 @@ if TYPE_CHECKING:
     from chanpub.release import Release
 
 
+class Mechanism(StrEnum):
+    """How a channel carries a correction or a retraction; `preview` and `check` tell the
+    officer in advance (an adapter declares it in `Capabilities` and implements `amend`)."""
+
+    EDIT = "edit"  # the post or page is changed in place
+    REPLY = "reply"  # a reply or comment carries the note (posts that cannot be edited)
+    DELETE = "delete"  # the post is removed
+    NOTICE = "notice"  # a new message to those who got the original (e-mail, letters)
+    NONE = "none"  # not by itself: a person does it by hand
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a channel type can carry; shaping, preview and dispatch read it."""
@@ -73,6 +84,8 @@ class Capabilities:
     # canonical channel fails, such a channel waits for the next run instead of pointing
     # at a page that does not exist.
     links_canonical: bool = True
+    corrections: Mechanism = Mechanism.NONE  # how `amend` carries a correction
+    retractions: Mechanism = Mechanism.NONE  # how `amend` carries a retraction
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,9 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
         f"[bold]{escape(release.title)}[/]  ({release.slug}, {state}, "
         f"sha256 {release.content_sha256[:16]}…)"
     )
+    if release.amendment:  # the correction note or the retraction reason, as approved
+        note = release.retraction or release.correction or ""
+        console.print(f"[bold]{release.amendment}:[/] {escape(note)}", soft_wrap=True)
     for item in checks:
         if item.preview is None:
             console.print(f"[yellow]{item.name}[/] ({item.type}): {escape(item.reason or '')}")
@@ -273,6 +276,8 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
         )
         for warning in preview.warnings:
             console.print(f"  [yellow]![/] {escape(warning)}")
+        if item.amends:
+            console.print(f"  [bold]{release.amendment}:[/] {escape(item.amends)}", soft_wrap=True)
 
 
 def print_channels(statuses: list[ChannelStatus], adapters: list[Any]) -> None:
@@ -314,7 +319,9 @@ def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (
         when = (row.finished_at or row.started_at).replace("T", " ")[:16]
         table.add_row(when, row.slug, row.channel, row.status, detail)
     stdout_console().print(table)
-    print_versions(rows)
+    from chanpub.versions import print_versions
+
+    print_versions(rows, stdout_console())
     for signer in signers:  # signed approvals: who approved each version that went out
         stdout_console().print(
             _("{slug} sha256 {hash}: signed by {name} ({kind} {fingerprint}) at {at}").format(
@@ -327,30 +334,6 @@ def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (
             ),
             markup=False,
         )
-
-
-def print_versions(rows: list[Delivery]) -> None:
-    """Each version (release, correction, retraction): who approved it, and per channel
-    the outcome and what was done (edited, replied, deleted, sent, unchanged)."""
-    from chanpub.versions import action_of, versions
-
-    console = stdout_console()
-    for version in versions(rows):
-        console.print(
-            _("{slug}: {kind} {hash}, approved by {name} at {at}").format(
-                slug=version.slug,
-                kind=version.kind,
-                hash=version.content_hash[:12],
-                name=version.approved_by or "?",
-                at=(version.approved_at or "?").replace("T", " ")[:16],
-            ),
-            markup=False,
-            soft_wrap=True,  # one line per version, whatever the terminal's width
-        )
-        for row in version.deliveries:
-            action = action_of(row)
-            done = f"{row.status} ({action})" if action else row.status
-            console.print(f"  {row.channel}: {done}", markup=False, soft_wrap=True)
 
 
 def history_json(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()) -> str:

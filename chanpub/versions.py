@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chanpub.i18n import _
 from chanpub.ledger import Delivery
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 KINDS = ("release", "correction", "retraction")
 
@@ -66,3 +70,24 @@ def versions(rows: Iterable[Delivery]) -> list[Version]:
             )
         )
     return found
+
+
+def print_versions(rows: Iterable[Delivery], console: Console) -> None:
+    """Each version (release, correction, retraction): who approved it, and per channel
+    the outcome and what was done (edited, replied, deleted, sent, unchanged)."""
+    for version in versions(rows):
+        console.print(
+            _("{slug}: {kind} {hash}, approved by {name} at {at}").format(
+                slug=version.slug,
+                kind=version.kind,
+                hash=version.content_hash[:12],
+                name=version.approved_by or "?",
+                at=(version.approved_at or "?").replace("T", " ")[:16],
+            ),
+            markup=False,
+            soft_wrap=True,  # one line per version, whatever the terminal's width
+        )
+        for row in version.deliveries:
+            action = action_of(row)
+            done = f"{row.status} ({action})" if action else row.status
+            console.print(f"  {row.channel}: {done}", markup=False, soft_wrap=True)

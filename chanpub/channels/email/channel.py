@@ -8,10 +8,9 @@ Transports: `outbox` (RFC 5322 .eml files in a folder, no credentials) and `smtp
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -19,18 +18,17 @@ from chanpub.channels.email.message import Composer, MessageParts, message_id, s
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
 from chanpub.channels.email.transport import Job, Transport, due
 from chanpub.contract import (
-    Action,
     Amendment,
     Capabilities,
     ChannelContext,
     Links,
+    Mechanism,
     Preview,
     PreviewKind,
     Receipt,
 )
-from chanpub.errors import PartialFailure, PermanentError
+from chanpub.errors import PermanentError
 from chanpub.i18n import _
-from chanpub.journal import unknown_line
 from chanpub.release import Release
 
 IMAGE = "image"  # in `attach:`, the release's own image
@@ -100,7 +98,12 @@ class EmailChannel:
     channel_type: ClassVar[str] = "email"
     Options: ClassVar[type[BaseModel]] = EmailOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, html=True, images=1, recipients=True
+        title=True,
+        html=True,
+        images=1,
+        recipients=True,
+        corrections=Mechanism.NOTICE,
+        retractions=Mechanism.NOTICE,
     )
 
     def __init__(self, name: str, options: EmailOptions, context: ChannelContext) -> None:
@@ -336,52 +339,13 @@ class EmailChannel:
         new_failures: int = 0,
         amends: tuple[Amendment, str] | None = None,
     ) -> Receipt:
-        """The mailing's receipt; raises PartialFailure while recipients wait for a retry, or
-        when this run met new permanent failures (reported once, then kept in history).
-        A notice's receipt (`amends`: the amendment and the original mailing's key) keeps
-        the original's id and records that key, for the next notice."""
-        details: dict[str, Any] = {
-            "sent": counts.get("sent", 0),
-            "failed": counts.get("failed", 0),
-            "deferred": counts.get("deferred", 0) + counts.get("resend", 0),
-            "unknown": counts.get("unknown", 0) + counts.get("in_progress", 0),
-            "invalid": len(invalid),
-            "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
-            "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
-        }
+        """The mailing's receipt (see `mailing_receipt`)."""
+        from chanpub.channels.email.receipt import mailing_receipt
+
         folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
-        remote_id, action = f"{self.name}:{key[:16]}", None
-        if amends is not None:
-            details["original"] = amends[1]
-            remote_id = amends[0].previous.remote_id or remote_id
-            action = Action.SENT if details["sent"] else Action.UNCHANGED
-        receipt = Receipt(
-            remote_id=remote_id,
-            url=None,
-            published_at=datetime.now(UTC),
-            details=details,
-            files=folder,
-            counts={state: details[state] for state in ("sent", "failed", "deferred", "invalid")},
-            action=action,
+        return mailing_receipt(
+            self.name, key, counts, invalid, release, folder, new_failures, amends
         )
-        not_reached = details["failed"] + details["deferred"]
-        problems: list[str] = []
-        if details["deferred"] or new_failures:
-            problems.append(
-                _(
-                    "{channel}: {failed} of {total} recipients were not reached (see "
-                    "'chanpub history')"
-                ).format(
-                    channel=self.name,
-                    failed=not_reached,
-                    total=not_reached + details["sent"] + details["unknown"],
-                )
-            )
-        if details["unknown"]:
-            problems.append(unknown_line(self.name, release.slug, details["unknown"]))
-        if problems:
-            raise PartialFailure("\n".join(problems), receipt=receipt)
-        return receipt
 
     def verify(self) -> None:
         """Check the transport (SMTP login, or that the outbox folder is writable)."""
