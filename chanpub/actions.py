@@ -11,7 +11,7 @@ from typing import Any
 from chanpub.approvals.record import Signer
 from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
-from chanpub.contract import Preview
+from chanpub.contract import Mechanism, Preview
 from chanpub.dispatch import Dispatcher, _quiet
 from chanpub.errors import ChanpubError
 from chanpub.handle import ChannelHandle
@@ -21,6 +21,7 @@ from chanpub.ledger import Delivery, Ledger
 from chanpub.lock import send_lock
 from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import ReleasePlan, check_config, plan_releases, predicted_links
+from chanpub.receipts import earlier_version
 from chanpub.release import Release, now_utc
 
 LEDGER_NAME = "ledger.sqlite3"
@@ -140,6 +141,7 @@ class ChannelCheck:
     preview: Preview | None
     reason: str | None = None  # why it will not be sent (the preview may still be there)
     handle: ChannelHandle | None = None  # the adapter that made the preview
+    amends: str | None = None  # for a correction or retraction: what it will do here
 
 
 def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
@@ -174,10 +176,46 @@ def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
                 ChannelCheck(channel.name, channel.config.type, None, config.redact(error.message))
             )
             continue
+        amends = amendment_effect(handle, release, _reached(config, release, handle, preview))
         checks.append(
-            ChannelCheck(channel.name, channel.config.type, preview, channel.skip_reason, handle)
+            ChannelCheck(
+                channel.name, channel.config.type, preview, channel.skip_reason, handle, amends
+            )
         )
     return release, checks
+
+
+def amendment_effect(handle: ChannelHandle, release: Release, recipients: int | None) -> str | None:
+    """What a correction or retraction will do on a channel, in words; None when the
+    release amends nothing. `recipients`: how many a notice goes to."""
+    kind = release.amendment
+    if kind is None:
+        return None
+    mechanism = handle.amends_by(kind)
+    if mechanism == Mechanism.EDIT:
+        return _("will be edited")
+    if mechanism == Mechanism.REPLY:
+        return _("a reply will be posted")
+    if mechanism == Mechanism.DELETE:
+        return _("will be deleted")
+    if mechanism == Mechanism.NOTICE:
+        return _("a notice goes to {n} recipient(s)").format(n=recipients or 0)
+    if kind == "retraction":
+        return _("cannot be withdrawn automatically: do it by hand")
+    return _("cannot be corrected automatically: do it by hand")
+
+
+def _reached(config: Config, release: Release, handle: ChannelHandle, preview: Preview) -> int:
+    """How many recipients got the version the channel shows now (a notice goes to them);
+    before anything went out, the list as it is."""
+    ledger = open_ledger(config, create=False) if release.amendment else None
+    if ledger is None or not handle.capabilities.recipients:
+        return preview.recipients or 0
+    try:
+        shown = earlier_version(ledger, release, handle.name, recipients=True)
+        return len(ledger.delivered_items(shown.key)) if shown else preview.recipients or 0
+    finally:
+        ledger.close()
 
 
 @dataclass(frozen=True)

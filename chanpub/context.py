@@ -49,6 +49,7 @@ def channel_context(
         else (lambda key: MemoryJournal()),
         sequence=ledger,
         store_factory=ledger.store if ledger is not None else None,
+        delivered_reader=ledger.delivered_items if ledger is not None else None,
         progress=progress,
         secrets=channel.secrets,
     )

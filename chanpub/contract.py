@@ -40,7 +40,7 @@ What the core shows of a channel comes only from the typed fields of `Preview` a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -54,6 +54,17 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from chanpub.release import Release
+
+
+class Mechanism(StrEnum):
+    """How a channel carries a correction or a retraction; `preview` and `check` tell the
+    officer in advance (an adapter declares it in `Capabilities` and implements `amend`)."""
+
+    EDIT = "edit"  # the post or page is changed in place
+    REPLY = "reply"  # a reply or comment carries the note (posts that cannot be edited)
+    DELETE = "delete"  # the post is removed
+    NOTICE = "notice"  # a new message to those who got the original (e-mail, letters)
+    NONE = "none"  # not by itself: a person does it by hand
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,8 @@ class Capabilities:
     # canonical channel fails, such a channel waits for the next run instead of pointing
     # at a page that does not exist.
     links_canonical: bool = True
+    corrections: Mechanism = Mechanism.NONE  # how `amend` carries a correction
+    retractions: Mechanism = Mechanism.NONE  # how `amend` carries a retraction
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,8 @@ class ChannelContext:
     journal_factory: Callable[[str], ItemJournal] | None = None
     sequence: NumberSequence | None = None
     store_factory: Callable[[str], Store] | None = None
+    # Read-only: the items of another delivery that arrived (see `delivered`).
+    delivered_reader: Callable[[str], Sequence[tuple[str, str]]] | None = None
     progress: Callable[[str, Mapping[str, Any]], None] | None = None
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # option -> VARIABLE
 
@@ -279,6 +294,12 @@ class ChannelContext:
 
             return MemoryJournal()
         return self.journal_factory(key)
+
+    def delivered(self, key: str) -> Sequence[tuple[str, str]]:
+        """The items of the delivery `key` that arrived (sent, or reported delivered or
+        read), each with the remote id recorded for it, in item order: an amendment reads
+        who got the original, and the id it follows up. Empty without a ledger."""
+        return self.delivered_reader(key) if self.delivered_reader is not None else ()
 
     def store(self, namespace: str) -> Store:
         """The adapter's store in the state directory's database (without a factory: the

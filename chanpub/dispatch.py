@@ -23,7 +23,7 @@ from chanpub.i18n import _
 from chanpub.ledger import Delivery, Ledger
 from chanpub.outcomes import Outcome, ReleaseResult, RunResult
 from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, predicted_links, release_source
-from chanpub.receipts import ledger_details, receipt_from
+from chanpub.receipts import earlier_version, ledger_details, receipt_from
 from chanpub.release import Release, now_utc
 from chanpub.retry import with_retries
 from chanpub.status import Status
@@ -225,6 +225,7 @@ class Dispatcher:
             title=release.title,
             key=key,
             source=release_source(release),
+            version=(release.amendment or "release", release.approved_by, release.approved_at),
         )
 
     def _over_limit(self, release: Release, channel: ChannelPlan, preview: Preview) -> Outcome:
@@ -264,9 +265,8 @@ class Dispatcher:
         """The version of this release the channel shows now, when it is another one."""
         if self.ledger is None:
             return None
-        versions = self.ledger.published_versions(release.slug, channel.name)
-        older = [d for d in versions if d.content_hash != release.content_sha256]
-        return older[-1] if older else None
+        recipients = _handle(channel).capabilities.recipients
+        return earlier_version(self.ledger, release, channel.name, recipients=recipients)
 
     def _new_version(
         self, release: Release, channel: ChannelPlan, links: Links, key: str, previous: Delivery

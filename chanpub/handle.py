@@ -7,7 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from chanpub.contract import Amendment, Capabilities, Channel, Links, Preview, Receipt
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    Channel,
+    Links,
+    Mechanism,
+    Preview,
+    Receipt,
+)
 
 if TYPE_CHECKING:
     from chanpub.release import Release
@@ -81,6 +89,13 @@ class ChannelHandle:
     def can_amend(self) -> bool:
         """Whether the channel can carry corrections and retractions."""
         return self._optional("amend") is not None
+
+    def amends_by(self, kind: str) -> Mechanism:
+        """How the channel carries a 'correction' or a 'retraction' (NONE without `amend`)."""
+        if not self.can_amend:
+            return Mechanism.NONE
+        capabilities = self.capabilities
+        return capabilities.retractions if kind == "retraction" else capabilities.corrections
 
     def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
         """Carry a correction or retraction (only when `can_amend`)."""

@@ -87,6 +87,9 @@ CREATE TABLE IF NOT EXISTS signers (
 # chanpub gets them (empty) when it is opened.
 ADDED_COLUMNS = {
     "source": "TEXT",  # the release file a delivery was made from (resolved path)
+    "kind": "TEXT",  # the version: release, correction or retraction
+    "approved_by": "TEXT",  # who approved that version, and when (history shows them)
+    "approved_at": "TEXT",
 }
 
 UNSETTLED = (Status.IN_PROGRESS, Status.UNKNOWN)  # items a person must settle (`chanpub resolve`)
@@ -115,6 +118,9 @@ class Delivery:
     started_at: str
     finished_at: str | None
     source: str | None = None  # the release file; None for rows older than the column
+    kind: str | None = None  # release, correction or retraction (None: an older row)
+    approved_by: str | None = None
+    approved_at: str | None = None
 
 
 def _create_private(path: Path) -> None:
@@ -210,17 +216,24 @@ class Ledger:
         title: str,
         key: str,
         source: str | None = None,
+        version: tuple[str, str | None, str | None] | None = None,
     ) -> None:
-        """Write the in-progress mark before the remote call; `source` is the release file."""
+        """Write the in-progress mark before the remote call; `source` is the release file,
+        `version` its kind (release, correction, retraction), approver and approval time."""
+        kind, approved_by, approved_at = version or (None, None, None)
         with self._write() as db:
             db.execute(
                 """INSERT INTO deliveries (slug, content_hash, channel, channel_type, title,
-                       delivery_key, status, attempts, started_at, source)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                       delivery_key, status, attempts, started_at, source, kind, approved_by,
+                       approved_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
                    ON CONFLICT (slug, content_hash, channel) DO UPDATE SET
                        status=excluded.status, attempts=attempts + 1, error=NULL,
                        started_at=excluded.started_at, finished_at=NULL,
-                       source=COALESCE(excluded.source, source)""",
+                       source=COALESCE(excluded.source, source),
+                       kind=COALESCE(excluded.kind, kind),
+                       approved_by=COALESCE(excluded.approved_by, approved_by),
+                       approved_at=COALESCE(excluded.approved_at, approved_at)""",
                 (
                     slug,
                     content_hash,
@@ -231,6 +244,9 @@ class Ledger:
                     Status.IN_PROGRESS,
                     _now(),
                     source,
+                    kind,
+                    approved_by,
+                    approved_at,
                 ),
             )
 
@@ -400,6 +416,18 @@ class Ledger:
                 (key, item, status, remote_id, error, _now()),
             )
 
+    def delivered_items(self, key: str) -> list[tuple[str, str]]:
+        """(item, remote id) of the items of a delivery that arrived (sent, delivered or
+        read), in item order; the remote id is '' when none was recorded."""
+        arrived = (Status.SENT, Status.DELIVERED, Status.READ)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT item, COALESCE(remote_id, '') FROM items "
+                "WHERE delivery_key=? AND status IN (?, ?, ?) ORDER BY item",
+                (key, *arrived),
+            ).fetchall()
+        return [(str(item), str(remote_id)) for item, remote_id in rows]
+
     def item_counts(self, key: str) -> dict[str, int]:
         """How many items of a delivery are in each state."""
         with self._lock:
@@ -541,6 +569,7 @@ def _delivery(row: sqlite3.Row) -> Delivery:
         finished_at=row["finished_at"],
         # keys(): `in` on a sqlite3.Row looks among the values; read-only old files lack it.
         source=row["source"] if "source" in row.keys() else None,  # noqa: SIM118
+        **{c: row[c] for c in ("kind", "approved_by", "approved_at") if c in row.keys()},  # noqa: SIM118
     )
 
 

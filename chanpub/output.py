@@ -250,6 +250,9 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
         f"[bold]{escape(release.title)}[/]  ({release.slug}, {state}, "
         f"sha256 {release.content_sha256[:16]}…)"
     )
+    if release.amendment:  # the correction note or the retraction reason, as approved
+        note = release.retraction or release.correction or ""
+        console.print(f"[bold]{release.amendment}:[/] {escape(note)}", soft_wrap=True)
     for item in checks:
         if item.preview is None:
             console.print(f"[yellow]{item.name}[/] ({item.type}): {escape(item.reason or '')}")
@@ -273,6 +276,8 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
         )
         for warning in preview.warnings:
             console.print(f"  [yellow]![/] {escape(warning)}")
+        if item.amends:
+            console.print(f"  [bold]{release.amendment}:[/] {escape(item.amends)}", soft_wrap=True)
 
 
 def print_channels(statuses: list[ChannelStatus], adapters: list[Any]) -> None:
@@ -314,6 +319,9 @@ def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (
         when = (row.finished_at or row.started_at).replace("T", " ")[:16]
         table.add_row(when, row.slug, row.channel, row.status, detail)
     stdout_console().print(table)
+    from chanpub.versions import print_versions
+
+    print_versions(rows, stdout_console())
     for signer in signers:  # signed approvals: who approved each version that went out
         stdout_console().print(
             _("{slug} sha256 {hash}: signed by {name} ({kind} {fingerprint}) at {at}").format(
@@ -329,7 +337,10 @@ def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (
 
 
 def history_json(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()) -> str:
-    """The history as JSON; `approvals` lists who signed (empty without signed approvals)."""
+    """The history as JSON; `approvals` lists who signed (empty without signed approvals);
+    `versions` groups the deliveries by release version."""
+    from chanpub.versions import action_of, versions
+
     return json.dumps(
         {
             "deliveries": [
@@ -345,9 +356,14 @@ def history_json(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()
                     "started_at": r.started_at,
                     "finished_at": r.finished_at,
                     "details": {k: v for k, v in r.details.items() if k != "files"},
+                    "kind": r.kind,
+                    "approved_by": r.approved_by,
+                    "approved_at": r.approved_at,
+                    "action": action_of(r),
                 }
                 for r in rows
             ],
+            "versions": [version.to_json() for version in versions(rows)],
             "approvals": [
                 {
                     "slug": s["slug"],

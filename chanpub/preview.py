@@ -57,6 +57,7 @@ class Card:
     image_alt: str | None = None
     details: tuple[tuple[str, str], ...] = ()  # (label, value) rows
     attachments: tuple[str, ...] = ()
+    amends: str | None = None  # for a correction or retraction: what it will do here
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,11 @@ def build_preview(path: Path, config: Config) -> PreviewPage:
             )
         elif check.preview is not None and check.reason is None:
             assert check.handle is not None  # a preview comes from a handle
-            cards.append(_card(channel, check.handle, check.preview, config, sending=True))
+            card = _card(channel, check.handle, check.preview, config, sending=True)
+            cards.append(replace(card, amends=check.amends))
         else:
-            cards.append(_unsent_card(channel, release, links, config, check.reason or ""))
+            card = _unsent_card(channel, release, links, config, check.reason or "")
+            cards.append(replace(card, amends=check.amends))
     signed = _signed_state(release, config)
     problem = approval_problem(release)
     signature_flags: tuple[Flag, ...] = ()

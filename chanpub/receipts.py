@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from chanpub.contract import Receipt
-from chanpub.ledger import Delivery
+from chanpub.ledger import Delivery, Ledger
+from chanpub.release import Release
+from chanpub.status import Status
 
 
 def ledger_details(receipt: Receipt) -> dict[str, Any]:
@@ -36,3 +38,24 @@ def receipt_from(row: Delivery) -> Receipt:
         details={**details, "key": row.key},
         files=files,
     )
+
+
+def earlier_version(
+    ledger: Ledger, release: Release, channel: str, *, recipients: bool
+) -> Delivery | None:
+    """The delivery of another version of `release` that `channel` shows now: the last
+    one published, or for a many-recipient channel (`recipients`) one that reached part
+    of its list (recorded failed until its last recipient is settled, yet those it
+    reached got that version, and a correction must follow them)."""
+    versions = ledger.published_versions(release.slug, channel)
+    older = [d for d in versions if d.content_hash != release.content_sha256]
+    if older or not recipients:
+        return older[-1] if older else None
+    reached = (
+        d
+        for d in ledger.history(release.slug)
+        if d.channel == channel
+        and d.content_hash != release.content_sha256
+        and ledger.item_counts(d.key).get(Status.SENT)
+    )
+    return next(reached, None)

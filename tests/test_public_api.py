@@ -18,6 +18,7 @@ def test_the_public_api_is_exactly_this() -> None:
         "DuplicateError",
         "ItemJournal",
         "Links",
+        "Mechanism",
         "PermanentError",
         "Preview",
         "PreviewKind",

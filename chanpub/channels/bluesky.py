@@ -41,7 +41,15 @@ from chanpub.channels.atproto import (
 from chanpub.channels.bluesky_xrpc import Xrpc
 from chanpub.channels.post_texts import social_parts
 from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
-from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import AmbiguousError, AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.files import read_file_for
 from chanpub.i18n import _
@@ -93,7 +101,12 @@ class BlueskyChannel:
     channel_type: ClassVar[str] = "bluesky"
     Options: ClassVar[type[BaseModel]] = BlueskyOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_length=GRAPHEME_LIMIT, length_unit="graphemes", images=1, idempotent=True
+        max_length=GRAPHEME_LIMIT,
+        length_unit="graphemes",
+        images=1,
+        idempotent=True,
+        corrections=Mechanism.REPLY,
+        retractions=Mechanism.DELETE,
     )
 
     def __init__(self, name: str, options: BlueskyOptions, context: ChannelContext) -> None:

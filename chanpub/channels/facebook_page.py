@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, SecretStr, field_validator
 
 from chanpub.channels import meta_graph, meta_tokens
-from chanpub.contract import Action, Amendment, Capabilities, Links, Preview, Receipt
+from chanpub.contract import Action, Amendment, Capabilities, Links, Mechanism, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -82,7 +82,11 @@ class FacebookPageChannel(meta_graph.GraphChannel):
     token_option: ClassVar[str] = "page_token"
     Options: ClassVar[type[BaseModel]] = FacebookPageOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_length=TEXT_LIMIT, length_unit="characters", images=1
+        max_length=TEXT_LIMIT,
+        length_unit="characters",
+        images=1,
+        corrections=Mechanism.EDIT,
+        retractions=Mechanism.DELETE,
     )
 
     # --- preview ------------------------------------------------------------------------

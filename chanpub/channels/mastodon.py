@@ -30,7 +30,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from chanpub.channels.mastodon_text import count_mastodon, encode_status, plain, text_of
 from chanpub.channels.post_texts import social_parts
 from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
-from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import AuthError, ChannelError, ConfigError, PermanentError, RetryableError
 from chanpub.files import read_file_for
 from chanpub.http import retry_after_seconds, send
@@ -75,7 +83,12 @@ class MastodonChannel:
     channel_type: ClassVar[str] = "mastodon"
     Options: ClassVar[type[BaseModel]] = MastodonOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_length=500, length_unit="characters", images=1, idempotent=True
+        max_length=500,
+        length_unit="characters",
+        images=1,
+        idempotent=True,
+        corrections=Mechanism.EDIT,
+        retractions=Mechanism.DELETE,
     )
 
     def __init__(self, name: str, options: MastodonOptions, context: ChannelContext) -> None:

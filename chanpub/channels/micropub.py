@@ -40,6 +40,7 @@ from chanpub.contract import (
     Capabilities,
     ChannelContext,
     Links,
+    Mechanism,
     Preview,
     Receipt,
 )
@@ -69,7 +70,13 @@ class MicropubChannel:
     channel_type: ClassVar[str] = "micropub"
     Options: ClassVar[type[BaseModel]] = MicropubOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, html=True, images=1, edit=True, canonical=True
+        title=True,
+        html=True,
+        images=1,
+        edit=True,
+        canonical=True,
+        corrections=Mechanism.EDIT,
+        retractions=Mechanism.DELETE,
     )
 
     def __init__(self, name: str, options: MicropubOptions, context: ChannelContext) -> None:

@@ -56,6 +56,7 @@ from chanpub.contract import (
     Capabilities,
     ChannelContext,
     Links,
+    Mechanism,
     Preview,
     Receipt,
 )
@@ -126,7 +127,14 @@ class WebhookChannel:
     channel_type: ClassVar[str] = "webhook"
     Options: ClassVar[type[BaseModel]] = WebhookOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, html=True, images=1, edit=True, canonical=True, idempotent=True
+        title=True,
+        html=True,
+        images=1,
+        edit=True,
+        canonical=True,
+        idempotent=True,
+        corrections=Mechanism.NOTICE,
+        retractions=Mechanism.NOTICE,
     )
 
     def __init__(self, name: str, options: WebhookOptions, context: ChannelContext) -> None:

@@ -8,24 +8,30 @@ Transports: `outbox` (RFC 5322 .eml files in a folder, no credentials) and `smtp
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chanpub.channels.email.message import Composer, MessageParts, subject_for
+from chanpub.channels.email.message import Composer, MessageParts, message_id, subject_for
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
-from chanpub.channels.email.transport import Job, Transport
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
-from chanpub.errors import PartialFailure, PermanentError
+from chanpub.channels.email.transport import Job, Transport, due
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    PreviewKind,
+    Receipt,
+)
+from chanpub.errors import PermanentError
 from chanpub.i18n import _
-from chanpub.journal import unknown_line
 from chanpub.release import Release
 
 IMAGE = "image"  # in `attach:`, the release's own image
-SENDABLE = (None, "deferred", "resend")  # item states a run sends to
 
 
 class RecipientList(BaseModel):
@@ -92,7 +98,12 @@ class EmailChannel:
     channel_type: ClassVar[str] = "email"
     Options: ClassVar[type[BaseModel]] = EmailOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, html=True, images=1, recipients=True
+        title=True,
+        html=True,
+        images=1,
+        recipients=True,
+        corrections=Mechanism.NOTICE,
+        retractions=Mechanism.NOTICE,
     )
 
     def __init__(self, name: str, options: EmailOptions, context: ChannelContext) -> None:
@@ -219,11 +230,12 @@ class EmailChannel:
         folder = self.context.resolve(self.options.path)
         return folder / release.slug if release is not None else folder
 
-    def _transport(self, release: Release | None = None) -> Transport:
+    def _transport(self, release: Release | None = None, sub: str = "") -> Transport:
+        """The configured transport; an outbox writes to `<path>/<slug>/<sub>`."""
         if self.options.transport == "outbox":
             from chanpub.channels.email.outbox import OutboxTransport
 
-            return OutboxTransport(self.name, self._outbox_folder(release))
+            return OutboxTransport(self.name, self._outbox_folder(release) / sub)
         from chanpub.channels.email.smtp import SmtpTransport
 
         return SmtpTransport(self.name, self.options, self.context)
@@ -249,18 +261,8 @@ class EmailChannel:
 
         def jobs() -> Iterator[Job]:
             for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
-                state = journal.status(recipient.key)
-                if state == "in_progress" and not transport.idempotent:
-                    journal.unknown(
-                        recipient.key,
-                        _(
-                            "a run stopped after the whole message was sent to this address, "
-                            "before the server's reply: it may have received it"
-                        ),
-                    )
+                if not due(journal, recipient.key, transport):
                     continue
-                if state not in SENDABLE and not (state == "in_progress" and transport.idempotent):
-                    continue  # sent, failed for good, unknown (a person decides), or not chosen
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
                 yield Job(
                     recipient,
@@ -276,6 +278,46 @@ class EmailChannel:
         counts = journal.counts()
         return self._receipt(
             key, counts, invalid, release, new_failures=counts.get("failed", 0) - failed_before
+        )
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A "[Ralat]" or "[Pencabutan]" notice to exactly the recipients who got the
+        release, each threaded under the message they got; journalled under `key` like
+        the first mailing, so each recipient gets each notice once across runs."""
+        from chanpub.channels.email import notice
+
+        release = preview.release
+        original = notice.original_key(amendment)
+        reached = self.context.delivered(original)
+        transport = self._transport(release, notice.folder_name(amendment.kind, key))
+        journal = self.context.journal(key)
+        parts = notice.notice_parts(self._parts(release, preview.links), amendment.kind)
+        values = notice.notice_values(amendment, parts.language)
+        composer = Composer(release, parts, key=key, templates=notice.TEMPLATES, extra=values)
+        lists = iter_recipients(self._lists(), self.context.base_dir, [])
+        known = notice.named(lists, {item for item, _id in reached})
+
+        def jobs() -> Iterator[Job]:
+            for item, sent_id in reached:
+                if due(journal, item, transport):
+                    recipient = known.get(item) or Recipient(item)
+                    first = sent_id or message_id(original, item, self.options.sender)
+                    unsubscribe = self._unsubscribe(recipient, release)
+                    yield Job(
+                        recipient,
+                        composer.compose(recipient, unsubscribe=unsubscribe, replying_to=first),
+                    )
+
+        failed_before = journal.counts().get("failed", 0)
+        transport.deliver(jobs(), journal, lambda event, data: self.context.report(event, **data))
+        counts = journal.counts()
+        return self._receipt(
+            key,
+            counts,
+            [],
+            release,
+            new_failures=counts.get("failed", 0) - failed_before,
+            amends=(amendment, original),
         )
 
     def _per_recipient_files(self, links: Links) -> Mapping[str, Path]:
@@ -295,45 +337,15 @@ class EmailChannel:
         release: Release,
         *,
         new_failures: int = 0,
+        amends: tuple[Amendment, str] | None = None,
     ) -> Receipt:
-        """The mailing's receipt; raises PartialFailure while recipients wait for a retry, or
-        when this run met new permanent failures (reported once, then kept in history)."""
-        details: dict[str, Any] = {
-            "sent": counts.get("sent", 0),
-            "failed": counts.get("failed", 0),
-            "deferred": counts.get("deferred", 0) + counts.get("resend", 0),
-            "unknown": counts.get("unknown", 0) + counts.get("in_progress", 0),
-            "invalid": len(invalid),
-            "invalid_addresses": [f"{i.address}: {i.reason}" for i in invalid[:100]],
-            "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
-        }
+        """The mailing's receipt (see `mailing_receipt`)."""
+        from chanpub.channels.email.receipt import mailing_receipt
+
         folder = (self._outbox_folder(release),) if self.options.transport == "outbox" else ()
-        receipt = Receipt(
-            remote_id=f"{self.name}:{key[:16]}",
-            url=None,
-            published_at=datetime.now(UTC),
-            details=details,
-            files=folder,
-            counts={state: details[state] for state in ("sent", "failed", "deferred", "invalid")},
+        return mailing_receipt(
+            self.name, key, counts, invalid, release, folder, new_failures, amends
         )
-        not_reached = details["failed"] + details["deferred"]
-        problems: list[str] = []
-        if details["deferred"] or new_failures:
-            problems.append(
-                _(
-                    "{channel}: {failed} of {total} recipients were not reached (see "
-                    "'chanpub history')"
-                ).format(
-                    channel=self.name,
-                    failed=not_reached,
-                    total=not_reached + details["sent"] + details["unknown"],
-                )
-            )
-        if details["unknown"]:
-            problems.append(unknown_line(self.name, release.slug, details["unknown"]))
-        if problems:
-            raise PartialFailure("\n".join(problems), receipt=receipt)
-        return receipt
 
     def verify(self) -> None:
         """Check the transport (SMTP login, or that the outbox folder is writable)."""

@@ -12,7 +12,7 @@ import email
 import hashlib
 import mimetypes
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -30,6 +30,7 @@ LABELS = {
            "unsubscribe": "Berhenti berlangganan"},
     "en": {"read_more": "Read the full release", "claim": "Claim", "unsubscribe": "Unsubscribe"},
 }  # fmt: skip
+TEMPLATES = ("email.txt", "email.html")  # the release itself: plain text and HTML
 WIRE = policy.SMTP  # CRLF line ends, non-ASCII headers RFC 2047-encoded
 WIRE_UTF8 = policy.SMTP.clone(utf8=True)  # for SMTPUTF8 (addresses outside ASCII)
 # Stand-ins put through the templates once, then replaced per recipient. Control characters
@@ -168,11 +169,22 @@ class Composed:
 class Composer:
     """Builds each recipient's message of one delivery from parts rendered once."""
 
-    def __init__(self, release: Release, parts: MessageParts, *, key: str) -> None:
+    def __init__(
+        self,
+        release: Release,
+        parts: MessageParts,
+        *,
+        key: str,
+        templates: tuple[str, str] = TEMPLATES,
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
+        """`templates` are the plain-text and HTML templates (a correction notice has its
+        own), `extra` values they need beyond the release's."""
         from markupsafe import escape
 
         from chanpub.render.templating import render_page, render_text
 
+        text_template, html_template = templates
         self.parts = parts
         self.key = key
         self._escape = escape
@@ -181,9 +193,10 @@ class Composer:
         self._templates: dict[bool, tuple[str, str]] = {}
         for with_link in (False, True):
             values = _values(release, parts, _GREETING, _UNSUBSCRIBE if with_link else None)
+            values.update(extra or {})
             self._templates[with_link] = (
-                render_text("email.txt", body_text=parts.body_text, **values),
-                render_page("email.html", body_html=parts.body_html, **values),
+                render_text(text_template, body_text=parts.body_text, **values),
+                render_page(html_template, body_html=parts.body_html, **values),
             )
         shared = [("Subject", parts.subject), ("From", parts.sender)]
         self._head = {
@@ -206,8 +219,10 @@ class Composer:
         unsubscribe: str | None = None,
         extra_attachments: Sequence[Path] = (),
         now: datetime | None = None,
+        replying_to: str | None = None,
     ) -> Composed:
-        """The complete message for one recipient."""
+        """The complete message for one recipient; `replying_to` is the Message-ID of the
+        message this one follows up (a correction notice threads under the release)."""
         utf8 = self._utf8_sender or not recipient.email.isascii()
         text, html = self._templates[bool(unsubscribe)]
         named = greeting(recipient, self.parts.language)
@@ -226,6 +241,8 @@ class Composer:
             f"Message-ID: {identifier}\r\n".encode(),
             self._language,
         ]
+        if replying_to:  # RFC 5322 section 3.6.4: the thread a mail client shows it in
+            head.append(f"In-Reply-To: {replying_to}\r\nReferences: {replying_to}\r\n".encode())
         if unsubscribe:
             head.append(_fold("List-Unsubscribe", f"<{unsubscribe}>", utf8))
             if unsubscribe.startswith("https://"):

@@ -34,6 +34,7 @@ class Job:
 
 
 Report = Callable[[str, dict[str, int]], None]
+SENDABLE = (None, "deferred", "resend")  # item states a run sends to
 
 
 class Stopped(ChannelError):
@@ -64,3 +65,24 @@ class Transport(Protocol):
     def verify(self) -> None:
         """Check the connection and login without sending."""
         ...
+
+
+def due(journal: ItemJournal, item: str, transport: Transport) -> bool:
+    """Whether this run sends to `item`: never tried, deferred, or chosen for a resend.
+
+    A mark a stopped run left in progress is sent again only by a transport that cannot
+    make a duplicate (the outbox); over SMTP it means the whole message went out before
+    the server's reply, so the item becomes unknown, for a person to settle."""
+    state = journal.status(item)
+    if state == "in_progress":
+        if transport.idempotent:
+            return True
+        journal.unknown(
+            item,
+            _(
+                "a run stopped after the whole message was sent to this address, "
+                "before the server's reply: it may have received it"
+            ),
+        )
+        return False
+    return state in SENDABLE  # not: sent, failed for good, unknown, or not chosen

@@ -38,7 +38,7 @@ from chanpub.channels import meta_graph, meta_tokens
 from chanpub.channels.instagram.amend import CommentSteps
 from chanpub.channels.instagram.publishing import CONTAINER, PUBLISHED, ContainerSteps
 from chanpub.channels.instagram.tokens import TokenKeeper
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import Capabilities, ChannelContext, Links, Mechanism, Preview, Receipt
 from chanpub.errors import ChannelError, PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -102,7 +102,11 @@ class InstagramChannel(meta_graph.GraphChannel, ContainerSteps, CommentSteps):
     token_option: ClassVar[str] = "access_token"
     Options: ClassVar[type[BaseModel]] = InstagramOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_length=CAPTION_LIMIT, length_unit="characters", images=1
+        max_length=CAPTION_LIMIT,
+        length_unit="characters",
+        images=1,
+        corrections=Mechanism.REPLY,
+        retractions=Mechanism.REPLY,
     )
 
     def __init__(self, name: str, options: Any, context: ChannelContext) -> None:

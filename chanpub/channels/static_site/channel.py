@@ -27,6 +27,7 @@ from chanpub.contract import (
     Capabilities,
     ChannelContext,
     Links,
+    Mechanism,
     Preview,
     Receipt,
 )
@@ -74,7 +75,14 @@ class StaticSiteChannel:
     channel_type: ClassVar[str] = "static-site"
     Options: ClassVar[type[BaseModel]] = StaticSiteOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, html=True, images=1, edit=True, canonical=True, idempotent=True
+        title=True,
+        html=True,
+        images=1,
+        edit=True,
+        canonical=True,
+        idempotent=True,
+        corrections=Mechanism.EDIT,
+        retractions=Mechanism.EDIT,
     )
 
     def __init__(self, name: str, options: StaticSiteOptions, context: ChannelContext) -> None:

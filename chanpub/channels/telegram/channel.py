@@ -35,7 +35,15 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 from chanpub.channels.post_texts import social_parts
 from chanpub.channels.telegram.botapi import BotApi, telegram_length
 from chanpub.channels.thread_posting import post_parts
-from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import PermanentError
 from chanpub.files import read_file_for
 from chanpub.i18n import _
@@ -79,7 +87,11 @@ class TelegramChannel:
     channel_type: ClassVar[str] = "telegram"
     Options: ClassVar[type[BaseModel]] = TelegramOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_length=MESSAGE_LIMIT, length_unit="characters", images=1
+        max_length=MESSAGE_LIMIT,
+        length_unit="characters",
+        images=1,
+        corrections=Mechanism.EDIT,
+        retractions=Mechanism.DELETE,
     )
 
     def __init__(self, name: str, options: TelegramOptions, context: ChannelContext) -> None:

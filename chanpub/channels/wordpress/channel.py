@@ -48,6 +48,7 @@ from chanpub.contract import (
     Capabilities,
     ChannelContext,
     Links,
+    Mechanism,
     Preview,
     Receipt,
 )
@@ -92,7 +93,14 @@ class WordpressChannel:
     channel_type: ClassVar[str] = "wordpress"
     Options: ClassVar[type[BaseModel]] = WordpressOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, html=True, images=1, edit=True, canonical=True, idempotent=True
+        title=True,
+        html=True,
+        images=1,
+        edit=True,
+        canonical=True,
+        idempotent=True,
+        corrections=Mechanism.EDIT,
+        retractions=Mechanism.EDIT,
     )
 
     def __init__(self, name: str, options: WordpressOptions, context: ChannelContext) -> None:

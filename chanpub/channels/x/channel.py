@@ -13,7 +13,15 @@ from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
 from chanpub.channels.x.api import XApi
 from chanpub.channels.x.options import XOptions
 from chanpub.channels.x_text import count_x
-from chanpub.contract import Amendment, Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
@@ -42,7 +50,11 @@ class XChannel:
     channel_type: ClassVar[str] = "x"
     Options: ClassVar[type[BaseModel]] = XOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        max_length=TEXT_LIMIT, length_unit="weighted characters", images=1
+        max_length=TEXT_LIMIT,
+        length_unit="weighted characters",
+        images=1,
+        corrections=Mechanism.REPLY,
+        retractions=Mechanism.DELETE,
     )
 
     def __init__(self, name: str, options: XOptions, context: ChannelContext) -> None:
