@@ -90,11 +90,13 @@ class Pages:
             environment(True)
             .get_template(template)
             .render(
-                _=_,
-                language=current_language(),
-                organisation=self.config.organisation,
-                who=session["who"] if session else "",
-                **values,
+                {
+                    "_": _,
+                    "language": current_language(),
+                    "organisation": self.config.organisation,
+                    "who": session["who"] if session else "",
+                    **values,
+                }
             )
         )
         headers = {"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store"}
