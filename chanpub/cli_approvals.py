@@ -11,11 +11,14 @@ import typer
 from chanpub.i18n import _
 
 approvals_app = typer.Typer(
-    help="The approval page: approvers read a release on a phone and approve with a passkey.",
+    help="The approval page: approvers read a release on a phone and approve with a passkey."
+    "\n\nExample: [bold]chanpub approvals serve releases/[/]",
     no_args_is_help=True,
 )
 approvers_app = typer.Typer(
-    help="Approvers' keys: enroll a passkey, list keys, revoke them.", no_args_is_help=True
+    help="Approvers' keys: enroll a passkey, list keys, revoke them."
+    '\n\nExample: [bold]chanpub approvers enroll "Kepala Dinas Kominfo"[/]',
+    no_args_is_help=True,
 )
 
 ConfigOption = Annotated[
@@ -104,7 +107,10 @@ def enroll(
 
 @approvers_app.command("list")
 def list_keys(config: ConfigOption = None) -> None:
-    """List each approver's keys (SSH and passkeys), when added and last used."""
+    """List each approver's keys (SSH and passkeys), when added and last used.
+
+    Example: [bold]chanpub approvers list[/]
+    """
     from chanpub.cli import _run
 
     def work() -> None:
@@ -138,7 +144,10 @@ def revoke(
     ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Revoke one of NAME's passkeys, or all of them: approvals made with it stop counting."""
+    """Revoke one of NAME's passkeys, or all of them: approvals made with it stop counting.
+
+    Example: [bold]chanpub approvers revoke "Kepala Dinas Kominfo" passkey:1a2b3c4d5e6f[/]
+    """
     from chanpub.cli import _run
 
     def work() -> None:
