@@ -161,7 +161,7 @@ def test_enroll_sign_in_approve_then_send_publishes(
     code, _out, err = run("send", "releases")
     assert (code, err) == (ExitCode.OK, "")
     assert (office / "public" / "klarifikasi-hoaks-bantuan-tunai.html").is_file()
-    code, history, _err = run("history")
+    _code, history, _err = run("history")
     assert re.search(r"signed-in\s+Kepala Dinas \(127\.0\.0\.1\)", history), history
     assert re.search(
         r"approved klarifikasi-hoaks-bantuan-tunai Kepala Dinas \(127\.0\.0\.1\)", history
