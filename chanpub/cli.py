@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from chanpub import __version__
+from chanpub.cli_approvals import approvals_app, approvers_app, print_page_log
 from chanpub.errors import ChanpubError, ExitCode
 from chanpub.i18n import _, choose_language, set_language
 from chanpub.translated_help import TranslatedGroup
@@ -23,6 +24,9 @@ app = typer.Typer(
     add_completion=True,
     rich_markup_mode="rich",
 )
+
+app.add_typer(approvals_app, name="approvals")
+app.add_typer(approvers_app, name="approvers")
 
 T = TypeVar("T")
 
@@ -305,6 +309,7 @@ def history(
             typer.echo(output.history_json(rows, signers))
             return
         output.print_history(rows, signers)
+        print_page_log(cfg, slug)
         for line in settling.open_items(cfg, rows):
             typer.echo(line)
 

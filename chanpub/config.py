@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 CONFIG_NAME = "channels.yaml"
 TOP_LEVEL = (
     "organisation", "language", "state_dir", "channels", "approvers", "require_approvals",
+    "approvals",
 )  # fmt: skip
 COMMON_KEYS = ("type", "enabled", "canonical")
 
@@ -185,7 +186,7 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     state_dir = state_dir_for(path, _top_text(data, "state_dir", path, problems))
     from chanpub.approvals.record import load_approvers
 
-    approvers = load_approvers(data, path, problems)
+    approvers = load_approvers(data, path, problems, state_dir)
     channels_data = data.get("channels") or {}
     if not isinstance(channels_data, dict):
         problems.append(

@@ -372,6 +372,14 @@ class Ledger:
                 (namespace, key, json.dumps(value, ensure_ascii=False), _now()),
             )
 
+    def stored_items(self, namespace: str) -> list[tuple[str, Any]]:
+        """Every (key, JSON value) of one namespace, in key order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM store WHERE namespace=? ORDER BY key", (namespace,)
+            ).fetchall()
+        return [(row[0], json.loads(row[1])) for row in rows]
+
     def journal(
         self, key: str, redact: Callable[[str], str] | None = None, *, only: str | None = None
     ) -> LedgerJournal:
@@ -591,3 +599,7 @@ class LedgerStore:
     def delete(self, key: str) -> None:
         """Forget `key`."""
         self.ledger.set_stored(self.namespace, key, None)
+
+    def items(self) -> list[tuple[str, Any]]:
+        """Every (key, value) of this namespace, in key order."""
+        return self.ledger.stored_items(self.namespace)

@@ -357,16 +357,21 @@ def render_preview(page: PreviewPage, config: Config) -> str:
     from chanpub.render.templating import environment
 
     template = environment(True).get_template("preview.html")
+    return config.redact(template.render(**preview_context(page)))
+
+
+def preview_context(page: PreviewPage) -> dict[str, Any]:
+    """What preview.html and its parts (preview_cards.html) need: the same cards on the
+    preview page and on the phone approval page."""
     counts = {
         level: sum(1 for card in page.cards for flag in card.flags if flag.level == level)
         for level in ("error", "warning", "off")
     }
-    html = template.render(
-        page=page,
-        release=page.release,
-        _=_,
-        counts=counts,
-        sending=sum(1 for card in page.cards if card.sending),
-        frame_policy=FRAME_POLICY,
-    )
-    return config.redact(html)
+    return {
+        "page": page,
+        "release": page.release,
+        "_": _,
+        "counts": counts,
+        "sending": sum(1 for card in page.cards if card.sending),
+        "frame_policy": FRAME_POLICY,
+    }

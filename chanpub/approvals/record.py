@@ -48,6 +48,8 @@ class Approvers:
     people: tuple[Approver, ...]
     required: int = 1
     config_path: Path = Path("channels.yaml")
+    origin: str | None = None  # `approvals: {origin:}`: the phone approval page's address
+    state_dir: Path | None = None  # whose ledger holds the enrolled passkeys
 
     def named(self, name: str) -> Approver | None:
         """The approver with this name (case and spacing as in channels.yaml, or folded)."""
@@ -108,9 +110,13 @@ def ssh_key_problem(key: str) -> str | None:
     return None
 
 
-def load_approvers(data: Mapping[str, Any], path: Path, problems: list[str]) -> Approvers | None:
-    """`approvers:` and `require_approvals:` of channels.yaml; None when no approvers are
-    listed (approvals are then not signed). Problems are appended, one line each."""
+def load_approvers(
+    data: Mapping[str, Any], path: Path, problems: list[str], state_dir: Path | None = None
+) -> Approvers | None:
+    """`approvers:`, `require_approvals:` and `approvals: {origin:}` of channels.yaml; None
+    when no approvers are listed (approvals are then not signed). Problems are appended,
+    one line each."""
+    origin = _origin_setting(data.get("approvals"), path, problems)
     entries = data.get("approvers")
     required = data.get("require_approvals")
     if entries is None:
@@ -152,7 +158,42 @@ def load_approvers(data: Mapping[str, Any], path: Path, problems: list[str]) -> 
                 "listed: list more approvers or lower the number"
             ).format(path=path, n=required, count=len(entries))
         )
-    return Approvers(tuple(people), required, path)
+    return Approvers(tuple(people), required, path, origin, state_dir)
+
+
+def _origin_setting(value: Any, path: Path, problems: list[str]) -> str | None:
+    """`approvals: {origin: https://...}`, checked; None when not set."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - {"origin"}:
+        problems.append(
+            _("{path}: approvals: only 'origin:' can be set here (the approval page's address)")
+            .format(path=path)
+        )  # fmt: skip
+        return None
+    origin = value.get("origin")
+    problem = origin_problem(origin) if isinstance(origin, str) else _("must be text")
+    if problem:
+        problems.append(_("{path}: approvals.origin: {problem}").format(path=path, problem=problem))
+        return None
+    return str(origin).rstrip("/")
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why a text cannot be the approval page's origin (WebAuthn's relying party), or None:
+    https://HOST[:PORT] with no path, or http:// only on localhost (browsers refuse
+    WebAuthn on plain http elsewhere, and on bare IP addresses)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(origin.rstrip("/"))
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or parts.path or parts.query:
+        return _("must be an address like https://approve.example.go.id (no path)")
+    if parts.scheme == "http" and host != "localhost":
+        return _("plain http works only as http://localhost:PORT: use the https address")
+    if host.replace(".", "").isdigit() or ":" in host:
+        return _("browsers refuse passkeys on an IP address: use a host name (or localhost)")
+    return None
 
 
 def _approver(entry: Any, index: int, path: Path, problems: list[str]) -> Approver | None:

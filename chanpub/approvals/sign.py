@@ -7,6 +7,8 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chanpub.approvals.passkey_check import Assertion, unb64url
+from chanpub.approvals.passkeys import PasskeyStore
 from chanpub.approvals.record import (
     Approval,
     Approver,
@@ -25,13 +27,24 @@ def approve_signed(
 ) -> tuple[Release, Signer]:
     """Sign exactly the release's content hash as `by` and record it; other approvers'
     signatures over the same content stay (four eyes), older ones are dropped."""
-    from chanpub.approval import approve
-
     approver = _listed(by, approvers)
     release = load_release(path)  # refuses a broken release before signing anything
     signature = _signature(release.content_sha256, approver, key, approvers.config_path)
     at = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     mine = Approval("ssh", approver.name, at, release.content_sha256, {"signature": signature})
+    approved = record_approval(path, approver, mine, approvers, now)
+    return approved, Signer(approver.name, "ssh", approver.fingerprint or "", at)
+
+
+def record_approval(
+    path: Path, approver: Approver, mine: Approval, approvers: Approvers, now: datetime | None
+) -> Release:
+    """Write one verified approval record (any kind) into the release, as `chanpub
+    approve` does: other approvers' records over the same content stay (four eyes), older
+    ones and this approver's earlier one are dropped."""
+    from chanpub.approval import approve
+
+    release = load_release(path)
     records, _problems = read_approvals(release.front_matter)
     kept = [
         r
@@ -41,7 +54,7 @@ def approve_signed(
     text = read_text(path)
     newline = "\r\n" if "\r\n" in text[:200] else "\n"
     names = ", ".join(dict.fromkeys([*(r.by for r in kept), approver.name]))
-    approved = approve(
+    return approve(
         path,
         approver.name,
         now=now,
@@ -50,7 +63,6 @@ def approve_signed(
             "approvals": approvals_yaml([*kept, mine], newline),
         },
     )
-    return approved, Signer(approver.name, "ssh", approver.fingerprint or "", at)
 
 
 def _listed(by: str, approvers: Approvers) -> Approver:
@@ -105,3 +117,56 @@ def _signature(message: str, approver: Approver, key: Path | None, config_path: 
                 )
             )
     return signature
+
+
+class ContentChanged(ApprovalError):
+    """The release changed between showing it and pressing Approve."""
+
+
+def approve_passkey(
+    path: Path,
+    assertion: Assertion,
+    challenge: bytes,
+    approvers: Approvers,
+    store: PasskeyStore,
+    now: datetime | None = None,
+) -> tuple[Release, Signer]:
+    """The approval server's side of the Approve button: the assertion must verify (by
+    the `webauthn` library) over `challenge`, the one-time challenge the server issued
+    for this release's current content hash; then it is recorded in the release and its
+    counter and client data are kept so `send` can tell it from a replay."""
+    from chanpub.approvals.passkey_check import HASH_BYTES, Refused, check_signature
+    from chanpub.approvals.passkeys import Use, now_text
+
+    credential = store.credential(assertion.credential_id)
+    if credential is None or credential.revoked_at:
+        raise ApprovalError(
+            _("this passkey is not enrolled or was revoked: ask for a new enrollment link")
+        )
+    approver = approvers.named(credential.name)
+    if approver is None or not approver.passkey:
+        raise ApprovalError(
+            _("{name} is not listed with 'passkey: true' under approvers: in {config}").format(
+                name=credential.name, config=approvers.config_path
+            )
+        )
+    release = load_release(path)
+    if challenge[:HASH_BYTES].hex() != release.content_sha256:
+        raise ContentChanged(
+            _("{path}: the release changed after it was shown: read it again").format(path=path)
+        )
+    try:
+        counter = check_signature(assertion, credential, challenge, credential.sign_count)
+    except Refused as error:
+        raise ApprovalError(
+            _("the passkey signature does not verify: {reason}").format(reason=error)
+        ) from None
+    at = now_text(now)
+    store.used(credential, counter, at)
+    store.accept(
+        unb64url(assertion.client_data),
+        Use(credential.id, counter, release.content_sha256, at),
+    )
+    mine = Approval("webauthn", approver.name, at, release.content_sha256, assertion.proof())
+    approved = record_approval(path, approver, mine, approvers, now)
+    return approved, Signer(approver.name, "webauthn", credential.key_id, at)

@@ -66,7 +66,15 @@ def _verify_ssh(
     return results
 
 
-VERIFIERS: Mapping[str, Verifier] = {"ssh": _verify_ssh}
+def _verify_webauthn(
+    records: Sequence[Approval], approvers: Approvers, current: str, release: Release
+) -> list[Checked]:
+    from chanpub.approvals.passkey_check import verify_passkeys
+
+    return verify_passkeys(records, approvers, current, release)
+
+
+VERIFIERS: Mapping[str, Verifier] = {"ssh": _verify_ssh, "webauthn": _verify_webauthn}
 
 
 def verify_release(release: Release, approvers: Approvers) -> Verdict:

@@ -17,22 +17,26 @@ if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from chanpub.config import Config
+    from chanpub.web.pages import Pages
 
 VERIFY_TOKEN_VARIABLE = "WHATSAPP_VERIFY_TOKEN"  # the token typed into Meta's webhook setup
 APP_SECRET_VARIABLE = "WHATSAPP_APP_SECRET"  # the Meta app's secret: signs every POST
 
 
-def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> Starlette:
-    """The app for `config`: /webhooks/whatsapp when the config has a whatsapp channel.
+def create_app(
+    config: Config, *, environ: Mapping[str, str] | None = None, pages: Pages | None = None
+) -> Starlette:
+    """The app for `config`: /webhooks/whatsapp when the config has a whatsapp channel;
+    the phone approval pages at / when `pages` is given (`chanpub approvals serve`).
 
     Secrets come from `environ` (default: the process environment), then the config's
     .env; a whatsapp channel without them is a ConfigError naming the variable."""
     from starlette.applications import Starlette
-    from starlette.routing import Mount
+    from starlette.routing import BaseRoute, Mount
 
     from chanpub.web.whatsapp import whatsapp_routes
 
-    routes = []
+    routes: list[BaseRoute] = []
     if any(channel.type == "whatsapp" for channel in config.channels.values()):
         values = _variables(config, environ, (VERIFY_TOKEN_VARIABLE, APP_SECRET_VARIABLE))
         routes.append(
@@ -45,6 +49,10 @@ def create_app(config: Config, *, environ: Mapping[str, str] | None = None) -> S
                 ),
             )
         )
+    if pages is not None:
+        from chanpub.web.pages import approval_routes
+
+        routes.extend(approval_routes(pages))
     return Starlette(routes=routes)
 
 
