@@ -448,5 +448,7 @@ def _ask_office() -> dict[str, str]:
     return {"organisation": organisation, "base_url": base_url}
 
 
+from chanpub import cli_db  # noqa: E402, F401  # registers `chanpub db` (a module of its own)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -112,6 +112,19 @@ class Ledger(ItemQueries):
         rows = self._rows(sql, args)
         return rows[0] if rows else None
 
+    @contextmanager
+    def claim_run(self) -> Iterator[None]:
+        """Hold the send lock in the database, across hosts (PostgreSQL; a SQLite ledger
+        is guarded by the file lock in the state directory instead)."""
+        from chanpub.ledger.postgres import PostgresBackend, claim_run
+
+        assert isinstance(self.backend, PostgresBackend)
+        try:  # taken and let go before and after the run's threads: no thread lock needed
+            with claim_run(self.backend, now()):
+                yield
+        except self.backend.errors as error:
+            raise self._failure(error) from None
+
     def check_writable(self) -> None:
         """Fail before anything is published when the ledger cannot be written."""
         with self._lock:

@@ -135,3 +135,51 @@ def upgrade(db: psycopg.Connection[Row]) -> None:
             db.execute(statement)
         for column, kind in ADDED_COLUMNS.items():
             db.execute(f"ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS {column} {kind}")
+
+
+RUN_LOCK = 0x63686E70_0002  # "chnp" + 2: one `chanpub send` at a time on this database
+CLAIMS_TABLE = """CREATE TABLE IF NOT EXISTS send_claims (
+    name TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at TEXT NOT NULL
+)"""
+
+
+@contextmanager
+def claim_run(backend: PostgresBackend, started_at: str) -> Iterator[None]:
+    """Hold the send lock of this database, for every host that shares it.
+
+    A session advisory lock: PostgreSQL lets it go by itself when the holder's connection
+    ends, so a host that died holds nothing. Beside it, a row says who holds it, for the
+    message the second host prints."""
+    import os
+    import socket
+
+    from chanpub.errors import LockHeld
+
+    db = backend.db
+    db.execute(CLAIMS_TABLE)
+    taken = db.execute("SELECT pg_try_advisory_lock(%s) AS taken", (RUN_LOCK,)).fetchone()
+    if not taken or not taken["taken"]:
+        holder = db.execute("SELECT * FROM send_claims WHERE name = 'send'").fetchone() or {}
+        raise LockHeld(
+            _(
+                "another chanpub send is running on host {host} (process {pid}, since "
+                "{since}) with the ledger database {where}: wait for it to finish; nothing "
+                "was sent"
+            ).format(
+                host=holder.get("host", "?"),
+                pid=holder.get("pid", "?"),
+                since=holder.get("started_at", "?"),
+                where=backend.where,
+            )
+        )
+    try:
+        db.execute(
+            "INSERT INTO send_claims VALUES ('send', %s, %s, %s) ON CONFLICT (name) DO UPDATE "
+            "SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at",
+            (socket.gethostname(), os.getpid(), started_at),
+        )
+        yield
+    finally:
+        if not db.closed and not db.broken:  # a lost connection let the lock go already
+            db.execute("DELETE FROM send_claims WHERE name = 'send' AND pid = %s", (os.getpid(),))
+            db.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
