@@ -59,7 +59,9 @@ def test_an_imported_ledger_sends_nothing_again(
         tmp_path / "releases", name="rilis.md", title="Jembatan Dibuka", date="2026-03-01"
     )
     sqlite_config = _office(tmp_path, database=False)
-    before = runner.invoke(app, ["send", str(tmp_path / "releases"), "--json", "--config", str(sqlite_config)])
+    before = runner.invoke(
+        app, ["send", str(tmp_path / "releases"), "--json", "--config", str(sqlite_config)]
+    )
     assert before.exit_code == 0, before.output
     (tmp_path / "public").rename(tmp_path / "public-before")
 
@@ -72,7 +74,9 @@ def test_an_imported_ledger_sends_nothing_again(
     again = runner.invoke(app, ["db", "import", str(ledger_file), "--json", "-c", str(config)])
     assert json.loads(again.stdout)["copied"]["deliveries"] == 0  # rows already there win
 
-    after = runner.invoke(app, ["send", str(tmp_path / "releases"), "--json", "--config", str(config)])
+    after = runner.invoke(
+        app, ["send", str(tmp_path / "releases"), "--json", "--config", str(config)]
+    )
     assert after.exit_code == 0, after.output
     statuses = [c["status"] for r in json.loads(after.stdout)["releases"] for c in r["channels"]]
     assert statuses == ["already-published"]

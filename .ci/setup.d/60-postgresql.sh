@@ -8,7 +8,3 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends postgresql
 fi
-# Debian starts a cluster of its own on install where it can: the tests do not use it.
-if command -v pg_lsclusters >/dev/null && pg_lsclusters -h | grep -q online; then
-  pg_ctlcluster "$(pg_lsclusters -h | awk 'NR==1{print $1}')" main stop || true
-fi
