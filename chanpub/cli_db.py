@@ -13,8 +13,12 @@ from chanpub.i18n import _
 
 db_app = typer.Typer(
     name="db",
-    help="The shared PostgreSQL ledger: create its schema, import a SQLite ledger.",
+    help=(
+        "The shared PostgreSQL ledger: create its schema, import a SQLite ledger.\n\n"
+        "Example: [bold]chanpub db upgrade[/]"
+    ),
     no_args_is_help=True,
+    rich_markup_mode="rich",
 )
 app.add_typer(db_app, name="db")
 

@@ -15,9 +15,8 @@ from chanpub.ledger import Ledger
 def test_a_second_host_is_told_who_holds_the_send(postgres_url: str) -> None:
     first, second = Ledger(postgres_url), Ledger(postgres_url)
     with first.claim_run():
-        with pytest.raises(LockHeld) as caught:
-            with second.claim_run():
-                pytest.fail("two hosts held the send lock at once")
+        with pytest.raises(LockHeld) as caught, second.claim_run():
+            pytest.fail("two hosts held the send lock at once")
         message = caught.value.message
         assert f"running on host {socket.gethostname()} (process {os.getpid()}" in message
         assert "postgres:***@" in message
