@@ -170,7 +170,7 @@ def baseline(port: int, folder: Path, release: Any, count: int) -> tuple[float, 
 COMMITS: list[int] = []  # committed ledger transactions of the last ledger run
 
 
-def counting_ledger(path: Path) -> Any:
+def counting_ledger(path: Path | str) -> Any:
     """A Ledger that counts its committed write transactions (the cost that matters)."""
     from contextlib import contextmanager
 
@@ -188,15 +188,23 @@ def counting_ledger(path: Path) -> Any:
 
 
 def chanpub_rate(
-    port: int, folder: Path, release: Any, count: int, connections: int, ledger: bool
+    port: int,
+    folder: Path,
+    release: Any,
+    count: int,
+    connections: int,
+    ledger: bool,
+    database: str | None = None,
 ) -> float:
-    """Messages per second of the email channel's publish, end to end."""
+    """Messages per second of the email channel's publish, end to end (the ledger a SQLite
+    file, or the PostgreSQL database at `database`)."""
     from chanpub.channels.email.channel import EmailChannel, EmailOptions
     from chanpub.testing import make_context, sample_links
 
     overrides: dict[str, Any] = {}
     if ledger:
-        store = counting_ledger(folder / f"ledger-{connections}-{time.monotonic_ns()}.sqlite3")
+        where = database or folder / f"ledger-{connections}-{time.monotonic_ns()}.sqlite3"
+        store = counting_ledger(where)
         overrides["journal_factory"] = store.journal
     channel = EmailChannel(
         "press",
@@ -240,7 +248,9 @@ def rows(results: dict[str, float], limit: float) -> Iterator[str]:
         yield f"  {label:<34} {rate:8.0f} msg/s   ratio {rate / limit:5.2f}"
 
 
-def throughput(folder: Path, release: Any, messages: int, skip_ledger: bool) -> None:
+def throughput(
+    folder: Path, release: Any, messages: int, skip_ledger: bool, database: str | None = None
+) -> None:
     """Measure and print messages per second against the baselines."""
     write_csv(folder / "media.csv", messages)
     port = free_port()
@@ -255,6 +265,10 @@ def throughput(folder: Path, release: Any, messages: int, skip_ledger: bool) -> 
             if not skip_ledger:
                 results[f"chanpub, {connections} connection(s), ledger"] = chanpub_rate(
                     port, folder, release, messages, connections, ledger=True
+                )
+            if database:
+                results[f"chanpub, {connections} conn., PostgreSQL"] = chanpub_rate(
+                    port, folder, release, messages, connections, True, database
                 )
     finally:
         assert process.stdin is not None
@@ -273,6 +287,16 @@ def throughput(folder: Path, release: Any, messages: int, skip_ledger: bool) -> 
             f"  committed ledger writes per recipient: {len(COMMITS) / messages:.2f} "
             "(the in-progress mark just before the end of DATA, then the outcome)"
         )
+    if database and not skip_ledger:
+        for connections in (1, 4):
+            memory = 1 / results[f"chanpub, {connections} connection(s), memory"]
+            sqlite = 1 / results[f"chanpub, {connections} connection(s), ledger"] - memory
+            postgres = 1 / results[f"chanpub, {connections} conn., PostgreSQL"] - memory
+            print(
+                f"  ledger overhead per recipient, {connections} connection(s): SQLite "
+                f"{sqlite * 1e3:.2f} ms, PostgreSQL {postgres * 1e3:.2f} ms "
+                f"(x{postgres / sqlite:.2f}; target <= 1.5)"
+            )
     one = results["chanpub, 1 connection(s), memory"] / limit
     four = results["chanpub, 4 connection(s), memory"] / limit
     print(
@@ -288,6 +312,9 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--skip-ledger", action="store_true")
     parser.add_argument("--only-memory", action="store_true")
+    parser.add_argument(
+        "--database", help="a postgresql:// URL: also measure the ledger in PostgreSQL"
+    )
     options = parser.parse_args()
 
     import stamina
@@ -300,7 +327,7 @@ def main() -> None:
         os.environ.setdefault("CHANPUB_STATE_DIR", str(folder / ".chanpub"))
         release = sample_release(folder / "rilis")
         if not options.only_memory:
-            throughput(folder, release, options.messages, options.skip_ledger)
+            throughput(folder, release, options.messages, options.skip_ledger, options.database)
         memory = peak_memory(folder, release.path, options.recipients)
         peak_mb = memory["peak_kb"] / 1024
         print(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +29,10 @@ LEDGER_NAME = "ledger.sqlite3"
 
 
 def open_ledger(config: Config, *, create: bool = True) -> Ledger | None:
-    """The ledger in the state directory; None when it does not exist and create is off."""
+    """The ledger: the database of `database:` when set, else the file in the state
+    directory (None when that does not exist and create is off)."""
+    if config.database:
+        return Ledger(config.database)
     path = config.state_dir / LEDGER_NAME
     if not create and not path.exists():
         return None
@@ -66,9 +70,7 @@ def send(
             if ledger is not None:
                 ledger.close()
         return _with_invalid(result, invalid, warnings, paths)
-    with send_lock(config.state_dir):
-        ledger = open_ledger(config)
-        assert ledger is not None
+    with _held_ledger(config) as ledger:
         try:
             ledger.check_writable()
             make_context = context_factory(config, ledger, observer)
@@ -77,8 +79,27 @@ def send(
             result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
             return _with_invalid(result, invalid, warnings, paths)
         finally:
-            ledger.close()
             _close_http()
+
+
+@contextmanager
+def _held_ledger(config: Config) -> Iterator[Ledger]:
+    """The ledger, open, with the send lock held: a lock in the database when the ledger
+    is shared (`database:`), else the file lock in the state directory."""
+    if config.database:
+        ledger = Ledger(config.database)
+        try:
+            with ledger.claim_run():
+                yield ledger
+        finally:
+            ledger.close()
+        return
+    with send_lock(config.state_dir):
+        ledger = Ledger(config.state_dir / LEDGER_NAME)
+        try:
+            yield ledger
+        finally:
+            ledger.close()
 
 
 def _record_signers(ledger: Ledger, plans: Sequence[ReleasePlan], config: Config) -> None:

@@ -409,5 +409,7 @@ def init(
     _run(work)
 
 
+from chanpub import cli_db  # noqa: E402, F401  # registers `chanpub db` (a module of its own)
+
 if __name__ == "__main__":  # pragma: no cover
     app()

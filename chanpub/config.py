@@ -20,7 +20,14 @@ from chanpub.channel_options import (
 )
 from chanpub.errors import MASK, ConfigError, remember_secrets
 from chanpub.i18n import _
-from chanpub.variables import Substitution, environment_for, secret_values, variables_in
+from chanpub.variables import (
+    SECRET_MIN_LENGTH,
+    VARIABLE,
+    Substitution,
+    environment_for,
+    secret_values,
+    variables_in,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -32,6 +39,7 @@ CONFIG_NAME = "channels.yaml"
 TOP_LEVEL = (
     "organisation", "language", "state_dir", "channels", "approvers", "require_approvals",
     "approvals",
+    "database",
 )  # fmt: skip
 COMMON_KEYS = ("type", "enabled", "canonical")
 
@@ -81,6 +89,7 @@ class Config:
     channels: Mapping[str, ChannelConfig]
     secret_values: tuple[str, ...] = field(default=(), repr=False)
     approvers: Approvers | None = None  # None: approvals are not signed
+    database: str | None = field(default=None, repr=False)  # postgresql:// URL; None: SQLite
 
     @property
     def base_dir(self) -> Path:
@@ -187,6 +196,8 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     from chanpub.approvals.record import load_approvers
 
     approvers = load_approvers(data, path, problems, state_dir)
+    masked: list[str] = []
+    database = _database(data.get("database"), path, environment, problems, masked)
     channels_data = data.get("channels") or {}
     if not isinstance(channels_data, dict):
         problems.append(
@@ -194,7 +205,6 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         )
         channels_data = {}
     channels: dict[str, ChannelConfig] = {}
-    masked: list[str] = []
     entry_points = installed_adapters() if load_adapters and channels_data else None
     for name, entry in channels_data.items():
         channel = _load_channel(path, str(name), entry, environment, problems, entry_points)
@@ -223,7 +233,46 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         channels=channels,
         secret_values=tuple(masked),
         approvers=approvers,
+        database=database,
     )
+
+
+def _database(
+    value: Any, path: Path, environment: Mapping[str, str], problems: list[str], masked: list[str]
+) -> str | None:
+    """`database:`: a postgresql:// URL, its password only through a ${VARIABLE}; the
+    expanded URL and its password are masked in everything shown."""
+    if value is None:
+        return None
+    where = f"{path}: database"
+    if not isinstance(value, str) or not value.strip():
+        problems.append(_("{where}: must be a postgresql:// URL").format(where=where))
+        return None
+    from urllib.parse import urlsplit
+
+    if urlsplit(VARIABLE.sub("", value)).password:
+        problems.append(
+            _(
+                "{where}: the password is written into the file: put the whole URL in a "
+                "variable, e.g. database: ${{CHANPUB_DATABASE_URL}}"
+            ).format(where=where)
+        )
+        return None
+    substitution = Substitution(environment)
+    url = str(substitution.expand(value))
+    if substitution.missing:
+        problems.append(
+            _("{where}: {names} is not set: set it to the postgresql:// URL").format(
+                where=where, names=", ".join(substitution.missing)
+            )
+        )
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        problems.append(_("{where}: must be a postgresql:// URL").format(where=where))
+        return None
+    password = urlsplit(url).password
+    masked.extend(v for v in (url, password) if v and len(v) >= SECRET_MIN_LENGTH)
+    return url
 
 
 def _top_text(data: Mapping[str, Any], key: str, path: Path, problems: list[str]) -> str | None:

@@ -96,6 +96,12 @@ class StateError(ChanpubError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class LedgerUnavailable(StateError):
+    """The ledger database went away during a run: the run failed, like a channel (exit 1)."""
+
+    exit_code = ExitCode.CHANNEL_FAILED
+
+
 class PluginError(ChanpubError):
     """A channel adapter could not be found or loaded."""
 

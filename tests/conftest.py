@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postgres_server import PostgresServer, binaries
 
 SECRET_PREFIXES = (
     "MASTODON_",
@@ -96,3 +97,30 @@ def golden(update_golden: bool):  # type: ignore[no-untyped-def]
         assert actual == path.read_text(encoding="utf-8"), f"differs from golden {name}"
 
     return compare
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL on loopback for the whole session (.ci/setup.d/60-postgresql.sh
+    installs Debian's package; without it the test fails, it does not skip)."""
+    bin_dir = binaries()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed: run .ci/setup.d/60-postgresql.sh")
+    server = PostgresServer(bin_dir)
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a fresh, empty database in the session's PostgreSQL."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_at(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """Where a ledger lives: a SQLite file, or a PostgreSQL database (each test runs twice)."""
+    if request.param == "sqlite":
+        return tmp_path / "l.sqlite3"
+    return request.getfixturevalue("postgres_url")  # type: ignore[no-any-return]

@@ -1,4 +1,5 @@
-"""The SQLite ledger: marks, outcomes, items and sequences survive a reopen."""
+"""The ledger, on SQLite and on PostgreSQL: marks, outcomes, items and sequences survive a
+reopen. Every test taking `ledger_at` runs once per backend."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import pytest
 
 from chanpub.errors import StateError
 from chanpub.ledger import Ledger
+from chanpub.ledger.sqlite import SqliteBackend
 
 
-def test_a_delivery_goes_from_in_progress_to_published(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "l.sqlite3")
+def test_a_delivery_goes_from_in_progress_to_published(ledger_at: Path | str) -> None:
+    ledger = Ledger(ledger_at)
     ledger.begin(
         slug="s", content_hash="h", channel="web", channel_type="static-site", title="T", key="k1"
     )
@@ -26,7 +28,7 @@ def test_a_delivery_goes_from_in_progress_to_published(tmp_path: Path) -> None:
         details={"sent": 3},
     )
     ledger.close()
-    reopened = Ledger(tmp_path / "l.sqlite3")
+    reopened = Ledger(ledger_at)
     row = reopened.get("s", "h", "web")
     assert row is not None
     assert (row.status, row.remote_id, row.url, row.details) == (
@@ -39,8 +41,8 @@ def test_a_delivery_goes_from_in_progress_to_published(tmp_path: Path) -> None:
     assert reopened.integrity_ok()
 
 
-def test_items_record_each_recipient(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "l.sqlite3")
+def test_items_record_each_recipient(ledger_at: Path | str) -> None:
+    ledger = Ledger(ledger_at)
     journal = ledger.journal("key")
     journal.begin("a@x")
     journal.sent("a@x", "<id@x>")
@@ -52,17 +54,17 @@ def test_items_record_each_recipient(tmp_path: Path) -> None:
     assert ledger.failed_items("key") == [("b@x", "550 no such user"), ("c@x", "451 try later")]
 
 
-def test_sequences_never_repeat(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "l.sqlite3")
+def test_sequences_never_repeat(ledger_at: Path | str) -> None:
+    ledger = Ledger(ledger_at)
     numbers = [ledger.next("letters", "2026") for _ in range(3)]
     ledger.close()
     assert numbers == [1, 2, 3]
-    assert Ledger(tmp_path / "l.sqlite3").next("letters", "2026") == 4
-    assert Ledger(tmp_path / "l.sqlite3").next("letters", "2027") == 1
+    assert Ledger(ledger_at).next("letters", "2026") == 4
+    assert Ledger(ledger_at).next("letters", "2027") == 1
 
 
-def test_resolving_a_stuck_mark(tmp_path: Path) -> None:
-    ledger = Ledger(tmp_path / "l.sqlite3")
+def test_resolving_a_stuck_mark(ledger_at: Path | str) -> None:
+    ledger = Ledger(ledger_at)
     ledger.begin(
         slug="s", content_hash="h", channel="tg", channel_type="telegram", title="T", key="k"
     )
@@ -81,15 +83,58 @@ def test_an_unusable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_read_only_ledger_fails_before_anything_is_sent(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
     Ledger(path).close()
-    import sqlite3
-
-    readonly = Ledger.__new__(Ledger)
-    readonly.path = path
-    readonly._db = sqlite3.connect(
-        f"file:{path}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
-    )
-    import threading
-
-    readonly._lock = threading.Lock()
+    readonly = Ledger(path, backend=SqliteBackend(path, read_only=True))
     with pytest.raises(StateError, match=r"cannot write the ledger .*disk space and permissions"):
         readonly.check_writable()
+
+
+OLD_DELIVERIES = """CREATE TABLE deliveries (slug TEXT NOT NULL, content_hash TEXT NOT NULL,
+    channel TEXT NOT NULL, channel_type TEXT NOT NULL, title TEXT NOT NULL DEFAULT '',
+    delivery_key TEXT NOT NULL, status TEXT NOT NULL, remote_id TEXT, url TEXT, error TEXT,
+    details TEXT NOT NULL DEFAULT '{}', attempts INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL, finished_at TEXT, PRIMARY KEY (slug, content_hash, channel))"""
+
+
+def _make_old_ledger(where: Path | str) -> None:
+    """A ledger as the first chanpub wrote it: no `source` column."""
+    if isinstance(where, Path):
+        import sqlite3
+
+        with sqlite3.connect(where) as db:
+            db.execute(OLD_DELIVERIES)
+        return
+    import psycopg
+
+    with psycopg.connect(where, autocommit=True) as db:
+        db.execute(OLD_DELIVERIES)
+
+
+def test_an_older_ledger_gets_the_added_columns_on_both_backends(ledger_at: Path | str) -> None:
+    _make_old_ledger(ledger_at)
+    ledger = Ledger(ledger_at)
+    ledger.begin(
+        slug="s", content_hash="h", channel="web", channel_type="static-site", title="T",
+        key="k", source="/releases/s.md",
+    )  # fmt: skip
+    assert ledger.published_sources("s") == set()
+    ledger.finish(slug="s", content_hash="h", channel="web", status="published")
+    assert ledger.published_sources("s") == {"/releases/s.md"}
+
+
+def test_two_hosts_see_one_postgres_ledger(postgres_url: str) -> None:
+    first, second = Ledger(postgres_url), Ledger(postgres_url)
+    first.begin(
+        slug="s", content_hash="h", channel="tg", channel_type="telegram", title="T", key="k"
+    )
+    assert second.get("s", "h", "tg").status == "in_progress"  # type: ignore[union-attr]
+    assert [first.next("letters", "2026"), second.next("letters", "2026")] == [1, 2]
+
+
+def test_an_unreachable_database_is_a_clear_error_with_the_password_masked() -> None:
+    url = "postgresql://chanpub:s3cret-Passw0rd@127.0.0.1:1/chanpub"
+    with pytest.raises(StateError) as caught:
+        Ledger(url)
+    message = caught.value.message
+    assert "s3cret-Passw0rd" not in message
+    assert "postgresql://chanpub:***@127.0.0.1:1/chanpub" in message
+    assert "check that PostgreSQL is running" in message

@@ -101,3 +101,16 @@ def test_a_release_renders_its_summary_only_when_asked(
     first = releases[0][0]
     assert first.summary.startswith("Dinas Kependudukan membuka layanan keliling")
     assert first.summary == first.summary and len(calls) == 1  # rendered once, then kept
+
+
+def test_help_leaves_the_postgres_driver_and_the_task_queue_unimported() -> None:
+    probe = (
+        "import sys\nsys.argv = ['chanpub', '--help']\nfrom chanpub.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('loaded:', [m for m in ('psycopg', 'procrastinate') if m in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "loaded: []"
+    assert " db " in result.stdout  # the db commands are there, their libraries are not

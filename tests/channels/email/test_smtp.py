@@ -525,7 +525,7 @@ from chanpub.release import load_release
 from chanpub.testing import make_context, sample_links
 
 args = json.loads(sys.argv[1])
-ledger = Ledger(Path(args["ledger"]))
+ledger = Ledger(args["ledger"])  # a file or a postgresql:// URL
 context = make_context(Path(args["base"]), journal_factory=ledger.journal)
 channel = EmailChannel("press", EmailOptions.model_validate(args["options"]), context)
 channel.publish(channel.preview(load_release(Path(args["release"])),

@@ -1,5 +1,5 @@
 """SMTP leaves one moment unknown: between the end of DATA (the final dot) and the server's
-reply. These tests pin that only that moment makes a recipient 'unknown'; a run stopped
+reply. These tests pin, on a SQLite and a PostgreSQL ledger, that only that moment makes a recipient 'unknown'; a run stopped
 anywhere earlier leaves the recipient to the next run, like any unsent one."""
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ ADDRESSES = [f"wartawan{n:02}@media.example" for n in range(12)]
 
 
 def test_the_mark_is_written_after_the_body_just_before_the_final_dot(
-    tmp_path: Path, starttls_server: SmtpServer
+    tmp_path: Path, starttls_server: SmtpServer, ledger_at: Path | str
 ) -> None:
     media = press_csv(tmp_path, [(a, "") for a in ADDRESSES[:3]])
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    reader = Ledger(tmp_path / "ledger.sqlite3")  # what a second process would see
+    ledger = Ledger(ledger_at)
+    reader = Ledger(ledger_at)  # what a second process would see
     at_rcpt: list[str | None] = []
     at_data: list[str | None] = []
     handler = starttls_server.handler
@@ -50,12 +50,12 @@ def test_the_mark_is_written_after_the_body_just_before_the_final_dot(
 
 
 def test_a_run_killed_before_the_end_of_data_is_sent_by_the_next_run(
-    tmp_path: Path, starttls_server: SmtpServer
+    tmp_path: Path, starttls_server: SmtpServer, ledger_at: Path | str
 ) -> None:
     media = press_csv(tmp_path, [(a, "") for a in ADDRESSES])
     options = login(starttls_server, lists=[media])
     release = load_release(write_release(tmp_path / "r"))
-    ledger_path = tmp_path / "ledger.sqlite3"
+    ledger_path = ledger_at
     args = {
         "ledger": str(ledger_path),
         "base": str(tmp_path),
@@ -86,12 +86,12 @@ def test_a_run_killed_before_the_end_of_data_is_sent_by_the_next_run(
 
 
 def test_a_lost_reply_stays_unknown_and_fails_every_run_until_resolved(
-    tmp_path: Path, starttls_server: SmtpServer
+    tmp_path: Path, starttls_server: SmtpServer, ledger_at: Path | str
 ) -> None:
     handler = starttls_server.handler
     handler.drop_after_data.add(ADDRESSES[1])
     media = press_csv(tmp_path, [(a, "") for a in ADDRESSES[:3]])
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = Ledger(ledger_at)
     context = make_context(tmp_path, secrets=SECRETS, journal_factory=ledger.journal)
     channel = channel_for(tmp_path, login(starttls_server, lists=[media]), context)
     release = load_release(write_release(tmp_path / "r"))
@@ -109,10 +109,10 @@ def test_a_lost_reply_stays_unknown_and_fails_every_run_until_resolved(
 
 
 def test_a_run_stopped_after_the_mark_leaves_the_recipient_unknown(
-    tmp_path: Path, starttls_server: SmtpServer
+    tmp_path: Path, starttls_server: SmtpServer, ledger_at: Path | str
 ) -> None:
     media = press_csv(tmp_path, [(a, "") for a in ADDRESSES[:3]])
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    ledger = Ledger(ledger_at)
     ledger.set_item(KEY, ADDRESSES[0], "in_progress")  # a killed run's mark
     context = make_context(tmp_path, secrets=SECRETS, journal_factory=ledger.journal)
     channel = channel_for(tmp_path, login(starttls_server, lists=[media]), context)

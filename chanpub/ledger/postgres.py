@@ -1,0 +1,185 @@
+"""The ledger in PostgreSQL (psycopg 3): one database shared by every host.
+
+Imported only when channels.yaml sets `database:` (the `chanpub[postgres]` extra). The
+queries are the SQLite ones with `%s` for `?`; the schema is created (or brought up to
+date) under an advisory lock, so hosts starting at once do not race.
+See https://www.psycopg.org/psycopg3/docs/ and
+https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import dict_row
+
+from chanpub.errors import LedgerUnavailable, StateError
+from chanpub.i18n import _
+from chanpub.ledger.backend import Row
+from chanpub.ledger.schema import ADDED_COLUMNS, SIGNERS_TABLE, TABLES
+
+SCHEMA_LOCK = 0x63686E70_0001  # "chnp" + 1: one schema change at a time, across hosts
+MASK = "***"
+
+
+def masked_url(url: str) -> str:
+    """The database URL with its password replaced by ***, for every message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = netloc[0].split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{netloc[1]}"))
+
+
+def _reason(url: str, error: BaseException) -> str:
+    """The driver's message on one line, the password masked even if it shows up."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    password = urlsplit(url).password
+    return text.replace(password, MASK) if password else text
+
+
+def open_error(url: str, error: BaseException) -> StateError:
+    """The message for a database that cannot be reached or used when a command starts."""
+    return StateError(
+        _(
+            "cannot use the ledger database {where}: {reason}: check that PostgreSQL is "
+            "running and that 'database:' in channels.yaml (CHANPUB_DATABASE_URL) is right"
+        ).format(where=masked_url(url), reason=_reason(url, error))
+    )
+
+
+def lost_error(where: str, error: BaseException) -> StateError:
+    """The message for a database that went away during a run (exit 1)."""
+    return LedgerUnavailable(
+        _(
+            "lost the ledger database {where}: {reason}: the run stopped; run the same "
+            "command again once PostgreSQL is back (what was recorded is not sent again)"
+        ).format(where=where, reason=" ".join(str(error).split()) or type(error).__name__)
+    )
+
+
+def _sql(sql: str) -> str:
+    return sql.replace("?", "%s")  # the shared queries hold no other '?' and no '%'
+
+
+class PostgresTransaction:
+    """Statements inside one PostgreSQL transaction."""
+
+    def __init__(self, db: psycopg.Connection[Row]) -> None:
+        self.db = db
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one statement; returns how many rows it changed."""
+        return self.db.execute(_sql(sql), tuple(args)).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement for every row of arguments."""
+        with self.db.cursor() as cursor:
+            cursor.executemany(_sql(sql), rows)
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Run a query inside the transaction."""
+        return self.db.execute(_sql(sql), tuple(args)).fetchall()
+
+
+class PostgresBackend:
+    """A connection to the shared ledger database."""
+
+    errors: tuple[type[Exception], ...] = (psycopg.Error,)
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = masked_url(url)
+        self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        upgrade(self.db)
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        """Run a query outside any write transaction."""
+        return self.db.execute(_sql(sql), tuple(args)).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        """One transaction; rolled back when the block raises."""
+        with self.db.transaction():
+            yield PostgresTransaction(self.db)
+
+    def check_writable(self) -> None:
+        """A write that changes nothing still fails on a read-only server or role."""
+        self.db.execute("UPDATE sequences SET value = value WHERE false")
+
+    def integrity_ok(self) -> bool:
+        """PostgreSQL keeps its own consistency; the connection answering is the check."""
+        return bool(self.db.execute("SELECT 1 AS ok").fetchone())
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def __del__(self) -> None:
+        # A ledger dropped without close() still ends its session cleanly (psycopg
+        # warns about connections left to the garbage collector).
+        if getattr(self, "db", None) is not None:
+            self.db.close()
+
+
+def upgrade(db: psycopg.Connection[Row]) -> None:
+    """Create the ledger's tables and add the columns newer chanpubs know; idempotent."""
+    with db.transaction():
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        for statement in (*TABLES, SIGNERS_TABLE):
+            db.execute(statement)
+        for column, kind in ADDED_COLUMNS.items():
+            db.execute(f"ALTER TABLE deliveries ADD COLUMN IF NOT EXISTS {column} {kind}")
+
+
+RUN_LOCK = 0x63686E70_0002  # "chnp" + 2: one `chanpub send` at a time on this database
+CLAIMS_TABLE = """CREATE TABLE IF NOT EXISTS send_claims (
+    name TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at TEXT NOT NULL
+)"""
+
+
+@contextmanager
+def claim_run(backend: PostgresBackend, started_at: str) -> Iterator[None]:
+    """Hold the send lock of this database, for every host that shares it.
+
+    A session advisory lock: PostgreSQL lets it go by itself when the holder's connection
+    ends, so a host that died holds nothing. Beside it, a row says who holds it, for the
+    message the second host prints."""
+    import os
+    import socket
+
+    from chanpub.errors import LockHeld
+
+    db = backend.db
+    db.execute(CLAIMS_TABLE)
+    taken = db.execute("SELECT pg_try_advisory_lock(%s) AS taken", (RUN_LOCK,)).fetchone()
+    if not taken or not taken["taken"]:
+        holder = db.execute("SELECT * FROM send_claims WHERE name = 'send'").fetchone() or {}
+        raise LockHeld(
+            _(
+                "another chanpub send is running on host {host} (process {pid}, since "
+                "{since}) with the ledger database {where}: wait for it to finish; nothing "
+                "was sent"
+            ).format(
+                host=holder.get("host", "?"),
+                pid=holder.get("pid", "?"),
+                since=holder.get("started_at", "?"),
+                where=backend.where,
+            )
+        )
+    try:
+        db.execute(
+            "INSERT INTO send_claims VALUES ('send', %s, %s, %s) ON CONFLICT (name) DO UPDATE "
+            "SET host = excluded.host, pid = excluded.pid, started_at = excluded.started_at",
+            (socket.gethostname(), os.getpid(), started_at),
+        )
+        yield
+    finally:
+        if not db.closed and not db.broken:  # a lost connection let the lock go already
+            db.execute("DELETE FROM send_claims WHERE name = 'send' AND pid = %s", (os.getpid(),))
+            db.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
