@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chanpub.channels.atproto import GRAPHEME_LIMIT, POST, bluesky_length, facets, now_iso
-from chanpub.channels.post_texts import amendment_label, amendment_text
+from chanpub.channels.post_texts import amendment_text
 from chanpub.contract import Action, Amendment, Preview, Receipt
 from chanpub.errors import AmbiguousError, RetryableError
+from chanpub.render.notices import amendment_label
 from chanpub.render.shaping import LengthRule
 
 if TYPE_CHECKING:

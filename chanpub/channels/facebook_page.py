@@ -32,6 +32,7 @@ from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableErr
 from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
+from chanpub.render.notices import labelled_note
 from chanpub.render.shaping import LengthRule
 from chanpub.status import Status
 
@@ -258,7 +259,7 @@ class FacebookPageChannel(meta_graph.GraphChannel):
             action = Action.DELETED if amendment.retraction else Action.EDITED
             return self._receipt(post_id, kind, action)
         language = preview.release.language or self.context.language
-        note = meta_graph.amendment_note(amendment.kind, amendment.note, language)
+        note = labelled_note(amendment.kind, amendment.note, language)
         current = self._current_message(post_id)
         if amendment.retraction:
             if current is None:

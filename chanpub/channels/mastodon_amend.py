@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chanpub.channels.mastodon_text import plain
-from chanpub.channels.post_texts import amendment_label, amendment_text, social_parts
+from chanpub.channels.post_texts import amendment_text, social_parts
 from chanpub.contract import Action, Amendment, ItemJournal, Preview, Receipt
+from chanpub.render.notices import amendment_label
 from chanpub.render.shaping import LengthRule
 
 if TYPE_CHECKING:

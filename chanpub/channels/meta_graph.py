@@ -356,21 +356,6 @@ class GraphOptions(BaseModel):
     _version = field_validator("api_version")(_valid_api_version)
 
 
-# Labels of an amendment, in the release's language (not the officer's terminal's).
-AMENDMENT_LABELS = {
-    "id": {"correction": "Ralat", "retraction": "Dicabut"},
-    "en": {"correction": "Correction", "retraction": "Withdrawn"},
-}
-
-
-def amendment_note(kind: str, note: str, language: str) -> str:
-    """'Ralat: <note>' / 'Withdrawn: <note>' in the release's language (English for a
-    language without labels)."""
-    labels = AMENDMENT_LABELS.get(language.split("-")[0].lower(), AMENDMENT_LABELS["en"])
-    label = labels.get(kind, labels["correction"])
-    return f"{label}: {note.strip()}" if note.strip() else label
-
-
 def resolve_hint(channel: str, slug: str, reason: str) -> str:
     """A lookup that cannot tell whether the post exists: the reason and the exact
     `chanpub resolve` command a person runs after checking."""

@@ -76,20 +76,6 @@ def _fitted_post(
     return fitted.text
 
 
-# The published label is in the release's language, not the officer's interface language.
-AMENDMENT_LABELS = {
-    "id": {"correction": "Ralat", "retraction": "Dicabut"},
-    "en": {"correction": "Correction", "retraction": "Withdrawn"},
-}
-
-
-def amendment_label(kind: str, language: str) -> str:
-    """'Ralat' / 'Correction', 'Dicabut' / 'Withdrawn' in the release's language
-    (Indonesian or English; other languages get English)."""
-    labels = AMENDMENT_LABELS.get(language.split("-")[0].lower(), AMENDMENT_LABELS["en"])
-    return labels.get(kind, labels["correction"])
-
-
 def amendment_text(label: str, note: str, rule: LengthRule, *, link: str = "") -> str:
     """'Ralat: <note>' (and the link on its own line) fitted to `rule`: only the note is
     shortened, word by word, never the label or the link."""

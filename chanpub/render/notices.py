@@ -34,6 +34,19 @@ def notice_labels(language: str) -> dict[str, str]:
     return LABELS.get(language.split("-")[0].split("_")[0].lower(), LABELS["en"])
 
 
+def amendment_label(kind: str, language: str) -> str:
+    """'Ralat' / 'Correction' for a correction, 'Dicabut' / 'Withdrawn' for a retraction,
+    in the release's language (Indonesian or English; others get English)."""
+    labels = notice_labels(language)
+    return labels["retraction" if kind == "retraction" else "correction"]
+
+
+def labelled_note(kind: str, note: str, language: str) -> str:
+    """'Ralat: <note>' (or the label alone when there is no note)."""
+    label = amendment_label(kind, language)
+    return f"{label}: {note.strip()}" if note.strip() else label
+
+
 def notice_time(moment: datetime, language: str) -> str:
     """When the amendment was made, as a reader sees it: '8 September 2026 14.30 UTC'."""
     from chanpub.render.dates import day_month_year

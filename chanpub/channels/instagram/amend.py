@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chanpub.channels import meta_graph
 from chanpub.contract import Action, Amendment, ChannelContext, ItemJournal, Preview, Receipt
 from chanpub.errors import ChannelError
 from chanpub.i18n import _
+from chanpub.render.notices import labelled_note
 
 COMMENT = "comment"  # journal item of an amendment: the comment id
 
@@ -40,7 +40,7 @@ class CommentSteps:
         media_id = amendment.previous.remote_id
         journal = self.context.journal(key)
         language = preview.release.language or self.context.language
-        text = meta_graph.amendment_note(amendment.kind, amendment.note, language)
+        text = labelled_note(amendment.kind, amendment.note, language)
         comment = self._comment_once(journal, media_id, text)
         details: dict[str, Any] = {"account_id": self.options.account_id, "comment_id": comment}
         if amendment.retraction:

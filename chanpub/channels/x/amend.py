@@ -24,6 +24,7 @@ from chanpub.channels.x.channel import RULE, status_url
 from chanpub.contract import Action, Amendment, ItemJournal, Preview, Receipt
 from chanpub.errors import DuplicateError, PermanentError
 from chanpub.i18n import _
+from chanpub.render.notices import amendment_label as label
 from chanpub.render.shaping import LengthRule, fit
 from chanpub.status import Status
 
@@ -32,15 +33,6 @@ if TYPE_CHECKING:
 
 EDIT_WINDOW = timedelta(minutes=29)  # X allows 30; a minute kept for the clocks
 EDIT_LIMIT = 5
-LABELS = {  # in the release's language; English for any other
-    "id": {"correction": "Ralat", "retraction": "Dicabut"},
-    "en": {"correction": "Correction", "retraction": "Withdrawn"},
-}
-
-
-def label(kind: str, language: str) -> str:
-    """'Ralat' / 'Correction' (or 'Dicabut' / 'Withdrawn') in the release's language."""
-    return LABELS.get(language.split("-")[0].lower(), LABELS["en"])[kind]
 
 
 def amend(channel: XChannel, preview: Preview, amendment: Amendment, key: str) -> Receipt:
