@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from pdf_pages import pages_text
+from pyhanko.pdf_utils.reader import PdfFileReader as PdfReader
 from test_letter_pdf import RECIPIENTS, URL, Killed, channel, ledger, recipients_csv, release_of
+from test_letter_signing import office_certificate
 
 from chanpub.channels.letter_pdf import LetterPdfChannel
 from chanpub.contract import Action, Amendment, Links, Receipt
@@ -18,7 +20,7 @@ from chanpub.ledger import Ledger
 from chanpub.release import Release, load_release
 from chanpub.testing import check_receipt
 
-__all__ = ["ledger"]  # the fixture, from the letter tests
+__all__ = ["ledger", "office_certificate"]  # fixtures, from the letter tests
 
 NOTE = "Layanan dimulai Selasa, 8 September, bukan Senin."
 REASON = "Dibatalkan karena cuaca buruk."
@@ -167,3 +169,20 @@ def test_an_english_correction_letter(tmp_path: Path, ledger: Ledger) -> None:
     text = texts(amend(letters, release, first, "correction", "Starts Tuesday.", "c" * 64))[0]
     assert "Correction to letter number 001/DISKOMINFO/IX/2026 dated 3 September 2026" in text
     assert "Starts Tuesday." in text
+
+
+def test_correction_letters_are_signed_like_the_originals(
+    tmp_path: Path, ledger: Ledger, office_certificate: Any
+) -> None:
+    from test_letter_signing import PASSWORD, signed_channel
+
+    letters = signed_channel(tmp_path, ledger, PASSWORD)
+    release = release_of(tmp_path)
+    first = letters.publish(letters.preview(release, Links(canonical_url=URL)), "a" * 64)
+    release = approved_on(release, "2026-09-08T09:00:00+00:00")
+    done = amend(letters, release, first, "correction", NOTE, "c" * 64)
+    for letter in (first.files[2], done.files[2]):
+        with letter.open("rb") as file:
+            signature = PdfReader(file).embedded_signatures[0]
+        assert signature.signer_cert.subject.native["common_name"] == "Dra. Maria Wenas, M.Si."
+    assert "Ditandatangani secara elektronik" in texts(done)[0]
