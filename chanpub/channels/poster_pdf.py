@@ -4,6 +4,8 @@ thumbnail and a share kit (a 1080x1080 card and a ready-to-forward text) beside 
 Service: none (local files, no credentials, no limits); print shops take PDF as is.
 PDF: fpdf2 (https://py-pdf.github.io/fpdf2/), fonts embedded (DejaVu, chanpub/fonts/),
 QR code as vector (segno), byte-identical output for the same input.
+Corrections and retractions (`amend`) print the poster again under the same file names,
+with a "RALAT" stamp and the note, or as a "DICABUT" notice with the reason.
 Options: out, size (A4, A3 or WIDTHxHEIGHT in cm), orientation, margin_mm, organisation,
 logo, colors, language (of dates and labels: id or en), url (when no canonical channel ran).
 """
@@ -17,13 +19,23 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
+from chanpub.contract import Mechanism, (
+    Action,
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Preview,
+    PreviewKind,
+    Receipt,
+)
 from chanpub.errors import ConfigError, PermanentError, ReleaseError
 from chanpub.files import check_writable_folder, remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.dates import release_day
+from chanpub.render.pdf.amended import Notice, amended_at, print_notice
 from chanpub.render.pdf.blocks import Theme
 from chanpub.render.pdf.document import page_size, parse_colour
 from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
@@ -89,7 +101,12 @@ class PosterPdfChannel:
     channel_type: ClassVar[str] = "poster-pdf"
     Options: ClassVar[type[BaseModel]] = PosterPdfOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
-        title=True, images=1, edit=True, idempotent=True
+        title=True,
+        images=1,
+        edit=True,
+        idempotent=True,
+        corrections=Mechanism.EDIT,  # printed again under the same names, with a stamp
+        retractions=Mechanism.EDIT,  # printed again as a withdrawal notice
     )
 
     def __init__(self, name: str, options: PosterPdfOptions, context: ChannelContext) -> None:
@@ -138,7 +155,7 @@ class PosterPdfChannel:
             return canonical
         return self.options.url or canonical
 
-    def _content(self, release: Release, url: str) -> PosterContent:
+    def _content(self, release: Release, url: str, notice: Notice | None = None) -> PosterContent:
         from chanpub.markdown import to_plain
         from chanpub.render.dates import long_date
 
@@ -161,6 +178,7 @@ class PosterPdfChannel:
             verdict=release.verdict or "",
             claim=release.claim or "",
             created=day,
+            notice=notice,
         )
 
     def _layout(self) -> Layout:
@@ -241,8 +259,10 @@ class PosterPdfChannel:
             },
         )
 
-    def _render(self, preview: Preview) -> tuple[PosterContent, Layout, bytes]:
-        """The poster's content, layout and PDF bytes."""
+    def _render(
+        self, preview: Preview, notice: Notice | None = None
+    ) -> tuple[PosterContent, Layout, bytes]:
+        """The poster's content, layout and PDF bytes (with the notice of an amendment)."""
         from chanpub.render.pdf.poster import render_poster
 
         url = self._url(preview.links)
@@ -254,7 +274,7 @@ class PosterPdfChannel:
                 ).format(channel=self.name)
             )
         try:
-            content = self._content(preview.release, url)
+            content = self._content(preview.release, url, notice)
         except ReleaseError as error:  # the picture changed since the preview
             raise PermanentError(
                 _("{channel}: {reason}").format(channel=self.name, reason=error)
@@ -271,11 +291,39 @@ class PosterPdfChannel:
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Render the poster, thumbnail, card and share text, and write them whole."""
+        return self._write(preview, key)
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """Print the poster again, under the same file names (links and print shops pick
+        up the new version), for a correction or a retraction.
+
+        A correction is the corrected poster with a "RALAT"/"CORRECTION" stamp and the
+        note: Action.EDITED. A retraction is a new printed notice, "DICABUT"/"WITHDRAWN"
+        with the reason and date, in place of the poster (its QR code still leads to the
+        page, which now shows the retraction): Action.SENT, as paper cannot be deleted.
+        The time printed is the new version's approval, so a re-run after a crash writes
+        the same bytes again; rewriting the files is harmless, nothing is journalled."""
+        release = preview.release
+        when = amended_at(release.approved_at, amendment.at)
+        notice = print_notice(amendment.kind, amendment.note, when, self._language(release))
+        previous = amendment.previous
+        written = self._write(preview, str(previous.details.get("key") or key), notice)
+        return Receipt(
+            remote_id=previous.remote_id or written.remote_id,
+            url=written.url,
+            published_at=written.published_at,
+            details={**written.details, "amended": amendment.kind},
+            files=written.files,
+            action=Action.SENT if amendment.retraction else Action.EDITED,
+        )
+
+    def _write(self, preview: Preview, key: str, notice: Notice | None = None) -> Receipt:
+        """Render and write the four files; the receipt of the first publication."""
         from chanpub.render.pdf.poster import render_card
         from chanpub.render.pdf.raster import page_png
 
         release = preview.release
-        content, layout, pdf = self._render(preview)
+        content, layout, pdf = self._render(preview, notice)
         url = content.url
         thumbnail = page_png(pdf, 800 if layout.width <= layout.height else 1200)
         card = page_png(render_card(content, layout.theme), 1080)
@@ -330,7 +378,11 @@ def share_text(content: PosterContent) -> str:
     """A short text with the canonical link, for officers to paste into messaging apps."""
     labels = labels_for(content.language)
     more = labels["more"].format(url=content.url)
-    if content.clarification:
+    notice = content.notice
+    head = [f"*[{notice.stamp}]* {' '.join(notice.text.split())}", ""] if notice else []
+    if notice is not None and notice.retraction:
+        lines = [f"*{content.title}*"]
+    elif content.clarification:
         lines = [
             f"*[{content.verdict.upper()}]* {content.claim}",
             "",
@@ -339,4 +391,4 @@ def share_text(content: PosterContent) -> str:
         ]
     else:
         lines = [f"*{content.title}*", "", content.summary]
-    return "\n".join([*lines, "", more, "", f"— {content.organisation}"]) + "\n"
+    return "\n".join([*head, *lines, "", more, "", f"— {content.organisation}"]) + "\n"

@@ -11,12 +11,15 @@ Options: out, size (A4 | F4), letterhead (logo, lines), number_pattern, signator
 attachments, language, sign (PAdES electronic signature from a PKCS#12 certificate, with
 pyHanko: chanpub.render.pdf.signing). The e-mail channel attaches each recipient's own letter with
 `attach: [<this channel>]` (receipt details `per_recipient`).
+Corrections and retractions (`amend`, chanpub.channels.letter_pdf.amend) send each recipient
+of the original a new letter referring to it, numbered from the same sequence.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,7 +33,15 @@ from chanpub.channels.letter_pdf.options import (
     number_for,
 )
 from chanpub.channels.letter_pdf.recipients import LetterRecipient, read_recipients
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, Receipt
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    Receipt,
+)
 from chanpub.errors import ConfigError, PermanentError
 from chanpub.files import check_writable_folder, remove_stale_temporaries, write_atomically
 from chanpub.i18n import _
@@ -54,7 +65,12 @@ class LetterPdfChannel:
 
     channel_type: ClassVar[str] = "letter-pdf"
     Options: ClassVar[type[BaseModel]] = LetterPdfOptions
-    capabilities: ClassVar[Capabilities] = Capabilities(title=True, recipients=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        title=True,
+        recipients=True,
+        corrections=Mechanism.NOTICE,  # a surat ralat to each recipient of the original
+        retractions=Mechanism.NOTICE,  # a surat pencabutan
+    )
 
     def __init__(self, name: str, options: LetterPdfOptions, context: ChannelContext) -> None:
         self.name = name
@@ -67,7 +83,7 @@ class LetterPdfChannel:
 
     def check(self) -> None:
         """The recipients CSV has a name column; logo and signature image are readable."""
-        self._recipients()
+        self.recipients()
         self._picture(self.options.letterhead.logo, "letterhead.logo")
         self._picture(self.options.signatory.signature_image, "signatory.signature_image")
         if self.signing is not None:
@@ -88,19 +104,27 @@ class LetterPdfChannel:
                 )
             ) from None
 
-    def _recipients(self) -> list[LetterRecipient]:
+    def recipients(self) -> list[LetterRecipient]:
+        """Today's recipients CSV."""
         return read_recipients(
             self.context.resolve(self.options.recipients), self._where("recipients")
         )
 
     # --- content ----------------------------------------------------------------------------
 
-    def _language(self, release: Release) -> str:
+    def language(self, release: Release) -> str:
+        """The letters' language: the option, else the release's, else the office's."""
         return self.options.language or release.language or self.context.language
 
-    def _letter(
-        self, release: Release, links: Links, recipient: LetterRecipient, number: str
+    def letter(
+        self,
+        release: Release,
+        links: Links,
+        recipient: LetterRecipient,
+        number: str,
+        day: date | None = None,
     ) -> Any:
+        """One recipient's letter, dated `day` (default: the release's date)."""
         from chanpub.markdown import to_plain
         from chanpub.render.dates import day_month_year
         from chanpub.render.pdf.letter import (
@@ -110,9 +134,9 @@ class LetterPdfChannel:
             letter_labels,
         )
 
-        language = self._language(release)
+        language = self.language(release)
         labels = letter_labels(language)
-        day = release_day(release)
+        day = day or release_day(release)
         date_text = day_month_year(day, language)
         body = to_plain(release.body)
         if links.canonical_url:
@@ -146,8 +170,9 @@ class LetterPdfChannel:
             keywords=tuple(release.tags),
         )
 
-    def _paths(self, release: Release) -> tuple[Path, Path, Path]:
-        base = f"{release.slug}-{self.name}"
+    def paths(self, release: Release, suffix: str = "") -> tuple[Path, Path, Path]:
+        """The combined PDF, its thumbnail and the folder of single letters."""
+        base = f"{release.slug}-{self.name}{suffix}"
         return (self.folder / f"{base}.pdf", self.folder / f"{base}.png", self.folder / base)
 
     def preview(self, release: Release, links: Links) -> Preview:
@@ -155,7 +180,7 @@ class LetterPdfChannel:
         from chanpub.render.pdf.fonts import missing_glyphs
 
         self.check()
-        recipients = self._recipients()
+        recipients = self.recipients()
         pending = self.options.number_pattern.format(
             seq=_Pending(),
             year=release_day(release).year,
@@ -163,7 +188,7 @@ class LetterPdfChannel:
             month_roman=ROMAN[release_day(release).month - 1],
             day=release_day(release).day,
         )
-        letter = self._letter(release, links, recipients[0], pending)
+        letter = self.letter(release, links, recipients[0], pending)
         text = "\n".join(
             [
                 letter.number,
@@ -199,16 +224,15 @@ class LetterPdfChannel:
             data={
                 "size": self.options.size,
                 "number": pending,
-                "files": [str(path) for path in self._paths(release)],
+                "files": [str(path) for path in self.paths(release)],
             },
         )
 
     # --- publish ----------------------------------------------------------------------------
 
-    def _numbers(
-        self, release: Release, recipients: list[LetterRecipient], key: str
-    ) -> dict[str, str]:
-        """Each recipient's letter number: the one the journal recorded, else a new one."""
+    def numbers(self, recipients: list[LetterRecipient], key: str, day: date) -> dict[str, str]:
+        """Each recipient's letter number: the one the journal of the delivery `key`
+        recorded, else a new one from the sequence of `day`'s year."""
         if self.context.sequence is None:
             raise PermanentError(
                 _("{channel}: letter numbers need the ledger; run 'chanpub send'").format(
@@ -216,7 +240,6 @@ class LetterPdfChannel:
                 )
             )
         journal = self.context.journal(key)
-        day = release_day(release)
         numbers: dict[str, str] = {}
         for recipient in recipients:
             given = (
@@ -234,15 +257,34 @@ class LetterPdfChannel:
 
     def publish(self, preview: Preview, key: str) -> Receipt:
         """Number the letters, render them, and write each PDF whole."""
-        from chanpub.render.pdf.raster import page_png
-
         self.check()
         release = preview.release
-        recipients = self._recipients()
-        numbers = self._numbers(release, recipients, key)
+        recipients = self.recipients()
+        day = release_day(release)
+        numbers = self.numbers(recipients, key, day)
+        letters = [self.letter(release, preview.links, r, numbers[r.key]) for r in recipients]
+        receipt = self.write(self.paths(release), recipients, letters, numbers)
+        return replace(receipt, details={**receipt.details, "dated": day.isoformat()})
+
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """A correction letter (surat ralat) or a withdrawal letter (surat pencabutan) to
+        each recipient of the original: Action.SENT (see chanpub.channels.letter_pdf.amend)."""
+        from chanpub.channels.letter_pdf.amend import amend_letters
+
+        return amend_letters(self, preview, amendment, key)
+
+    def write(
+        self,
+        paths: tuple[Path, Path, Path],
+        recipients: list[LetterRecipient],
+        letters: list[Any],
+        numbers: dict[str, str],
+    ) -> Receipt:
+        """Write each letter whole, then the combined PDF and its thumbnail."""
+        from chanpub.render.pdf.raster import page_png
+
         size = SIZES[self.options.size]
-        letters = [self._letter(release, preview.links, r, numbers[r.key]) for r in recipients]
-        combined_path, thumbnail_path, folder = self._paths(release)
+        combined_path, thumbnail_path, folder = paths
         written: list[Path] = []
         per_recipient: dict[str, str] = {}
         try:

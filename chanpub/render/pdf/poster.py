@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from chanpub.render.pdf.amended import Notice, notice_band, withdrawn
 from chanpub.render.pdf.blocks import (
     Canvas,
     Part,
@@ -77,6 +78,7 @@ class PosterContent:
     verdict: str = ""
     claim: str = ""
     created: date | None = None
+    notice: Notice | None = None  # a correction or retraction printed over the release
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,11 @@ def render_card(content: PosterContent, theme: Theme) -> bytes:
     area = area.inset(0, 8 * s, 0, 0)
     qr_side = 78 * s
     message, bottom = area.take_bottom(qr_side, gap=8 * s)
-    if content.clarification:
+    if content.notice is not None:
+        height = min(message.h * 0.4, 34 * s)
+        used = stamp(canvas, Box(message.x, message.y, message.w, height), *_stamped(content))
+        message = message.take_top(used, gap=4 * s)[1]
+    elif content.clarification:
         used = stamp(
             canvas,
             Box(message.x, message.y, message.w, min(message.h * 0.4, 34 * s)),
@@ -161,7 +167,7 @@ def _start(
         width,
         height,
         Metadata(
-            title=(f"{content.verdict}: " if content.clarification else "") + content.title,
+            title=_prefix(content) + content.title,
             author=content.organisation,
             subject=content.summary,
             language=content.language,
@@ -174,6 +180,19 @@ def _start(
     canvas = Canvas(pdf, Measure(pdf), scale, layout.theme)
     fill_rect(pdf, page, layout.theme.paper)
     return canvas, page, page.inset(layout.margin)
+
+
+def _prefix(content: PosterContent) -> str:
+    """What the document's title starts with: the notice's word, else the verdict."""
+    if content.notice is not None:
+        return f"{content.notice.stamp}: "
+    return f"{content.verdict}: " if content.clarification else ""
+
+
+def _stamped(content: PosterContent) -> tuple[str, str]:
+    """The notice's stamp word and its caption (the date)."""
+    assert content.notice is not None  # only called for an amended poster
+    return content.notice.stamp, content.notice.day
 
 
 def _footer(canvas: Canvas, area: Box, content: PosterContent, qr_side: float) -> Box:
@@ -196,6 +215,11 @@ def _poster(canvas: Canvas, page: Box, margins: Box, content: PosterContent, col
     kicker = labels["clarification" if content.clarification else "release"]
     area = header_band(canvas, page, margins, content.organisation, kicker, content.logo, 26 * s)
     area = _footer(canvas, area.inset(0, 7 * s, 0, 0), content, 36 * s)
+    if content.notice is not None and content.notice.retraction:
+        withdrawn(canvas, area, content.title, content.notice)
+        return
+    if content.notice is not None:
+        area = notice_band(canvas, area, content.notice)
     if content.clarification:
         if columns:
             left, right = area.take_left(area.w * 0.44, gap=8 * s)
@@ -333,7 +357,9 @@ def _banner(canvas: Canvas, page: Box, margins: Box, content: PosterContent) -> 
     )
     left = page.x + panel_w + 10 * u
     middle = Box(left, margins.y, qr_column.x - 10 * u - left, margins.h)
-    if content.clarification:
+    if content.notice is not None:
+        middle = notice_band(canvas, middle, content.notice, share=0.42, grow=big)
+    elif content.clarification:
         used = stamp(
             canvas,
             Box(middle.x, middle.y, middle.w * 0.62, middle.h * 0.36),
@@ -362,7 +388,7 @@ def _banner(canvas: Canvas, page: Box, margins: Box, content: PosterContent) -> 
                 share=0.68,
             ),
             Part(
-                content.summary,
+                "" if content.notice and content.notice.retraction else content.summary,
                 canvas.style(15 * big, colour=theme.text, leading=1.3),
                 4,
                 max_lines=3,
@@ -371,5 +397,5 @@ def _banner(canvas: Canvas, page: Box, margins: Box, content: PosterContent) -> 
             Part(content.date_text, canvas.style(11 * big, bold=True, colour=theme.accent), 3, 1),
         ],
         gap=3 * u,
-        valign="top" if content.clarification else "middle",
+        valign="top" if content.clarification or content.notice else "middle",
     )
