@@ -19,12 +19,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chanpub.contract import Mechanism, (
+from chanpub.contract import (
     Action,
     Amendment,
     Capabilities,
     ChannelContext,
     Links,
+    Mechanism,
     Preview,
     PreviewKind,
     Receipt,
