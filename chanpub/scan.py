@@ -155,16 +155,18 @@ class FolderScan:
         are always read: their errors stop the run."""
         remembered: list[Remembered] = []
         to_read: list[tuple[Path, bool]] = []
-        folder_keys: dict[Path, str] = {}
+        folder_keys: dict[str, str] = {}
         for path, explicit in files:
             if explicit:
                 to_read.append((path, explicit))
                 continue
-            folder = folder_keys.get(path.parent)
+            # The folder from the path's text: Path.parent builds a new Path every time.
+            parent = os.path.dirname(name := str(path))
+            folder = folder_keys.get(parent)
             if folder is None:
-                folder = folder_keys[path.parent] = str(path.parent.resolve())
+                folder = folder_keys[parent] = str(path.parent.resolve())
                 self.learned.setdefault(folder, {})  # rewritten, so deleted files go
-            stat = file_stat(path)
+            stat = file_stat(name)
             entry = self.folders.get(folder, {}).get(path.name)
             if stat is not None and entry is not None and _still(entry, stat, now):
                 remembered.append(_remembered(path, entry))
