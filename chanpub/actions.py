@@ -17,13 +17,20 @@ from chanpub.dispatch import Dispatcher, _quiet
 from chanpub.errors import ChanpubError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, choose_language, set_language
-from chanpub.intake import InvalidRelease, check_approvals, load_releases, release_files
+from chanpub.intake import (
+    InvalidRelease,
+    check_approvals,
+    load_files,
+    load_releases,
+    release_files,
+)
 from chanpub.ledger import Delivery, Ledger
 from chanpub.lock import send_lock
 from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import ReleasePlan, check_config, plan_releases, predicted_links
 from chanpub.receipts import earlier_version
 from chanpub.release import Release, now_utc
+from chanpub.scan import FolderScan
 
 LEDGER_NAME = "ledger.sqlite3"
 
@@ -57,8 +64,16 @@ def send(
     warnings: list[str] = []
     invalid: list[InvalidRelease] = []
     check_config(config)
-    releases = check_approvals(load_releases(paths, warnings, invalid), invalid, config.approvers)
     moment = now or now_utc()
+    files = release_files(paths)
+    scan = _recall(config)
+    remembered, to_read = scan.split(files, moment)
+    releases = check_approvals(load_files(to_read, warnings, invalid), invalid, config.approvers)
+    if scan.clashes(remembered, releases, invalid):  # rare: decide on a full read
+        warnings, invalid, remembered = [], [], []
+        releases = check_approvals(load_files(files, warnings, invalid), invalid, config.approvers)
+    held = [r.result(config, moment, observer) for r in remembered]
+    warnings.extend(w for r in remembered for w in r.warnings)
     if dry_run:
         ledger = open_ledger(config, create=False)
         try:
@@ -69,7 +84,7 @@ def send(
         finally:
             if ledger is not None:
                 ledger.close()
-        return _with_invalid(result, invalid, warnings, paths)
+        return _with_invalid(result, invalid, warnings, files, held)
     with _held_ledger(config) as ledger:
         try:
             ledger.check_writable()
@@ -77,7 +92,9 @@ def send(
             plans = plan_releases(releases, config, moment, make_context, invalid, ledger, update)
             _record_signers(ledger, plans, config)
             result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
-            return _with_invalid(result, invalid, warnings, paths)
+            scan.learn(plans)
+            scan.save(ledger)
+            return _with_invalid(result, invalid, warnings, files, held)
         finally:
             _close_http()
 
@@ -99,6 +116,17 @@ def _held_ledger(config: Config) -> Iterator[Ledger]:
         try:
             yield ledger
         finally:
+            ledger.close()
+
+
+def _recall(config: Config) -> FolderScan:
+    """What earlier runs made of the folder's files (read before the send lock is taken,
+    so that a broken release is still reported first)."""
+    ledger = open_ledger(config, create=False)
+    try:
+        return FolderScan.recall(config, ledger)
+    finally:
+        if ledger is not None:
             ledger.close()
 
 
@@ -135,14 +163,20 @@ def approval_note(release: Release, config: Config) -> str:
 
 
 def _with_invalid(
-    result: RunResult, invalid: list[InvalidRelease], warnings: list[str], paths: Sequence[Path]
+    result: RunResult,
+    invalid: list[InvalidRelease],
+    warnings: list[str],
+    files: Sequence[tuple[Path, bool]],
+    remembered: Sequence[ReleaseResult] = (),
 ) -> RunResult:
-    """The run's results with the held-back releases among them, in file order."""
-    if not invalid:
+    """The run's results with the held-back and the remembered releases among them, in
+    file order."""
+    if not invalid and not remembered:
         return replace(result, warnings=tuple(warnings))
     held = [ReleaseResult(i.slug, i.title, i.path, (), error=i.error) for i in invalid]
-    order = {path: number for number, (path, _explicit) in enumerate(release_files(paths))}
-    releases = sorted((*result.releases, *held), key=lambda r: order.get(r.path, len(order)))
+    order = {path: number for number, (path, _explicit) in enumerate(files)}
+    everything = (*result.releases, *held, *remembered)
+    releases = sorted(everything, key=lambda r: order.get(r.path, len(order)))
     return replace(result, releases=tuple(releases), warnings=tuple(warnings))
 
 

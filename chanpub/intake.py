@@ -3,6 +3,7 @@ checked (front matter, picture, approval), with the broken ones held back and na
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +62,7 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
     found: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
-            found.extend((file, False) for file in sorted(path.glob("*.md")) if file.is_file())
+            found.extend((file, False) for file in folder_releases(path))
         elif path.exists():
             found.append((path, True))
         else:
@@ -69,6 +70,18 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
                 _("{path}: no such file or folder: check the path").format(path=path)
             )
     return found
+
+
+def folder_releases(folder: Path) -> list[Path]:
+    """The `*.md` files directly inside a folder (not hidden ones), in name order; one
+    directory read, no stat per file (a cron folder may hold tens of thousands)."""
+    with os.scandir(folder) as entries:
+        names = [
+            e.name
+            for e in entries
+            if e.name.endswith(".md") and not e.name.startswith(".") and e.is_file()
+        ]
+    return [folder / name for name in sorted(names)]
 
 
 def load_releases(
@@ -83,10 +96,19 @@ def load_releases(
     `invalid`, a broken file found in a folder is appended there and the others go on;
     a broken file named on the command line (or any, without `invalid`) stops the run.
     """
+    return load_files(release_files(paths), warnings, invalid)
+
+
+def load_files(
+    files: Sequence[tuple[Path, bool]],
+    warnings: list[str] | None = None,
+    invalid: list[InvalidRelease] | None = None,
+) -> list[tuple[Release, bool]]:
+    """load_releases for files already listed, each with whether it was named explicitly."""
     releases: list[tuple[Release, bool]] = []
     problems: list[str] = []
     notes = warnings if warnings is not None else []
-    for path, explicit in release_files(paths):
+    for path, explicit in files:
         if not explicit and not has_front_matter(path):
             notes.append(
                 _("{path}: no front matter, so not a release: left alone").format(path=path)

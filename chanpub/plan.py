@@ -172,11 +172,15 @@ def _release_problems(release: Release, channels: Sequence[ChannelPlan]) -> list
 
 def _skip_reason(release: Release, now: datetime) -> str | None:
     """Why a valid release is not sent now: a draft, or not due yet."""
-    if not release.is_signed_off:
+    return skip_text(release.is_signed_off, release.publish_at, now)
+
+
+def skip_text(signed_off: bool, publish_at: datetime | None, now: datetime) -> str | None:
+    """Why a release with this approval state and `publish_at` is not sent at `now`."""
+    if not signed_off:
         return _("draft: not approved yet")
-    if not release.is_due(now):
-        assert release.publish_at is not None
-        return _("scheduled for {when}").format(when=release.publish_at.isoformat())
+    if publish_at is not None and publish_at > now:
+        return _("scheduled for {when}").format(when=publish_at.isoformat())
     return None
 
 

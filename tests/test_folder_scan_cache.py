@@ -1,0 +1,211 @@
+"""A cron run re-reads only the release files that changed since the last run, and a
+remembered answer never lets an edited release through nor holds back an approved one."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_channels import FakeChannel, fresh_board, make_config
+from PIL import Image
+
+from chanpub import actions, intake, scan
+from chanpub.config import Config
+from chanpub.outcomes import RunResult
+from chanpub.release import load_release
+from chanpub.testing import write_release
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LATER = "2026-03-09T09:00:00+07:00"  # a week after NOW
+AFTER_LATER = datetime(2026, 3, 10, tzinfo=UTC)
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the release files that a run reads, in order."""
+    names: list[str] = []
+
+    def counting(path: Path | str) -> Any:
+        names.append(Path(path).name)
+        return load_release(path)
+
+    monkeypatch.setattr(intake, "load_release", counting)
+    return names
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs happen a minute after the files were written (their timestamps have settled)."""
+    monkeypatch.setattr(scan, "clock", lambda: time.time_ns() + 60_000_000_000)
+
+
+def statuses(result: RunResult) -> dict[str, str]:
+    """file name -> 'invalid' or the channel statuses joined."""
+    return {
+        r.path.name: "invalid" if r.error else ",".join(o.status for o in r.outcomes)
+        for r in result.releases
+    }
+
+
+def send(folder: Path, config: Config, now: datetime = NOW) -> RunResult:
+    return actions.send([folder], config, now=now)
+
+
+def rewrite_keeping_stat(path: Path, text: str) -> None:
+    """Replace a file's text with another of the same size, and put its mtime back: only
+    its ctime tells (an editor saving twice within one timestamp tick looks like this)."""
+    before = path.stat()
+    data = text.encode()
+    assert len(data) <= before.st_size
+    path.write_bytes(data + b" " * (before.st_size - len(data)))  # trailing blanks: no change
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert path.stat().st_size == before.st_size
+    assert path.stat().st_mtime_ns == before.st_mtime_ns
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    fresh_board()
+    return make_config(tmp_path, {"social": (FakeChannel, {})})
+
+
+def test_unchanged_drafts_and_scheduled_releases_are_not_read_again(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, title="Rapat Koordinasi", name="draft.md", approved=False)
+    write_release(folder, title="Jadwal Vaksinasi", name="later.md", publish_at=LATER)
+    write_release(folder, title="Layanan Keliling", name="due.md")
+    first = send(folder, config)
+    reads.clear()
+    second = send(folder, config)
+    assert reads == ["due.md"]  # what may go out is always read in full
+    assert statuses(first) == {"draft.md": "skipped", "due.md": "published", "later.md": "skipped"}
+    assert statuses(second) == {**statuses(first), "due.md": "already-published"}
+    reasons = [o.error for r in second.releases for o in r.outcomes if o.status == "skipped"]
+    assert reasons == ["draft: not approved yet", f"scheduled for {LATER}"]
+
+
+def test_a_draft_approved_with_the_same_size_and_mtime_goes_out(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    approved = write_release(tmp_path / "elsewhere", name="draft.md").read_text()
+    draft = write_release(folder, name="draft.md", approved=False)
+    draft.write_text(draft.read_text().ljust(len(approved)))  # trailing blanks: no change
+    assert statuses(send(folder, config)) == {"draft.md": "skipped"}
+    reads.clear()
+    rewrite_keeping_stat(draft, approved)
+    assert statuses(send(folder, config)) == {"draft.md": "published"}
+    assert reads == ["draft.md"]
+    assert len(FakeChannel.board.posts) == 1
+
+
+def test_a_file_written_moments_ago_is_read_again_on_the_next_run(
+    tmp_path: Path, config: Config, reads: list[str]
+) -> None:
+    # On a filesystem whose timestamps tick once a second or two, an edit made in the same
+    # tick as the last read leaves size, mtime and ctime as they were: such a young file is
+    # not remembered.
+    folder = tmp_path / "releases"
+    draft = write_release(folder, name="draft.md", approved=False)
+    send(folder, config)
+    reads.clear()
+    assert statuses(send(folder, config)) == {"draft.md": "skipped"}
+    assert reads == ["draft.md"]
+    draft.write_text(write_release(tmp_path / "elsewhere", name="draft.md").read_text())
+    assert statuses(send(folder, config)) == {"draft.md": "published"}
+
+
+def test_a_scheduled_release_edited_after_approval_is_refused_when_its_time_comes(
+    tmp_path: Path, config: Config, settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    later = write_release(folder, name="later.md", publish_at=LATER)
+    assert statuses(send(folder, config)) == {"later.md": "skipped"}
+    rewrite_keeping_stat(later, later.read_text().replace("Senin", "Rabu "))
+    result = send(folder, config, now=AFTER_LATER)
+    assert statuses(result) == {"later.md": "invalid"}
+    assert "changed after it was approved" in (result.releases[0].error or "")
+    assert FakeChannel.board.posts == []
+
+
+def test_a_remembered_scheduled_release_goes_out_when_its_time_comes(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="later.md", publish_at=LATER)
+    send(folder, config)
+    assert statuses(send(folder, config, now=AFTER_LATER)) == {"later.md": "published"}
+
+
+def picture(path: Path, colour: str) -> None:
+    Image.new("RGB", (64, 48), colour).save(path, "PNG")
+
+
+def test_a_changed_picture_is_noticed(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    folder.mkdir()
+    picture(folder / "taman.png", "green")
+    write_release(folder, name="later.md", publish_at=LATER, image="taman.png", image_alt="Taman")
+    assert statuses(send(folder, config)) == {"later.md": "skipped"}
+    reads.clear()
+    send(folder, config)
+    assert reads == []
+    (folder / "taman.png").write_bytes(b"not a picture any more")
+    result = send(folder, config)
+    assert reads == ["later.md"]
+    assert statuses(result) == {"later.md": "invalid"}  # the approval covered the old picture
+
+
+def test_a_new_file_with_a_remembered_slug_holds_both_back(
+    tmp_path: Path, config: Config, settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, title="Rapat Koordinasi", name="a.md", approved=False)
+    send(folder, config)
+    write_release(folder, title="Rapat Koordinasi", name="b.md")
+    assert statuses(send(folder, config)) == {"a.md": "invalid", "b.md": "invalid"}
+    assert FakeChannel.board.posts == []
+
+
+def test_a_changed_configuration_reads_every_file_again(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="draft.md", approved=False, channels=["social"])
+    send(folder, config)
+    reads.clear()
+    other = make_config(tmp_path, {"website": (FakeChannel, {})})
+    result = send(folder, other)
+    assert reads == ["draft.md"]
+    assert statuses(result) == {"draft.md": "invalid"}  # 'social' is no channel any more
+
+
+def test_a_deleted_file_is_no_longer_reported(
+    tmp_path: Path, config: Config, settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    draft = write_release(folder, name="draft.md", approved=False)
+    write_release(folder, name="other.md", title="Jadwal Vaksinasi", approved=False)
+    send(folder, config)
+    draft.unlink()
+    assert statuses(send(folder, config)) == {"other.md": "skipped"}
+
+
+def test_a_dry_run_uses_what_the_last_run_remembered(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="draft.md", approved=False)
+    send(folder, config)
+    reads.clear()
+    result = actions.send([folder], config, dry_run=True, now=NOW)
+    assert reads == []
+    assert statuses(result) == {"draft.md": "skipped"}
