@@ -67,7 +67,8 @@ def extract() -> Any:
     method_map = [
         ("cli.py", _cli_help),
         ("**.py", "python"),
-        ("render/templates/preview.html", "jinja2"),
+        ("render/templates/preview*.html", "jinja2"),  # the page and the cards it shares
+        ("render/templates/phone_*.html", "jinja2"),  # the approval pages on a phone
     ]
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE),

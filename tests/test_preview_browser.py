@@ -105,13 +105,13 @@ def test_example_page_loads_offline_with_every_card(
 
 
 def test_unsent_channels_are_on_the_page_too(browser: Any, example: Path) -> None:
-    with (example / "channels.yaml").open("a", encoding="utf-8") as config_file:
-        config_file.write(
-            "  mastodon:\n    type: mastodon\n    instance: https://mastodon.example\n"
-            "    token: ${MASTODON_TOKEN}\n"
-            "  telegram:\n    type: telegram\n    enabled: false\n"
-            "    bot_token: ${TELEGRAM_BOT_TOKEN}\n    chat_id: '@kota'\n"
-        )
+    config_path = example / "channels.yaml"  # the default one: Mastodon switched on, no token
+    text = config_path.read_text(encoding="utf-8")
+    switched_on = text.replace(
+        "  mastodon:\n    type: mastodon\n    enabled: false\n", "  mastodon:\n    type: mastodon\n"
+    )
+    assert switched_on != text and "  telegram:\n    type: telegram\n    enabled: false\n" in text
+    config_path.write_text(switched_on, encoding="utf-8")
     config = load_config(example / "channels.yaml")
     path = write_preview(Path("examples/release.md"), config, example / "out")
     page, errors, requests = open_page(browser, path)
