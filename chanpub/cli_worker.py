@@ -32,6 +32,8 @@ def worker(
 
     def observe(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
         output.report_retries(event, slug, channel, data)
+        if event == "error":
+            output.warn(f"{slug} {channel}: {data['error']}")
         if event == "done":
             line = _("{slug} -> {channel}: {status}").format(
                 slug=slug, channel=channel, status=data["status"]

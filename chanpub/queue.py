@@ -17,6 +17,7 @@ See https://procrastinate.readthedocs.io/en/stable/howto/advanced/retry_stalled_
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from chanpub.config import Config
 from chanpub.context import Observer, context_factory
 from chanpub.dispatch import Dispatcher, _quiet
+from chanpub.errors import ChanpubError
 from chanpub.i18n import _
 from chanpub.intake import load_releases
 from chanpub.ledger import Ledger
@@ -54,6 +56,7 @@ class Work:
     ledger: Ledger
     observer: Observer = _quiet
     outcomes: dict[Key, Outcome] = field(default_factory=dict)
+    errors: list[ChanpubError] = field(default_factory=list)  # jobs stopped by these
 
 
 _work: Work | None = None  # set by `send` and `worker` before they run jobs
@@ -63,14 +66,18 @@ def deliver(release: str, content_hash: str, channel: str, update: bool = False)
     """The task: one delivery, then queue the deliveries that waited for it."""
     work = _work
     assert work is not None, "chanpub.queue.run_jobs sets the work first"
-    plan = _plan(work, Path(release), content_hash, update)
-    if plan is None:  # the file changed since it was queued: the next send queues it
-        return
-    dispatcher = Dispatcher(work.config, work.ledger, update=update, observer=work.observer)
-    work.outcomes[(plan.release.slug, content_hash, channel)] = dispatcher.deliver_one(
-        plan, channel
-    )
-    enqueue(work.ledger, [plan], update, after=channel)
+    try:
+        plan = _plan(work, Path(release), content_hash, update)
+        if plan is None:  # the file changed since it was queued: the next send queues it
+            return
+        dispatcher = Dispatcher(work.config, work.ledger, update=update, observer=work.observer)
+        outcome = dispatcher.deliver_one(plan, channel)
+        work.outcomes[(plan.release.slug, content_hash, channel)] = outcome
+        enqueue(work.ledger, [plan], update, after=channel)
+    except ChanpubError as error:  # e.g. the database went away: said once, by chanpub
+        work.errors.append(error)
+        work.observer("error", Path(release).stem, channel, {"error": error.message})
+        raise
 
 
 def _plan(work: Work, path: Path, content_hash: str, update: bool) -> ReleasePlan | None:
@@ -167,6 +174,8 @@ def run_jobs(work: Work, *, concurrency: int, until_empty: bool, signals: bool) 
     stopped by a signal."""
     global _work
     _work = work
+    # Failed jobs are reported by chanpub itself (work.errors), not as raw tracebacks.
+    logging.getLogger("procrastinate").setLevel(logging.CRITICAL)
     assert work.config.database is not None
     app = worker_app(work.config.database, concurrency)
     asyncio.run(_run(app, until_empty=until_empty, signals=signals))
@@ -248,6 +257,8 @@ def send_queued(
     enqueue(work.ledger, plans, update)
     if not enqueue_only:
         run_jobs(work, concurrency=concurrency, until_empty=True, signals=False)
+        if work.errors:
+            raise work.errors[0]
     return RunResult(tuple(_release_result(work, plan, enqueue_only) for plan in plans))
 
 
