@@ -27,10 +27,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from postgres_server import PostgresServer, binaries  # noqa: E402
-from smtp_throughput import free_port, server, write_csv  # noqa: E402
+from postgres_server import PostgresServer, binaries
+from smtp_throughput import free_port, server, write_csv
 
-from chanpub.testing import write_release  # noqa: E402
+from chanpub.testing import write_release
 
 
 def office(folder: Path, port: int, releases: int, recipients: int) -> None:
