@@ -11,6 +11,8 @@
    Targets: >= 0.8 of the baseline on one connection, above it with four.
 2. Peak memory (VmHWM of a fresh process) while streaming a CSV of M recipients
    through the channel's recipient stream and message building. Target: < 150 MB.
+3. 1 vs 2 vs 4 `chanpub worker` processes on the PostgreSQL queue: smtp_workers.py
+   (same relay), kept in its own file as it needs a PostgreSQL server.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
 from chanpub.contract import Mechanism, Preview
 from chanpub.dispatch import Dispatcher, _quiet
-from chanpub.errors import ChanpubError
+from chanpub.errors import ChanpubError, ConfigError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, choose_language, set_language
 from chanpub.intake import (
@@ -54,13 +54,22 @@ def send(
     update: bool = False,
     now: datetime | None = None,
     observer: Observer = _quiet,
+    enqueue_only: bool = False,
 ) -> RunResult:
     """Publish every approved, due release in `paths` to its channels, exactly once.
 
     Everything is validated before anything is sent; a run holds the send lock. A broken
     release found in a folder is held back (it comes back as an invalid result, exit 2)
     and the others still go out; a broken release named on the command line, or a broken
-    config, stops the run before anything is sent."""
+    config, stops the run before anything is sent. With `database:` the deliveries go
+    through the task queue (chanpub.queue); `enqueue_only` leaves them to workers."""
+    if enqueue_only and not config.database:
+        raise ConfigError(
+            _(
+                "--enqueue-only: {path} has no 'database:', so there is no queue for workers: "
+                "set 'database: ${{CHANPUB_DATABASE_URL}}', or leave out --enqueue-only"
+            ).format(path=config.path)
+        )
     warnings: list[str] = []
     invalid: list[InvalidRelease] = []
     check_config(config)
@@ -91,12 +100,20 @@ def send(
             make_context = context_factory(config, ledger, observer)
             plans = plan_releases(releases, config, moment, make_context, invalid, ledger, update)
             _record_signers(ledger, plans, config)
-            result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
+            if config.database:
+                from chanpub import queue
+
+                work = queue.Work(config, ledger, observer)
+                result = queue.send_queued(
+                    work, plans, update=update, enqueue_only=enqueue_only, concurrency=4
+                )
+            else:
+                result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
             scan.learn(plans)
             scan.save(ledger)
             return _with_invalid(result, invalid, warnings, files, held)
         finally:
-            _close_http()
+            close_http()
 
 
 @contextmanager
@@ -180,11 +197,14 @@ def _with_invalid(
     return replace(result, releases=tuple(releases), warnings=tuple(warnings))
 
 
-def _close_http() -> None:
+def close_http() -> None:
+    """Close the shared HTTP client, if a channel opened it."""
     import sys
 
     if "chanpub.http" in sys.modules:
         sys.modules["chanpub.http"].close_shared_client()
+
+
 
 
 @dataclass(frozen=True)
@@ -323,7 +343,7 @@ def channel_statuses(config: Config, *, verify: bool = False) -> list[ChannelSta
                 verified,
             )
         )
-    _close_http()
+    close_http()
     return statuses
 
 

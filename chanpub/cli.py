@@ -122,6 +122,12 @@ def send(
             "--log-file", help="Append JSON lines (time, release, channel, status, url, error)."
         ),
     ] = None,
+    enqueue_only: Annotated[
+        bool,
+        typer.Option(
+            "--enqueue-only", help="With database: queue the deliveries for 'chanpub worker'."
+        ),
+    ] = False,
 ) -> None:
     """Publish approved, due releases to their channels, exactly once.
 
@@ -139,12 +145,22 @@ def send(
             view = output.LiveView()
             with view.running():
                 result = actions.send(
-                    paths, cfg, dry_run=dry_run, update=update, observer=view.observe
+                    paths,
+                    cfg,
+                    dry_run=dry_run,
+                    update=update,
+                    observer=view.observe,
+                    enqueue_only=enqueue_only,
                 )
             output.print_summary_table(result)
         else:
             result = actions.send(
-                paths, cfg, dry_run=dry_run, update=update, observer=output.report_retries
+                paths,
+                cfg,
+                dry_run=dry_run,
+                update=update,
+                observer=output.report_retries,
+                enqueue_only=enqueue_only,
             )
             output.print_result(result, as_json=json_output)
         for message in result.warnings:
@@ -409,7 +425,7 @@ def init(
     _run(work)
 
 
-from chanpub import cli_db  # noqa: E402, F401  # registers `chanpub db` (a module of its own)
+from chanpub import cli_db, cli_worker  # noqa: E402, F401  # `chanpub db`, `chanpub worker`
 
 if __name__ == "__main__":  # pragma: no cover
     app()

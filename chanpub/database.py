@@ -10,8 +10,6 @@ from chanpub.errors import ConfigError, StateError
 from chanpub.i18n import _
 from chanpub.ledger import Ledger
 
-QUEUE_LOCK = 0x63686E70_0003  # "chnp" + 3: one queue schema change at a time
-
 
 def database_url(config: Config) -> str:
     """The `database:` URL, or a clear error for a config without one."""
@@ -41,19 +39,11 @@ def upgrade(config: Config) -> list[str]:
 
 def upgrade_queue(ledger: Ledger) -> str:
     """Install procrastinate's schema once (it cannot be applied twice)."""
-    from procrastinate.schema import SchemaManager
+    from chanpub.queue import install_schema
 
-    from chanpub.ledger.postgres import PostgresBackend
-
-    assert isinstance(ledger.backend, PostgresBackend)
-    db = ledger.backend.db
-    with db.transaction():
-        db.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))
-        present = db.execute("SELECT to_regclass('procrastinate_jobs') AS t").fetchone()
-        if present and present["t"]:
-            return _("task queue schema already present")
-        db.execute(SchemaManager.get_schema())
-    return _("task queue schema created")
+    if install_schema(ledger):
+        return _("task queue schema created")
+    return _("task queue schema already present")
 
 
 def import_sqlite(path: Path, *, config: Config) -> dict[str, int]:

@@ -49,6 +49,36 @@ class Dispatcher:
         """Publish every plan in order; one failing channel never stops the others."""
         return RunResult(tuple(self._release(plan) for plan in plans))
 
+    def deliver_one(self, plan: ReleasePlan, name: str) -> Outcome:
+        """One delivery as a queued job does it (chanpub.queue): the canonical channel's
+        first; another's once the canonical one is done, linking to it where the ledger
+        says it went, with the outputs of the channels it depends on from the ledger."""
+        release = plan.release
+        channel = next(c for c in plan.channels if c.name == name)
+        if channel.adapter is None:
+            return self._skip(release, channel, channel.skip_reason or "")
+        links = predicted_links(plan, self.ledger)
+        canonical = plan.canonical
+        if (
+            canonical is not None
+            and channel is not canonical
+            and links.predicted
+            and _handle(channel).capabilities.links_canonical
+        ):
+            reason = _(
+                "waiting for the canonical channel '{name}', which did not publish: "
+                "the next run retries"
+            ).format(name=canonical.name)
+            return self._done(release, channel, Status.FAILED, error=reason)
+        outputs: dict[str, Receipt] = {}
+        for other in _handle(channel).depends_on():
+            ledger = self.ledger
+            row = ledger.get(release.slug, release.content_sha256, other) if ledger else None
+            if row is not None and row.status == Status.PUBLISHED:
+                outputs[other] = receipt_from(row)
+        links = Links(links.canonical_url, links.predicted, outputs)
+        return self._deliver(release, channel, links)[0]
+
     # --- one release --------------------------------------------------------------------
 
     def _release(self, plan: ReleasePlan) -> ReleaseResult:

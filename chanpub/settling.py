@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from chanpub.actions import _close_http, open_ledger
+from chanpub.actions import close_http, open_ledger
 from chanpub.config import Config
 from chanpub.context import Observer, context_factory
 from chanpub.dispatch import Dispatcher, _quiet
@@ -137,7 +137,7 @@ def resend(config: Config, slug: str, channel: str, *, observer: Observer = _qui
             return Dispatcher(config, ledger, observer=observer).run(plans)
         finally:
             ledger.close()
-            _close_http()
+            close_http()
 
 
 def _row_with_unknown(ledger: Ledger, slug: str, channel: str, states: tuple[str, ...]) -> Delivery:

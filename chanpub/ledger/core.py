@@ -99,6 +99,16 @@ class Ledger(ItemQueries):
             except self.backend.errors as error:
                 raise self._failure(error) from None
 
+    @contextmanager
+    def connection(self) -> Iterator[Any]:
+        """The PostgreSQL connection inside one ledger transaction, so what belongs with
+        the ledger's rows (the task queue's jobs) is written in the same transaction."""
+        from chanpub.ledger.postgres import PostgresBackend
+
+        assert isinstance(self.backend, PostgresBackend)
+        with self._write():
+            yield self.backend.db
+
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
             try:

@@ -1,0 +1,296 @@
+"""Deliveries as jobs on procrastinate, a task queue in the same PostgreSQL database as
+the ledger (`database:`), so any number of `chanpub worker` processes, on any host,
+share the work.
+
+One job is one delivery (a release version on one channel). `send` queues the canonical
+channel's job (or, without one, the jobs of the channels that depend on nothing); each
+job, once done, queues the jobs that waited for it, so the canonical channel still goes
+first. A job runs the same dispatch code as a single-host run (in-progress marks,
+lookups, per-recipient journals), so exactly once holds however many workers there are.
+Each job's `queueing_lock` and `lock` are its delivery key: a delivery is never waiting
+twice in the queue, and never runs in two workers at once. A worker killed mid-job stops
+sending heartbeats; after STALLED_AFTER seconds another worker puts its job back in the
+queue, and the per-recipient journal skips whoever already got the message.
+See https://procrastinate.readthedocs.io/en/stable/howto/advanced/retry_stalled_jobs.html
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from chanpub.config import Config
+from chanpub.context import Observer, context_factory
+from chanpub.dispatch import Dispatcher, _quiet
+from chanpub.errors import ChanpubError
+from chanpub.i18n import _
+from chanpub.intake import load_releases
+from chanpub.ledger import Ledger
+from chanpub.outcomes import Outcome, ReleaseResult, RunResult
+from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, plan_releases, release_source
+from chanpub.release import now_utc
+from chanpub.status import Status
+
+if TYPE_CHECKING:
+    from procrastinate import App
+
+QUEUE = "chanpub"
+TASK = "chanpub.deliver"
+HEARTBEAT = 2.0  # seconds between a worker's heartbeats
+STALLED_AFTER = 10.0  # a worker silent this long is taken for dead; its jobs go to others
+POLL = 0.5  # seconds between looks at the queue while other workers hold its last jobs
+
+Key = tuple[str, str, str]  # slug, content hash, channel
+
+
+@dataclass
+class Work:
+    """What the jobs run in this process need: the config, the ledger, who listens, and
+    the outcomes of the jobs run here (for `send`'s report)."""
+
+    config: Config
+    ledger: Ledger
+    observer: Observer = _quiet
+    outcomes: dict[Key, Outcome] = field(default_factory=dict)
+    errors: list[ChanpubError] = field(default_factory=list)  # jobs stopped by these
+
+
+_work: Work | None = None  # set by `send` and `worker` before they run jobs
+
+
+def deliver(release: str, content_hash: str, channel: str, update: bool = False) -> None:
+    """The task: one delivery, then queue the deliveries that waited for it."""
+    work = _work
+    assert work is not None, "chanpub.queue.run_jobs sets the work first"
+    try:
+        plan = _plan(work, Path(release), content_hash, update)
+        if plan is None:  # the file changed since it was queued: the next send queues it
+            return
+        dispatcher = Dispatcher(work.config, work.ledger, update=update, observer=work.observer)
+        outcome = dispatcher.deliver_one(plan, channel)
+        work.outcomes[(plan.release.slug, content_hash, channel)] = outcome
+        enqueue(work.ledger, [plan], update, after=channel)
+    except ChanpubError as error:  # e.g. the database went away: said once, by chanpub
+        work.errors.append(error)
+        work.observer("error", Path(release).stem, channel, {"error": error.message})
+        raise
+
+
+def _plan(work: Work, path: Path, content_hash: str, update: bool) -> ReleasePlan | None:
+    """The release at `path` planned again here, when it is still the queued version."""
+    releases = [r for r in load_releases([path]) if r[0].content_sha256 == content_hash]
+    if not releases:
+        return None
+    make_context = context_factory(work.config, work.ledger, work.observer)
+    plans = plan_releases(releases, work.config, now_utc(), make_context, [], work.ledger, update)
+    return plans[0] if plans and plans[0].skip_reason is None else None
+
+
+def next_channels(plan: ReleasePlan, after: str | None) -> list[ChannelPlan]:
+    """The channels to queue once `after` is done (None: when the run starts)."""
+    runnable = [c for c in plan.channels if c.adapter is not None]
+    canonical = plan.canonical
+    if canonical is not None and after is None:
+        return [canonical]
+    others = [c for c in runnable if c is not canonical]
+    names = {c.name for c in others}
+
+    def waits_for(channel: ChannelPlan) -> set[str]:
+        assert channel.adapter is not None
+        return set(channel.adapter.depends_on()) & names
+
+    if after is None or (canonical is not None and after == canonical.name):
+        return [c for c in others if not waits_for(c)]
+    return [c for c in others if after in waits_for(c)]
+
+
+def enqueue(
+    ledger: Ledger, plans: Sequence[ReleasePlan], update: bool, after: str | None = None
+) -> int:
+    """Queue the deliveries due now (or after the channel `after`), in one transaction
+    of the ledger's connection; returns how many jobs were queued."""
+    from procrastinate import exceptions
+
+    app = _defer_app()
+    queued = 0
+    with ledger.connection() as db:
+        for plan in plans:
+            if plan.skip_reason is not None:
+                continue
+            release = plan.release
+            for channel in next_channels(plan, after):
+                key = delivery_key(release, channel.name)
+                job = app.configure_task(
+                    TASK, queue=QUEUE, lock=key, queueing_lock=key, connection=db
+                )
+                try:
+                    with db.transaction():  # a savepoint: a duplicate leaves the rest
+                        job.defer(
+                            release=release_source(release),
+                            content_hash=release.content_sha256,
+                            channel=channel.name,
+                            update=update,
+                        )
+                    queued += 1
+                except exceptions.AlreadyEnqueued:
+                    pass  # waiting in the queue already: once is enough
+    return queued
+
+
+def _defer_app() -> App:
+    """An app that only writes jobs, through the connection it is given."""
+    from procrastinate import App, SyncPsycopgConnector
+
+    app = App(connector=SyncPsycopgConnector())
+    app.task(name=TASK, queue=QUEUE)(deliver)
+    return app
+
+
+def worker_app(url: str, concurrency: int) -> App:
+    """The app that works the queue."""
+    from procrastinate import App, PsycopgConnector
+
+    app = App(
+        connector=PsycopgConnector(conninfo=url, min_size=1, max_size=concurrency + 3),
+        worker_defaults={
+            "queues": [QUEUE],
+            "concurrency": concurrency,
+            "update_heartbeat_interval": HEARTBEAT,
+            "stalled_worker_timeout": STALLED_AFTER,
+            "fetch_job_polling_interval": POLL,
+            "delete_jobs": "always",
+        },
+    )
+    app.task(name=TASK, queue=QUEUE)(deliver)
+    return app
+
+
+def run_jobs(work: Work, *, concurrency: int, until_empty: bool, signals: bool) -> None:
+    """Work the queue: until no job is left (waiting or running anywhere), or until
+    stopped by a signal."""
+    global _work
+    _work = work
+    # Failed jobs are reported by chanpub itself (work.errors), not as raw tracebacks.
+    logging.getLogger("procrastinate").setLevel(logging.CRITICAL)
+    assert work.config.database is not None
+    app = worker_app(work.config.database, concurrency)
+    asyncio.run(_run(app, until_empty=until_empty, signals=signals))
+
+
+async def _run(app: App, *, until_empty: bool, signals: bool) -> None:
+    async with app.open_async():
+        if not until_empty:
+            reaper = asyncio.create_task(_reap_forever(app))
+            try:
+                await app.run_worker_async(install_signal_handlers=signals)
+            finally:
+                reaper.cancel()
+            return
+        while True:
+            await retry_stalled(app)
+            await app.run_worker_async(wait=False, install_signal_handlers=signals)
+            if not await pending(app):
+                return
+            await asyncio.sleep(POLL)
+
+
+async def _reap_forever(app: App) -> None:
+    while True:
+        await retry_stalled(app)
+        await asyncio.sleep(STALLED_AFTER / 2)
+
+
+async def retry_stalled(app: App) -> int:
+    """Put back in the queue the jobs of workers that stopped sending heartbeats."""
+    from procrastinate import exceptions
+
+    stalled = await app.job_manager.get_stalled_jobs(
+        queue=QUEUE, seconds_since_heartbeat=STALLED_AFTER
+    )
+    retried = 0
+    for job in stalled:
+        try:
+            await app.job_manager.retry_job(job)
+            retried += 1
+        except exceptions.ConnectorException:
+            pass  # another worker put it back first
+    return retried
+
+
+async def pending(app: App) -> int:
+    """How many jobs wait or run."""
+    row: dict[str, Any] = await app.connector.execute_query_one_async(
+        "SELECT count(*) AS n FROM procrastinate_jobs "
+        "WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')",
+        queue=QUEUE,
+    )
+    return int(row["n"])
+
+
+QUEUE_LOCK = 0x63686E70_0003  # "chnp" + 3: one queue schema change at a time
+
+
+def install_schema(ledger: Ledger) -> bool:
+    """Install procrastinate's schema once (it cannot be applied twice); True when it
+    was installed now."""
+    from procrastinate.schema import SchemaManager
+
+    with ledger.connection() as db:
+        db.execute("SELECT pg_advisory_xact_lock(%s)", (QUEUE_LOCK,))
+        present = db.execute("SELECT to_regclass('procrastinate_jobs') AS t").fetchone()
+        if present and present["t"]:
+            return False
+        db.execute(SchemaManager.get_schema())
+    return True
+
+
+def send_queued(
+    work: Work, plans: Sequence[ReleasePlan], *, update: bool, enqueue_only: bool, concurrency: int
+) -> RunResult:
+    """`send` with `database:`: queue the due deliveries, then (unless `enqueue_only`)
+    work the queue until no job is left, and report what the run's deliveries came to."""
+    install_schema(work.ledger)
+    enqueue(work.ledger, plans, update)
+    if not enqueue_only:
+        run_jobs(work, concurrency=concurrency, until_empty=True, signals=False)
+        if work.errors:
+            raise work.errors[0]
+    return RunResult(tuple(_release_result(work, plan, enqueue_only) for plan in plans))
+
+
+def _release_result(work: Work, plan: ReleasePlan, enqueue_only: bool) -> ReleaseResult:
+    release = plan.release
+    outcomes = []
+    for channel in plan.channels:
+        if not channel.config.enabled:  # off: a setting, no outcome
+            continue
+        reason = plan.skip_reason or (channel.skip_reason if channel.adapter is None else None)
+        if reason is not None or enqueue_only:
+            skipped = reason if reason is not None else _("queued")
+            outcomes.append(
+                Outcome(channel.name, channel.config.type, Status.SKIPPED, error=skipped)
+            )
+            continue
+        key = (release.slug, release.content_sha256, channel.name)
+        outcomes.append(work.outcomes.get(key) or _from_ledger(work, plan, channel))
+    return ReleaseResult(release.slug, release.title, release.path, tuple(outcomes))
+
+
+def _from_ledger(work: Work, plan: ReleasePlan, channel: ChannelPlan) -> Outcome:
+    """The outcome of a delivery another worker ran, as the ledger has it."""
+    release = plan.release
+    row = work.ledger.get(release.slug, release.content_sha256, channel.name)
+    kind = channel.config.type
+    if row is not None and row.status == Status.PUBLISHED:
+        return Outcome(channel.name, kind, Status.PUBLISHED, url=row.url, details=row.details)
+    if row is not None and row.status in (Status.FAILED, Status.NEEDS_CHECK):
+        return Outcome(channel.name, kind, Status.FAILED, error=row.error)
+    message = _(
+        "{channel}: not finished: its job is still queued or its worker stopped; a "
+        "'chanpub worker' or the next 'chanpub send' finishes it"
+    ).format(channel=channel.name)
+    return Outcome(channel.name, kind, Status.FAILED, error=message)

@@ -1,0 +1,107 @@
+"""Deliveries on the task queue (`database:`): `chanpub send` queues them and works them
+itself, or only queues them for `chanpub worker` processes; a worker killed mid-batch
+leaves its job to the others, and every recipient gets the message exactly once."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+
+from .office import chanpub, smtp, start, write_office
+from .smtp_relay import Relay, press_list, running
+
+RECIPIENTS = 2000
+TITLE = "Nomor 0"
+
+
+@pytest.fixture
+def relay() -> Iterator[Relay]:
+    with running(Relay()) as running_relay:
+        yield running_relay
+
+
+def _office(folder: Path, relay: Relay, recipients: int) -> list[str]:
+    """An office with the website (canonical) and a press list, on the shared database."""
+    folder.mkdir()
+    media, addresses = press_list(folder, recipients)
+    config = write_office(folder, {"press": smtp(relay.port, [media])})
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["database"] = "${CHANPUB_DATABASE_URL}"
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return addresses
+
+
+def _statuses(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as db:
+        return dict(db.execute("SELECT channel, status FROM deliveries").fetchall())
+
+
+def test_send_queues_and_works_its_own_jobs_on_one_host(
+    tmp_path: Path, relay: Relay, postgres_url: str
+) -> None:
+    folder = tmp_path / "humas"
+    addresses = _office(folder, relay, 5)
+
+    run = chanpub(folder, "send", "releases/", "--json", CHANPUB_DATABASE_URL=postgres_url)
+
+    assert run.returncode == 0, run.stderr
+    channels = json.loads(run.stdout)["releases"][0]["channels"]
+    assert {c["channel"]: c["status"] for c in channels} == {
+        "website": "published",
+        "press": "published",
+    }
+    assert all(relay.count(a, TITLE) == 1 for a in addresses)
+
+
+def test_enqueue_only_then_a_worker_publishes(
+    tmp_path: Path, relay: Relay, postgres_url: str
+) -> None:
+    folder = tmp_path / "humas"
+    addresses = _office(folder, relay, 5)
+
+    queued = chanpub(
+        folder, "send", "releases/", "--enqueue-only", "--json", CHANPUB_DATABASE_URL=postgres_url
+    )
+    assert queued.returncode == 0, queued.stderr
+    channels = json.loads(queued.stdout)["releases"][0]["channels"]
+    assert {(c["status"], c["error"]) for c in channels} == {("skipped", "queued")}
+    assert _statuses(postgres_url) == {} and relay.count(addresses[0], TITLE) == 0
+
+    worked = chanpub(folder, "worker", "--until-empty", CHANPUB_DATABASE_URL=postgres_url)
+
+    assert worked.returncode == 0, worked.stderr
+    assert _statuses(postgres_url) == {"website": "published", "press": "published"}
+    assert all(relay.count(a, TITLE) == 1 for a in addresses)
+
+
+def test_three_workers_one_killed_mid_batch_reach_everyone_exactly_once(
+    tmp_path: Path, relay: Relay, postgres_url: str
+) -> None:
+    folder = tmp_path / "humas"
+    addresses = _office(folder, relay, RECIPIENTS)
+    env = {"CHANPUB_DATABASE_URL": postgres_url}
+    queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
+    assert queued.returncode == 0, queued.stderr
+
+    # The first worker takes the job; it is killed after RCPT of a recipient (before
+    # DATA), while two more workers are running.
+    first = start(folder, "worker", "--until-empty", **env)
+    relay.kill_stage, relay.kill_after, relay.victim = "rcpt", RECIPIENTS // 3, first.pid
+    others = [start(folder, "worker", "--until-empty", **env) for _ in range(2)]
+    first.communicate(timeout=120)
+    assert first.returncode == -signal.SIGKILL
+    started = time.monotonic()
+    results = [(p.wait(timeout=120), *p.communicate(timeout=10)) for p in others]
+
+    assert [code for code, _out, _err in results] == [0, 0], results
+    assert time.monotonic() - started < 60
+    counts = {a: relay.count(a, TITLE) for a in addresses}
+    assert {a for a, n in counts.items() if n != 1} == set(), "each got it exactly once"
+    assert _statuses(postgres_url) == {"website": "published", "press": "published"}
