@@ -356,7 +356,6 @@ class WhatsAppStandIn(GraphStandIn):
             },
         )
 
-
     # --- on loopback ------------------------------------------------------------------
 
     def http_handler(self) -> type[BaseHTTPRequestHandler]:

@@ -205,6 +205,14 @@ class WhatsappChannel:
             )
         if self.options.header == "image" and release.image is None:
             warnings.append(_("header: image, but the release has no image"))
+        kind = release.amendment
+        if kind is not None and self.follow_up(kind) is None:
+            warnings.append(
+                _(
+                    "channels.{name}.{kind}_template: not set: the {kind} cannot go to the "
+                    "subscribers until it names an approved template"
+                ).format(name=self.name, kind=kind)
+            )
         return warnings
 
     # --- publish ------------------------------------------------------------------------

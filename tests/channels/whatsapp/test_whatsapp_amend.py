@@ -227,3 +227,12 @@ def test_note_fills_follow_up_templates_only(tmp_path: Path) -> None:
     assert adapter.options.correction_template.params == ["title", "note"]
     with pytest.raises(ValueError, match="params"):
         channel(tmp_path, standin(), Journals(), params=["title", "note"])
+
+
+def test_the_preview_of_a_correction_warns_when_no_template_is_set(tmp_path: Path) -> None:
+    corrected = sample_release(tmp_path / "r", correction=NOTE)
+    adapter = channel(tmp_path, standin(), Journals(), correction_template=None)
+    [warning] = adapter.preview(corrected, sample_links()).warnings
+    assert "channels.wa.correction_template" in warning
+    configured = channel(tmp_path, standin(), Journals())
+    assert configured.preview(corrected, sample_links()).warnings == ()
