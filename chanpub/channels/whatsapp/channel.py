@@ -273,10 +273,8 @@ class WhatsappChannel:
                 ).format(channel=self.name, header=self.options.header, name=self.options.card_from)
             )
         invalid: list[Invalid] = []
-        sender = Sender(
-            self, api, self.context.journal(key), key=key, values=values, image=image,
-            template=template,
-        )  # fmt: skip
+        journal = self.context.journal(key)
+        sender = Sender(self, api, journal, key=key, values=values, image=image, template=template)
         sender.send(self.subscribers(invalid))
         return run_receipt(sender, invalid, release)
 
@@ -300,11 +298,9 @@ class WhatsappChannel:
 
     def follow_up(self, kind: str) -> FollowUpTemplate | None:
         """The template configured for a correction or a retraction."""
-        return (
-            self.options.correction_template
-            if kind == "correction"
-            else (self.options.retraction_template)
-        )
+        if kind == "correction":
+            return self.options.correction_template
+        return self.options.retraction_template
 
 
 def pace(rate: Callable[[], float]) -> Iterator[None]:
