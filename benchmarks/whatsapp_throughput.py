@@ -1,5 +1,5 @@
 """WhatsApp throughput: messages per second the whatsapp channel sends to the Cloud API
-stand-in (tests/channels/whatsapp/whatsapp_standin.py) on loopback, against bare httpx
+stand-in (tests/standins/whatsapp.py) on loopback, against bare httpx
 POSTs of the same messages to the same server, measured in the same run.
 
     python benchmarks/whatsapp_throughput.py [--subscribers 1000]
@@ -19,13 +19,14 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests" / "channels" / "whatsapp"))
+sys.path.insert(0, str(HERE.parent / "tests"))
+TOKEN = "EAAG-benchmark-token"
+PHONE_ID, WABA_ID, VERSION = "106540352242922", "102290129340398", "v26.0"
 
 
 def bare_posts(url: str, count: int) -> float:
     """Seconds for `count` template POSTs with one httpx client (the baseline)."""
     import httpx
-    from whatsapp_standin import PHONE_ID, TOKEN, VERSION
 
     body = {
         "messaging_product": "whatsapp",
@@ -55,8 +56,6 @@ def bare_posts(url: str, count: int) -> float:
 
 def channel_send(url: str, count: int, folder: Path) -> float:
     """Seconds for the whatsapp channel to send to `count` subscribers (ledger included)."""
-    from whatsapp_standin import PHONE_ID, TOKEN, VERSION, WABA_ID
-
     from chanpub.channels.whatsapp.channel import WhatsappChannel, WhatsappOptions
     from chanpub.contract import ChannelContext, Links
     from chanpub.http import make_client
@@ -98,14 +97,16 @@ def channel_send(url: str, count: int, folder: Path) -> float:
 
 def main() -> None:
     """Print messages/s of the channel and of bare POSTs, and their ratio."""
-    from whatsapp_standin import CloudStandIn, Template
+    from standins.whatsapp import Template, WhatsAppStandIn
 
     from chanpub.testing import serve_on_loopback
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=1000)
     count = parser.parse_args().subscribers
-    cloud = CloudStandIn(templates=[Template(header=None)])
+    cloud = WhatsAppStandIn(
+        TOKEN, [Template("siaran_resmi", header=None)], phone_number_id=PHONE_ID, waba_id=WABA_ID
+    )
     with serve_on_loopback(cloud.http_handler()) as url, tempfile.TemporaryDirectory() as tmp:
         baseline = bare_posts(url, count)
         channel = channel_send(url, count, Path(tmp))

@@ -21,10 +21,18 @@ Rules enforced, and where they are written:
   limit, 131050 user stopped marketing messages:
   https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes and
   https://developers.facebook.com/docs/whatsapp/cloud-api/overview#throughput
+- A body parameter's text has no newline, no tab and no run of more than four spaces
+  (132018): https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes
+- `biz_opaque_callback_data` (at most 512 characters) is echoed in every status webhook of
+  the message: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages
 - Status webhooks (sent, delivered, read, failed) signed with `X-Hub-Signature-256:
   sha256=<HMAC-SHA256 of the body with the app secret>`:
   https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/payload-examples#message-status-updates
   and https://developers.facebook.com/docs/graph-api/webhooks/getting-started#validate-payloads
+
+The Cloud API has no way to look a sent message up, so a lost answer (`lose_answer`) can
+only be seen in `messages`. `http_handler()` serves the stand-in on loopback
+(chanpub.testing.serve_on_loopback) for tests that kill a real `chanpub` process.
 """
 
 from __future__ import annotations
@@ -33,9 +41,12 @@ import hashlib
 import hmac
 import json
 import re
+import threading
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
@@ -53,7 +64,9 @@ TITLES = {
     132000: "Number of parameters does not match the expected number of params",
     132001: "Template name does not exist in the translation", 131053: "Media upload error",
     131009: "Parameter value is not valid", 131008: "Required parameter is missing",
+    132018: "Template Param Text Can't Have New-line/tab Characters Or More Than 4 Consecutive Spaces",
 }  # fmt: skip
+_BAD_PARAM = re.compile(r"[\n\t]| {5,}")
 
 
 @dataclass
@@ -107,6 +120,8 @@ class Message:
     params: list[str]
     header_media: str | None
     statuses: list[dict[str, Any]] = field(default_factory=list)
+    to: str = ""  # as the request wrote it (with or without the "+")
+    callback: str | None = None  # biz_opaque_callback_data
 
 
 def _error(code: int, details: str) -> httpx.Response:
@@ -140,8 +155,19 @@ class WhatsAppStandIn(GraphStandIn):
         self.failures: dict[str, Failure] = {}
         self.media: dict[str, dict[str, Any]] = {}
         self.messages: list[Message] = []
+        self.lost: set[str] = set()  # numbers whose next answer is lost (see lose_answer)
+        self.released = threading.Event()  # lets held answers go (http_handler)
         self._last_to: dict[str, Any] = {}
         self._next = 0
+        self._lock = threading.Lock()
+        self._losing = False
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        response = super().__call__(request)
+        if self._losing:
+            self._losing = False
+            raise httpx.ReadTimeout("the answer was lost (stand-in)", request=request)
+        return response
 
     token_status = 401  # the Cloud API answers token errors with 401
 
@@ -153,6 +179,11 @@ class WhatsAppStandIn(GraphStandIn):
         """Make messages to `number` fail with `code` (in the answer, or accepted and then
         failed in a status webhook as 131026 usually is)."""
         self.failures[_digits(number)] = Failure(code, via, times)
+
+    def lose_answer(self, number: str) -> None:
+        """Accept the next message to `number`, then lose its answer (httpx.ReadTimeout;
+        served on loopback, the answer is held until `released`, then the connection drops)."""
+        self.lost.add(_digits(number))
 
     def sent_to(self) -> Counter[str]:
         """How many messages each wa_id was sent (exactly once: every count is 1)."""
@@ -168,6 +199,8 @@ class WhatsAppStandIn(GraphStandIn):
             "timestamp": str(self.clock.timestamp()),
             "recipient_id": message.wa_id,
         }
+        if message.callback is not None:
+            entry["biz_opaque_callback_data"] = message.callback
         if code is not None:
             entry["errors"] = [
                 {
@@ -177,30 +210,13 @@ class WhatsAppStandIn(GraphStandIn):
                     "error_data": {"details": TITLES.get(code, "Error")},
                 }
             ]
-        payload = {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": self.waba_id,
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "6281100000000",
-                                    "phone_number_id": self.phone_number_id,
-                                },
-                                "statuses": [entry],
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
+        payload = statuses_payload([entry], self.phone_number_id, self.waba_id)
         body = json.dumps(payload, separators=(",", ":")).encode()
-        signature = "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
-        return body, {"Content-Type": "application/json", "X-Hub-Signature-256": signature}
+        return body, {"Content-Type": "application/json", "X-Hub-Signature-256": self.sign(body)}
+
+    def sign(self, body: bytes) -> str:
+        """The X-Hub-Signature-256 value Meta sends with `body`."""
+        return "sha256=" + hmac.new(self.app_secret.encode(), body, hashlib.sha256).hexdigest()
 
     def pending_webhooks(self) -> list[tuple[bytes, dict[str, str]]]:
         """The status webhooks Meta would send now for every message: sent, then delivered
@@ -266,6 +282,8 @@ class WhatsAppStandIn(GraphStandIn):
         params = [
             str(p.get("text", "")) for p in (components.get("body") or {}).get("parameters") or []
         ]
+        if any(_BAD_PARAM.search(p) for p in params):
+            return _error(132018, TITLES[132018])
         if len(params) != found.body_params:
             return _error(
                 132000,
@@ -317,6 +335,8 @@ class WhatsAppStandIn(GraphStandIn):
             template.language,
             params,
             header_media,
+            to=to,
+            callback=body.get("biz_opaque_callback_data"),
         )
         message.statuses.append({"status": "sent"})
         if failure and failure.via == "webhook":
@@ -324,6 +344,9 @@ class WhatsAppStandIn(GraphStandIn):
         else:
             message.statuses.append({"status": "delivered"})
         self.messages.append(message)
+        if wa_id in self.lost:
+            self.lost.discard(wa_id)
+            self._losing = True
         return httpx.Response(
             200,
             json={
@@ -332,6 +355,78 @@ class WhatsAppStandIn(GraphStandIn):
                 "messages": [{"id": message.id, "message_status": "accepted"}],
             },
         )
+
+    # --- on loopback ------------------------------------------------------------------
+
+    def http_handler(self) -> type[BaseHTTPRequestHandler]:
+        """The stand-in as an http.server handler (chanpub.testing.serve_on_loopback): one
+        request at a time; a lost answer is held until `released`, then the connection is
+        closed without one."""
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in two writes
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                request = httpx.Request(
+                    self.command,
+                    f"http://{self.headers.get('Host', '127.0.0.1')}{self.path}",
+                    headers=list(self.headers.items()),
+                    content=self.rfile.read(length) if length else b"",
+                )
+                try:
+                    with standin._lock:
+                        response = standin(request)
+                except httpx.ReadTimeout:
+                    standin.released.wait(30)
+                    self.close_connection = True
+                    return
+                data = response.read()
+                self.send_response(response.status_code)
+                self.send_header("Content-Type", response.headers.get("Content-Type", ""))
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _answer  # http.server's naming
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        return Handler
+
+
+def statuses_payload(
+    statuses: Iterable[Mapping[str, Any]],
+    phone_number_id: str = "106540352242922",
+    waba_id: str = "102290129340398",
+) -> dict[str, Any]:
+    """A webhook POST body carrying these `statuses` entries, shaped as Meta documents it."""
+    return {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": waba_id,
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "messaging_product": "whatsapp",
+                            "metadata": {
+                                "display_phone_number": "6281100000000",
+                                "phone_number_id": phone_number_id,
+                            },
+                            "statuses": [
+                                {"timestamp": "1767225600", **status} for status in statuses
+                            ],
+                        },
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def _digits(number: str) -> str:

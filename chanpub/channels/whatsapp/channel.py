@@ -8,26 +8,37 @@ at 20); each subscriber's outcome is kept in the ledger's item journal, like e-m
 recipients: marked in progress right before the POST and sent (with the wamid) right after.
 The API has no idempotency key and no look-up, so a subscriber whose answer was lost is
 never sent to again by itself: it is 'unknown' until a person runs `chanpub resolve`.
+Corrections and retractions are a follow-up template message (`correction_template`,
+`retraction_template`) to exactly the subscribers the release reached (followup.py).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from chanpub.channels.meta_graph import DEFAULT_API_VERSION, DEFAULT_GRAPH_BASE, numeric_id
 from chanpub.channels.meta_graph import api_version as valid_api_version
 from chanpub.channels.meta_graph import http_base as valid_http_base
-from chanpub.channels.whatsapp.cloud_api import CloudApi, Template, TemplateProblem
-from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, fill, param_values
+from chanpub.channels.whatsapp.cloud_api import CloudApi, Template
+from chanpub.channels.whatsapp.followup import FollowUpTemplate
+from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, param_values
 from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
-from chanpub.contract import Capabilities, ChannelContext, Links, Preview, PreviewKind, Receipt
-from chanpub.errors import PartialFailure, PermanentError
+from chanpub.contract import (
+    Amendment,
+    Capabilities,
+    ChannelContext,
+    Links,
+    Mechanism,
+    Preview,
+    PreviewKind,
+    Receipt,
+)
+from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
 
@@ -54,6 +65,8 @@ class WhatsappOptions(BaseModel):
     lists: list[str] | dict[str, list[str]]
     opt_out: list[str] | str | None = None
     rate_per_second: float = Field(default=20.0, gt=0, le=1000)
+    correction_template: FollowUpTemplate | None = None  # approved; sent to those reached
+    retraction_template: FollowUpTemplate | None = None
 
     _ids = field_validator("phone_number_id", "business_account_id", mode="before")(numeric_id)
     _version = field_validator("api_version")(valid_api_version)
@@ -75,7 +88,12 @@ class WhatsappChannel:
 
     channel_type: ClassVar[str] = "whatsapp"
     Options: ClassVar[type[BaseModel]] = WhatsappOptions
-    capabilities: ClassVar[Capabilities] = Capabilities(images=1, recipients=True)
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        images=1,
+        recipients=True,
+        corrections=Mechanism.NOTICE,
+        retractions=Mechanism.NOTICE,
+    )
 
     def __init__(self, name: str, options: WhatsappOptions, context: ChannelContext) -> None:
         self.name = name
@@ -187,6 +205,14 @@ class WhatsappChannel:
             )
         if self.options.header == "image" and release.image is None:
             warnings.append(_("header: image, but the release has no image"))
+        kind = release.amendment
+        if kind is not None and self.follow_up(kind) is None:
+            warnings.append(
+                _(
+                    "channels.{name}.{kind}_template: not set: the {kind} cannot go to the "
+                    "subscribers until it names an approved template"
+                ).format(name=self.name, kind=kind)
+            )
         return warnings
 
     # --- publish ------------------------------------------------------------------------
@@ -201,67 +227,26 @@ class WhatsappChannel:
         )
 
     def approved_template(self, api: CloudApi) -> Template:
-        """The template in `template_language`, approved, with as many body variables as
-        `params` and an image header exactly when `header` is not none; else the channel
-        fails before the first message (what 132001 and 132000 would say, per subscriber)."""
-        name, language = self.options.template, self.options.template_language
-        found = [t for t in api.templates(self.options.business_account_id, name)]
-        template = next((t for t in found if t.language == language), None)
+        """The release's template, checked before the first message (templates.py)."""
+        from chanpub.channels.whatsapp.templates import Wanted, approved
+
         where = f"channels.{self.name}"
-        if template is None:
-            raise TemplateProblem(
-                _(
-                    "{where}.template: there is no template '{name}' in language '{language}' "
-                    "(132001){others}: create it in WhatsApp Manager and wait for approval"
-                ).format(
-                    where=where,
-                    name=name,
-                    language=language,
-                    others=f" ({', '.join(t.language for t in found)})" if found else "",
-                )
-            )
-        if template.status != "APPROVED":
-            raise TemplateProblem(
-                _(
-                    "{where}.template: '{name}' is {status}, not APPROVED: only approved "
-                    "templates can be sent; see WhatsApp Manager"
-                ).format(where=where, name=name, status=template.status)
-            )
-        if template.body_variables != len(self.options.params):
-            raise TemplateProblem(
-                _(
-                    "{where}.params: the template '{name}' has {wanted} body variable(s), "
-                    "params gives {given} (132000): make them match"
-                ).format(
-                    where=where,
-                    name=name,
-                    wanted=template.body_variables,
-                    given=len(self.options.params),
-                )
-            )
-        if (template.header_format == "IMAGE") != (self.options.header != "none"):
-            raise TemplateProblem(
-                _(
-                    "{where}.header: the template '{name}' has header {format}, the channel "
-                    "says header: {header}: use an image header with card or image, else none"
-                ).format(
-                    where=where,
-                    name=name,
-                    format=template.header_format or "-",
-                    header=self.options.header,
-                )
-            )
-        return template
-
-    def publish(self, preview: Preview, key: str) -> Receipt:
-        """Check the template, then message every subscriber not yet reached."""
-        from chanpub.channels.whatsapp.sending import Sender
-
-        release = preview.release
-        values = param_values(
-            release, preview.links, self.context.organisation, self.options.params
+        wanted = Wanted(
+            name=self.options.template,
+            language=self.options.template_language,
+            variables=len(self.options.params),
+            field=f"{where}.template",
+            params_field=f"{where}.params",
+            header=self.options.header,
         )
-        empty = [f for f, v in zip(self.options.params, values, strict=True) if not v]
+        return approved(api, self.options.business_account_id, wanted)
+
+    def values(
+        self, release: Release, links: Links, fields: Sequence[str], note: str = ""
+    ) -> list[str]:
+        """The body parameters; an empty one fails the channel before anything is sent."""
+        values = param_values(release, links, self.context.organisation, fields, note=note)
+        empty = [f for f, v in zip(fields, values, strict=True) if not v]
         if empty:
             raise PermanentError(
                 _(
@@ -269,6 +254,14 @@ class WhatsappChannel:
                     "was sent; fill them in the release or change params"
                 ).format(channel=self.name, fields=", ".join(empty))
             )
+        return values
+
+    def publish(self, preview: Preview, key: str) -> Receipt:
+        """Check the template, then message every subscriber not yet reached."""
+        from chanpub.channels.whatsapp.sending import Sender, run_receipt
+
+        release = preview.release
+        values = self.values(release, preview.links, self.options.params)
         api = self._api()
         template = self.approved_template(api)
         image = self.header_image(release, preview.links)
@@ -280,50 +273,34 @@ class WhatsappChannel:
                 ).format(channel=self.name, header=self.options.header, name=self.options.card_from)
             )
         invalid: list[Invalid] = []
-        sender = Sender(self, api, self.context.journal(key), key=key, values=values, image=image)
+        journal = self.context.journal(key)
+        sender = Sender(self, api, journal, key=key, values=values, image=image, template=template)
         sender.send(self.subscribers(invalid))
-        return self._receipt(key, sender, invalid, release, template)
+        return run_receipt(sender, invalid, release)
 
-    def _receipt(
-        self,
-        key: str,
-        sender: Any,
-        invalid: list[Invalid],
-        release: Release,
-        template: Template,
-    ) -> Receipt:
-        """The run's receipt; raises PartialFailure while subscribers wait for a retry,
-        are unknown, or met new permanent failures (reported once, then kept in history)."""
-        counts = dict(sender.journal.counts())
-        states = ("sent", "delivered", "read", "failed", "deferred", "unknown")
-        totals = {state: counts.get(state, 0) for state in states}
-        totals["deferred"] += counts.get("resend", 0)
-        totals["unknown"] += counts.get("in_progress", 0)
-        totals["invalid"] = len(invalid)
-        details: dict[str, Any] = {
-            **totals,
-            "template": template.name,
-            "message": fill(template.body, sender.values),  # the body as subscribers read it
-            "invalid_numbers": [f"{i.number}: {i.reason}" for i in invalid[:100]],
-            "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
-        }
-        receipt = Receipt(
-            remote_id=f"{self.name}:{key[:16]}",
-            url=None,
-            published_at=datetime.now(UTC),
-            details=details,
-            counts=totals,
-        )
-        problems = sender.problems(release.slug, totals)
-        if problems:
-            raise PartialFailure("\n".join(problems), receipt=receipt)
-        return receipt
+    def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
+        """The correction or retraction as a follow-up template message to exactly the
+        subscribers the release reached, each once (followup.py)."""
+        from chanpub.channels.whatsapp.followup import send_follow_up
+
+        return send_follow_up(self, preview, amendment, key)
 
     def verify(self) -> None:
         """The token and the phone number id work, and the template exists and is approved."""
+        from chanpub.channels.whatsapp.followup import approved_follow_up
+
         api = self._api()
         api.phone_number(self.options.phone_number_id)
         self.approved_template(api)
+        for kind in ("correction", "retraction"):
+            if self.follow_up(kind) is not None:
+                approved_follow_up(self, api, kind)
+
+    def follow_up(self, kind: str) -> FollowUpTemplate | None:
+        """The template configured for a correction or a retraction."""
+        if kind == "correction":
+            return self.options.correction_template
+        return self.options.retraction_template
 
 
 def pace(rate: Callable[[], float]) -> Iterator[None]:

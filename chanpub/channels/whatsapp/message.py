@@ -16,6 +16,7 @@ from chanpub.contract import Links
 from chanpub.release import Release
 
 PARAM_FIELDS = ("title", "url", "summary", "date", "organisation", "claim", "verdict")
+FOLLOW_UP_FIELDS = (*PARAM_FIELDS, "note")  # note: the correction, or why it is withdrawn
 PARAM_LIMIT = 1024  # characters of one body parameter (the whole body is at most 1024)
 
 _MARKUP = (
@@ -27,10 +28,11 @@ _MARKUP = (
 
 
 def param_values(
-    release: Release, links: Links, organisation: str, fields: Sequence[str]
+    release: Release, links: Links, organisation: str, fields: Sequence[str], note: str = ""
 ) -> list[str]:
     """The body parameters, in order, each on one line: the API refuses newlines, tabs and
-    runs of more than four spaces inside a parameter (error 132018)."""
+    runs of more than four spaces inside a parameter (error 132018). `note` is a
+    correction's or retraction's note (follow-up templates only)."""
     values = {
         "title": release.title,
         "url": links.canonical_url or "",
@@ -39,6 +41,7 @@ def param_values(
         "organisation": organisation,
         "claim": release.claim or "",
         "verdict": release.verdict or "",
+        "note": note,
     }
     return [" ".join(values[name].split())[:PARAM_LIMIT] for name in fields]
 

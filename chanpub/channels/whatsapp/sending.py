@@ -5,23 +5,26 @@ run stopped between the two leaves the subscriber 'in_progress'; the next run ma
 'unknown' and does not send to it again (no idempotency key, no look-up): `history` lists
 it and a person decides with `chanpub resolve SLUG CHANNEL --resend` (or --published /
 --not-published). Item states a run sends to: never tried, 'deferred', 'resend'.
+The same loop sends a correction's or retraction's follow-up, journalled under its own key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from chanpub.channels.whatsapp.cloud_api import CloudApi, SubscriberRefused
-from chanpub.channels.whatsapp.message import message_body
-from chanpub.channels.whatsapp.subscribers import Subscriber
-from chanpub.contract import ItemJournal
-from chanpub.errors import AmbiguousError, ChannelError, RetryableError
+from chanpub.channels.whatsapp.cloud_api import CloudApi, SubscriberRefused, Template
+from chanpub.channels.whatsapp.message import fill, message_body
+from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
+from chanpub.contract import Action, Amendment, ItemJournal, Receipt
+from chanpub.errors import AmbiguousError, ChannelError, PartialFailure, RetryableError
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
     from chanpub.channels.whatsapp.channel import WhatsappChannel
+    from chanpub.release import Release
 
 SENDABLE = (None, "deferred", "resend")  # item states a run sends to
 RETRY_ATTEMPTS = 5  # per subscriber, on 130429 / 131056
@@ -36,7 +39,8 @@ def mark_unknown(journal: ItemJournal, item: str, reason: str) -> None:
 
 
 class Sender:
-    """Sends one release's template message to a stream of subscribers."""
+    """Sends one template message (the release's, or a follow-up) to a stream of
+    subscribers, journalled under `key`."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class Sender:
         key: str,
         values: Sequence[str],
         image: Path | None,
+        template: Template,
     ) -> None:
         self.channel = channel
         self.options = channel.options
@@ -55,6 +60,7 @@ class Sender:
         self.key = key
         self.values = list(values)
         self.image = image
+        self.template = template  # checked: exists, approved, matches `values`
         self.media_id: str | None = None
         self.rate = self.options.rate_per_second
         self.failed_before = journal.counts().get("failed", 0)
@@ -104,8 +110,8 @@ class Sender:
         subscriber is recorded as not reached (nothing went out to it)."""
         body = message_body(
             subscriber.phone,
-            self.options.template,
-            self.options.template_language,
+            self.template.name,
+            self.template.language,
             self.values,
             media_id=self.media_id,
             callback=self.key,
@@ -179,3 +185,46 @@ class Sender:
                 ).format(channel=name, count=unknown, slug=slug)
             )
         return problems
+
+
+def run_receipt(
+    sender: Sender,
+    invalid: list[Invalid],
+    release: Release,
+    amends: tuple[Amendment, str] | None = None,
+) -> Receipt:
+    """The run's receipt; raises PartialFailure while subscribers wait for a retry, are
+    unknown, or met new permanent failures (reported once, then kept in history). A
+    follow-up's receipt (`amends`: the amendment and the release's delivery key) keeps
+    the release's id and records that key, so the next follow-up reaches the same people."""
+    counts = dict(sender.journal.counts())
+    states = ("sent", "delivered", "read", "failed", "deferred", "unknown")
+    totals = {state: counts.get(state, 0) for state in states}
+    totals["deferred"] += counts.get("resend", 0)
+    totals["unknown"] += counts.get("in_progress", 0)
+    totals["invalid"] = len(invalid)
+    details: dict[str, Any] = {
+        **totals,
+        "template": sender.template.name,
+        "message": fill(sender.template.body, sender.values),  # as subscribers read it
+        "invalid_numbers": [f"{i.number}: {i.reason}" for i in invalid[:100]],
+        "release_file": str(release.path.resolve()),  # for 'chanpub resolve --resend'
+    }
+    remote_id, action = f"{sender.channel.name}:{sender.key[:16]}", None
+    if amends is not None:
+        amendment, details["original"] = amends
+        remote_id = amendment.previous.remote_id or remote_id
+        reached = sum(totals[state] for state in ("sent", "delivered", "read"))
+        action = Action.SENT if reached else Action.UNCHANGED  # nobody had it: nothing to say
+    receipt = Receipt(
+        remote_id=remote_id,
+        url=None,
+        published_at=datetime.now(UTC),
+        details=details,
+        counts=totals,
+        action=action,
+    )
+    problems = sender.problems(release.slug, totals)
+    if problems:
+        raise PartialFailure("\n".join(problems), receipt=receipt)
+    return receipt

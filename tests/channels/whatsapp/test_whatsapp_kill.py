@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from whatsapp_standin import PHONE_ID, TOKEN, VERSION, WABA_ID, CloudStandIn, Template
+from standins.whatsapp import Template, WhatsAppStandIn
 
-from chanpub.testing import serve_on_loopback, write_release
+from chanpub.testing import SECRET_MARKER, serve_on_loopback, write_release
 
 pytestmark = pytest.mark.e2e
 SLUG = "pemkot-buka-layanan-adminduk-keliling"
+TOKEN = f"EAAGwa-{SECRET_MARKER}"
+VERSION = "v26.0"
 
 
 def local(n: int) -> str:
@@ -33,15 +35,20 @@ def e164(n: int) -> str:
     return "+628121" + f"{n // 10000:03d}{n % 10000:04d}"
 
 
+def count(cloud: WhatsAppStandIn, number: str) -> int:
+    """How many messages `number` (E.164) received."""
+    return cloud.sent_to()[number.lstrip("+")]
+
+
 @pytest.fixture
-def standin() -> Iterator[tuple[CloudStandIn, str]]:
-    cloud = CloudStandIn(templates=[Template(header=None)])
+def standin() -> Iterator[tuple[WhatsAppStandIn, str]]:
+    cloud = WhatsAppStandIn(TOKEN, [Template("siaran_resmi", header=None)])
     with serve_on_loopback(cloud.http_handler()) as url:
         yield cloud, url
-    cloud.released.set()
+        cloud.released.set()  # a held answer lets its server thread go
 
 
-def office(folder: Path, url: str, subscribers: int) -> Path:
+def office(folder: Path, url: str, subscribers: int, cloud: WhatsAppStandIn) -> Path:
     """channels.yaml (website canonical + whatsapp), the subscriber list, one release."""
     folder.mkdir()
     rows = ["nama,phone"] + [f"Warga {n},{local(n)}" for n in range(subscribers)]
@@ -56,8 +63,8 @@ def office(folder: Path, url: str, subscribers: int) -> Path:
         },
         "wa": {
             "type": "whatsapp",
-            "phone_number_id": PHONE_ID,
-            "business_account_id": WABA_ID,
+            "phone_number_id": cloud.phone_number_id,
+            "business_account_id": cloud.waba_id,
             "access_token": "${WHATSAPP_TOKEN}",
             "graph_base": url,
             "api_version": VERSION,
@@ -136,27 +143,27 @@ def left_for_a_person(state: str, reason: str) -> bool:
     return state == "unknown" or (state == "failed" and "may have received" in reason)
 
 
-def settle_as_a_person_would(folder: Path, cloud: CloudStandIn) -> None:
+def settle_as_a_person_would(folder: Path, cloud: WhatsAppStandIn) -> None:
     """What `chanpub resolve SLUG wa --published -` / `--not-published` do for the
     unknown subscribers once the officer has asked them: here the stand-in tells."""
     with sqlite3.connect(folder / ".chanpub" / "ledger.sqlite3") as db:
         for item, (state, reason) in items(folder).items():
             if left_for_a_person(state, reason):
-                verdict = "sent" if cloud.count(item) else "deferred"
+                verdict = "sent" if count(cloud, item) else "deferred"
                 db.execute("UPDATE items SET status=? WHERE item=?", (verdict, item))
     db.close()
 
 
 def test_a_thousand_subscribers_get_it_exactly_once_across_kills(
-    tmp_path: Path, standin: tuple[CloudStandIn, str]
+    tmp_path: Path, standin: tuple[WhatsAppStandIn, str]
 ) -> None:
     cloud, url = standin
-    folder = office(tmp_path / "humas", url, 1000)
+    folder = office(tmp_path / "humas", url, 1000, cloud)
     for kill_at in (150, 420, 700):
-        kill_when(folder, lambda n=kill_at: len(cloud.sent) >= n)
+        kill_when(folder, lambda n=kill_at: len(cloud.messages) >= n)
     run(folder)
     states = items(folder)
-    counts = {e164(n): cloud.count(e164(n)) for n in range(1000)}
+    counts = {e164(n): count(cloud, e164(n)) for n in range(1000)}
     assert max(counts.values()) == 1, "someone got the release twice"
     for number, (state, reason) in states.items():
         assert state == "sent" or left_for_a_person(state, reason), (number, state)
@@ -164,25 +171,26 @@ def test_a_thousand_subscribers_get_it_exactly_once_across_kills(
     assert sum(left_for_a_person(*v) for v in states.values()) <= 3  # one per kill at most
     settle_as_a_person_would(folder, cloud)
     assert run(folder).returncode == 0
-    assert set(counts) == set(items(folder)) and all(cloud.count(e164(n)) == 1 for n in range(1000))
-    assert "+62812100000" not in {s.to for s in cloud.sent}  # the invalid row stayed out
-    assert len(cloud.sent) == 1000
+    assert set(counts) == set(items(folder)) and all(
+        count(cloud, e164(n)) == 1 for n in range(1000)
+    )
+    assert "+62812100000" not in {m.to for m in cloud.messages}  # the invalid row stayed out
+    assert len(cloud.messages) == 1000
 
 
 def test_a_lost_answer_is_never_sent_again_by_itself(
-    tmp_path: Path, standin: tuple[CloudStandIn, str]
+    tmp_path: Path, standin: tuple[WhatsAppStandIn, str]
 ) -> None:
     cloud, url = standin
-    cloud.hold_after = 5  # the 6th message is applied, its answer never comes
-    folder = office(tmp_path / "humas", url, 20)
-    kill_when(folder, lambda: len(cloud.sent) >= 6)
-    cloud.hold_after = None
+    cloud.lose_answer(e164(5))  # the 6th message is applied, its answer never comes
+    folder = office(tmp_path / "humas", url, 20, cloud)
+    kill_when(folder, lambda: len(cloud.messages) >= 6)
     cloud.released.set()
     result = run(folder)
     assert result.returncode == 1
     assert f"chanpub resolve {SLUG} wa --resend" in result.stderr + result.stdout
-    assert [cloud.count(e164(n)) for n in range(20)] == [1] * 20
+    assert [count(cloud, e164(n)) for n in range(20)] == [1] * 20
     state, reason = items(folder)[e164(5)]
     assert left_for_a_person(state, reason)
     run(folder)  # and not on any later run either
-    assert cloud.count(e164(5)) == 1
+    assert count(cloud, e164(5)) == 1

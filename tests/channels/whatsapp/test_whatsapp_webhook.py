@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from whatsapp_standin import PHONE_ID, TOKEN, WABA_ID, statuses_payload
+from standins.whatsapp import statuses_payload
 
 from chanpub.channels.whatsapp.webhook import sign
 from chanpub.config import Config, load_config
@@ -25,6 +25,8 @@ SECRET = "app-secret-0123456789abcdef"
 VERIFY = "verify-me-please"
 ENV = {"WHATSAPP_VERIFY_TOKEN": VERIFY, "WHATSAPP_APP_SECRET": SECRET}
 KEY = "d" * 64
+TOKEN = "EAAG-system-user-token"
+PHONE_ID, WABA_ID = "106540352242922", "102290129340398"
 # starlette.testclient prefers the httpx2 fork and warns when it drives plain httpx, which
 # chanpub already depends on: the test client is the same either way.
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
