@@ -12,19 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from phone_photo import metadata_of, portrait_photo
+from phone_photo import metadata_of
 from standins.graph import REALISTIC_BODY
-from standins.networks import SECRETS, Networks, channels, website
+from standins.networks import ALT, SECRETS, Networks, channels, website, write_office
 from typer.testing import CliRunner
 
 from chanpub import http
 from chanpub.cli import app
-from chanpub.testing import write_release
 
 pytestmark = pytest.mark.e2e
 SLUG = "pemkot-buka-layanan-adminduk-keliling"
-ALT = "Petugas Dukcapil melayani warga di balai kelurahan"
 # The request that makes each network's post (the answer a test loses).
 POSTING = {
     "mastodon": ("POST", "/api/v1/statuses"),
@@ -44,15 +41,7 @@ def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Networks:
     monkeypatch.setattr(http, "transport_factory", networks.transport_factory())
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
-    config = {
-        "organisation": "Diskominfo Kota Contoh",
-        "language": "id",
-        "channels": {"website": website(), **channels()},
-    }
-    (tmp_path / "channels.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    (tmp_path / "releases").mkdir()
-    portrait_photo(tmp_path / "releases" / "foto.jpg")
-    write_release(tmp_path / "releases", body=REALISTIC_BODY, image="foto.jpg", image_alt=ALT)
+    write_office(tmp_path, {"website": website(), **channels()}, body=REALISTIC_BODY)
     monkeypatch.chdir(tmp_path)
     return networks
 

@@ -43,6 +43,7 @@ SECRETS = {
     "X_OAUTH2_TOKEN": f"oauth2-user-token-{SECRET_MARKER}",
 }
 PAGE_ID = "104857600123456"
+ALT = "Petugas Dukcapil melayani warga di balai kelurahan"
 IG_ACCOUNT = "17841400000000001"
 
 
@@ -140,6 +141,21 @@ def channels(bases: Mapping[str, str] | None = None) -> dict[str, dict[str, Any]
         },
         "x": {"type": "x", "api_base": base["x"], "oauth2_token": "${X_OAUTH2_TOKEN}"},
     }
+
+
+def write_office(folder: Path, entries: Mapping[str, Mapping[str, Any]], *, body: str) -> Path:
+    """channels.yaml with `entries` and, in releases/, the approved release with the
+    portrait phone photo (tests/phone_photo.py); returns the release's path."""
+    import yaml
+    from phone_photo import portrait_photo
+
+    from chanpub.testing import write_release
+
+    config = {"organisation": "Diskominfo Kota Contoh", "language": "id", "channels": entries}
+    (folder / "channels.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (folder / "releases").mkdir(parents=True, exist_ok=True)
+    portrait_photo(folder / "releases" / "foto.jpg")
+    return write_release(folder / "releases", body=body, image="foto.jpg", image_alt=ALT)
 
 
 def website(path: str = "public") -> dict[str, Any]:
