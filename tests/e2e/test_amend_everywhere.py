@@ -1,0 +1,155 @@
+"""Issue 16, done when: a published release is corrected twice and then retracted with three
+runs of `chanpub send`, every channel showing the right state, nothing done twice. The
+channels: the website (canonical), the six networks as strict stand-ins
+(tests/standins/networks.py) and a press list through the e-mail outbox."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from standins.graph import REALISTIC_BODY
+from standins.networks import SECRETS, Networks, channels, website, write_office
+from typer.testing import CliRunner
+
+from chanpub import http
+from chanpub.approval import approve
+from chanpub.cli import app
+
+pytestmark = pytest.mark.e2e
+SLUG = "pemkot-buka-layanan-adminduk-keliling"
+FIRST = "Layanan dimulai Selasa, bukan Senin."
+SECOND = "Layanan dibuka di 14 kelurahan, bukan 12."
+REASON = "Dibatalkan karena cuaca buruk."
+PRESS = ["budi@harian.example", "siti@radio.example", "rina@tv.example"]
+
+
+def amend(path: Path, old: str, new: str, **note: str) -> None:
+    """The officer edits the release, writes the note, and the head approves it again."""
+    [(field, value)] = note.items()
+    text = path.read_text(encoding="utf-8").replace(old, new)
+    line = f"{field}: {json.dumps(value)}\n"
+    written = re.search(rf"^{field}: .*\n", text, flags=re.MULTILINE)
+    text = (
+        text.replace(written.group(), line) if written else text.replace("---\n", "---\n" + line, 1)
+    )
+    path.write_text(text, encoding="utf-8")
+    approve(path, "Kepala Dinas Kominfo")
+
+
+def send() -> tuple[int, dict[str, dict[str, Any]]]:
+    result = CliRunner().invoke(app, ["send", "releases/", "--json"])
+    document = json.loads(result.output)
+    [release] = document["releases"]
+    return result.exit_code, {o["channel"]: o for o in release["channels"]}
+
+
+@pytest.fixture
+def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Networks, Path]:
+    networks = Networks(tmp_path / "public")
+    monkeypatch.setattr(http, "transport_factory", networks.transport_factory())
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "press.csv").write_text("email\n" + "\n".join(PRESS) + "\n", encoding="utf-8")
+    press = {
+        "type": "email",
+        "transport": "outbox",
+        "path": "outbox",
+        "from": "Diskominfo <humas@kominfo.example.go.id>",
+        "lists": ["press.csv"],
+    }
+    release = write_office(
+        tmp_path, {"website": website(), **channels(), "press": press}, body=REALISTIC_BODY
+    )
+    monkeypatch.chdir(tmp_path)
+    return networks, release
+
+
+def notices(outbox: Path) -> dict[str, list[str]]:
+    """Each notice folder's kind -> the recipients it holds, sorted, in folder order."""
+    found: dict[str, list[str]] = {}
+    for folder in sorted(p for p in outbox.iterdir() if p.is_dir()):
+        kind = folder.name.split("-")[0]
+        found.setdefault(kind, []).extend(sorted(p.stem for p in folder.glob("*.eml")))
+    return found
+
+
+def writes(networks: Networks) -> int:
+    """How many requests that change something the six networks have received."""
+    return sum(
+        1 for standin in networks.each().values() for r in standin.requests if r.method != "GET"
+    )
+
+
+def test_corrected_twice_then_retracted_with_three_runs_everywhere(
+    office: tuple[Networks, Path],
+) -> None:
+    networks, release = office
+    first = send()
+    amend(release, "dibuka mulai Senin", "dibuka mulai Selasa", correction=FIRST)
+    corrected = send()
+    amend(release, "12 kelurahan", "14 kelurahan", correction=SECOND)
+    corrected_again = send()
+    amend(release, "14 kelurahan", "14 kelurahan", retraction=REASON)
+    retracted = send()
+
+    assert [code for code, _ in (first, corrected, corrected_again, retracted)] == [0, 0, 0, 0]
+    actions = {name: o["action"] for name, o in retracted[1].items()}
+    assert actions == {
+        "website": "edited",
+        "mastodon": "deleted",
+        "bluesky": "deleted",
+        "telegram": "deleted",
+        "facebook": "deleted",
+        "instagram": "replied",  # the API cannot delete a post: a comment says it
+        "x": "deleted",
+        "press": "sent",
+    }
+    assert {o["action"] for o in corrected_again[1].values()} <= {"edited", "replied", "sent"}
+
+    # Mastodon: one status, edited twice in place (edits keep history), then deleted.
+    [status] = networks.mastodon.statuses.values()
+    history = [h["content"] for h in networks.mastodon.history[status["id"]]]
+    assert len(history) == 3 and FIRST in history[1] and SECOND in history[2]
+    assert status["deleted"] and len(networks.mastodon.calls("POST", "/api/v1/statuses")) == 1
+    # Bluesky: the post and its two correction replies, all deleted with the thread.
+    created = [
+        json.loads(r.content)["record"]["text"]
+        for r in networks.bluesky.calls("POST", "com.atproto.repo.createRecord")
+    ]
+    assert len(created) == 3 and FIRST in created[1] and SECOND in created[2]
+    assert networks.bluesky.live() == []
+    # Telegram, Facebook: the message edited twice (the note on top), then deleted.
+    [message] = networks.telegram.messages.values()
+    assert (message["edits"], message["deleted"]) == (2, True) and SECOND in message["text"]
+    [page_post] = networks.facebook.posts.values()
+    assert len(page_post["edits"]) == 2 and page_post["deleted"]
+    assert page_post["message"].startswith(f"Ralat: {SECOND}")
+    # Instagram: one post; one comment per amendment, in order.
+    assert len(networks.instagram.media) == 1
+    assert [c["text"] for c in networks.instagram.comments] == [
+        f"Ralat: {FIRST}",
+        f"Ralat: {SECOND}",
+        f"Dicabut: {REASON}",
+    ]
+    # X: an edit chain of three versions (each edit a new post id), deleted as a whole.
+    versions = list(networks.x.posts.values())
+    assert len(versions) == 3 and networks.x.live() == []
+    assert SECOND in versions[-1]["text"] and len(versions[-1]["edit_history_tweet_ids"]) == 3
+    # The website: the same address now says the release was withdrawn, and why.
+    page = Path("public", f"{SLUG}.html").read_text(encoding="utf-8")
+    assert REASON in page and SLUG not in Path("public", "index.html").read_text(encoding="utf-8")
+    # E-mail: each journalist got the release and each notice exactly once.
+    outbox = Path("outbox", SLUG)
+    assert sorted(p.stem for p in outbox.glob("*.eml")) == sorted(PRESS)
+    assert notices(outbox) == {"correction": sorted(PRESS) * 2, "retraction": sorted(PRESS)}
+
+    # Cron runs again: nothing is done twice.
+    before = writes(networks)
+    code, again = send()
+    assert code == 0 and {o["status"] for o in again.values()} == {"already-published"}
+    assert writes(networks) == before
+    assert notices(outbox) == {"correction": sorted(PRESS) * 2, "retraction": sorted(PRESS)}
