@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from faults.office import chanpub, kill_when, start, with_kill_point
 from standins.graph import REALISTIC_BODY
+from standins.loopback import serve
 from standins.networks import SECRETS, Networks, channels, website, write_office
 from typer.testing import CliRunner
 
@@ -47,20 +51,25 @@ def send() -> tuple[int, dict[str, dict[str, Any]]]:
     return result.exit_code, {o["channel"]: o for o in release["channels"]}
 
 
-@pytest.fixture
-def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Networks, Path]:
-    networks = Networks(tmp_path / "public")
-    monkeypatch.setattr(http, "transport_factory", networks.transport_factory())
-    for name, value in SECRETS.items():
-        monkeypatch.setenv(name, value)
-    (tmp_path / "press.csv").write_text("email\n" + "\n".join(PRESS) + "\n", encoding="utf-8")
-    press = {
+def press_list(folder: Path) -> dict[str, Any]:
+    """An e-mail channel writing to the outbox for the journalists in press.csv."""
+    (folder / "press.csv").write_text("email\n" + "\n".join(PRESS) + "\n", encoding="utf-8")
+    return {
         "type": "email",
         "transport": "outbox",
         "path": "outbox",
         "from": "Diskominfo <humas@kominfo.example.go.id>",
         "lists": ["press.csv"],
     }
+
+
+@pytest.fixture
+def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Networks, Path]:
+    networks = Networks(tmp_path / "public")
+    monkeypatch.setattr(http, "transport_factory", networks.transport_factory())
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    press = press_list(tmp_path)
     release = write_office(
         tmp_path, {"website": website(), **channels(), "press": press}, body=REALISTIC_BODY
     )
@@ -82,6 +91,49 @@ def writes(networks: Networks) -> int:
     return sum(
         1 for standin in networks.each().values() for r in standin.requests if r.method != "GET"
     )
+
+
+def check_final_state(networks: Networks, folder: Path) -> None:
+    """Every platform holds exactly the state after two corrections and a retraction."""
+    # Mastodon: one status, edited twice in place (edits keep history), then deleted.
+    [status] = networks.mastodon.statuses.values()
+    history = [h["content"] for h in networks.mastodon.history[status["id"]]]
+    assert len(history) == 3 and FIRST in history[1] and SECOND in history[2]
+    assert status["deleted"] and len(networks.mastodon.calls("POST", "/api/v1/statuses")) == 1
+    # Bluesky: the post and its two correction replies, all deleted with the thread. A
+    # record is created at a key chosen before sending, so a repeat cannot make a second.
+    created = {
+        body["rkey"]: body["record"]["text"]
+        for body in (json.loads(r.content) for r in networks.bluesky.calls("POST", "createRecord"))
+    }
+    texts = list(created.values())
+    assert len(texts) == 3 and FIRST in texts[1] and SECOND in texts[2]
+    assert networks.bluesky.live() == []
+    # Telegram, Facebook: the message edited twice (the note on top), then deleted.
+    [message] = networks.telegram.messages.values()
+    assert (message["edits"], message["deleted"]) == (2, True) and SECOND in message["text"]
+    [page_post] = networks.facebook.posts.values()
+    assert len(page_post["edits"]) == 2 and page_post["deleted"]
+    assert page_post["message"].startswith(f"Ralat: {SECOND}")
+    # Instagram: one post; one comment per amendment, in order.
+    assert len(networks.instagram.media) == 1
+    assert [c["text"] for c in networks.instagram.comments] == [
+        f"Ralat: {FIRST}",
+        f"Ralat: {SECOND}",
+        f"Dicabut: {REASON}",
+    ]
+    # X: an edit chain of three versions (each edit a new post id), deleted as a whole.
+    versions = list(networks.x.posts.values())
+    assert len(versions) == 3 and networks.x.live() == []
+    assert SECOND in versions[-1]["text"] and len(versions[-1]["edit_history_tweet_ids"]) == 3
+    # The website: the same address now says the release was withdrawn, and why.
+    page = (folder / "public" / f"{SLUG}.html").read_text(encoding="utf-8")
+    index = (folder / "public" / "index.html").read_text(encoding="utf-8")
+    assert REASON in page and SLUG not in index
+    # E-mail: each journalist got the release and each notice exactly once.
+    outbox = folder / "outbox" / SLUG
+    assert sorted(p.stem for p in outbox.glob("*.eml")) == sorted(PRESS)
+    assert notices(outbox) == {"correction": sorted(PRESS) * 2, "retraction": sorted(PRESS)}
 
 
 def test_corrected_twice_then_retracted_with_three_runs_everywhere(
@@ -110,46 +162,65 @@ def test_corrected_twice_then_retracted_with_three_runs_everywhere(
     }
     assert {o["action"] for o in corrected_again[1].values()} <= {"edited", "replied", "sent"}
 
-    # Mastodon: one status, edited twice in place (edits keep history), then deleted.
-    [status] = networks.mastodon.statuses.values()
-    history = [h["content"] for h in networks.mastodon.history[status["id"]]]
-    assert len(history) == 3 and FIRST in history[1] and SECOND in history[2]
-    assert status["deleted"] and len(networks.mastodon.calls("POST", "/api/v1/statuses")) == 1
-    # Bluesky: the post and its two correction replies, all deleted with the thread.
-    created = [
-        json.loads(r.content)["record"]["text"]
-        for r in networks.bluesky.calls("POST", "com.atproto.repo.createRecord")
-    ]
-    assert len(created) == 3 and FIRST in created[1] and SECOND in created[2]
-    assert networks.bluesky.live() == []
-    # Telegram, Facebook: the message edited twice (the note on top), then deleted.
-    [message] = networks.telegram.messages.values()
-    assert (message["edits"], message["deleted"]) == (2, True) and SECOND in message["text"]
-    [page_post] = networks.facebook.posts.values()
-    assert len(page_post["edits"]) == 2 and page_post["deleted"]
-    assert page_post["message"].startswith(f"Ralat: {SECOND}")
-    # Instagram: one post; one comment per amendment, in order.
-    assert len(networks.instagram.media) == 1
-    assert [c["text"] for c in networks.instagram.comments] == [
-        f"Ralat: {FIRST}",
-        f"Ralat: {SECOND}",
-        f"Dicabut: {REASON}",
-    ]
-    # X: an edit chain of three versions (each edit a new post id), deleted as a whole.
-    versions = list(networks.x.posts.values())
-    assert len(versions) == 3 and networks.x.live() == []
-    assert SECOND in versions[-1]["text"] and len(versions[-1]["edit_history_tweet_ids"]) == 3
-    # The website: the same address now says the release was withdrawn, and why.
-    page = Path("public", f"{SLUG}.html").read_text(encoding="utf-8")
-    assert REASON in page and SLUG not in Path("public", "index.html").read_text(encoding="utf-8")
-    # E-mail: each journalist got the release and each notice exactly once.
-    outbox = Path("outbox", SLUG)
-    assert sorted(p.stem for p in outbox.glob("*.eml")) == sorted(PRESS)
-    assert notices(outbox) == {"correction": sorted(PRESS) * 2, "retraction": sorted(PRESS)}
+    check_final_state(networks, Path.cwd())
 
     # Cron runs again: nothing is done twice.
     before = writes(networks)
     code, again = send()
     assert code == 0 and {o["status"] for o in again.values()} == {"already-published"}
     assert writes(networks) == before
-    assert notices(outbox) == {"correction": sorted(PRESS) * 2, "retraction": sorted(PRESS)}
+    assert notices(Path("outbox", SLUG)) == {
+        "correction": sorted(PRESS) * 2,
+        "retraction": sorted(PRESS),
+    }
+
+
+@pytest.fixture
+def served_office(tmp_path: Path) -> Iterator[tuple[Networks, Path]]:
+    """The same office for a `chanpub send` subprocess: each stand-in on its own loopback
+    port, the channels' base URL options pointing there."""
+    networks = Networks(tmp_path / "public")
+    with ExitStack() as stack:
+        bases = {name: stack.enter_context(serve(api)) for name, api in networks.each().items()}
+        entries = {"website": website(), **channels(bases), "press": press_list(tmp_path)}
+        yield networks, write_office(tmp_path, entries, body=REALISTIC_BODY)
+
+
+def killed_send(folder: Path, count: int) -> None:
+    """`chanpub send`, SIGKILLed after its `count`-th remote call returned and before that
+    outcome was recorded (tests/faults/killpoints)."""
+    signal_file = folder / f"killed-{count}"
+    process = start(
+        folder,
+        "send",
+        "releases/",
+        **with_kill_point("before-record", signal_file, count),
+        **SECRETS,
+    )
+    kill_when(process, signal_file.exists)
+
+
+def test_each_step_killed_in_the_middle_still_ends_in_the_right_state_once(
+    served_office: tuple[Networks, Path],
+) -> None:
+    networks, release = served_office
+    folder = release.parents[1]
+
+    def finish() -> dict[str, dict[str, Any]]:
+        done = chanpub(folder, "send", "releases/", "--json", **SECRETS)
+        assert done.returncode == 0, done.stdout + done.stderr
+        [outcome] = json.loads(done.stdout)["releases"]
+        return {o["channel"]: o for o in outcome["channels"]}
+
+    finish()
+    amend(release, "dibuka mulai Senin", "dibuka mulai Selasa", correction=FIRST)
+    killed_send(folder, 3)
+    finish()
+    amend(release, "12 kelurahan", "14 kelurahan", correction=SECOND)
+    killed_send(folder, 5)
+    finish()
+    amend(release, "14 kelurahan", "14 kelurahan", retraction=REASON)
+    killed_send(folder, 7)
+    finish()
+
+    check_final_state(networks, folder)
