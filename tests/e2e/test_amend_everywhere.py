@@ -12,6 +12,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from faults.office import chanpub, kill_when, start, with_kill_point
 from standins.graph import REALISTIC_BODY
@@ -28,6 +29,7 @@ SLUG = "pemkot-buka-layanan-adminduk-keliling"
 FIRST = "Layanan dimulai Selasa, bukan Senin."
 SECOND = "Layanan dibuka di 14 kelurahan, bukan 12."
 REASON = "Dibatalkan karena cuaca buruk."
+PORTAL = "portal.kotacontoh.go.id"
 PRESS = ["budi@harian.example", "siti@radio.example", "rina@tv.example"]
 
 
@@ -63,16 +65,37 @@ def press_list(folder: Path) -> dict[str, Any]:
     }
 
 
+class Portal:
+    """The city portal's webhook receiver: it stores each delivery once per
+    Idempotency-Key (a repeat gets the first answer), as tests/channels/test_webhook.py's."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.answers: dict[str, httpx.Response] = {}
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        key = request.headers["Idempotency-Key"]
+        if key not in self.answers:
+            self.events.append(json.loads(request.content))
+            url = f"https://{PORTAL}/berita/{SLUG}"
+            self.answers[key] = httpx.Response(201, json={"id": len(self.events), "url": url})
+        return self.answers[key]
+
+
 @pytest.fixture
 def office(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Networks, Path]:
     networks = Networks(tmp_path / "public")
+    networks.by_host[PORTAL] = Portal()
     monkeypatch.setattr(http, "transport_factory", networks.transport_factory())
-    for name, value in SECRETS.items():
+    for name, value in {**SECRETS, "HOOK_SECRET": "whsec-3b0e7c1d9a"}.items():
         monkeypatch.setenv(name, value)
-    press = press_list(tmp_path)
-    release = write_office(
-        tmp_path, {"website": website(), **channels(), "press": press}, body=REALISTIC_BODY
-    )
+    portal = {
+        "type": "webhook",
+        "url": f"https://{PORTAL}/hooks/chanpub",
+        "secret": "${HOOK_SECRET}",
+    }
+    entries = {"website": website(), **channels(), "press": press_list(tmp_path), "portal": portal}
+    release = write_office(tmp_path, entries, body=REALISTIC_BODY)
     monkeypatch.chdir(tmp_path)
     return networks, release
 
@@ -159,10 +182,19 @@ def test_corrected_twice_then_retracted_with_three_runs_everywhere(
         "instagram": "replied",  # the API cannot delete a post: a comment says it
         "x": "deleted",
         "press": "sent",
+        "portal": "deleted",
     }
     assert {o["action"] for o in corrected_again[1].values()} <= {"edited", "replied", "sent"}
 
     check_final_state(networks, Path.cwd())
+    portal = networks.by_host[PORTAL]
+    assert isinstance(portal, Portal)
+    assert [(e["event"], (e.get("amendment") or {}).get("note")) for e in portal.events] == [
+        ("release.published", None),
+        ("release.corrected", FIRST),
+        ("release.corrected", SECOND),
+        ("release.retracted", REASON),
+    ]
 
     # Cron runs again: nothing is done twice.
     before = writes(networks)

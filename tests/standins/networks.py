@@ -77,7 +77,7 @@ class Networks:
             SECRETS["INSTAGRAM_ACCESS_TOKEN"], PublicSite(site), IG_ACCOUNT, processing_seconds=0
         )
         self.x = XStandIn(oauth2_token=SECRETS["X_OAUTH2_TOKEN"])
-        self.by_host: dict[str, StandIn] = {
+        self.by_host: dict[str, Callable[[httpx.Request], httpx.Response]] = {
             HOSTS["mastodon"]: self.mastodon,
             HOSTS["bluesky"]: self.bluesky,
             HOSTS["telegram"]: self.telegram,
@@ -94,7 +94,14 @@ class Networks:
 
     def each(self) -> dict[str, StandIn]:
         """Network name -> its stand-in."""
-        return {name: self.by_host[host] for name, host in HOSTS.items()}
+        return {
+            "mastodon": self.mastodon,
+            "bluesky": self.bluesky,
+            "telegram": self.telegram,
+            "facebook": self.facebook,
+            "instagram": self.instagram,
+            "x": self.x,
+        }
 
     def transport_factory(self) -> Callable[..., httpx.MockTransport]:
         """What a test puts in `chanpub.http.transport_factory`."""
