@@ -205,8 +205,6 @@ def close_http() -> None:
         sys.modules["chanpub.http"].close_shared_client()
 
 
-
-
 @dataclass(frozen=True)
 class ChannelCheck:
     """What `check` shows for one channel: the preview, or why there is none."""
