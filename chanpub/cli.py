@@ -3,103 +3,24 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-from chanpub import __version__
 from chanpub.cli_approvals import approvals_app, approvers_app, print_page_log
-from chanpub.errors import ChanpubError, ExitCode
-from chanpub.i18n import _, choose_language, set_language
-from chanpub.translated_help import TranslatedGroup
-
-app = typer.Typer(
-    name="chanpub",
-    cls=TranslatedGroup,
-    help="Send one approved release to every official channel, exactly once.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-    add_completion=True,
-    rich_markup_mode="rich",
+from chanpub.cli_base import (
+    ConfigOption,
+    app,
+    language_option,
+    run_command,
+    run_stoppable,
 )
+from chanpub.errors import ChanpubError, ExitCode
+from chanpub.i18n import _
 
 app.add_typer(approvals_app, name="approvals")
 app.add_typer(approvers_app, name="approvers")
-
-T = TypeVar("T")
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="channels.yaml to use (else $CHANPUB_CONFIG, then ./channels.yaml).",
-        show_default=False,
-    ),
-]
-
-
-def _run(action: Callable[[], T]) -> T:
-    """The one error boundary: a ChanpubError becomes one clear stderr line and its code."""
-    try:
-        return action()
-    except ChanpubError as error:
-        from rich.markup import escape
-
-        from chanpub.output import stderr_console
-
-        console = stderr_console()
-        for line in error.message.splitlines() or [""]:
-            console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
-        if error.hint:
-            console.print(f"[dim]hint:[/] {escape(error.hint)}")
-        raise typer.Exit(int(error.exit_code)) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
-
-
-def _run_stoppable(action: Callable[[], int]) -> int:
-    """`_run` for commands that send: on SIGTERM the work in flight finishes and is
-    recorded, nothing new starts, and the exit code is 143."""
-    from chanpub import shutdown
-
-    with shutdown.on_sigterm():
-        code = _run(action)
-        return int(ExitCode.TERMINATED) if shutdown.requested() else code
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"chanpub {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang",
-            envvar="CHANPUB_LANG",
-            help="Language of messages: en, id. Default: the config's, then the system's.",
-        ),
-    ] = None,
-) -> None:
-    """chanpub: one approved release to the website, social media, e-mail and print."""
-    global _language_option
-    _language_option = lang
-    set_language(choose_language(lang))
-
-
-_language_option: str | None = None  # --lang: when given, the config's language is not used
 
 
 @app.command()
@@ -137,7 +58,7 @@ def send(
 
     def work() -> int:
         output.quiet_library_logs()
-        cfg = actions.load(config, language=_language_option)
+        cfg = actions.load(config, language=language_option())
         if log_file is not None:
             output.check_log_file(log_file)
         live = sys.stdout.isatty() and not json_output
@@ -170,7 +91,7 @@ def send(
             output.append_log(log_file, result)
         return int(result.exit_code)
 
-    raise typer.Exit(_run_stoppable(work))
+    raise typer.Exit(run_stoppable(work))
 
 
 def _print_release_warnings(path: Path) -> None:
@@ -198,14 +119,14 @@ def check(
     from chanpub import actions, output
 
     def work() -> None:
-        cfg = actions.load(config, language=_language_option)
+        cfg = actions.load(config, language=language_option())
         release, checks = actions.check(file, cfg)
         for message in release.warnings:
             output.warn(message)
         output.print_check(release, checks)
         typer.echo(_("Approval: {note}").format(note=actions.approval_note(release, cfg)))
 
-    _run(work)
+    run_command(work)
 
 
 @app.command()
@@ -232,7 +153,7 @@ def preview(
     from chanpub.preview import write_preview
 
     def work() -> None:
-        cfg = actions.load(config, language=_language_option)
+        cfg = actions.load(config, language=language_option())
         _print_release_warnings(file)
         page = write_preview(file, cfg, out)
         typer.echo(_("wrote {path}").format(path=page))
@@ -241,7 +162,7 @@ def preview(
 
             webbrowser.open(page.resolve().as_uri())
 
-    _run(work)
+    run_command(work)
 
 
 @app.command()
@@ -275,7 +196,7 @@ def approve(
             )
         )
 
-    _run(work)
+    run_command(work)
 
 
 @app.command()
@@ -294,7 +215,7 @@ def channels(
 
     def work() -> int:
         adapters = registry.available()
-        cfg = actions.load(config, language=_language_option)
+        cfg = actions.load(config, language=language_option())
         statuses = actions.channel_statuses(cfg, verify=verify)
         output.print_channels(statuses, adapters)
         failed = verify and any(
@@ -302,7 +223,7 @@ def channels(
         )
         return int(ExitCode.CHANNEL_FAILED if failed else ExitCode.OK)
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(run_command(work))
 
 
 @app.command()
@@ -318,7 +239,7 @@ def history(
     from chanpub import actions, output, settling
 
     def work() -> None:
-        cfg = actions.load(config, language=_language_option)
+        cfg = actions.load(config, language=language_option())
         rows = actions.history(cfg, slug)
         signers = actions.approval_history(cfg, slug)
         if json_output:
@@ -329,7 +250,7 @@ def history(
         for line in settling.open_items(cfg, rows):
             typer.echo(line)
 
-    _run(work)
+    run_command(work)
 
 
 @app.command()
@@ -362,7 +283,7 @@ def resolve(
     def work() -> int:
         if [published is not None, not_published, resend].count(True) != 1:
             raise InputError(_("give one of --published URL, --not-published or --resend"))
-        cfg = actions.load(config, language=_language_option)
+        cfg = actions.load(config, language=language_option())
         if resend:
             return _resend(cfg, slug, channel, yes=yes)
         changed = settling.resolve(
@@ -377,7 +298,7 @@ def resolve(
         typer.echo(_("{slug} on {channel}: recorded").format(slug=slug, channel=channel))
         return int(ExitCode.OK)
 
-    raise typer.Exit(_run_stoppable(work))
+    raise typer.Exit(run_stoppable(work))
 
 
 def _resend(cfg: Any, slug: str, channel: str, *, yes: bool) -> int:
@@ -422,7 +343,7 @@ def init(
         for path in write_starter(directory, **answers):
             typer.echo(_("wrote {path}").format(path=path))
 
-    _run(work)
+    run_command(work)
 
 
 from chanpub import cli_db, cli_worker  # noqa: E402, F401  # `chanpub db`, `chanpub worker`

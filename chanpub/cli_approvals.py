@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chanpub.cli_base import ConfigOption, language_option, run_command
 from chanpub.i18n import _
 
 approvals_app = typer.Typer(
@@ -21,15 +22,6 @@ approvers_app = typer.Typer(
     no_args_is_help=True,
 )
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="channels.yaml to use (else $CHANPUB_CONFIG, then ./channels.yaml).",
-        show_default=False,
-    ),
-]
 OriginOption = Annotated[
     str | None,
     typer.Option(
@@ -42,9 +34,9 @@ OriginOption = Annotated[
 
 
 def _load(config: Path | None) -> Any:
-    from chanpub import actions, cli
+    from chanpub import actions
 
-    return actions.load(config, language=cli._language_option)
+    return actions.load(config, language=language_option())
 
 
 @approvals_app.command("serve")
@@ -61,7 +53,6 @@ def serve(
 
     Example: [bold]chanpub approvals serve releases/ --origin https://setuju.kominfo.example.go.id[/]
     """
-    from chanpub.cli import _run
 
     def work() -> None:
         import uvicorn
@@ -76,7 +67,7 @@ def serve(
         typer.echo(_("Approval page: {origin}/ (Ctrl-C stops it)").format(origin=pages.origin))
         uvicorn.run(create_app(cfg, pages=pages), host=host, port=port, log_level="warning")
 
-    _run(work)
+    run_command(work)
 
 
 @approvers_app.command("enroll")
@@ -89,7 +80,6 @@ def enroll(
 
     Example: [bold]chanpub approvers enroll "Kepala Dinas Kominfo"[/]
     """
-    from chanpub.cli import _run
 
     def work() -> None:
         from chanpub.approvals.admin import enrollment_link, origin_for
@@ -102,7 +92,7 @@ def enroll(
             err=True,
         )
 
-    _run(work)
+    run_command(work)
 
 
 @approvers_app.command("list")
@@ -111,7 +101,6 @@ def list_keys(config: ConfigOption = None) -> None:
 
     Example: [bold]chanpub approvers list[/]
     """
-    from chanpub.cli import _run
 
     def work() -> None:
         from rich.console import Console
@@ -133,7 +122,7 @@ def list_keys(config: ConfigOption = None) -> None:
             table.add_row(row.name, row.kind, row.key_id, row.added, row.last_used, row.revoked)
         Console(width=160).print(table)
 
-    _run(work)
+    run_command(work)
 
 
 @approvers_app.command("revoke")
@@ -148,7 +137,6 @@ def revoke(
 
     Example: [bold]chanpub approvers revoke "Kepala Dinas Kominfo" passkey:1a2b3c4d5e6f[/]
     """
-    from chanpub.cli import _run
 
     def work() -> None:
         from chanpub.approvals.admin import revoke as revoke_keys
@@ -156,7 +144,7 @@ def revoke(
         for revoked in revoke_keys(_load(config), name, key_id):
             typer.echo(_("{name}: {key} revoked").format(name=name, key=revoked))
 
-    _run(work)
+    run_command(work)
 
 
 def print_page_log(config: Any, slug: str | None) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from chanpub.cli import ConfigOption, _run, app
+from chanpub.cli_base import ConfigOption, app, run_command
 from chanpub.i18n import _
 
 db_app = typer.Typer(
@@ -36,7 +36,7 @@ def upgrade(config: ConfigOption = None) -> None:
             typer.echo(line)
         return 0
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(run_command(work))
 
 
 @db_app.command("import")
@@ -60,4 +60,4 @@ def import_ledger(
                 typer.echo(_("{table}: {count} rows copied").format(table=table, count=count))
         return 0
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(run_command(work))

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from chanpub import cli
-from chanpub.cli import ConfigOption, _run, app
+from chanpub.cli_base import ConfigOption, app, language_option, run_command
 from chanpub.i18n import _
 
 
@@ -42,7 +41,7 @@ def worker(
 
     def work() -> int:
         output.quiet_library_logs()
-        cfg = actions.load(config, language=cli._language_option)
+        cfg = actions.load(config, language=language_option())
         ledger = Ledger(database.database_url(cfg))
         try:
             queue.install_schema(ledger)
@@ -53,4 +52,4 @@ def worker(
             actions.close_http()
         return 0
 
-    raise typer.Exit(_run(work))
+    raise typer.Exit(run_command(work))

@@ -54,3 +54,40 @@ def test_the_layers_never_import_upwards() -> None:
     command = [str(lint) if lint.exists() else "lint-imports", "--no-cache"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=PACKAGE.parent)
     assert result.returncode == 0, result.stdout[-3000:]
+
+
+def import_cycles() -> list[list[str]]:
+    """Groups of chanpub modules that import each other, directly or round about (imports
+    made only for type checking left out: they never run)."""
+    import grimp  # import-linter's graph of the package
+
+    graph = grimp.build_graph("chanpub", exclude_type_checking_imports=True)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            group = []
+            while group[-1:] != [module]:
+                group.append(stack.pop())
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_round_about() -> None:
+    assert import_cycles() == []

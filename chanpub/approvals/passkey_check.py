@@ -17,11 +17,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from chanpub.approvals.passkeys import LEDGER_FILE, Credential, PasskeyStore
-from chanpub.approvals.record import Approval, Approvers, Signer
+from chanpub.approvals.record import Approval, Approvers, Checked, Signer
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
-    from chanpub.approvals.verify import Checked
     from chanpub.release import Release
 
 HASH_BYTES = 32
@@ -139,8 +138,6 @@ def _check(
     record: Approval, approvers: Approvers, current: str, release: Release, store: PasskeyStore
 ) -> Checked:
     """One record: every refusal names which check failed."""
-    from chanpub.approvals.verify import Checked
-
     assertion = Assertion.from_proof(record.proof)
     credential = store.credential(assertion.credential_id)
     if credential is None:
@@ -172,8 +169,6 @@ def _check(
 
 
 def _refused(record: Approval, release: Release, message: Any) -> Checked:
-    from chanpub.approvals.verify import Checked
-
     return Checked(None, message().format(path=release.path, by=record.by))
 
 

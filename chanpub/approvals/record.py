@@ -276,3 +276,11 @@ def approvals_yaml(records: Sequence[Approval], newline: str) -> str:
             else:
                 lines.append(f"{lead}{key}: {json.dumps(value, ensure_ascii=False)}")
     return newline.join(lines)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One record checked by its kind's verifier: the signer, or why it does not count."""
+
+    signer: Signer | None
+    problem: str | None = None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chanpub.approvals.record import Approval, Approvers, Signer, read_approvals
+from chanpub.approvals.record import Approval, Approvers, Checked, Signer, read_approvals
 from chanpub.i18n import _
 from chanpub.release import Release
 
@@ -24,14 +24,6 @@ class Verdict:
     def problem(self) -> str | None:
         """All problems, one per line, or None when the approval holds."""
         return "\n".join(self.problems) or None
-
-
-@dataclass(frozen=True)
-class Checked:
-    """One record checked by its kind's verifier: the signer, or why it does not count."""
-
-    signer: Signer | None
-    problem: str | None = None
 
 
 # One verifier per kind: (records of that kind, approvers, current content hash, release)

@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from chanpub.errors import ReleaseError
 from chanpub.i18n import _
-from chanpub.render.media import MAX_SOURCE_PIXELS, MediaSpec, byte_label, unreadable
+from chanpub.render.pictures import MAX_SOURCE_PIXELS, byte_label, unreadable
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from PIL.Image import Image
+
+    from chanpub.render.media import MediaSpec
 
 QUALITIES = (90, 85, 80, 75, 70, 60, 50)  # JPEG/WebP quality, best first
 SHRINK = 0.85  # when even the lowest quality is too big: scale by this and try again

@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from chanpub.errors import ReleaseError
 from chanpub.i18n import _
+from chanpub.render.pictures import MAX_SOURCE_PIXELS, byte_label, unreadable
 
 if TYPE_CHECKING:
     from chanpub.contract import Links
     from chanpub.release import Release
 
 PIPELINE_VERSION = "1"  # part of the cache key: bump when the output for a spec changes
-MAX_SOURCE_PIXELS = 80_000_000  # larger pictures are refused rather than risking memory
 MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 SUFFIX = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
 
@@ -123,11 +123,6 @@ def aspect_label(width: int, height: int) -> str:
     return f"{a}:{b}" if a <= 32 and b <= 32 else f"{width / height:.2f}:1"
 
 
-def byte_label(size: int) -> str:
-    """412 KB, 2.4 MB (decimal units, as the platforms state their limits)."""
-    return f"{round(size / 1000)} KB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
-
-
 # --- checks before anything is sent --------------------------------------------------------
 
 
@@ -163,15 +158,6 @@ def _header_problem(path: str, size: int, mtime_ns: int) -> str | None:
     if width < 1 or height < 1 or width * height > MAX_SOURCE_PIXELS:
         return f"{width}x{height} pixels"
     return None
-
-
-def unreadable(path: Path, reason: str) -> ReleaseError:
-    return ReleaseError(
-        _(
-            "{path}: image: {name} is not a picture that can be read ({reason}): save it "
-            "again as JPEG or PNG"
-        ).format(path=path.parent, name=path.name, reason=reason)
-    )
 
 
 def check_release_image(release: Release) -> None:

@@ -22,7 +22,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chanpub.channels.telegram.botapi import Refused, count_telegram_html
+from chanpub.channels.telegram.botapi import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    Refused,
+    count_telegram_html,
+)
 from chanpub.contract import Action, Amendment, ItemJournal, Preview, Receipt
 from chanpub.errors import AmbiguousError, ChannelError, PermanentError
 from chanpub.i18n import _
@@ -45,8 +50,6 @@ def amend_messages(
     channel: TelegramChannel, preview: Preview, amendment: Amendment, key: str
 ) -> Receipt:
     """Carry a correction or a retraction to the messages `amendment.previous` names."""
-    from chanpub.channels.telegram.channel import CAPTION_LIMIT, MESSAGE_LIMIT
-
     previous = amendment.previous
     ids = message_ids(previous)
     photo = bool(previous.details.get("photo", preview.release.image is not None))

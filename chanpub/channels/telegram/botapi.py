@@ -21,6 +21,11 @@ from chanpub.i18n import _
 if TYPE_CHECKING:
     import httpx
 
+MESSAGE_LIMIT = (
+    4096  # UTF-16 units after entity parsing (https://core.telegram.org/bots/api#sendmessage)
+)
+CAPTION_LIMIT = 1024  # a photo's caption (https://core.telegram.org/bots/api#sendphoto)
+
 
 def count_utf16(text: str) -> int:
     """UTF-16 code units (Telegram's unit)."""

@@ -33,7 +33,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from chanpub.channels.post_texts import social_parts
-from chanpub.channels.telegram.botapi import BotApi, telegram_length
+from chanpub.channels.telegram.botapi import CAPTION_LIMIT, MESSAGE_LIMIT, BotApi, telegram_length
 from chanpub.channels.thread_posting import post_parts
 from chanpub.contract import (
     Amendment,
@@ -52,8 +52,6 @@ from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 from chanpub.render.shaping import LengthRule
 
-MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
 # sendPhoto: at most 10 MB, width + height at most 10,000, sides in a ratio of at most 20.
 PHOTO_SPEC = MediaSpec("telegram", max_bytes=10_000_000, max_side_sum=10_000, aspect=(1 / 20, 20))
 CHAT_ID = re.compile(r"-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}")

@@ -14,8 +14,7 @@ Corrections and retractions are a follow-up template message (`correction_templa
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -301,16 +300,3 @@ class WhatsappChannel:
         if kind == "correction":
             return self.options.correction_template
         return self.options.retraction_template
-
-
-def pace(rate: Callable[[], float]) -> Iterator[None]:
-    """Yields at most `rate()` times a second (the first at once); the rate may change
-    between yields (a throughput limit halves it)."""
-    due = time.monotonic()
-    while True:
-        wait = due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        interval = 1.0 / rate()
-        due = max(due, time.monotonic() - interval) + interval
-        yield

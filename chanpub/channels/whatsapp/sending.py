@@ -10,7 +10,8 @@ The same loop sends a correction's or retraction's follow-up, journalled under i
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,8 +70,6 @@ class Sender:
 
     def send(self, subscribers: Iterable[Subscriber]) -> None:
         """Message every subscriber whose state allows it, paced at `rate_per_second`."""
-        from chanpub.channels.whatsapp.channel import pace
-
         ticks = pace(lambda: self.rate)
         lost = 0
         sent = 0
@@ -228,3 +227,16 @@ def run_receipt(
     if problems:
         raise PartialFailure("\n".join(problems), receipt=receipt)
     return receipt
+
+
+def pace(rate: Callable[[], float]) -> Iterator[None]:
+    """Yields at most `rate()` times a second (the first at once); the rate may change
+    between yields (a throughput limit halves it)."""
+    due = time.monotonic()
+    while True:
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        interval = 1.0 / rate()
+        due = max(due, time.monotonic() - interval) + interval
+        yield

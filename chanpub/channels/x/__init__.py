@@ -23,7 +23,8 @@ Modules: options.py (XOptions), tokens.py (OAuth 2.0 renewal), api.py (HTTP, err
 reading posts back), channel.py (XChannel), amend.py (corrections and retractions).
 """
 
-from chanpub.channels.x.channel import IMAGE_SPEC, XChannel, status_url
+from chanpub.channels.x.api import status_url
+from chanpub.channels.x.channel import IMAGE_SPEC, XChannel
 from chanpub.channels.x.options import XOptions
 from chanpub.channels.x_text import count_x
 

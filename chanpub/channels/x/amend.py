@@ -19,8 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from chanpub.channels.x.api import comparable, shown_comparable
-from chanpub.channels.x.channel import RULE, status_url
+from chanpub.channels.x.api import RULE, comparable, shown_comparable, status_url
 from chanpub.contract import Action, Amendment, ItemJournal, Preview, Receipt
 from chanpub.errors import DuplicateError, PermanentError
 from chanpub.i18n import _

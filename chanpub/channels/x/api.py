@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from chanpub.channels.x.options import OAUTH1_KEYS, XOptions
 from chanpub.channels.x.tokens import BearerTokens
-from chanpub.channels.x_text import link_texts
+from chanpub.channels.x_text import count_x, link_texts
 from chanpub.contract import ChannelContext, Store
 from chanpub.errors import AuthError, ChannelError, DuplicateError, PermanentError
 from chanpub.i18n import _
+from chanpub.render.shaping import LengthRule
 
 if TYPE_CHECKING:
     import httpx
@@ -31,6 +32,16 @@ if TYPE_CHECKING:
 
 RECENT_POSTS = 100  # the most one page of GET /2/users/:id/tweets returns
 CLOCK_SKEW = timedelta(minutes=2)  # our clock against X's, for time windows
+
+TEXT_LIMIT = (
+    280  # weighted, as twitter-text counts (https://docs.x.com/fundamentals/counting-characters)
+)
+RULE = LengthRule(TEXT_LIMIT, "weighted", count_x)
+
+
+def status_url(post_id: str) -> str:
+    """The public address of a post, without knowing the account's handle."""
+    return f"https://x.com/i/web/status/{post_id}"
 
 
 def reset_wait(headers: Any, now: datetime) -> float | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from chanpub.channels.post_texts import social_parts
 from chanpub.channels.thread_posting import FindPart, post_parts, resolve_parts
-from chanpub.channels.x.api import XApi
+from chanpub.channels.x.api import RULE, TEXT_LIMIT, XApi, status_url
 from chanpub.channels.x.options import XOptions
 from chanpub.channels.x_text import count_x
 from chanpub.contract import (
@@ -26,18 +26,10 @@ from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
-from chanpub.render.shaping import LengthRule
 
-TEXT_LIMIT = 280
 # Images: JPEG, PNG, WebP or GIF up to 5 MB (read as 5,000,000 bytes, the stricter reading).
 IMAGE_SPEC = MediaSpec("x", formats=("JPEG", "PNG", "WEBP"), max_bytes=5_000_000)
 ALT_TEXT_LIMIT = 1000
-RULE = LengthRule(TEXT_LIMIT, "weighted", count_x)
-
-
-def status_url(post_id: str) -> str:
-    """The public address of a post, without knowing the account's handle."""
-    return f"https://x.com/i/web/status/{post_id}"
 
 
 def _utc_now() -> datetime:
