@@ -14,7 +14,7 @@ from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
 from chanpub.contract import Mechanism, Preview
 from chanpub.dispatch import Dispatcher, _quiet
-from chanpub.errors import ChanpubError, ConfigError
+from chanpub.errors import ChanpubError, ConfigError, StateError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, choose_language, set_language
 from chanpub.intake import (
@@ -139,7 +139,10 @@ def _held_ledger(config: Config) -> Iterator[Ledger]:
 def _recall(config: Config) -> FolderScan:
     """What earlier runs made of the folder's files (read before the send lock is taken,
     so that a broken release is still reported first)."""
-    ledger = open_ledger(config, create=False)
+    try:
+        ledger = open_ledger(config, create=False)
+    except StateError:  # unreadable: nothing remembered; the send lock says what is wrong
+        ledger = None
     try:
         return FolderScan.recall(config, ledger)
     finally:
