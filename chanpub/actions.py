@@ -30,7 +30,7 @@ from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import ReleasePlan, check_config, plan_releases, predicted_links
 from chanpub.receipts import earlier_version
 from chanpub.release import Release, now_utc
-from chanpub.scan import FolderScan
+from chanpub.scan import FolderScan, held_results
 
 LEDGER_NAME = "ledger.sqlite3"
 
@@ -81,7 +81,7 @@ def send(
     if scan.clashes(remembered, releases, invalid):  # rare: decide on a full read
         warnings, invalid, remembered = [], [], []
         releases = check_approvals(load_files(files, warnings, invalid), invalid, config.approvers)
-    held = [r.result(config, moment, observer) for r in remembered]
+    held = held_results(remembered, config, moment, observer)
     warnings.extend(w for r in remembered for w in r.warnings)
     if dry_run:
         ledger = open_ledger(config, create=False)
@@ -194,9 +194,10 @@ def _with_invalid(
     if not invalid and not remembered:
         return replace(result, warnings=tuple(warnings))
     held = [ReleaseResult(i.slug, i.title, i.path, (), error=i.error) for i in invalid]
-    order = {path: number for number, (path, _explicit) in enumerate(files)}
+    # By the paths' text: a Path's str is kept, its hash is worked out anew for each.
+    order = {str(path): number for number, (path, _explicit) in enumerate(files)}
     everything = (*result.releases, *held, *remembered)
-    releases = sorted(everything, key=lambda r: order.get(r.path, len(order)))
+    releases = sorted(everything, key=lambda r: order.get(str(r.path), len(order)))
     return replace(result, releases=tuple(releases), warnings=tuple(warnings))
 
 

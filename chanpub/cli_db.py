@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -54,6 +53,8 @@ def import_ledger(
     def work() -> int:
         copied = database.import_sqlite(path, config=actions.load(config))
         if json_output:
+            import json  # not at the top: `chanpub --version` needs no JSON
+
             typer.echo(json.dumps({"copied": copied}))
         else:
             for table, count in copied.items():

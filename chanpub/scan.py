@@ -15,12 +15,14 @@ with coarse timestamps a second edit within the same tick would leave its stat u
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,34 +76,59 @@ def fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-@dataclass(frozen=True)
 class Remembered:
-    """A release file known not to go out now, without reading it."""
+    """A release file known not to go out now, without reading it: its path and the
+    remembered entry (kept as stored, so that a big folder costs no objects per field)."""
 
-    path: Path
-    slug: str
-    title: str
-    signed_off: bool
-    publish_at: datetime | None
-    channels: tuple[str, ...] | None
-    warnings: tuple[str, ...]
+    __slots__ = ("entry", "path")
 
-    def result(self, config: Config, now: datetime, observer: Observer) -> ReleaseResult:
-        """Its skipped outcome on each of its enabled channels, as dispatch reports it."""
-        reason = skip_text(self.signed_off, self.publish_at, now) or ""
-        outcomes = []
-        for channel in config.channels.values():
-            wanted = self.channels is None or channel.name in self.channels
-            if not (channel.enabled and wanted):
-                continue
-            observer(
-                "done",
-                self.slug,
-                channel.name,
-                {"status": Status.SKIPPED, "url": None, "error": reason},
-            )
-            outcomes.append(Outcome(channel.name, channel.type, Status.SKIPPED, error=reason))
-        return ReleaseResult(self.slug, self.title, self.path, tuple(outcomes))
+    def __init__(self, path: Path, entry: list[Any]) -> None:
+        self.path = path
+        self.entry = entry
+
+    @property
+    def slug(self) -> str:
+        return str(self.entry[2])
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.entry[7])
+
+
+def held_results(
+    remembered: Sequence[Remembered], config: Config, now: datetime, observer: Observer
+) -> list[ReleaseResult]:
+    """The skipped outcome of each remembered release on each of its enabled channels,
+    as dispatch reports it. Releases with the same approval, time and channels share one
+    tuple of outcomes (they are frozen), so a big folder costs one result per file."""
+    shared: dict[tuple[Any, ...], tuple[tuple[Outcome, ...], dict[str, Any]]] = {}
+    results = []
+    with paused_gc():
+        for item in remembered:
+            _stat, _picture, slug, title, signed_off, publish_at, channels, _warnings = item.entry
+            key = (signed_off, publish_at, None if channels is None else tuple(channels))
+            known = shared.get(key)
+            if known is None:
+                known = shared[key] = _skipped(config, now, *key)
+            outcomes, event = known
+            for outcome in outcomes:
+                observer("done", slug, outcome.channel, event)
+            results.append(ReleaseResult(slug, title, item.path, outcomes))
+    return results
+
+
+def _skipped(
+    config: Config, now: datetime, signed_off: bool, at: str | None, wanted: Sequence[str] | None
+) -> tuple[tuple[Outcome, ...], dict[str, Any]]:
+    """The skipped outcomes of one kind of remembered release, and the observer's data."""
+    publish_at = datetime.fromisoformat(at) if at else None
+    reason = skip_text(signed_off, publish_at, now) or ""
+    outcomes = tuple(
+        Outcome(channel.name, channel.type, Status.SKIPPED, error=reason)
+        for channel in config.channels.values()
+        if channel.enabled and (wanted is None or channel.name in wanted)
+    )
+    return outcomes, {"status": Status.SKIPPED, "url": None, "error": reason}
 
 
 def _entry(release: Release, stat: Stat, picture: list[Any] | None) -> list[Any]:
@@ -110,19 +137,6 @@ def _entry(release: Release, stat: Stat, picture: list[Any] | None) -> list[Any]
     warnings = list(release.warnings)
     names = [release.slug, release.title, release.is_signed_off, publish_at, channels, warnings]
     return [stat, picture, *names]
-
-
-def _remembered(path: Path, entry: list[Any]) -> Remembered:
-    _stat, _picture, slug, title, signed_off, publish_at, channels, warnings = entry
-    return Remembered(
-        path,
-        slug,
-        title,
-        signed_off,
-        datetime.fromisoformat(publish_at) if publish_at else None,
-        tuple(channels) if channels is not None else None,
-        tuple(warnings),
-    )
 
 
 @dataclass
@@ -143,7 +157,8 @@ class FolderScan:
             return scan
         store = ledger.store(NAMESPACE)
         for key in _folder_keys(ledger):
-            value = store.get(key)
+            with paused_gc():
+                value = store.get(key)
             if isinstance(value, dict) and value.get("fingerprint") == scan.fingerprint:
                 scan.folders[key] = value["files"]
         return scan
@@ -155,26 +170,34 @@ class FolderScan:
         are always read: their errors stop the run."""
         remembered: list[Remembered] = []
         to_read: list[tuple[Path, bool]] = []
-        folder_keys: dict[str, str] = {}
-        for path, explicit in files:
-            if explicit:
+        folders: dict[str, tuple[dict[str, list[Any]], dict[str, list[Any]], str]] = {}
+        later: dict[str, bool] = {}  # publish_at -> still in the future (few distinct ones)
+        with paused_gc():  # thousands of small objects, no cycles: no collections meanwhile
+            for path, explicit in files:
+                if explicit:
+                    to_read.append((path, explicit))
+                    continue
+                # Folder and name from the path's text: Path.parent/.name build new objects.
+                parent, _sep, name = (text := str(path)).rpartition(os.sep)
+                known = folders.get(parent)
+                if known is None:
+                    folder = str(path.parent.resolve())
+                    # rewritten, so that deleted files go
+                    known = folders[parent] = (
+                        self.folders.get(folder, {}),
+                        self.learned.setdefault(folder, {}),
+                        folder,
+                    )
+                entries, learned, folder = known
+                stat = file_stat(text)
+                entry = entries.get(name)
+                if stat is not None and entry is not None and _still(entry, stat, now, later):
+                    remembered.append(Remembered(path, entry))
+                    learned[name] = entry
+                    continue
                 to_read.append((path, explicit))
-                continue
-            # The folder from the path's text: Path.parent builds a new Path every time.
-            parent = os.path.dirname(name := str(path))
-            folder = folder_keys.get(parent)
-            if folder is None:
-                folder = folder_keys[parent] = str(path.parent.resolve())
-                self.learned.setdefault(folder, {})  # rewritten, so deleted files go
-            stat = file_stat(name)
-            entry = self.folders.get(folder, {}).get(path.name)
-            if stat is not None and entry is not None and _still(entry, stat, now):
-                remembered.append(_remembered(path, entry))
-                self.learned.setdefault(folder, {})[path.name] = entry
-                continue
-            to_read.append((path, explicit))
-            if stat is not None:
-                self._read[path] = (folder, stat, clock())
+                if stat is not None:
+                    self._read[path] = (folder, stat, clock())
         return remembered, to_read
 
     def learn(self, plans: Iterable[ReleasePlan]) -> None:
@@ -226,7 +249,7 @@ def _folder_keys(ledger: Ledger) -> list[str]:
     return [str(key) for key in keys] if isinstance(keys, list) else []
 
 
-def _still(entry: list[Any], stat: Stat, now: datetime) -> bool:
+def _still(entry: list[Any], stat: Stat, now: datetime, later: dict[str, bool]) -> bool:
     """Whether a remembered entry still answers for a file with this stat at `now`."""
     if entry[0] != stat:
         return False
@@ -234,5 +257,24 @@ def _still(entry: list[Any], stat: Stat, now: datetime) -> bool:
     if picture is not None and file_stat(picture[0]) != picture[1:]:
         return False
     signed_off, publish_at = entry[4], entry[5]
-    # An approved release whose time has come may go out: it is read in full.
-    return not signed_off or (publish_at is not None and datetime.fromisoformat(publish_at) > now)
+    if not signed_off:
+        return True
+    if publish_at is None:
+        return False  # approved and due: it may go out, so it is read in full
+    future = later.get(publish_at)
+    if future is None:
+        future = later[publish_at] = datetime.fromisoformat(publish_at) > now
+    return future
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection while a big folder's entries are built: they hold no cycles,
+    and the collector would otherwise walk them again and again as they pile up."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -22,7 +22,7 @@ try:
     app()
 except SystemExit:
     pass
-heavy = ["typer.rich_utils", "httpx", "pydantic", "markdown_it", "jinja2", "yaml"]
+heavy = ["typer.rich_utils", "httpx", "pydantic", "markdown_it", "jinja2", "yaml", "json"]
 print(" ".join(name for name in heavy if name in sys.modules) or "none")
 """
 
