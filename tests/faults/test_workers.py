@@ -86,6 +86,7 @@ def test_three_workers_one_killed_mid_batch_reach_everyone_exactly_once(
 ) -> None:
     folder = tmp_path / "humas"
     addresses = _office(folder, relay, RECIPIENTS)
+    _batched(folder, RECIPIENTS)  # the list in one job
     env = {"CHANPUB_DATABASE_URL": postgres_url}
     queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
     assert queued.returncode == 0, queued.stderr
@@ -134,11 +135,13 @@ def test_a_large_list_is_shared_by_three_workers_in_batches_one_killed(
     queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
     assert queued.returncode == 0, queued.stderr
 
+    # The first worker is killed at the RCPT of its 150th recipient (before DATA, so
+    # nobody is in doubt), in the middle of a batch; two more then share the rest.
     first = start(folder, "worker", "--until-empty", **env)
     relay.kill_stage, relay.kill_after, relay.victim = "rcpt", 150, first.pid
-    others = [start(folder, "worker", "--until-empty", **env) for _ in range(2)]
     first.communicate(timeout=120)
     assert first.returncode == -signal.SIGKILL
+    others = [start(folder, "worker", "--until-empty", **env) for _ in range(2)]
     results = [(p.wait(timeout=120), *p.communicate(timeout=10)) for p in others]
 
     assert [code for code, _out, _err in results] == [0, 0], results
