@@ -32,7 +32,6 @@ from smtp_throughput import free_port, server, write_csv
 
 from chanpub.testing import write_release
 
-
 BATCH = 500  # recipients per job (`queue: batch:`); --batch changes it
 
 
