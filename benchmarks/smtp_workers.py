@@ -32,6 +32,8 @@ from smtp_throughput import free_port, server, write_csv
 
 from chanpub.testing import write_release
 
+BATCH = 500  # recipients per job (`queue: batch:`); --batch changes it
+
 
 def office(folder: Path, port: int, releases: int, recipients: int) -> None:
     """channels.yaml (website canonical, one press list) and R approved releases."""
@@ -57,6 +59,7 @@ def office(folder: Path, port: int, releases: int, recipients: int) -> None:
     config = {
         "organisation": "Diskominfo Kota Contoh",
         "database": "${CHANPUB_DATABASE_URL}",
+        "queue": {"batch": BATCH},
         "channels": channels,
     }
     (folder / "channels.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
@@ -101,7 +104,9 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=8)
     parser.add_argument("--recipients", type=int, default=500)
     parser.add_argument("--database", help="a postgresql:// URL of a server to use")
+    parser.add_argument("--batch", type=int, default=BATCH, help="recipients per job")
     options = parser.parse_args()
+    globals()["BATCH"] = options.batch
     port = free_port()
     smtpd = server(port)
     postgres = None

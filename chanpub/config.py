@@ -39,8 +39,9 @@ CONFIG_NAME = "channels.yaml"
 TOP_LEVEL = (
     "organisation", "language", "state_dir", "channels", "approvers", "require_approvals",
     "approvals",
-    "database",
+    "database", "queue",
 )  # fmt: skip
+BATCH = 500  # recipients per queued job (`queue: batch:`)
 COMMON_KEYS = ("type", "enabled", "canonical")
 
 
@@ -90,6 +91,7 @@ class Config:
     secret_values: tuple[str, ...] = field(default=(), repr=False)
     approvers: Approvers | None = None  # None: approvals are not signed
     database: str | None = field(default=None, repr=False)  # postgresql:// URL; None: SQLite
+    batch: int = BATCH  # with `database:`, recipients per queued job (`queue: batch:`)
 
     @property
     def base_dir(self) -> Path:
@@ -198,6 +200,7 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     approvers = load_approvers(data, path, problems, state_dir)
     masked: list[str] = []
     database = _database(data.get("database"), path, environment, problems, masked)
+    batch = _batch(data.get("queue"), path, problems)
     channels_data = data.get("channels") or {}
     if not isinstance(channels_data, dict):
         problems.append(
@@ -234,7 +237,28 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         secret_values=tuple(masked),
         approvers=approvers,
         database=database,
+        batch=batch,
     )
+
+
+def _batch(value: Any, path: Path, problems: list[str]) -> int:
+    """`queue: {batch: N}`: how many recipients of one delivery one queued job sends."""
+    if value is None:
+        return BATCH
+    size = value.get("batch", BATCH) if isinstance(value, dict) else None
+    if not isinstance(value, dict) or set(value) - {"batch"} or not _positive(size):
+        problems.append(
+            _(
+                "{path}: queue: write 'queue: {{batch: 500}}', the number of recipients one "
+                "queued job sends (a whole number above 0)"
+            ).format(path=path)
+        )
+        return BATCH
+    return int(value.get("batch", BATCH))
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _database(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chanpub.batches import BATCHED, PartLedger, clear_parts, parts_for
 from chanpub.config import Config
 from chanpub.context import Observer, context_factory
 from chanpub.dispatch import Dispatcher, _quiet
@@ -31,8 +32,15 @@ from chanpub.i18n import _
 from chanpub.intake import load_releases
 from chanpub.ledger import Ledger
 from chanpub.outcomes import Outcome, ReleaseResult, RunResult
-from chanpub.plan import ChannelPlan, ReleasePlan, delivery_key, plan_releases, release_source
-from chanpub.release import now_utc
+from chanpub.plan import (
+    ChannelPlan,
+    ReleasePlan,
+    delivery_key,
+    plan_releases,
+    predicted_links,
+    release_source,
+)
+from chanpub.release import Release, now_utc
 from chanpub.status import Status
 
 if TYPE_CHECKING:
@@ -62,31 +70,54 @@ class Work:
 _work: Work | None = None  # set by `send` and `worker` before they run jobs
 
 
-def deliver(release: str, content_hash: str, channel: str, update: bool = False) -> None:
-    """The task: one delivery, then queue the deliveries that waited for it."""
+def deliver(
+    release: str,
+    content_hash: str,
+    channel: str,
+    update: bool = False,
+    part: int = 0,
+    parts: int = 1,
+) -> None:
+    """The task: one delivery (or one part of its recipients, see chanpub.batches), then,
+    once the delivery is finished, queue the deliveries that waited for it."""
     work = _work
     assert work is not None, "chanpub.queue.run_jobs sets the work first"
     try:
-        plan = _plan(work, Path(release), content_hash, update)
-        if plan is None:  # the file changed since it was queued: the next send queues it
+        found = _release(Path(release), content_hash)
+        if found is None:  # the file changed since it was queued: the next send queues it
             return
-        dispatcher = Dispatcher(work.config, work.ledger, update=update, observer=work.observer)
+        ledger = work.ledger
+        if parts > 1:
+            ledger = PartLedger(ledger, delivery_key(found[0], channel), part, parts)
+        plan = _plan(work, ledger, found, update)
+        if plan is None:
+            return
+        dispatcher = Dispatcher(work.config, ledger, update=update, observer=work.observer)
         outcome = dispatcher.deliver_one(plan, channel)
-        work.outcomes[(plan.release.slug, content_hash, channel)] = outcome
-        enqueue(work.ledger, [plan], update, after=channel)
+        if isinstance(ledger, PartLedger):
+            if not ledger.finished:
+                return  # other parts still run: the last one queues what waits for it
+        else:  # a part's outcome is not the delivery's: `send` reads that from the ledger
+            work.outcomes[(plan.release.slug, content_hash, channel)] = outcome
+        enqueue(work.ledger, [plan], update, after=channel, batch=work.config.batch)
     except ChanpubError as error:  # e.g. the database went away: said once, by chanpub
         work.errors.append(error)
         work.observer("error", Path(release).stem, channel, {"error": error.message})
         raise
 
 
-def _plan(work: Work, path: Path, content_hash: str, update: bool) -> ReleasePlan | None:
-    """The release at `path` planned again here, when it is still the queued version."""
-    releases = [r for r in load_releases([path]) if r[0].content_sha256 == content_hash]
-    if not releases:
-        return None
-    make_context = context_factory(work.config, work.ledger, work.observer)
-    plans = plan_releases(releases, work.config, now_utc(), make_context, [], work.ledger, update)
+def _release(path: Path, content_hash: str) -> tuple[Release, bool] | None:
+    """The release at `path`, when it is still the queued version."""
+    found = [r for r in load_releases([path]) if r[0].content_sha256 == content_hash]
+    return found[0] if found else None
+
+
+def _plan(
+    work: Work, ledger: Ledger, release: tuple[Release, bool], update: bool
+) -> ReleasePlan | None:
+    """The release planned again here, with `ledger` (a part's view, for a batch)."""
+    make_context = context_factory(work.config, ledger, work.observer)
+    plans = plan_releases([release], work.config, now_utc(), make_context, [], ledger, update)
     return plans[0] if plans and plans[0].skip_reason is None else None
 
 
@@ -109,23 +140,36 @@ def next_channels(plan: ReleasePlan, after: str | None) -> list[ChannelPlan]:
 
 
 def enqueue(
-    ledger: Ledger, plans: Sequence[ReleasePlan], update: bool, after: str | None = None
+    ledger: Ledger,
+    plans: Sequence[ReleasePlan],
+    update: bool,
+    after: str | None = None,
+    batch: int | None = None,
 ) -> int:
     """Queue the deliveries due now (or after the channel `after`), in one transaction
-    of the ledger's connection; returns how many jobs were queued."""
+    of the ledger's connection; a list of more than `batch` recipients as several jobs
+    (chanpub.batches). Returns how many jobs were queued."""
     from procrastinate import exceptions
 
     app = _defer_app()
     queued = 0
+    # Counted before the transaction: a preview may read the ledger, which it holds.
+    due = [
+        (plan, channel, _parts(ledger, plan, channel, batch))
+        for plan in plans
+        if plan.skip_reason is None
+        for channel in next_channels(plan, after)
+    ]
     with ledger.connection() as db:
-        for plan in plans:
-            if plan.skip_reason is not None:
-                continue
+        for plan, channel, parts in due:
             release = plan.release
-            for channel in next_channels(plan, after):
-                key = delivery_key(release, channel.name)
+            key = delivery_key(release, channel.name)
+            if parts > 1:
+                clear_parts(db, key)
+            for part in range(parts):
+                lock = f"{key}:{part}/{parts}" if parts > 1 else key
                 job = app.configure_task(
-                    TASK, queue=QUEUE, lock=key, queueing_lock=key, connection=db
+                    TASK, queue=QUEUE, lock=lock, queueing_lock=lock, connection=db
                 )
                 try:
                     with db.transaction():  # a savepoint: a duplicate leaves the rest
@@ -134,11 +178,22 @@ def enqueue(
                             content_hash=release.content_sha256,
                             channel=channel.name,
                             update=update,
+                            **({"part": part, "parts": parts} if parts > 1 else {}),
                         )
                     queued += 1
                 except exceptions.AlreadyEnqueued:
                     pass  # waiting in the queue already: once is enough
     return queued
+
+
+def _parts(ledger: Ledger, plan: ReleasePlan, channel: ChannelPlan, batch: int | None) -> int:
+    """How many jobs share this delivery's recipients (1 for other channels)."""
+    adapter = channel.adapter
+    if batch is None or adapter is None or channel.config.type not in BATCHED:
+        return 1
+    if not adapter.capabilities.recipients:
+        return 1
+    return parts_for(adapter.preview(plan.release, predicted_links(plan, ledger)).recipients, batch)
 
 
 def _defer_app() -> App:
@@ -254,7 +309,7 @@ def send_queued(
     """`send` with `database:`: queue the due deliveries, then (unless `enqueue_only`)
     work the queue until no job is left, and report what the run's deliveries came to."""
     install_schema(work.ledger)
-    enqueue(work.ledger, plans, update)
+    enqueue(work.ledger, plans, update, batch=work.config.batch)
     if not enqueue_only:
         run_jobs(work, concurrency=concurrency, until_empty=True, signals=False)
         if work.errors:

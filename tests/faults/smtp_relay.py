@@ -32,6 +32,7 @@ class Relay:
     received: list[tuple[str, str]] = field(default_factory=list)  # (recipient, subject)
     held: threading.Event = field(default_factory=threading.Event)
     port: int = 0
+    refuse: frozenset[str] = frozenset()  # addresses refused for good (550) at RCPT
 
     def _maybe_kill(self, stage: str, address: str) -> None:
         if self.victim is None or stage != self.kill_stage:
@@ -51,6 +52,8 @@ class Relay:
         rcpt_options: list[str],
     ) -> str:
         self._maybe_kill("rcpt", address)
+        if address.lower() in self.refuse:
+            return "550 5.1.1 No such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -86,6 +86,7 @@ def test_three_workers_one_killed_mid_batch_reach_everyone_exactly_once(
 ) -> None:
     folder = tmp_path / "humas"
     addresses = _office(folder, relay, RECIPIENTS)
+    _batched(folder, RECIPIENTS)  # the list in one job
     env = {"CHANPUB_DATABASE_URL": postgres_url}
     queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
     assert queued.returncode == 0, queued.stderr
@@ -105,3 +106,74 @@ def test_three_workers_one_killed_mid_batch_reach_everyone_exactly_once(
     counts = {a: relay.count(a, TITLE) for a in addresses}
     assert {a for a, n in counts.items() if n != 1} == set(), "each got it exactly once"
     assert _statuses(postgres_url) == {"website": "published", "press": "published"}
+
+
+def _batched(folder: Path, size: int) -> None:
+    """Split each recipients delivery into jobs of `size` recipients (`queue: batch:`)."""
+    config = folder / "channels.yaml"
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["queue"] = {"batch": size}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+def _press_row(url: str) -> dict[str, object]:
+    with psycopg.connect(url) as db:
+        row = db.execute(
+            "SELECT status, error, details, finished_at FROM deliveries WHERE channel = 'press'"
+        ).fetchone()
+    assert row is not None
+    return {"status": row[0], "error": row[1], "details": json.loads(row[2]), "at": row[3]}
+
+
+def test_a_large_list_is_shared_by_three_workers_in_batches_one_killed(
+    tmp_path: Path, relay: Relay, postgres_url: str
+) -> None:
+    folder = tmp_path / "humas"
+    addresses = _office(folder, relay, RECIPIENTS)
+    _batched(folder, 400)  # 2000 recipients: 5 batch jobs
+    env = {"CHANPUB_DATABASE_URL": postgres_url}
+    queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
+    assert queued.returncode == 0, queued.stderr
+
+    # The first worker is killed at the RCPT of its 150th recipient (before DATA, so
+    # nobody is in doubt), in the middle of a batch; two more then share the rest.
+    first = start(folder, "worker", "--until-empty", **env)
+    relay.kill_stage, relay.kill_after, relay.victim = "rcpt", 150, first.pid
+    first.communicate(timeout=120)
+    assert first.returncode == -signal.SIGKILL
+    others = [start(folder, "worker", "--until-empty", **env) for _ in range(2)]
+    results = [(p.wait(timeout=120), *p.communicate(timeout=10)) for p in others]
+
+    assert [code for code, _out, _err in results] == [0, 0], results
+    counts = {a: relay.count(a, TITLE) for a in addresses}
+    assert {a for a, n in counts.items() if n != 1} == set(), "each got it exactly once"
+    row = _press_row(postgres_url)
+    assert row["status"] == "published" and row["at"]
+    assert row["details"]["sent"] == RECIPIENTS  # type: ignore[index]
+    assert row["details"]["batches"] == 5  # type: ignore[index]
+    with psycopg.connect(postgres_url) as db:
+        done = db.execute("SELECT count(*) FROM store WHERE namespace = 'batches'").fetchone()
+    assert done == (5,), "each batch ended once"
+
+
+def test_a_batch_with_refused_addresses_leaves_the_delivery_failed_and_listed(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    refused = {f"wartawan{n:02}@media.example" for n in (3, 77, 141)}
+    with running(Relay(refuse=frozenset(refused))) as relay:
+        folder = tmp_path / "humas"
+        addresses = _office(folder, relay, 150)
+        _batched(folder, 50)
+        env = {"CHANPUB_DATABASE_URL": postgres_url}
+
+        run = chanpub(folder, "send", "releases/", "--json", **env)
+
+        assert run.returncode == 1, run.stderr
+        channels = json.loads(run.stdout)["releases"][0]["channels"]
+        assert {c["channel"]: c["status"] for c in channels}["press"] == "failed"
+        assert all(relay.count(a, TITLE) == (0 if a in refused else 1) for a in addresses)
+    row = _press_row(postgres_url)
+    assert row["status"] == "failed"
+    assert (row["details"]["sent"], row["details"]["failed"]) == (147, 3)  # type: ignore[index]
+    history = chanpub(folder, "history", **env)
+    assert all(address in history.stdout for address in refused), history.stdout
