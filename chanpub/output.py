@@ -184,7 +184,6 @@ class LiveView:
         self._rows: dict[tuple[str, str], str] = {}
         self._totals: dict[tuple[str, str], int] = {}  # recipients per e-mail delivery
         self._lock = threading.Lock()
-        self._live: Any = None
 
     def observe(self, event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
         """Dispatch's observer: record the new state and redraw."""
@@ -210,8 +209,11 @@ class LiveView:
             if event == "publishing" and data.get("total"):
                 self._totals[(slug, channel)] = int(data["total"])
             self._rows[(slug, channel)] = state
-            if self._live is not None:
-                self._live.update(self._table())
+
+    def __rich__(self) -> Any:
+        """The table as it stands: rich asks at its refresh rate, not at every event."""
+        with self._lock:
+            return self._table()
 
     def _table(self) -> Any:
         from rich.table import Table
@@ -229,14 +231,8 @@ class LiveView:
         """Show the table while the block runs."""
         from rich.live import Live
 
-        with Live(
-            self._table(), console=stdout_console(), refresh_per_second=8, transient=True
-        ) as live:
-            self._live = live
-            try:
-                yield self
-            finally:
-                self._live = None
+        with Live(self, console=stdout_console(), refresh_per_second=8, transient=True):
+            yield self
 
 
 def print_check(release: Release, checks: list[ChannelCheck]) -> None:
