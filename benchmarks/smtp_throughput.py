@@ -183,6 +183,10 @@ def counting_ledger(path: Path) -> Any:
                 yield db
             COMMITS.append(1)
 
+        def _commit(self, statement: str, values: Any) -> None:  # one-statement writes
+            super()._commit(statement, values)
+            COMMITS.append(1)
+
     COMMITS.clear()
     return Counting(path)
 

@@ -42,34 +42,36 @@ class LedgerJournal:
         self.only = only
 
     def status(self, item: str) -> Status | None:
-        """'in_progress', 'sent', 'failed', 'deferred', 'unknown', 'resend' or None."""
-        status = self.ledger.item_status(self.key, item)
+        """'in_progress', 'sent', 'failed', 'deferred', 'unknown', 'resend' or None (from
+        the ledger's copy of this delivery's states: one read per delivery, not per item)."""
+        status = self.ledger.known_item_status(self.key, item)
         if self.only is not None and status != self.only:
             return HIDDEN
         return status
 
+    def _set(
+        self, item: str, status: Status, remote_id: str | None = None, error: str | None = None
+    ) -> None:
+        self.ledger.set_item(self.key, item, status, remote_id, error)
+
     def begin(self, item: str) -> None:
         """Mark the item in progress: from here until its outcome is recorded, a stopped
         run leaves it unknown."""
-        self.ledger.set_item(self.key, item, Status.IN_PROGRESS)
+        self._set(item, Status.IN_PROGRESS)
 
     def sent(self, item: str, remote_id: str = "") -> None:
         """Record the item as delivered."""
-        self.ledger.set_item(self.key, item, Status.SENT, remote_id)
+        self._set(item, Status.SENT, remote_id)
 
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred to the next run when not permanent."""
-        self.ledger.set_item(
-            self.key,
-            item,
-            Status.FAILED if permanent else Status.DEFERRED,
-            error=self.redact(error),
-        )
+        status = Status.FAILED if permanent else Status.DEFERRED
+        self._set(item, status, error=self.redact(error))
 
     def unknown(self, item: str, reason: str) -> None:
         """Record that nobody knows whether the item arrived: no run sends it again by
         itself; a person settles it with `chanpub resolve`."""
-        self.ledger.set_item(self.key, item, Status.UNKNOWN, error=self.redact(reason))
+        self._set(item, Status.UNKNOWN, error=self.redact(reason))
 
     def remote_id(self, item: str) -> str | None:
         """The remote id recorded when the item was sent."""

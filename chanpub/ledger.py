@@ -89,6 +89,11 @@ ADDED_COLUMNS = {
     "source": "TEXT",  # the release file a delivery was made from (resolved path)
 }
 
+SET_ITEM = """INSERT INTO items (delivery_key, item, status, remote_id, error, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (delivery_key, item) DO UPDATE SET status=excluded.status,
+        remote_id=excluded.remote_id, error=excluded.error, updated_at=excluded.updated_at"""
+
 UNSETTLED = (Status.IN_PROGRESS, Status.UNKNOWN)  # items a person must settle (`chanpub resolve`)
 
 
@@ -151,6 +156,7 @@ class Ledger:
                 ).format(path=path, reason=error)
             ) from None
         self._lock = threading.Lock()
+        self._item_states: dict[str, dict[str, Status]] = {}  # see known_item_status
 
     def close(self) -> None:
         """Close the database."""
@@ -389,16 +395,39 @@ class Ledger:
         remote_id: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Record one item's state, committed at once."""
-        with self._write() as db:
-            db.execute(
-                """INSERT INTO items (delivery_key, item, status, remote_id, error, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (delivery_key, item) DO UPDATE SET status=excluded.status,
-                       remote_id=excluded.remote_id, error=excluded.error,
-                       updated_at=excluded.updated_at""",
-                (key, item, status, remote_id, error, _now()),
-            )
+        """Record one item's state, committed at once: one statement in autocommit mode is
+        its own transaction, so an e-mail recipient's mark costs one statement, not three."""
+        self._commit(SET_ITEM, (key, item, status, remote_id, error, _now()))
+        states = self._item_states.get(key)
+        if states is not None:  # after the commit: what the file says now
+            states[item] = Status(status)
+
+    def _commit(self, statement: str, values: Sequence[object]) -> None:
+        """Run one write statement as its own committed transaction."""
+        with self._lock:
+            try:
+                self._db.execute(statement, values)
+            except sqlite3.Error as error:
+                raise StateError(
+                    _(
+                        "cannot write the ledger {path}: {reason}: check free disk space and "
+                        "permissions"
+                    ).format(path=self.path, reason=error)
+                ) from None
+
+    def known_item_status(self, key: str, item: str) -> Status | None:
+        """`item_status` from a copy of the delivery's states, read once and kept up to date
+        by this ledger's item writes (a journal asks once per recipient: one read per
+        delivery instead). Only one run sends at a time (the send lock); `resolve` runs
+        under that lock too, and a webhook only moves items that were sent already."""
+        states = self._item_states.get(key)
+        if states is None:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT item, status FROM items WHERE delivery_key=?", (key,)
+                ).fetchall()
+            states = self._item_states.setdefault(key, {str(i): Status(s) for i, s in rows})
+        return states.get(item)
 
     def item_counts(self, key: str) -> dict[str, int]:
         """How many items of a delivery are in each state."""
@@ -446,6 +475,7 @@ class Ledger:
             "resend": (Status.RESEND, _("marked to be sent again by a person")),
         }[verdict]
         marks = ", ".join("?" * len(states))
+        self._item_states.clear()  # many items change at once: read them again when asked
         with self._write() as db:
             cursor = db.execute(
                 f"UPDATE items SET status=?, error=?, updated_at=? WHERE status IN ({marks}) "

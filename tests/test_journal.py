@@ -1,0 +1,79 @@
+"""The ledger's item journal on the e-mail hot path: one read of a delivery's states, one
+committed statement per recorded state, each visible to another connection at once."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from chanpub.journal import HIDDEN
+from chanpub.ledger import Ledger
+from chanpub.status import Status
+
+
+def traced(ledger: Ledger) -> list[str]:
+    """Every SQL statement the ledger's connection runs from now on."""
+    statements: list[str] = []
+    ledger._db.set_trace_callback(statements.append)
+    return statements
+
+
+def test_a_delivery_reads_its_recipients_states_once(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    earlier = ledger.journal("key")
+    earlier.sent("a@x", "<a@x>")
+    earlier.begin("b@x")
+    ledger.journal("other").sent("c@x")
+    statements = traced(ledger)
+
+    journal = ledger.journal("key")
+    states = [journal.status(f"{n}@x") for n in range(200)]
+    states += [journal.status("a@x"), journal.status("b@x"), journal.status("c@x")]
+
+    assert states[-3:] == [Status.SENT, Status.IN_PROGRESS, None]
+    assert set(states[:200]) == {None}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    journal.begin("d@x")
+    journal.failed("a@x", "550 gone")
+    assert (journal.status("d@x"), journal.status("a@x")) == (Status.IN_PROGRESS, Status.FAILED)
+
+
+def test_a_restricted_journal_still_hides_the_other_states(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    ledger.journal("key").unknown("a@x", "lost reply")
+    ledger.journal("key").sent("b@x")
+    with sqlite3.connect(tmp_path / "l.sqlite3") as other:
+        other.execute("UPDATE items SET status='resend' WHERE item='a@x'")
+
+    resend = ledger.journal("key", only=Status.RESEND)
+
+    assert (resend.status("a@x"), resend.status("b@x")) == (Status.RESEND, HIDDEN)
+    resend.sent("a@x", "<a@x>")
+    assert resend.status("a@x") == HIDDEN  # sent now, so no longer one to resend
+
+
+def test_each_recorded_state_is_one_statement_committed_at_once(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    journal = ledger.journal("key")
+    statements = traced(ledger)
+    other = sqlite3.connect(tmp_path / "l.sqlite3")
+
+    journal.begin("a@x")
+    seen = other.execute("SELECT status FROM items WHERE item='a@x'").fetchall()
+    journal.sent("a@x", "<a@x>")
+    then = other.execute("SELECT status, remote_id FROM items WHERE item='a@x'").fetchall()
+
+    assert seen == [("in_progress",)] and then == [("sent", "<a@x>")]
+    assert len(statements) == 2, statements  # no BEGIN / COMMIT around each
+    other.close()
+
+
+def test_two_journals_of_one_delivery_see_each_others_writes(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    first, second = ledger.journal("key"), ledger.journal("key")
+    assert first.status("a@x") is None  # the states are read here
+
+    second.sent("a@x", "<a@x>")
+    ledger.resolve_items("s", "press", "published", key="key")  # a person's verdict, elsewhere
+
+    assert first.status("a@x") == Status.SENT
