@@ -8,7 +8,8 @@
    validation, message building, smtp transport) with 1 and 4 connections, with an
    in-memory journal and with the SQLite ledger journal (one committed row per state: the
    in-progress mark just before the end of DATA, then the outcome; the count is printed).
-   Targets: >= 0.8 of the baseline on one connection, above it with four.
+   Targets, with the ledger recording every recipient, against the ready-bytes loop (the
+   wire alone): >= 0.6 of it on one connection, >= 0.8 of it on four.
 2. Peak memory (VmHWM of a fresh process) while streaming a CSV of M recipients
    through the channel's recipient stream and message building. Target: < 150 MB.
 """
@@ -183,10 +184,6 @@ def counting_ledger(path: Path) -> Any:
                 yield db
             COMMITS.append(1)
 
-        def _commit(self, statement: str, values: Any) -> None:  # one-statement writes
-            super()._commit(statement, values)
-            COMMITS.append(1)
-
     COMMITS.clear()
     return Counting(path)
 
@@ -277,11 +274,13 @@ def throughput(folder: Path, release: Any, messages: int, skip_ledger: bool) -> 
             f"  committed ledger writes per recipient: {len(COMMITS) / messages:.2f} "
             "(the in-progress mark just before the end of DATA, then the outcome)"
         )
-    one = results["chanpub, 1 connection(s), memory"] / limit
-    four = results["chanpub, 4 connection(s), memory"] / limit
+    kind = "memory" if skip_ledger else "ledger"
+    one = results[f"chanpub, 1 connection(s), {kind}"] / raw
+    four = results[f"chanpub, 4 connection(s), {kind}"] / raw
     print(
-        f"targets: 1 connection >= 0.80: {one:.2f} {'ok' if one >= 0.8 else 'MISSED'}; "
-        f"4 connections > 1: {four:.2f} {'ok' if four > 1 else 'MISSED'}"
+        f"targets ({kind}, against the ready-bytes loop): "
+        f"1 connection >= 0.60: {one:.2f} {'ok' if one >= 0.6 else 'MISSED'}; "
+        f"4 connections >= 0.80: {four:.2f} {'ok' if four >= 0.8 else 'MISSED'}"
     )
 
 

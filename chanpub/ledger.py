@@ -395,25 +395,12 @@ class Ledger:
         remote_id: str | None = None,
         error: str | None = None,
     ) -> None:
-        """Record one item's state, committed at once: one statement in autocommit mode is
-        its own transaction, so an e-mail recipient's mark costs one statement, not three."""
-        self._commit(SET_ITEM, (key, item, status, remote_id, error, _now()))
+        """Record one item's state, committed at once."""
+        with self._write() as db:
+            db.execute(SET_ITEM, (key, item, status, remote_id, error, _now()))
         states = self._item_states.get(key)
         if states is not None:  # after the commit: what the file says now
             states[item] = Status(status)
-
-    def _commit(self, statement: str, values: Sequence[object]) -> None:
-        """Run one write statement as its own committed transaction."""
-        with self._lock:
-            try:
-                self._db.execute(statement, values)
-            except sqlite3.Error as error:
-                raise StateError(
-                    _(
-                        "cannot write the ledger {path}: {reason}: check free disk space and "
-                        "permissions"
-                    ).format(path=self.path, reason=error)
-                ) from None
 
     def known_item_status(self, key: str, item: str) -> Status | None:
         """`item_status` from a copy of the delivery's states, read once and kept up to date
