@@ -8,7 +8,8 @@
    validation, message building, smtp transport) with 1 and 4 connections, with an
    in-memory journal and with the SQLite ledger journal (one committed row per state: the
    in-progress mark just before the end of DATA, then the outcome; the count is printed).
-   Targets: >= 0.8 of the baseline on one connection, above it with four.
+   Targets, with the ledger recording every recipient, against the ready-bytes loop (the
+   wire alone): >= 0.6 of it on one connection, >= 0.8 of it on four.
 2. Peak memory (VmHWM of a fresh process) while streaming a CSV of M recipients
    through the channel's recipient stream and message building. Target: < 150 MB.
 3. 1 vs 2 vs 4 `chanpub worker` processes on the PostgreSQL queue: smtp_workers.py
@@ -299,11 +300,13 @@ def throughput(
                 f"{sqlite * 1e3:.2f} ms, PostgreSQL {postgres * 1e3:.2f} ms "
                 f"(x{postgres / sqlite:.2f}; target <= 1.5)"
             )
-    one = results["chanpub, 1 connection(s), memory"] / limit
-    four = results["chanpub, 4 connection(s), memory"] / limit
+    kind = "memory" if skip_ledger else "ledger"
+    one = results[f"chanpub, 1 connection(s), {kind}"] / raw
+    four = results[f"chanpub, 4 connection(s), {kind}"] / raw
     print(
-        f"targets: 1 connection >= 0.80: {one:.2f} {'ok' if one >= 0.8 else 'MISSED'}; "
-        f"4 connections > 1: {four:.2f} {'ok' if four > 1 else 'MISSED'}"
+        f"targets ({kind}, against the ready-bytes loop): "
+        f"1 connection >= 0.60: {one:.2f} {'ok' if one >= 0.6 else 'MISSED'}; "
+        f"4 connections >= 0.80: {four:.2f} {'ok' if four >= 0.8 else 'MISSED'}"
     )
 
 

@@ -40,36 +40,46 @@ class LedgerJournal:
         self.key = key
         self.redact = redact or (lambda text: text)
         self.only = only
+        # The delivery's item states, read once when first asked and kept up to date by this
+        # journal's own writes: one read per delivery instead of one per recipient. A
+        # journal lives for one publish call; the items it sends are only written by it
+        # (one run at a time holds the send lock; a batch job owns its part of the list).
+        self._states: dict[str, Status] | None = None
 
     def status(self, item: str) -> Status | None:
         """'in_progress', 'sent', 'failed', 'deferred', 'unknown', 'resend' or None."""
-        status = self.ledger.item_status(self.key, item)
+        if self._states is None:
+            self._states = self.ledger.item_states(self.key)
+        status = self._states.get(item)
         if self.only is not None and status != self.only:
             return HIDDEN
         return status
 
+    def _set(
+        self, item: str, status: Status, remote_id: str | None = None, error: str | None = None
+    ) -> None:
+        self.ledger.set_item(self.key, item, status, remote_id, error)
+        if self._states is not None:  # after the commit: what the ledger says now
+            self._states[item] = status
+
     def begin(self, item: str) -> None:
         """Mark the item in progress: from here until its outcome is recorded, a stopped
         run leaves it unknown."""
-        self.ledger.set_item(self.key, item, Status.IN_PROGRESS)
+        self._set(item, Status.IN_PROGRESS)
 
     def sent(self, item: str, remote_id: str = "") -> None:
         """Record the item as delivered."""
-        self.ledger.set_item(self.key, item, Status.SENT, remote_id)
+        self._set(item, Status.SENT, remote_id)
 
     def failed(self, item: str, error: str, *, permanent: bool = True) -> None:
         """Record the item as failed, or deferred to the next run when not permanent."""
-        self.ledger.set_item(
-            self.key,
-            item,
-            Status.FAILED if permanent else Status.DEFERRED,
-            error=self.redact(error),
-        )
+        status = Status.FAILED if permanent else Status.DEFERRED
+        self._set(item, status, error=self.redact(error))
 
     def unknown(self, item: str, reason: str) -> None:
         """Record that nobody knows whether the item arrived: no run sends it again by
         itself; a person settles it with `chanpub resolve`."""
-        self.ledger.set_item(self.key, item, Status.UNKNOWN, error=self.redact(reason))
+        self._set(item, Status.UNKNOWN, error=self.redact(reason))
 
     def remote_id(self, item: str) -> str | None:
         """The remote id recorded when the item was sent."""

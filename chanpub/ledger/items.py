@@ -43,6 +43,11 @@ class ItemQueries:
         row = self._one("SELECT status FROM items WHERE delivery_key=? AND item=?", (key, item))
         return Status(row["status"]) if row else None
 
+    def item_states(self, key: str) -> dict[str, Status]:
+        """Every item of a delivery with its state, in one read."""
+        rows = self._rows("SELECT item, status FROM items WHERE delivery_key=?", (key,))
+        return {str(row["item"]): Status(row["status"]) for row in rows}
+
     def item_remote_id(self, key: str, item: str) -> str | None:
         """The remote id recorded for one item of a delivery (thread posts: the post id)."""
         row = self._one("SELECT remote_id FROM items WHERE delivery_key=? AND item=?", (key, item))

@@ -1,0 +1,79 @@
+"""The ledger's item journal on the e-mail hot path: one read of a delivery's states, and
+each recorded state committed (visible to another connection) before the call returns."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from chanpub.journal import HIDDEN
+from chanpub.ledger import Ledger
+from chanpub.status import Status
+
+
+def traced(ledger: Ledger) -> list[str]:
+    """Every SQL statement the ledger's connection runs from now on."""
+    statements: list[str] = []
+    ledger.backend.db.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    return statements
+
+
+def test_a_delivery_reads_its_recipients_states_once(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    earlier = ledger.journal("key")
+    earlier.sent("a@x", "<a@x>")
+    earlier.begin("b@x")
+    ledger.journal("other").sent("c@x")
+    statements = traced(ledger)
+
+    journal = ledger.journal("key")
+    states = [journal.status(f"{n}@x") for n in range(200)]
+    states += [journal.status("a@x"), journal.status("b@x"), journal.status("c@x")]
+
+    assert states[-3:] == [Status.SENT, Status.IN_PROGRESS, None]
+    assert set(states[:200]) == {None}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+    journal.begin("d@x")
+    journal.failed("a@x", "550 gone")
+    assert (journal.status("d@x"), journal.status("a@x")) == (Status.IN_PROGRESS, Status.FAILED)
+
+
+def test_a_restricted_journal_still_hides_the_other_states(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    ledger.journal("key").unknown("a@x", "lost reply")
+    ledger.journal("key").sent("b@x")
+    with sqlite3.connect(tmp_path / "l.sqlite3") as other:
+        other.execute("UPDATE items SET status='resend' WHERE item='a@x'")
+
+    resend = ledger.journal("key", only=Status.RESEND)
+
+    assert (resend.status("a@x"), resend.status("b@x")) == (Status.RESEND, HIDDEN)
+    resend.sent("a@x", "<a@x>")
+    assert resend.status("a@x") == HIDDEN  # sent now, so no longer one to resend
+
+
+def test_each_recorded_state_is_committed_at_once(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    journal = ledger.journal("key")
+    other = sqlite3.connect(tmp_path / "l.sqlite3")
+
+    journal.begin("a@x")
+    seen = other.execute("SELECT status FROM items WHERE item='a@x'").fetchall()
+    journal.sent("a@x", "<a@x>")
+    then = other.execute("SELECT status, remote_id FROM items WHERE item='a@x'").fetchall()
+
+    assert seen == [("in_progress",)] and then == [("sent", "<a@x>")]
+    other.close()
+
+
+def test_a_new_journal_reads_what_others_wrote_before_it(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    first = ledger.journal("key")
+    assert first.status("a@x") is None  # first's states are read here, once
+    other = Ledger(tmp_path / "l.sqlite3")  # an earlier run, or another worker's part
+    other.journal("key").sent("a@x", "<a@x>")
+
+    later = ledger.journal("key")  # the next publish call reads the states again
+
+    assert later.status("a@x") == Status.SENT
+    other.close()
