@@ -128,3 +128,19 @@ def test_labels_follow_the_release_language(tmp_path: Path) -> None:
     amend(tmp_path, channel, published, "ralat-en", language="en", note="Starts Tuesday.")
     assert any(p["text"].startswith("Correction: Starts Tuesday.") for p in x.live())
     assert len(edits(x)) == 1, "X refused the edit for this account: replied instead"
+
+
+def test_an_edited_post_keeps_its_picture(tmp_path: Path) -> None:
+    from PIL import Image
+
+    x, channel = setup(tmp_path)
+    for folder in ("v1", "ralat-1"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (120, 90), "navy").save(tmp_path / folder / "foto.png")
+    picture = {"image": "foto.png", "image_alt": "Mobil layanan keliling"}
+    published = publish(tmp_path, channel, **picture)
+    assert x.live()[0]["media_ids"]
+    first = amend(tmp_path, channel, published, "ralat-1", **picture)
+    assert first.action is Action.EDITED
+    (post,) = x.live()
+    assert post["media_ids"], "an edit replaces the post: its picture must go with it"

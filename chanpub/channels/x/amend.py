@@ -110,12 +110,10 @@ def _edit(
             journal.sent("edit", str(post["id"]))  # an earlier attempt's edit, answer lost
             return _edited(channel, previous, str(post["id"]), Action.EDITED)
     journal.begin("edit")
-    response = channel.api.call(
-        "POST",
-        "/2/tweets",
-        accept=(403,),
-        json={"text": text, "edit_options": {"previous_post_id": current}},
-    )
+    body: dict[str, Any] = {"text": text, "edit_options": {"previous_post_id": current}}
+    if preview.release.image is not None:  # the edit replaces the post: its picture goes too
+        body["media"] = {"media_ids": [channel.upload_picture(preview)]}
+    response = channel.api.call("POST", "/2/tweets", accept=(403,), json=body)
     if response.status_code == 403:  # not this account, too late, or too many edits
         journal.failed("edit", response.text[:200], permanent=True)
         return None

@@ -145,7 +145,7 @@ class XChannel:
         def post(index: int, ids: Sequence[str]) -> str:
             body: dict[str, Any] = {"text": parts[index]}
             if index == 0 and preview.release.image is not None:
-                body["media"] = {"media_ids": [self._upload(preview)]}
+                body["media"] = {"media_ids": [self.upload_picture(preview)]}
             if index > 0:
                 body["reply"] = {"in_reply_to_tweet_id": ids[index - 1]}
             answer = self.api.json("POST", "/2/tweets", json=body)
@@ -166,7 +166,7 @@ class XChannel:
         )
         return self._receipt(ids, since)
 
-    def _upload(self, preview: Preview) -> str:
+    def upload_picture(self, preview: Preview) -> str:
         """The fitted picture uploaded, its alt text attached: the media id."""
         from pathlib import Path
 
