@@ -8,17 +8,25 @@ job, once done, queues the jobs that waited for it, so the canonical channel sti
 first. A job runs the same dispatch code as a single-host run (in-progress marks,
 lookups, per-recipient journals), so exactly once holds however many workers there are.
 Each job's `queueing_lock` and `lock` are its delivery key: a delivery is never waiting
-twice in the queue, and never runs in two workers at once. A worker killed mid-job stops
-sending heartbeats; after STALLED_AFTER seconds another worker puts its job back in the
-queue, and the per-recipient journal skips whoever already got the message.
+twice in the queue. A worker killed mid-job stops sending heartbeats; after STALLED_AFTER
+seconds another worker puts its job back in the queue, and the per-recipient journal skips
+whoever already got the message.
 See https://procrastinate.readthedocs.io/en/stable/howto/advanced/retry_stalled_jobs.html
+
+A missed heartbeat is no proof of death, though: a worker starved of CPU looks the same.
+So a job first claims its delivery (or part) with a PostgreSQL session-level advisory
+lock on a connection of its own, held until the job ends; the server frees it the moment
+that connection closes, so a killed worker's claim goes with it, while a slow worker's
+stays. A job that finds the claim taken sends nothing and is retried later (`Claimed`).
+See https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +59,8 @@ TASK = "chanpub.deliver"
 HEARTBEAT = 2.0  # seconds between a worker's heartbeats
 STALLED_AFTER = 10.0  # a worker silent this long is taken for dead; its jobs go to others
 POLL = 0.5  # seconds between looks at the queue while other workers hold its last jobs
+CLAIMS = 0x63686E70  # "chnp": the advisory-lock namespace of the jobs' claims
+CLAIM_RETRY = 1  # seconds before a job whose claim another worker holds is tried again
 
 Key = tuple[str, str, str]  # slug, content hash, channel
 
@@ -70,6 +80,23 @@ class Work:
 _work: Work | None = None  # set by `send` and `worker` before they run jobs
 
 
+class Claimed(Exception):
+    """Another live worker runs this delivery (or part) now: the job is retried later
+    (procrastinate's retry), and sends nothing meanwhile."""
+
+
+@contextmanager
+def claim(url: str, name: str) -> Iterator[bool]:
+    """Hold the claim `name` for the block (True), unless another session holds it
+    (False). A connection of the job's own: a session lock is reentrant, so two jobs on
+    one connection would both get it; and closing it frees the claim at once."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        row = db.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (CLAIMS, name))
+        yield bool(row.fetchone()[0])  # type: ignore[index]
+
+
 def deliver(
     release: str,
     content_hash: str,
@@ -82,6 +109,18 @@ def deliver(
     once the delivery is finished, queue the deliveries that waited for it."""
     work = _work
     assert work is not None, "chanpub.queue.run_jobs sets the work first"
+    assert work.config.database is not None
+    name = f"{release}|{content_hash}|{channel}|{part}/{parts}"
+    with claim(work.config.database, name) as mine:
+        if not mine:
+            raise Claimed(name)
+        _deliver(work, release, content_hash, channel, update, part, parts)
+
+
+def _deliver(
+    work: Work, release: str, content_hash: str, channel: str, update: bool, part: int, parts: int
+) -> None:
+    """The delivery (or part) `deliver` claimed."""
     try:
         found = _release(Path(release), content_hash)
         if found is None:  # the file changed since it was queued: the next send queues it
@@ -201,7 +240,7 @@ def _defer_app() -> App:
     from procrastinate import App, SyncPsycopgConnector
 
     app = App(connector=SyncPsycopgConnector())
-    app.task(name=TASK, queue=QUEUE)(deliver)
+    _register(app)
     return app
 
 
@@ -220,8 +259,16 @@ def worker_app(url: str, concurrency: int) -> App:
             "delete_jobs": "always",
         },
     )
-    app.task(name=TASK, queue=QUEUE)(deliver)
+    _register(app)
     return app
+
+
+def _register(app: App) -> None:
+    """The task, retried (without end) only while another worker holds its claim."""
+    from procrastinate import RetryStrategy
+
+    retry = RetryStrategy(wait=CLAIM_RETRY, retry_exceptions=[Claimed])
+    app.task(name=TASK, queue=QUEUE, retry=retry)(deliver)
 
 
 def run_jobs(work: Work, *, concurrency: int, until_empty: bool, signals: bool) -> None:

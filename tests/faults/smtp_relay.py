@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -33,15 +34,31 @@ class Relay:
     held: threading.Event = field(default_factory=threading.Event)
     port: int = 0
     refuse: frozenset[str] = frozenset()  # addresses refused for good (550) at RCPT
+    sources: dict[tuple[str, int], int | None] = field(default_factory=dict)  # peer: its pid
 
-    def _maybe_kill(self, stage: str, address: str) -> None:
+    def _maybe_kill(self, stage: str, address: str, session: Session) -> None:
         if self.victim is None or stage != self.kill_stage:
             return
+        if self._source(session) != self.victim:
+            return  # another worker's recipients do not bring the victim's kill point nearer
         self.kill_after -= 1
         if self.kill_after <= 0:
             os.kill(self.victim, signal.SIGKILL)
             self.killed.append((stage, address.lower()))
             self.victim = None
+
+    def _source(self, session: Session) -> int | None:
+        """The victim's pid when the session is one of its connections (looked up once per
+        connection, in the victim's open sockets)."""
+        peer = (str(session.peer[0]), int(session.peer[1]))
+        if peer not in self.sources:
+            victim = self.victim
+            try:
+                ports = {c.laddr.port for c in psutil.Process(victim).net_connections("tcp")}
+            except (psutil.Error, ValueError):
+                ports = set()
+            self.sources[peer] = victim if peer[1] in ports else None
+        return self.sources[peer]
 
     async def handle_RCPT(
         self,
@@ -51,7 +68,7 @@ class Relay:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        self._maybe_kill("rcpt", address)
+        self._maybe_kill("rcpt", address, session)
         if address.lower() in self.refuse:
             return "550 5.1.1 No such mailbox"
         envelope.rcpt_tos.append(address)
@@ -65,7 +82,7 @@ class Relay:
             await asyncio.sleep(self.delay)
         for recipient in envelope.rcpt_tos:
             self.received.append((recipient.lower(), str(message["Subject"])))
-            self._maybe_kill("data", recipient)  # stored; the 250 never reaches the client
+            self._maybe_kill("data", recipient, session)  # stored; the 250 never reaches the client
         if self.hold_at is not None and len(self.received) >= self.hold_at:
             self.hold_at = None
             self.held.set()
