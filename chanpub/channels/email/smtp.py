@@ -17,7 +17,6 @@ import itertools
 import queue
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
@@ -32,6 +31,7 @@ from chanpub.channels.email.transport import Job, Report, Stopped
 from chanpub.contract import ChannelContext, ItemJournal
 from chanpub.errors import ChannelError, RetryableError
 from chanpub.i18n import _
+from chanpub.pacing import Pacer
 
 if TYPE_CHECKING:
     from chanpub.channels.email.channel import EmailOptions
@@ -49,26 +49,6 @@ _DONE = object()
 
 class _StillDeferred(Exception):
     """Some recipients were answered with 4xx again (stamina retries the round)."""
-
-
-class TokenBucket:
-    """Paces sends to `per_minute` across all connections (0: no limit); burst of one."""
-
-    def __init__(self, per_minute: int) -> None:
-        self.interval = 60.0 / per_minute if per_minute else 0.0
-        self._next = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> None:
-        """Wait until the next send is allowed."""
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
 
 
 def outgoing(job: Job) -> Outgoing:
@@ -93,7 +73,7 @@ class SmtpTransport:
         self.channel = channel
         self.options = options
         self.context = context
-        self.bucket = TokenBucket(options.rate_per_minute)
+        self.bucket = Pacer.per_minute(options.rate_per_minute)
         self._local_hostname: str | None = None
 
     def connection(self) -> SmtpConnection:

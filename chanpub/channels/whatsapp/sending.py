@@ -10,8 +10,7 @@ The same loop sends a correction's or retraction's follow-up, journalled under i
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
 from chanpub.contract import Action, Amendment, ItemJournal, Receipt
 from chanpub.errors import AmbiguousError, ChannelError, PartialFailure, RetryableError
 from chanpub.i18n import _
+from chanpub.pacing import Pacer
 
 if TYPE_CHECKING:
     from chanpub.channels.whatsapp.channel import WhatsappChannel
@@ -63,14 +63,13 @@ class Sender:
         self.image = image
         self.template = template  # checked: exists, approved, matches `values`
         self.media_id: str | None = None
-        self.rate = self.options.rate_per_second
+        self.pacer = Pacer(self.options.rate_per_second)
         self.failed_before = journal.counts().get("failed", 0)
         self.stopped: str | None = None  # why the run stopped before the end of the list
         self.unknown = 0  # subscribers this run found or left unknown
 
     def send(self, subscribers: Iterable[Subscriber]) -> None:
         """Message every subscriber whose state allows it, paced at `rate_per_second`."""
-        ticks = pace(lambda: self.rate)
         lost = 0
         sent = 0
         for subscriber in subscribers:
@@ -89,7 +88,7 @@ class Sender:
             if self.image is not None and self.media_id is None:
                 # Once per run, and only when someone is left to message.
                 self.media_id = self.api.upload_media(self.options.phone_number_id, self.image)
-            next(ticks)
+            self.pacer.take()
             outcome = self._send_one(subscriber)
             if outcome == "stop":
                 break
@@ -142,7 +141,7 @@ class Sender:
         def slow_down(error: Exception) -> bool | float:
             if not isinstance(error, RetryableError):
                 return False
-            self.rate = max(1.0, self.rate / 2)
+            self.pacer.slow_down()
             self.channel.context.report("retrying", seconds=error.retry_after)
             return error.retry_after if error.retry_after is not None else True
 
@@ -227,16 +226,3 @@ def run_receipt(
     if problems:
         raise PartialFailure("\n".join(problems), receipt=receipt)
     return receipt
-
-
-def pace(rate: Callable[[], float]) -> Iterator[None]:
-    """Yields at most `rate()` times a second (the first at once); the rate may change
-    between yields (a throughput limit halves it)."""
-    due = time.monotonic()
-    while True:
-        wait = due - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-        interval = 1.0 / rate()
-        due = max(due, time.monotonic() - interval) + interval
-        yield

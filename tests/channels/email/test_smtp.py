@@ -16,7 +16,6 @@ import pytest
 from smtp_servers import PASSWORD, USER, Received, SmtpServer, free_port
 
 from chanpub.channels.email.channel import EmailChannel, EmailOptions
-from chanpub.channels.email.smtp import TokenBucket
 from chanpub.contract import ChannelContext, Links, Receipt
 from chanpub.errors import (
     AuthError,
@@ -27,6 +26,7 @@ from chanpub.errors import (
     RetryableError,
 )
 from chanpub.ledger import Ledger
+from chanpub.pacing import Pacer
 from chanpub.release import Release, load_release
 from chanpub.testing import (
     SECRET_MARKER,
@@ -503,14 +503,14 @@ def test_the_rate_limit_spaces_sends_evenly(monkeypatch: pytest.MonkeyPatch) -> 
         sleeps.append(round(seconds, 3))
         clock[0] += seconds
 
-    monkeypatch.setattr("chanpub.channels.email.smtp.time.monotonic", lambda: clock[0])
-    monkeypatch.setattr("chanpub.channels.email.smtp.time.sleep", sleep)
-    bucket = TokenBucket(per_minute=30)
+    monkeypatch.setattr("chanpub.pacing.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("chanpub.pacing.time.sleep", sleep)
+    bucket = Pacer.per_minute(30)
     for _ in range(4):
         bucket.take()
 
     assert sleeps == [2.0, 2.0, 2.0]
-    TokenBucket(per_minute=0).take()  # no limit: never waits
+    Pacer.per_minute(0).take()  # no limit: never waits
     assert len(sleeps) == 3
 
 
