@@ -22,7 +22,6 @@ from chanpub.intake import (
     check_approvals,
     load_files,
     load_releases,
-    release_files,
 )
 from chanpub.ledger import Delivery, Ledger
 from chanpub.lock import send_lock
@@ -30,7 +29,7 @@ from chanpub.outcomes import ReleaseResult, RunResult
 from chanpub.plan import ReleasePlan, check_config, plan_releases, predicted_links
 from chanpub.receipts import earlier_version
 from chanpub.release import Release, now_utc
-from chanpub.scan import FolderScan, held_results
+from chanpub.scan import FolderScan, Survey
 
 LEDGER_NAME = "ledger.sqlite3"
 
@@ -74,15 +73,19 @@ def send(
     invalid: list[InvalidRelease] = []
     check_config(config)
     moment = now or now_utc()
-    files = release_files(paths)
     scan = _recall(config)
-    remembered, to_read = scan.split(files, moment)
-    releases = check_approvals(load_files(to_read, warnings, invalid), invalid, config.approvers)
-    if scan.clashes(remembered, releases, invalid):  # rare: decide on a full read
-        warnings, invalid, remembered = [], [], []
-        releases = check_approvals(load_files(files, warnings, invalid), invalid, config.approvers)
-    held = held_results(remembered, config, moment, observer)
-    warnings.extend(w for r in remembered for w in r.warnings)
+    survey = scan.survey(paths, moment)
+    releases = check_approvals(
+        load_files(survey.to_read, warnings, invalid), invalid, config.approvers
+    )
+    if scan.clashes(survey, releases, invalid):  # rare: decide on a full read
+        warnings, invalid = [], []
+        survey = scan.survey(paths, moment, remember=False)
+        releases = check_approvals(
+            load_files(survey.to_read, warnings, invalid), invalid, config.approvers
+        )
+    survey.report(observer)
+    warnings.extend(survey.warnings)
     if dry_run:
         ledger = open_ledger(config, create=False)
         try:
@@ -93,7 +96,7 @@ def send(
         finally:
             if ledger is not None:
                 ledger.close()
-        return _with_invalid(result, invalid, warnings, files, held)
+        return _with_invalid(result, invalid, warnings, survey)
     with _held_ledger(config) as ledger:
         try:
             ledger.check_writable()
@@ -111,7 +114,7 @@ def send(
                 result = Dispatcher(config, ledger, update=update, observer=observer).run(plans)
             scan.learn(plans)
             scan.save(ledger)
-            return _with_invalid(result, invalid, warnings, files, held)
+            return _with_invalid(result, invalid, warnings, survey)
         finally:
             close_http()
 
@@ -183,21 +186,14 @@ def approval_note(release: Release, config: Config) -> str:
 
 
 def _with_invalid(
-    result: RunResult,
-    invalid: list[InvalidRelease],
-    warnings: list[str],
-    files: Sequence[tuple[Path, bool]],
-    remembered: Sequence[ReleaseResult] = (),
+    result: RunResult, invalid: list[InvalidRelease], warnings: list[str], survey: Survey
 ) -> RunResult:
     """The run's results with the held-back and the remembered releases among them, in
     file order."""
-    if not invalid and not remembered:
+    if not invalid and not survey.held:
         return replace(result, warnings=tuple(warnings))
-    held = [ReleaseResult(i.slug, i.title, i.path, (), error=i.error) for i in invalid]
-    # By the paths' text: a Path's str is kept, its hash is worked out anew for each.
-    order = {str(path): number for number, (path, _explicit) in enumerate(files)}
-    everything = (*result.releases, *held, *remembered)
-    releases = sorted(everything, key=lambda r: order.get(str(r.path), len(order)))
+    held = [ReleaseResult(i.slug, i.title, str(i.path), (), error=i.error) for i in invalid]
+    releases = survey.in_file_order([*result.releases, *held])
     return replace(result, releases=tuple(releases), warnings=tuple(warnings))
 
 

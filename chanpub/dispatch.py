@@ -86,7 +86,7 @@ class Dispatcher:
         enabled = [c for c in plan.channels if c.config.enabled]  # off: a setting, no outcome
         if plan.skip_reason is not None:
             skipped = (self._skip(release, c, plan.skip_reason) for c in enabled)
-            return ReleaseResult(release.slug, release.title, release.path, tuple(skipped))
+            return ReleaseResult(release.slug, release.title, str(release.path), tuple(skipped))
         results: dict[str, Outcome] = {}
         for channel in enabled:
             if channel.adapter is None:
@@ -124,7 +124,7 @@ class Dispatcher:
         self, release: Release, plan: ReleasePlan, results: dict[str, Outcome]
     ) -> ReleaseResult:
         ordered = tuple(results[c.name] for c in plan.channels if c.name in results)
-        return ReleaseResult(release.slug, release.title, release.path, ordered)
+        return ReleaseResult(release.slug, release.title, str(release.path), ordered)
 
     def _run_waves(
         self,

@@ -62,26 +62,28 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
     found: list[tuple[Path, bool]] = []
     for path in paths:
         if path.is_dir():
-            found.extend((file, False) for file in folder_releases(path))
-        elif path.exists():
-            found.append((path, True))
+            found.extend((path / name, False) for name in folder_names(path))
         else:
-            raise ReleaseError(
-                _("{path}: no such file or folder: check the path").format(path=path)
-            )
+            found.append((named_file(path), True))
     return found
 
 
-def folder_releases(folder: Path) -> list[Path]:
-    """The `*.md` files directly inside a folder (not hidden ones), in name order; one
-    directory read, no stat per file (a cron folder may hold tens of thousands)."""
-    with os.scandir(folder) as entries:
-        names = [
-            e.name
-            for e in entries
-            if e.name.endswith(".md") and not e.name.startswith(".") and e.is_file()
-        ]
-    return [folder / name for name in sorted(names)]
+def named_file(path: Path) -> Path:
+    """A release file named on the command line, which must exist."""
+    if not path.exists():
+        raise ReleaseError(_("{path}: no such file or folder: check the path").format(path=path))
+    return path
+
+
+def folder_names(folder: Path, *, files_only: bool = True) -> list[str]:
+    """The names of the `*.md` files directly inside a folder (not hidden ones), in name
+    order. One directory read; `files_only=False` leaves out the check that each is a
+    file (a stat each, in a folder that may hold tens of thousands) to the caller."""
+    names = [n for n in os.listdir(folder) if n.endswith(".md") and not n.startswith(".")]
+    if files_only:
+        names = [n for n in names if os.path.isfile(os.path.join(folder, n))]
+    names.sort()
+    return names
 
 
 def load_releases(

@@ -58,7 +58,7 @@ def print_invalid(result: RunResult) -> None:
 
     console = stderr_console()
     for release in result.releases:
-        for line in (release.error or "").splitlines():
+        for line in release.error.splitlines() if release.error else ():
             console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
 
 
@@ -121,7 +121,8 @@ def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = No
         out.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
         return
     for line in plain_lines(result):
-        out.write(line + "\n")
+        out.write(line)
+        out.write("\n")
     out.flush()
 
 

@@ -379,7 +379,7 @@ def _release_result(work: Work, plan: ReleasePlan, enqueue_only: bool) -> Releas
             continue
         key = (release.slug, release.content_sha256, channel.name)
         outcomes.append(work.outcomes.get(key) or _from_ledger(work, plan, channel))
-    return ReleaseResult(release.slug, release.title, release.path, tuple(outcomes))
+    return ReleaseResult(release.slug, release.title, str(release.path), tuple(outcomes))
 
 
 def _from_ledger(work: Work, plan: ReleasePlan, channel: ChannelPlan) -> Outcome:

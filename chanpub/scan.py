@@ -11,6 +11,11 @@ read and hashed in full on every run, so a remembered file cannot let an edited 
 through, and a scheduled one is read again as soon as its time has come. A file whose
 timestamps are younger than SETTLE_NS when it is read is not remembered: on a filesystem
 with coarse timestamps a second edit within the same tick would leave its stat unchanged.
+
+A folder of tens of thousands of releases is the case this is for, so what a remembered
+file costs is kept to one `stat` and a few list reads: a folder's memory is kept column by
+column (names, stats, slugs, titles, ...), and its files are handled as text, without a
+`Path` or any other object per file.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import hashlib
 import json
 import os
 import time
-from collections import Counter
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from chanpub.config import Config
 from chanpub.context import Observer
 from chanpub.i18n import current_language
+from chanpub.intake import folder_names, named_file
 from chanpub.outcomes import Outcome, ReleaseResult
 from chanpub.plan import ReleasePlan, skip_text
 from chanpub.status import Status
@@ -40,12 +46,14 @@ if TYPE_CHECKING:
     from chanpub.ledger import Ledger
     from chanpub.release import Release
 
-NAMESPACE = "folder-scan"  # one store row per folder: {"fingerprint": ..., "files": {...}}
-FORMAT = 1  # bump when an entry's layout or meaning changes: older entries are dropped
+NAMESPACE = "folder-scan"  # one store row per folder (its memory), and '' listing the folders
+FORMAT = 2  # bump when the memory's layout or meaning changes: older rows are dropped
 SETTLE_NS = 2_000_000_000  # FAT keeps mtime in 2 s steps; ext4 and XFS far finer
+STAT_FIELDS = 5
 clock = time.time_ns  # the wall clock that file timestamps are compared with
 
 Stat = list[int]  # size, mtime_ns, inode, ctime_ns, device
+Kind = tuple[bool, str | None, tuple[str, ...] | None]  # signed off, publish_at, channels
 
 
 def file_stat(path: Path | str) -> Stat | None:
@@ -76,83 +84,142 @@ def fingerprint(config: Config) -> str:
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
 
 
-class Remembered:
-    """A release file known not to go out now, without reading it: its path and the
-    remembered entry (kept as stored, so that a big folder costs no objects per field)."""
+@dataclass
+class Memory:
+    """One folder's remembered files, column by column: the i-th file is names[i], its
+    stat is stats[5i:5i+5], and so on; pictures and warnings are few, so kept by name."""
 
-    __slots__ = ("entry", "path")
+    names: list[str] = field(default_factory=list)
+    stats: list[int] = field(default_factory=list)
+    slugs: list[str] = field(default_factory=list)
+    titles: list[str] = field(default_factory=list)
+    kinds: list[int] = field(default_factory=list)  # index into `table`
+    table: list[list[Any]] = field(default_factory=list)  # [signed_off, publish_at, channels]
+    pictures: dict[str, list[Any]] = field(default_factory=dict)  # name -> [path, *stat]
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
-    def __init__(self, path: Path, entry: list[Any]) -> None:
-        self.path = path
-        self.entry = entry
+    @classmethod
+    def load(cls, value: dict[str, Any]) -> Memory:
+        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
 
-    @property
-    def slug(self) -> str:
-        return str(self.entry[2])
+    def dump(self, fingerprint: str) -> dict[str, Any]:
+        return {"fingerprint": fingerprint, **self.__dict__}
 
-    @property
-    def warnings(self) -> list[str]:
-        return list(self.entry[7])
+    def stat(self, at: int) -> Stat:
+        return self.stats[at * STAT_FIELDS : (at + 1) * STAT_FIELDS]
 
+    def unchanged(self, prefix: str, names: Sequence[str]) -> list[int]:
+        """For each file name, its place in this memory when its stat is the same as
+        remembered, else -1. The one loop over every file of a big folder: kept lean."""
+        index = {name: at for at, name in enumerate(self.names)}
+        stats = self.stats
+        found = []
+        for name in names:
+            at = index.get(name, -1)
+            if at >= 0:
+                try:
+                    info = os.stat(prefix + name)
+                except OSError:
+                    at = -1
+                else:
+                    i = at * STAT_FIELDS  # the fields most likely to differ first
+                    if (
+                        info.st_mtime_ns != stats[i + 1]
+                        or info.st_ctime_ns != stats[i + 3]
+                        or info.st_size != stats[i]
+                        or info.st_ino != stats[i + 2]
+                        or info.st_dev != stats[i + 4]
+                    ):
+                        at = -1
+            found.append(at)
+        return found
 
-def held_results(
-    remembered: Sequence[Remembered], config: Config, now: datetime, observer: Observer
-) -> list[ReleaseResult]:
-    """The skipped outcome of each remembered release on each of its enabled channels,
-    as dispatch reports it. Releases with the same approval, time and channels share one
-    tuple of outcomes (they are frozen), so a big folder costs one result per file."""
-    shared: dict[tuple[Any, ...], tuple[tuple[Outcome, ...], dict[str, Any]]] = {}
-    results = []
-    with paused_gc():
-        for item in remembered:
-            _stat, _picture, slug, title, signed_off, publish_at, channels, _warnings = item.entry
-            key = (signed_off, publish_at, None if channels is None else tuple(channels))
-            known = shared.get(key)
-            if known is None:
-                known = shared[key] = _skipped(config, now, *key)
-            outcomes, event = known
-            for outcome in outcomes:
-                observer("done", slug, outcome.channel, event)
-            results.append(ReleaseResult(slug, title, item.path, outcomes))
-    return results
+    def kind(self, at: int) -> Kind:
+        signed_off, publish_at, channels = self.table[self.kinds[at]]
+        return bool(signed_off), publish_at, None if channels is None else tuple(channels)
 
+    def add(self, name: str, stat: Stat, slug: str, title: str, kind: Kind) -> None:
+        signed_off, publish_at, channels = kind
+        row = [signed_off, publish_at, None if channels is None else list(channels)]
+        if row not in self.table:
+            self.table.append(row)
+        self.names.append(name)
+        self.stats.extend(stat)
+        self.slugs.append(slug)
+        self.titles.append(title)
+        self.kinds.append(self.table.index(row))
 
-def _skipped(
-    config: Config, now: datetime, signed_off: bool, at: str | None, wanted: Sequence[str] | None
-) -> tuple[tuple[Outcome, ...], dict[str, Any]]:
-    """The skipped outcomes of one kind of remembered release, and the observer's data."""
-    publish_at = datetime.fromisoformat(at) if at else None
-    reason = skip_text(signed_off, publish_at, now) or ""
-    outcomes = tuple(
-        Outcome(channel.name, channel.type, Status.SKIPPED, error=reason)
-        for channel in config.channels.values()
-        if channel.enabled and (wanted is None or channel.name in wanted)
-    )
-    return outcomes, {"status": Status.SKIPPED, "url": None, "error": reason}
-
-
-def _entry(release: Release, stat: Stat, picture: list[Any] | None) -> list[Any]:
-    publish_at = release.publish_at.isoformat() if release.publish_at else None
-    channels = list(release.channels) if release.channels is not None else None
-    warnings = list(release.warnings)
-    names = [release.slug, release.title, release.is_signed_off, publish_at, channels, warnings]
-    return [stat, picture, *names]
+    def carry(self, other: Memory, at: int) -> None:
+        """Keep the `at`-th file of another memory (the last run's) in this one."""
+        name = other.names[at]
+        self.add(name, other.stat(at), other.slugs[at], other.titles[at], other.kind(at))
+        if name in other.pictures:
+            self.pictures[name] = other.pictures[name]
+        if name in other.warnings:
+            self.warnings[name] = other.warnings[name]
 
 
 @dataclass
+class Survey:
+    """The files of one run: those answered from memory (with their results, in file
+    order) and those to read, each with its place in the run's order of files."""
+
+    to_read: list[tuple[Path, bool]] = field(default_factory=list)
+    places: dict[str, int] = field(default_factory=dict)  # file to read -> its place
+    held: list[ReleaseResult] = field(default_factory=list)
+    held_places: list[int] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0  # how many files so far, read or remembered
+
+    def read(self, path: Path, explicit: bool) -> None:
+        self.places[str(path)] = self.files
+        self.to_read.append((path, explicit))
+        self.files += 1
+
+    def hold(self, result: ReleaseResult) -> None:
+        self.held_places.append(self.files)
+        self.held.append(result)
+        self.files += 1
+
+    def in_file_order(self, others: Iterable[ReleaseResult]) -> list[ReleaseResult]:
+        """The remembered results with `others` (results of files read) among them, all
+        in file order; a merge, since the remembered ones are in order already."""
+        end = self.files
+        ordered = sorted(others, key=lambda r: self.places.get(str(r.path), end))
+        merged: list[ReleaseResult] = []
+        start = 0
+        for result in ordered:
+            cut = bisect_left(self.held_places, self.places.get(str(result.path), end), start)
+            merged.extend(self.held[start:cut])
+            merged.append(result)
+            start = cut
+        merged.extend(self.held[start:])
+        return merged
+
+    def report(self, observer: Observer) -> None:
+        """Tell the observer about each remembered outcome, as dispatch does."""
+        for result in self.held:
+            for outcome in result.outcomes:
+                event = {"status": outcome.status, "url": None, "error": outcome.error}
+                observer("done", result.slug, outcome.channel, event)
+
+
 class FolderScan:
     """What earlier runs made of the files of the folders of one run, and what this run
     learns for the next."""
 
-    fingerprint: str
-    folders: dict[str, dict[str, list[Any]]]  # folder -> file name -> entry
-    learned: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
-    _read: dict[Path, tuple[str, Stat, int]] = field(default_factory=dict)  # stat before read
+    def __init__(self, config: Config, memories: dict[str, Memory]) -> None:
+        self.config = config
+        self.fingerprint = fingerprint(config)
+        self.memories = memories  # folder (resolved) -> its memory
+        self.kept: dict[str, list[int]] = {}  # folder -> its remembered files still so
+        self.learned: dict[str, Memory] = {}  # folder -> files read and remembered now
+        self._read: dict[str, tuple[str, Stat, int]] = {}  # file -> folder, stat, read at
 
     @classmethod
     def recall(cls, config: Config, ledger: Ledger | None) -> FolderScan:
-        """The remembered entries of every folder, when the ledger holds any."""
-        scan = cls(fingerprint(config), {})
+        """The remembered files of every folder, when the ledger holds any."""
+        scan = cls(config, {})
         if ledger is None:
             return scan
         store = ledger.store(NAMESPACE)
@@ -160,51 +227,71 @@ class FolderScan:
             with paused_gc():
                 value = store.get(key)
             if isinstance(value, dict) and value.get("fingerprint") == scan.fingerprint:
-                scan.folders[key] = value["files"]
+                scan.memories[key] = Memory.load(value)
         return scan
 
-    def split(
-        self, files: Sequence[tuple[Path, bool]], now: datetime
-    ) -> tuple[list[Remembered], list[tuple[Path, bool]]]:
-        """(files answered from memory, files to read). Files named on the command line
+    def survey(self, paths: Sequence[Path], now: datetime, *, remember: bool = True) -> Survey:
+        """The run's files: a folder's files answered from memory where their stats are
+        unchanged (with `remember`), all others to read. Files named on the command line
         are always read: their errors stop the run."""
-        remembered: list[Remembered] = []
-        to_read: list[tuple[Path, bool]] = []
-        folders: dict[str, tuple[dict[str, list[Any]], dict[str, list[Any]], str]] = {}
-        later: dict[str, bool] = {}  # publish_at -> still in the future (few distinct ones)
+        survey = Survey()
         with paused_gc():  # thousands of small objects, no cycles: no collections meanwhile
-            for path, explicit in files:
-                if explicit:
-                    to_read.append((path, explicit))
+            for path in paths:
+                if path.is_dir():
+                    self._survey_folder(path, now, survey, remember)
+                else:
+                    survey.read(named_file(path), True)
+        return survey
+
+    def _survey_folder(self, folder: Path, now: datetime, survey: Survey, remember: bool) -> None:
+        key = str(folder.resolve())
+        memory = self.memories.get(key, Memory()) if remember else Memory()
+        kept = self.kept[key] = []  # the memory is rewritten, so that deleted files go
+        answers = [self._held_outcomes(kind, now) for kind in memory.table]
+        prefix = os.path.join(str(folder), "")
+        names = folder_names(folder, files_only=False)  # a remembered file is one: its stat says
+        kinds, slugs, titles, pictures = memory.kinds, memory.slugs, memory.titles, memory.pictures
+        hold, place, keep = survey.held.append, survey.held_places.append, kept.append
+        for name, at in zip(names, memory.unchanged(prefix, names), strict=True):
+            if at >= 0:
+                outcomes = answers[kinds[at]]
+                if outcomes is not None and (not pictures or _picture_unchanged(memory, name)):
+                    place(survey.files)
+                    hold(ReleaseResult(slugs[at], titles[at], prefix + name, outcomes))
+                    survey.files += 1
+                    keep(at)
                     continue
-                # Folder and name from the path's text: Path.parent/.name build new objects.
-                parent, _sep, name = (text := str(path)).rpartition(os.sep)
-                known = folders.get(parent)
-                if known is None:
-                    folder = str(path.parent.resolve())
-                    # rewritten, so that deleted files go
-                    known = folders[parent] = (
-                        self.folders.get(folder, {}),
-                        self.learned.setdefault(folder, {}),
-                        folder,
-                    )
-                entries, learned, folder = known
-                stat = file_stat(text)
-                entry = entries.get(name)
-                if stat is not None and entry is not None and _still(entry, stat, now, later):
-                    remembered.append(Remembered(path, entry))
-                    learned[name] = entry
-                    continue
-                to_read.append((path, explicit))
-                if stat is not None:
-                    self._read[path] = (folder, stat, clock())
-        return remembered, to_read
+            elif not os.path.isfile(prefix + name):
+                continue  # a folder named *.md
+            survey.read(folder / name, False)
+            stat = file_stat(prefix + name)
+            if stat is not None:
+                self._read[prefix + name] = (key, stat, clock())
+        if memory.warnings:
+            survey.warnings.extend(
+                w for at in kept for w in memory.warnings.get(memory.names[at], ())
+            )
+
+    def _held_outcomes(self, kind: list[Any], now: datetime) -> tuple[Outcome, ...] | None:
+        """The skipped outcomes of a remembered release of this kind ([signed_off,
+        publish_at, channels]) on each of its enabled channels; None when it may go out
+        now (approved and due)."""
+        signed_off, at, wanted = kind
+        publish_at = datetime.fromisoformat(at) if at else None
+        if signed_off and (publish_at is None or publish_at <= now):
+            return None
+        reason = skip_text(signed_off, publish_at, now) or ""
+        return tuple(
+            Outcome(channel.name, channel.type, Status.SKIPPED, error=reason)
+            for channel in self.config.channels.values()
+            if channel.enabled and (wanted is None or channel.name in wanted)
+        )
 
     def learn(self, plans: Iterable[ReleasePlan]) -> None:
         """Remember each release read in this run that is not going out now."""
         for plan in plans:
             release = plan.release
-            read = self._read.get(release.path)
+            read = self._read.get(str(release.path))
             if plan.skip_reason is None or read is None:
                 continue
             folder, stat, read_at = read
@@ -215,56 +302,74 @@ class FolderScan:
                     continue
                 picture = [str(release.image), *image_stat]
             if settled(stat, read_at):
-                entry = _entry(release, stat, picture)
-                self.learned.setdefault(folder, {})[release.path.name] = entry
+                _remember(self.learned.setdefault(folder, Memory()), release, stat, picture)
 
     def save(self, ledger: Ledger) -> None:
         """Keep what this run knows for the next one (a folder's row only when it changed)."""
         store = ledger.store(NAMESPACE)
-        for folder, files in self.learned.items():
-            if files != self.folders.get(folder):
-                store.put(folder, {"fingerprint": self.fingerprint, "files": files})
-        known = set(_folder_keys(ledger)) | set(self.learned)
-        store.put("", sorted(known))
+        for folder in self.kept.keys() | self.learned.keys():
+            memory = self._memory(folder)
+            if memory is not None:
+                store.put(folder, memory.dump(self.fingerprint))
+        known = sorted(set(_folder_keys(ledger)) | self.kept.keys() | self.learned.keys())
+        if known != _folder_keys(ledger):
+            store.put("", known)
+
+    def _memory(self, folder: str) -> Memory | None:
+        """A folder's memory for the next run: the files still remembered and those
+        learned now; None when it is the same as the last run's."""
+        old = self.memories.get(folder, Memory())
+        kept = self.kept.get(folder, [])
+        learned = self.learned.get(folder)
+        if learned is None and kept == list(range(len(old.names))):
+            return None
+        memory = Memory()
+        for at in kept:
+            memory.carry(old, at)
+        if learned is not None:
+            for at in range(len(learned.names)):
+                memory.carry(learned, at)
+        return memory
 
     def clashes(
         self,
-        remembered: Sequence[Remembered],
+        survey: Survey,
         releases: Sequence[tuple[Release, bool]],
         invalid: Sequence[InvalidRelease],
     ) -> bool:
         """Whether a remembered file shares its slug with another file: releases that
         share a slug are all held back, which only a full read of the folder decides."""
-        if not remembered:
+        if not survey.held:
             return False
-        slugs = Counter(r.slug for r in remembered)
-        slugs.update(release.slug for release, _explicit in releases)
-        slugs.update(i.slug for i in invalid)
-        return any(slugs[r.slug] > 1 for r in remembered)
+        held = {r.slug for r in survey.held}
+        if len(held) < len(survey.held):
+            return True
+        others = [release.slug for release, _explicit in releases] + [i.slug for i in invalid]
+        return any(slug in held for slug in others)
+
+
+def _remember(memory: Memory, release: Release, stat: Stat, picture: list[Any] | None) -> None:
+    publish_at = release.publish_at.isoformat() if release.publish_at else None
+    channels = tuple(release.channels) if release.channels is not None else None
+    name = release.path.name
+    memory.add(
+        name, stat, release.slug, release.title, (release.is_signed_off, publish_at, channels)
+    )
+    if picture is not None:
+        memory.pictures[name] = picture
+    if release.warnings:
+        memory.warnings[name] = list(release.warnings)
+
+
+def _picture_unchanged(memory: Memory, name: str) -> bool:
+    picture = memory.pictures.get(name) if memory.pictures else None
+    return picture is None or file_stat(picture[0]) == picture[1:]
 
 
 def _folder_keys(ledger: Ledger) -> list[str]:
     """The folders that have a row (kept under the key '')."""
     keys = ledger.store(NAMESPACE).get("")
     return [str(key) for key in keys] if isinstance(keys, list) else []
-
-
-def _still(entry: list[Any], stat: Stat, now: datetime, later: dict[str, bool]) -> bool:
-    """Whether a remembered entry still answers for a file with this stat at `now`."""
-    if entry[0] != stat:
-        return False
-    picture = entry[1]
-    if picture is not None and file_stat(picture[0]) != picture[1:]:
-        return False
-    signed_off, publish_at = entry[4], entry[5]
-    if not signed_off:
-        return True
-    if publish_at is None:
-        return False  # approved and due: it may go out, so it is read in full
-    future = later.get(publish_at)
-    if future is None:
-        future = later[publish_at] = datetime.fromisoformat(publish_at) > now
-    return future
 
 
 @contextmanager

@@ -46,7 +46,7 @@ def settled(monkeypatch: pytest.MonkeyPatch) -> None:
 def statuses(result: RunResult) -> dict[str, str]:
     """file name -> 'invalid' or the channel statuses joined."""
     return {
-        r.path.name: "invalid" if r.error else ",".join(o.status for o in r.outcomes)
+        Path(r.path).name: "invalid" if r.error else ",".join(o.status for o in r.outcomes)
         for r in result.releases
     }
 
@@ -209,3 +209,43 @@ def test_a_dry_run_uses_what_the_last_run_remembered(
     result = actions.send([folder], config, dry_run=True, now=NOW)
     assert reads == []
     assert statuses(result) == {"draft.md": "skipped"}
+
+
+def test_remembered_and_read_releases_are_reported_in_file_order(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="a.md", title="Rapat Koordinasi", approved=False)
+    write_release(folder, name="b.md", title="Layanan Keliling")
+    write_release(folder, name="c.md", title="Jadwal Vaksinasi", publish_at=LATER)
+    send(folder, config)
+    write_release(folder, name="ab.md", title="Peresmian Taman", approved=False)
+    reads.clear()
+    result = send(folder, config)
+    assert reads == ["ab.md", "b.md"]  # the new file and the one that went out
+    assert [Path(r.path).name for r in result.releases] == ["a.md", "ab.md", "b.md", "c.md"]
+
+
+def test_a_remembered_release_keeps_its_warnings(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="draft.md", approved=False, colour="merah")
+    first = send(folder, config)
+    reads.clear()
+    second = send(folder, config)
+    assert reads == []
+    assert any("colour" in warning for warning in first.warnings)
+    assert second.warnings == first.warnings
+
+
+def test_a_folder_named_like_a_release_is_left_alone(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="draft.md", approved=False)
+    (folder / "arsip.md").mkdir()
+    assert statuses(send(folder, config)) == {"draft.md": "skipped"}
+    reads.clear()
+    assert statuses(send(folder, config)) == {"draft.md": "skipped"}
+    assert reads == []

@@ -82,7 +82,7 @@ def test_broken_releases_in_a_folder_are_skipped_and_the_others_published(
     }
     assert [name for name, _key, _url in board.posts] == ["social"]
     assert result.exit_code == ExitCode.BAD_INPUT
-    errors = {r.path: r.error or "" for r in result.releases if r.error}
+    errors = {Path(r.path): r.error or "" for r in result.releases if r.error}
     assert "front matter is not valid YAML" in errors[broken["yaml"]]
     assert "changed after it was approved" in errors[broken["edited"]]
     assert "image: taman.jpg does not exist" in errors[broken["image"]]
