@@ -296,6 +296,19 @@ def test_a_list_shared_among_jobs_gives_each_its_own_letters_and_numbers(
     assert [len(pdf_text(r.files[0])) for r in receipts] == [1, 2]
 
 
+def test_a_part_of_a_shared_list_with_nobody_in_it_writes_nothing(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    # In 3 parts, the 3 recipients fall in parts 0 and 2: part 1's job has no letter.
+    journal = PartLedger(ledger, "a" * 64, 1, 3).journal
+    context = make_context(tmp_path, sequence=ledger, journal_factory=journal)
+    model = LetterPdfOptions.model_validate(options(tmp_path))
+    receipt = publish(LetterPdfChannel("letters", model, context), release_of(tmp_path))
+    assert (receipt.details["letters"], receipt.details["numbers"], receipt.files) == (0, {}, ())
+    assert not list((tmp_path / "letters").rglob("*.pdf"))
+    assert ledger.next("letter-pdf:letters", "2026") == 1  # no number drawn
+
+
 def test_each_recipient_receives_exactly_their_own_letter_by_smtp(
     tmp_path: Path, ledger: Ledger
 ) -> None:

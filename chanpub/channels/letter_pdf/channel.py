@@ -11,6 +11,9 @@ Options: out, size (A4 | F4), letterhead (logo, lines), number_pattern, signator
 attachments, language, sign (PAdES electronic signature from a PKCS#12 certificate, with
 pyHanko: chanpub.render.pdf.signing). The e-mail channel attaches each recipient's own letter with
 `attach: [<this channel>]` (receipt details `per_recipient`).
+With the task queue (`database:`, `queue: batch:`) a long list is shared among jobs
+(chanpub.batches): each numbers and writes only its part's letters, plus a combined PDF of
+its own named after the place of its first letter.
 Corrections and retractions (`amend`, chanpub.channels.letter_pdf.amend) send each recipient
 of the original a new letter referring to it, numbered from the same sequence.
 """
@@ -300,7 +303,8 @@ class LetterPdfChannel:
         combined_path, thumbnail_path, folder = paths
         if not mine:  # a part of a shared list that no recipient hashed to: nothing to write
             empty = {"letters": 0, "numbers": {}, "per_recipient": {}}
-            return Receipt(remote_id="", url=None, published_at=datetime.now(UTC), details=empty)
+            url = folder.resolve().as_uri()
+            return Receipt(folder.name, url, published_at=datetime.now(UTC), details=empty)
         written: list[Path] = []
         per_recipient: dict[str, str] = {}
         try:
