@@ -139,7 +139,9 @@ def test_letters_in_parts_through_two_workers_one_killed_each_letter_once(
     assert row["details"]["numbers"] == numbers, "the row keeps the whole list's numbers"
     with psycopg.connect(postgres_url) as db:
         drawn = db.execute("SELECT value FROM sequences").fetchall()
+        ended = db.execute("SELECT count(*) FROM store WHERE namespace = 'batches'").fetchone()
     assert drawn == [(PEOPLE,)], "no number drawn twice (or wasted)"
+    assert ended == (3,), "each part ended once"
     written = _written(single)
     assert len(list(single.glob("*.pdf"))) == PEOPLE and not list(single.glob(".*"))
     assert written == {name: [numbers[mail]] for name, mail in people.items()}
@@ -170,6 +172,8 @@ def test_letters_in_parts_through_two_workers_one_killed_each_letter_once(
     assert latest["status"] == "published" and latest["details"]["batches"] == 3
     assert set(new_numbers.values()).isdisjoint(numbers.values())
     assert len(set(new_numbers.values())) == PEOPLE
+    with psycopg.connect(postgres_url) as db:
+        assert db.execute("SELECT value FROM sequences").fetchall() == [(2 * PEOPLE,)]
 
 
 def _wait(process: Any, ready: Any, timeout: float = 60) -> None:
