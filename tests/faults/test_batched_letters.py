@@ -107,9 +107,9 @@ def test_letters_in_parts_through_two_workers_one_killed_each_letter_once(
     queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
     assert queued.returncode == 0, queued.stderr
 
-    # The first worker stops once it has written the 3rd letter of its part (each letter
-    # numbered first, in the ledger); a second worker starts then, and the first is
-    # SIGKILLed once the second has written letters of its own.
+    # The first worker stops once it has written the 3rd letter of its part (the whole
+    # part numbered before, in the ledger); a second worker starts then, and the first is
+    # SIGKILLed once the second has written letters of its own: its part goes to the second.
     stopped = tmp_path / "stopped"
     first = start(
         folder,
@@ -121,13 +121,14 @@ def test_letters_in_parts_through_two_workers_one_killed_each_letter_once(
         **with_kill_point("after-rename", stopped, count=3),
         **env,
     )
+    started.append(first)
     _wait(first, stopped.exists)
     letters = folder / "surat"
     [single] = [path for path in letters.iterdir() if path.is_dir()]
     before = {path.name: path.read_bytes() for path in single.glob("*.pdf")}
     assert len(before) == 3
     second = start(folder, "worker", "--until-empty", **env)
-    started += [first, second]
+    started.append(second)
     kill_when(first, lambda: len(list(single.glob("*.pdf"))) > 3, timeout=60)
     _out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
