@@ -1,7 +1,7 @@
 """Recipient batches: one delivery to a large list shared among workers as several jobs.
 
-With `database:`, a delivery of an e-mail or WhatsApp channel to more than `queue:
-batch:` recipients is queued as ceil(recipients / batch) jobs. Every job runs the whole
+With `database:`, a delivery of an e-mail, WhatsApp or letter-pdf channel to more than
+`queue: batch:` recipients is queued as ceil(recipients / batch) jobs. Every job runs the whole
 delivery under the SAME delivery key, with a journal that shows it only its part of the
 list (a recipient's part is a hash of its address, so the parts never overlap and need
 no list order); the others' recipients look "not selected" and are skipped. So each
@@ -11,7 +11,8 @@ whichever part, and a killed worker's part is retried by another.
 The delivery's ledger row is finished once, by the job that ends the last part: each job
 ends in one transaction that locks the delivery's row (`SELECT ... FOR UPDATE`), records
 its part as done, counts the parts done and, when it has the last one, writes the row's
-outcome (published, or failed when any part failed) with the whole list's counts. The
+outcome (published, or failed when any part failed) with the whole list's counts (and
+what each part's receipt lists per item, joined: letter numbers, files). The
 row lock serialises the jobs ending at the same moment, so exactly one sees every part
 done; and since the part's mark and the row's outcome commit together, no crash leaves
 one without the other. procrastinate has no "join" of jobs; this counter is it.
@@ -29,7 +30,7 @@ from chanpub.journal import HIDDEN, LedgerJournal
 from chanpub.ledger import Ledger
 from chanpub.status import Status
 
-BATCHED = ("email", "whatsapp")  # types whose adapters skip the items a journal hides
+BATCHED = ("email", "whatsapp", "letter-pdf")  # adapters that skip items a journal hides
 NAMESPACE = "batches"  # the parts done, in the ledger's store table: key:part/parts
 WORST = (Status.NEEDS_CHECK, Status.FAILED, Status.PUBLISHED)  # the row takes the first met
 
@@ -163,7 +164,7 @@ class PartLedger(Ledger):
             overall = next((s for s in WORST if s in statuses), Status.PUBLISHED)
             errors = list(dict.fromkeys(e["error"] for e in ends if e["error"]))
             totals = _totals(counts, details or {})
-            merged = {**dict(details or {}), **totals, "batches": self.parts}
+            merged = {**dict(details or {}), **_joined(ends), **totals, "batches": self.parts}
             db.execute(
                 "UPDATE deliveries SET status = %s, remote_id = %s, url = %s, error = %s, "
                 "details = %s, finished_at = now()::text WHERE slug = %s "
@@ -188,11 +189,28 @@ def _counts(db: Any, key: str) -> dict[str, int]:
     return {str(row["status"]): int(row["n"]) for row in rows}
 
 
+def _joined(ends: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the parts' receipts list of their own items, joined for the whole list: the
+    mappings merged (a letter's number and file per recipient), the lists of names put
+    together without repeats (the files written). Other values are the last part's."""
+    joined: dict[str, Any] = {}
+    for end in ends:
+        for name, value in end["details"].items():
+            if isinstance(value, dict):
+                joined[name] = {**joined.get(name, {}), **value}
+            elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+                joined[name] = list(dict.fromkeys([*joined.get(name, []), *value]))
+    return joined
+
+
 def _totals(counts: Mapping[str, int], details: Mapping[str, Any]) -> dict[str, int]:
     """The whole list's counts, in the keys the last part's receipt has (e-mail and
-    WhatsApp receipts count sent, failed, deferred and unknown the same way)."""
+    WhatsApp receipts count sent, failed, deferred and unknown the same way; a letter
+    is journalled sent once numbered)."""
+    sent = counts.get("sent", 0)
     totals = {
-        "sent": counts.get("sent", 0) + counts.get("delivered", 0) + counts.get("read", 0),
+        "letters": sent,
+        "sent": sent + counts.get("delivered", 0) + counts.get("read", 0),
         "failed": counts.get("failed", 0),
         "deferred": counts.get("deferred", 0) + counts.get("resend", 0),
         "unknown": counts.get("unknown", 0) + counts.get("in_progress", 0),

@@ -205,7 +205,9 @@ class ItemJournal(Protocol):
     """Per-item outcomes inside one delivery (e-mail recipients, thread posts)."""
 
     def status(self, item: str) -> Status | None:
-        """IN_PROGRESS, SENT, FAILED, DEFERRED, UNKNOWN, or None when never tried."""
+        """IN_PROGRESS, SENT, FAILED, DEFERRED, UNKNOWN, or None when never tried;
+        NOT_SELECTED for an item this run must leave alone (another job's part of the
+        list, or not chosen for a resend)."""
         ...
 
     def begin(self, item: str) -> None:

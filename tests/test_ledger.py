@@ -3,6 +3,7 @@ reopen. Every test taking `ledger_at` runs once per backend."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,30 @@ def test_sequences_never_repeat(ledger_at: Path | str) -> None:
     assert numbers == [1, 2, 3]
     assert Ledger(ledger_at).next("letters", "2026") == 4
     assert Ledger(ledger_at).next("letters", "2027") == 1
+
+
+def test_hosts_drawing_numbers_at_the_same_moment_never_share_one(
+    ledger_at: Path | str,
+) -> None:
+    # Four connections (as four hosts' workers numbering letters of one list's parts)
+    # draw from one sequence at once: the database hands each number out once.
+    ledgers = [Ledger(ledger_at) for _ in range(4)]
+    start = threading.Barrier(len(ledgers))
+    drawn: list[list[int]] = [[] for _ in ledgers]
+
+    def draw(index: int) -> None:
+        start.wait()
+        drawn[index].extend(ledgers[index].next("letter-pdf:letters", "2026") for _ in range(50))
+
+    threads = [threading.Thread(target=draw, args=(n,)) for n in range(len(ledgers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for ledger in ledgers:
+        ledger.close()
+    assert all(numbers == sorted(numbers) for numbers in drawn)
+    assert sorted(n for numbers in drawn for n in numbers) == list(range(1, 201))
 
 
 def test_resolving_a_stuck_mark(ledger_at: Path | str) -> None:

@@ -14,6 +14,7 @@ from pdf_pages import find_text, page_points, page_text, pages_text, picture_box
 from PIL import Image
 from pydantic import ValidationError
 
+from chanpub.batches import PartLedger
 from chanpub.channels.letter_pdf import LetterPdfChannel, LetterPdfOptions
 from chanpub.contract import Links, Receipt
 from chanpub.errors import ConfigError
@@ -261,6 +262,51 @@ def test_two_runs_at_once_never_share_a_number(tmp_path: Path, ledger: Ledger) -
     numbers = [n for r in receipts for n in r.details["numbers"].values()]
     assert len(receipts) == 2
     assert sorted(int(n[:3]) for n in numbers) == list(range(1, 7))
+
+
+def test_a_list_shared_among_jobs_gives_each_its_own_letters_and_numbers(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    # With `database:` and `queue: batch:`, each job sees only its part of the list
+    # (chanpub.batches): here Siti is part 0, Budi and the Lurah part 1, run in that order.
+    release, key = release_of(tmp_path), "a" * 64
+    receipts = []
+    for part in (0, 1):
+        journal = PartLedger(ledger, key, part, 2).journal
+        context = make_context(tmp_path, sequence=ledger, journal_factory=journal)
+        model = LetterPdfOptions.model_validate(options(tmp_path))
+        receipts.append(publish(LetterPdfChannel("letters", model, context), release, key))
+
+    assert [r.details["numbers"] for r in receipts] == [
+        {"siti@desa.example": "001/DISKOMINFO/IX/2026"},
+        {
+            "budi@harian.example": "002/DISKOMINFO/IX/2026",
+            "Lurah Kolongan": "003/DISKOMINFO/IX/2026",
+        },
+    ]
+    folder = tmp_path / "letters"
+    singles = sorted((folder / f"{release.slug}-letters").glob("*.pdf"))
+    assert [path.name[:4] for path in singles] == ["001-", "002-", "003-"]  # place in the list
+    assert "001/DISKOMINFO/IX/2026" in pdf_text(singles[1])[0]  # Siti: second in the CSV
+    assert "Yth. Siti Rahma" in pdf_text(singles[1])[0]
+    assert [r.files[0].name for r in receipts] == [
+        f"{release.slug}-letters-002.pdf",  # one combined PDF per part, after its first
+        f"{release.slug}-letters-001.pdf",
+    ]
+    assert [len(pdf_text(r.files[0])) for r in receipts] == [1, 2]
+
+
+def test_a_part_of_a_shared_list_with_nobody_in_it_writes_nothing(
+    tmp_path: Path, ledger: Ledger
+) -> None:
+    # In 3 parts, the 3 recipients fall in parts 0 and 2: part 1's job has no letter.
+    journal = PartLedger(ledger, "a" * 64, 1, 3).journal
+    context = make_context(tmp_path, sequence=ledger, journal_factory=journal)
+    model = LetterPdfOptions.model_validate(options(tmp_path))
+    receipt = publish(LetterPdfChannel("letters", model, context), release_of(tmp_path))
+    assert (receipt.details["letters"], receipt.details["numbers"], receipt.files) == (0, {}, ())
+    assert not list((tmp_path / "letters").rglob("*.pdf"))
+    assert ledger.next("letter-pdf:letters", "2026") == 1  # no number drawn
 
 
 def test_each_recipient_receives_exactly_their_own_letter_by_smtp(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date
 from typing import TYPE_CHECKING, Any
 
-from chanpub.channels.letter_pdf.recipients import LetterRecipient
+from chanpub.channels.letter_pdf.recipients import LetterRecipient, own_part, part_suffix
 from chanpub.contract import Action, Amendment, Preview, Receipt
 from chanpub.render.notices import notice_labels
 from chanpub.render.pdf.amended import amended_at
@@ -88,16 +88,17 @@ def amend_letters(
     sent = originals(amendment.previous)
     recipients = recipients_of(channel.recipients(), sent)
     numbers = channel.numbers(recipients, key, day)
+    mine = own_part(recipients, numbers)  # all of them, unless the queue shares the list
     count = int(amendment.previous.details.get("amendments") or 0) + 1
     texts = TEXTS.get(language.split("-")[0].lower(), TEXTS["en"])
     letters = []
-    for recipient in recipients:
+    for _place, recipient in mine:
         letter = channel.letter(release, preview.links, recipient, numbers[recipient.key], day)
         original = sent[recipient.email.lower() or recipient.name]
         dated = day_month_year(date.fromisoformat(original.dated), language)
         letters.append(_amended(letter, amendment, original.number, dated, texts, language))
-    paths = channel.paths(release, f"-{amendment.kind}-{count}")
-    written = channel.write(paths, recipients, letters, numbers)
+    paths = channel.paths(release, f"-{amendment.kind}-{count}", part_suffix(mine, recipients))
+    written = channel.write(paths, mine, letters, numbers)
     carried = {who: {"number": o.number, "dated": o.dated} for who, o in sent.items()}
     return Receipt(
         remote_id=amendment.previous.remote_id or written.remote_id,

@@ -11,6 +11,9 @@ Options: out, size (A4 | F4), letterhead (logo, lines), number_pattern, signator
 attachments, language, sign (PAdES electronic signature from a PKCS#12 certificate, with
 pyHanko: chanpub.render.pdf.signing). The e-mail channel attaches each recipient's own letter with
 `attach: [<this channel>]` (receipt details `per_recipient`).
+With the task queue (`database:`, `queue: batch:`) a long list is shared among jobs
+(chanpub.batches): each numbers and writes only its part's letters, plus a combined PDF of
+its own named after the place of its first letter.
 Corrections and retractions (`amend`, chanpub.channels.letter_pdf.amend) send each recipient
 of the original a new letter referring to it, numbered from the same sequence.
 """
@@ -32,7 +35,12 @@ from chanpub.channels.letter_pdf.options import (
     SignOptions,
     number_for,
 )
-from chanpub.channels.letter_pdf.recipients import LetterRecipient, read_recipients
+from chanpub.channels.letter_pdf.recipients import (
+    LetterRecipient,
+    own_part,
+    part_suffix,
+    read_recipients,
+)
 from chanpub.contract import (
     Amendment,
     Capabilities,
@@ -48,6 +56,7 @@ from chanpub.i18n import _
 from chanpub.release import Release
 from chanpub.render.dates import release_day
 from chanpub.render.pdf.images import Picture, UnreadableImage, inspect_image
+from chanpub.status import Status
 
 if TYPE_CHECKING:
     from chanpub.render.pdf.signing import LetterSigning
@@ -170,10 +179,13 @@ class LetterPdfChannel:
             keywords=tuple(release.tags),
         )
 
-    def paths(self, release: Release, suffix: str = "") -> tuple[Path, Path, Path]:
-        """The combined PDF, its thumbnail and the folder of single letters."""
+    def paths(self, release: Release, suffix: str = "", part: str = "") -> tuple[Path, Path, Path]:
+        """The combined PDF, its thumbnail and the folder of single letters (the same
+        folder for every `part` of a shared list, see `part_suffix`)."""
         base = f"{release.slug}-{self.name}{suffix}"
-        return (self.folder / f"{base}.pdf", self.folder / f"{base}.png", self.folder / base)
+        combined = f"{base}{part}"
+        folder = self.folder
+        return (folder / f"{combined}.pdf", folder / f"{combined}.png", folder / base)
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The first recipient's letter as text (its number is drawn only when sending)."""
@@ -232,7 +244,9 @@ class LetterPdfChannel:
 
     def numbers(self, recipients: list[LetterRecipient], key: str, day: date) -> dict[str, str]:
         """Each recipient's letter number: the one the journal of the delivery `key`
-        recorded, else a new one from the sequence of `day`'s year."""
+        recorded, else a new one from the sequence of `day`'s year. Recipients the journal
+        hides are left out: when the task queue shares a long list among workers, each
+        job numbers and writes only its own part's letters."""
         if self.context.sequence is None:
             raise PermanentError(
                 _("{channel}: letter numbers need the ledger; run 'chanpub send'").format(
@@ -242,11 +256,10 @@ class LetterPdfChannel:
         journal = self.context.journal(key)
         numbers: dict[str, str] = {}
         for recipient in recipients:
-            given = (
-                journal.remote_id(recipient.key)
-                if journal.status(recipient.key) == "sent"
-                else None
-            )
+            status = journal.status(recipient.key)
+            if status == Status.NOT_SELECTED:  # another part's (chanpub.batches): not ours
+                continue
+            given = journal.remote_id(recipient.key) if status == Status.SENT else None
             if given is None:
                 journal.begin(recipient.key)
                 seq = self.context.sequence.next(f"letter-pdf:{self.name}", str(day.year))
@@ -262,8 +275,10 @@ class LetterPdfChannel:
         recipients = self.recipients()
         day = release_day(release)
         numbers = self.numbers(recipients, key, day)
-        letters = [self.letter(release, preview.links, r, numbers[r.key]) for r in recipients]
-        receipt = self.write(self.paths(release), recipients, letters, numbers)
+        mine = own_part(recipients, numbers)
+        letters = [self.letter(release, preview.links, r, numbers[r.key]) for _n, r in mine]
+        paths = self.paths(release, part=part_suffix(mine, recipients))
+        receipt = self.write(paths, mine, letters, numbers)
         return replace(receipt, details={**receipt.details, "dated": day.isoformat()})
 
     def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:
@@ -276,24 +291,27 @@ class LetterPdfChannel:
     def write(
         self,
         paths: tuple[Path, Path, Path],
-        recipients: list[LetterRecipient],
+        mine: list[tuple[int, LetterRecipient]],
         letters: list[Any],
         numbers: dict[str, str],
     ) -> Receipt:
-        """Write each letter whole, then the combined PDF and its thumbnail."""
+        """Write each letter whole (named by its recipient's place in the list), then the
+        combined PDF and its thumbnail."""
         from chanpub.render.pdf.raster import page_png
 
         size = SIZES[self.options.size]
         combined_path, thumbnail_path, folder = paths
+        if not mine:  # a part of a shared list that no recipient hashed to: nothing to write
+            empty = {"letters": 0, "numbers": {}, "per_recipient": {}}
+            url = folder.resolve().as_uri()
+            return Receipt(folder.name, url, published_at=datetime.now(UTC), details=empty)
         written: list[Path] = []
         per_recipient: dict[str, str] = {}
         try:
             for used in (self.folder, folder):  # left by a run killed mid-write
                 remove_stale_temporaries(used)
-            for index, (recipient, letter) in enumerate(
-                zip(recipients, letters, strict=True), start=1
-            ):
-                path = folder / f"{index:03d}-{_file_name(recipient.name)}.pdf"
+            for (place, recipient), letter in zip(mine, letters, strict=True):
+                path = folder / f"{place:03d}-{_file_name(recipient.name)}.pdf"
                 write_atomically(path, self._render(path, [letter], size, visible=True))
                 written.append(path)
                 if recipient.email:
@@ -309,7 +327,7 @@ class LetterPdfChannel:
                 ).format(channel=self.name, path=self.folder, reason=error.strerror)
             ) from None
         digest = hashlib.sha256(combined).hexdigest()
-        given = {r.email.lower() or r.name: numbers[r.key] for r in recipients}
+        given = {r.email.lower() or r.name: numbers[r.key] for _n, r in mine}
         details: dict[str, Any] = {
             "path": str(combined_path),
             "letters": len(letters),

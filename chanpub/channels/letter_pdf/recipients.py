@@ -82,3 +82,17 @@ def read_recipients(path: Path, where: str) -> list[LetterRecipient]:
             )
         )
     return list(found.values())
+
+
+def own_part(
+    recipients: list[LetterRecipient], numbers: dict[str, str]
+) -> list[tuple[int, LetterRecipient]]:
+    """The recipients this job writes to (those it numbered), each with its place in the
+    whole list (from 1), which names its letter's file whichever job writes it."""
+    return [(place, r) for place, r in enumerate(recipients, start=1) if r.key in numbers]
+
+
+def part_suffix(mine: list[tuple[int, LetterRecipient]], recipients: list[LetterRecipient]) -> str:
+    """The combined PDF's name suffix: none for the whole list; for one part of it (see
+    `numbers`), the place of the part's first letter, so each part has its own file."""
+    return "" if len(mine) == len(recipients) or not mine else f"-{mine[0][0]:03d}"
