@@ -120,9 +120,9 @@ def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = No
     if as_json:
         out.write(json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
         return
-    for line in plain_lines(result):
-        out.write(line)
-        out.write("\n")
+    # One write for all the lines: with PYTHONUNBUFFERED (usual in containers) every
+    # write is a system call, and a cron run over a big folder prints thousands of lines.
+    out.write("".join(f"{line}\n" for line in plain_lines(result)))
     out.flush()
 
 
