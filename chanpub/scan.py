@@ -20,14 +20,16 @@ column (names, stats, slugs, titles, ...), and its files are handled as text, wi
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 import json
 import os
 import time
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -100,10 +102,18 @@ class Memory:
 
     @classmethod
     def load(cls, value: dict[str, Any]) -> Memory:
-        return cls(**{name: value[name] for name in cls.__dataclass_fields__})
+        fields = {name: value[name] for name in cls.__dataclass_fields__}
+        if isinstance(fields["stats"], str):  # packed: see dump
+            fields["stats"] = array("q", base64.b64decode(fields["stats"])).tolist()
+        return cls(**fields)
 
     def dump(self, fingerprint: str) -> dict[str, Any]:
-        return {"fingerprint": fingerprint, **self.__dict__}
+        """The memory as JSON values; the stats packed as 64-bit integers in base64, read
+        back in a third of the time of a JSON list (a 20,000-file folder has 100,000)."""
+        value = {"fingerprint": fingerprint, **self.__dict__}
+        with suppress(OverflowError):  # an inode above 2**63 (some network filesystems)
+            value["stats"] = base64.b64encode(array("q", self.stats).tobytes()).decode()
+        return value
 
     def stat(self, at: int) -> Stat:
         return self.stats[at * STAT_FIELDS : (at + 1) * STAT_FIELDS]
@@ -111,11 +121,12 @@ class Memory:
     def unchanged(self, prefix: str, names: Sequence[str]) -> list[int]:
         """For each file name, its place in this memory when its stat is the same as
         remembered, else -1. The one loop over every file of a big folder: kept lean."""
-        index = {name: at for at, name in enumerate(self.names)}
+        same = names == self.names  # nothing added or deleted: the places are the same
+        index = {} if same else {name: at for at, name in enumerate(self.names)}
         stats = self.stats
         found = []
-        for name in names:
-            at = index.get(name, -1)
+        for place, name in enumerate(names):
+            at = place if same else index.get(name, -1)
             if at >= 0:
                 try:
                     info = os.stat(prefix + name)
@@ -323,12 +334,12 @@ class FolderScan:
         learned = self.learned.get(folder)
         if learned is None and kept == list(range(len(old.names))):
             return None
-        memory = Memory()
-        for at in kept:
-            memory.carry(old, at)
+        files = [(old, at) for at in kept]
         if learned is not None:
-            for at in range(len(learned.names)):
-                memory.carry(learned, at)
+            files.extend((learned, at) for at in range(len(learned.names)))
+        memory = Memory()
+        for source, at in sorted(files, key=lambda file: file[0].names[file[1]]):
+            memory.carry(source, at)  # in name order, as a folder is read
         return memory
 
     def clashes(

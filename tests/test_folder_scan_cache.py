@@ -3,6 +3,7 @@ remembered answer never lets an edited release through nor holds back an approve
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import UTC, datetime
@@ -249,3 +250,13 @@ def test_a_folder_named_like_a_release_is_left_alone(
     reads.clear()
     assert statuses(send(folder, config)) == {"draft.md": "skipped"}
     assert reads == []
+
+
+@pytest.mark.parametrize("inode", [2_261_976, 2**64 - 5])  # the second: some network filesystems
+def test_a_folder_memory_reads_back_as_it_was_kept(inode: int) -> None:
+    memory = scan.Memory()
+    kind = (True, LATER, ("social",))
+    memory.add("later.md", [864, -1_000_000_000, inode, 1796401793102571909, 65024], "s", "T", kind)
+    again = scan.Memory.load(json.loads(json.dumps(memory.dump("fingerprint"))))
+    assert again == memory
+    assert again.kind(0) == kind
