@@ -118,32 +118,28 @@ class Memory:
     def stat(self, at: int) -> Stat:
         return self.stats[at * STAT_FIELDS : (at + 1) * STAT_FIELDS]
 
-    def unchanged(self, prefix: str, names: Sequence[str]) -> list[int]:
-        """For each file name, its place in this memory when its stat is the same as
-        remembered, else -1. The one loop over every file of a big folder: kept lean."""
-        same = names == self.names  # nothing added or deleted: the places are the same
-        index = {} if same else {name: at for at, name in enumerate(self.names)}
+    def places(self, names: list[str]) -> list[int] | range:
+        """For each file name, its place in this memory, or -1 when it has none."""
+        if names == self.names:  # nothing added or deleted: the same places
+            return range(len(names))
+        index = {name: at for at, name in enumerate(self.names)}
+        return [index.get(name, -1) for name in names]
+
+    def same_stat(self, at: int, path: str) -> bool:
+        """Whether the file at `path` has the stat remembered for the `at`-th file."""
+        try:
+            info = os.stat(path)
+        except OSError:
+            return False
+        i = at * STAT_FIELDS
         stats = self.stats
-        found = []
-        for place, name in enumerate(names):
-            at = place if same else index.get(name, -1)
-            if at >= 0:
-                try:
-                    info = os.stat(prefix + name)
-                except OSError:
-                    at = -1
-                else:
-                    i = at * STAT_FIELDS  # the fields most likely to differ first
-                    if (
-                        info.st_mtime_ns != stats[i + 1]
-                        or info.st_ctime_ns != stats[i + 3]
-                        or info.st_size != stats[i]
-                        or info.st_ino != stats[i + 2]
-                        or info.st_dev != stats[i + 4]
-                    ):
-                        at = -1
-            found.append(at)
-        return found
+        return (  # the fields most likely to differ first
+            info.st_mtime_ns == stats[i + 1]
+            and info.st_ctime_ns == stats[i + 3]
+            and info.st_size == stats[i]
+            and info.st_ino == stats[i + 2]
+            and info.st_dev == stats[i + 4]
+        )
 
     def kind(self, at: int) -> Kind:
         signed_off, publish_at, channels = self.table[self.kinds[at]]
@@ -263,25 +259,26 @@ class FolderScan:
         names = folder_names(folder, files_only=False)  # a remembered file is one: its stat says
         kinds, slugs, titles, pictures = memory.kinds, memory.slugs, memory.titles, memory.pictures
         hold, place, keep = survey.held.append, survey.held_places.append, kept.append
-        for name, at in zip(names, memory.unchanged(prefix, names), strict=True):
-            if at >= 0:
+        for name, at in zip(names, memory.places(names), strict=True):
+            text = prefix + name
+            # The hot loop of a big folder: a remembered file costs one stat, and a result.
+            if at >= 0 and memory.same_stat(at, text):
                 outcomes = answers[kinds[at]]
                 if outcomes is not None and (not pictures or _picture_unchanged(memory, name)):
                     place(survey.files)
-                    hold(ReleaseResult(slugs[at], titles[at], prefix + name, outcomes))
+                    hold(ReleaseResult(slugs[at], titles[at], text, outcomes))
                     survey.files += 1
                     keep(at)
                     continue
-            elif not os.path.isfile(prefix + name):
+            elif not os.path.isfile(text):
                 continue  # a folder named *.md
             survey.read(folder / name, False)
-            stat = file_stat(prefix + name)
+            stat = file_stat(text)
             if stat is not None:
-                self._read[prefix + name] = (key, stat, clock())
+                self._read[text] = (key, stat, clock())
         if memory.warnings:
-            survey.warnings.extend(
-                w for at in kept for w in memory.warnings.get(memory.names[at], ())
-            )
+            names_kept = (memory.names[at] for at in kept)
+            survey.warnings.extend(w for name in names_kept for w in memory.warnings.get(name, ()))
 
     def _held_outcomes(self, kind: list[Any], now: datetime) -> tuple[Outcome, ...] | None:
         """The skipped outcomes of a remembered release of this kind ([signed_off,
