@@ -24,6 +24,7 @@ See https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -292,12 +293,22 @@ async def _run(app: App, *, until_empty: bool, signals: bool) -> None:
             finally:
                 reaper.cancel()
             return
-        while True:
+        # One worker for the whole run, woken by the queue's notifications (and polling),
+        # stopped gracefully once no job is left anywhere: not a worker started again
+        # every POLL seconds, each registering, listening and pruning anew, which cost a
+        # waiting process more CPU than the jobs left to the others.
+        worker = asyncio.create_task(
+            app.run_worker_async(wait=True, install_signal_handlers=signals)
+        )
+        while not worker.done():
             await retry_stalled(app)
-            await app.run_worker_async(wait=False, install_signal_handlers=signals)
             if not await pending(app):
+                worker.cancel()  # a graceful stop: it has no job left to finish
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
                 return
-            await asyncio.sleep(POLL)
+            await asyncio.wait({worker}, timeout=POLL)
+        await worker  # stopped by a signal: its errors, if any, are ours
 
 
 async def _reap_forever(app: App) -> None:
