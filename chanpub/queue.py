@@ -24,7 +24,6 @@ See https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -293,22 +292,17 @@ async def _run(app: App, *, until_empty: bool, signals: bool) -> None:
             finally:
                 reaper.cancel()
             return
-        # One worker for the whole run, woken by the queue's notifications (and polling),
-        # stopped gracefully once no job is left anywhere: not a worker started again
-        # every POLL seconds, each registering, listening and pruning anew, which cost a
-        # waiting process more CPU than the jobs left to the others.
-        worker = asyncio.create_task(
-            app.run_worker_async(wait=True, install_signal_handlers=signals)
-        )
-        while not worker.done():
+        while True:
             await retry_stalled(app)
+            # A worker starts only when there is a job to take: one waiting for the jobs
+            # that other workers still run only looks (two queries every POLL seconds),
+            # rather than starting, registering and listening anew each time, which cost
+            # a waiting process more CPU than the jobs left to the busy ones.
+            if await pending(app, due_only=True):
+                await app.run_worker_async(wait=False, install_signal_handlers=signals)
             if not await pending(app):
-                worker.cancel()  # a graceful stop: it has no job left to finish
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
                 return
-            await asyncio.wait({worker}, timeout=POLL)
-        await worker  # stopped by a signal: its errors, if any, are ours
+            await asyncio.sleep(POLL)
 
 
 async def _reap_forever(app: App) -> None:
@@ -334,11 +328,15 @@ async def retry_stalled(app: App) -> int:
     return retried
 
 
-async def pending(app: App) -> int:
-    """How many jobs wait or run."""
+async def pending(app: App, *, due_only: bool = False) -> int:
+    """How many jobs wait or run (`due_only`: how many wait and may be taken now)."""
+    where = (
+        "status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())"
+        if due_only
+        else "status IN ('todo', 'doing')"
+    )
     row: dict[str, Any] = await app.connector.execute_query_one_async(
-        "SELECT count(*) AS n FROM procrastinate_jobs "
-        "WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')",
+        f"SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(queue)s AND {where}",
         queue=QUEUE,
     )
     return int(row["n"])

@@ -1,6 +1,6 @@
 """`chanpub worker --until-empty` (chanpub.queue.run_jobs): while other workers still run
-the last jobs it waits as one registered worker, woken by the queue, and it exits once
-no job is left anywhere."""
+the last jobs it only looks at the queue now and then, without starting a worker each
+time, and it exits once no job is left anywhere."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _registrations(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def test_a_worker_waiting_for_another_workers_last_job_registers_once(
+def test_a_worker_waiting_for_another_workers_last_job_does_not_start_again_and_again(
     tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CHANPUB_DATABASE_URL", postgres_url)
@@ -58,5 +58,5 @@ def test_a_worker_waiting_for_another_workers_last_job_registers_once(
     thread.join(timeout=10)
 
     assert done.is_set()
-    assert _registrations(postgres_url) - before == 1
+    assert _registrations(postgres_url) - before <= 1
     ledger.close()
