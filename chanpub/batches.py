@@ -79,9 +79,17 @@ class PartJournal(LedgerJournal):
         return super().status(item)
 
     def counts(self) -> dict[str, int]:
-        """This part's items in each state: the others' in-flight marks are theirs."""
-        assert isinstance(self.ledger, PartLedger)
-        return self.ledger.part_counts()
+        """This part's items in each state (the others' in-flight marks are theirs), from
+        the one read of the delivery's states that this journal keeps up to date: only
+        this part's job writes this part's items (it holds the part's claim)."""
+        if self._states is None:
+            self._states = self.ledger.item_states(self.key)
+        index, parts = self.part
+        totals: dict[str, int] = {}
+        for item, status in self._states.items():
+            if part_of(item, parts) == index:
+                totals[str(status)] = totals.get(str(status), 0) + 1
+        return totals
 
 
 class PartLedger(Ledger):
@@ -107,15 +115,6 @@ class PartLedger(Ledger):
         if key != self.key:
             return super().journal(key, redact, only=only)
         return PartJournal(self, key, redact, only=only, part=(self.part, self.parts))
-
-    def part_counts(self) -> dict[str, int]:
-        """How many of this part's items are in each state."""
-        rows = self._rows("SELECT item, status FROM items WHERE delivery_key = ?", (self.key,))
-        totals: dict[str, int] = {}
-        for row in rows:
-            if part_of(str(row["item"]), self.parts) == self.part:
-                totals[str(row["status"])] = totals.get(str(row["status"]), 0) + 1
-        return totals
 
     def begin(self, **fields: Any) -> None:
         """Mark the delivery in progress, unless this part ended already (a stalled job

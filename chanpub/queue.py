@@ -294,7 +294,12 @@ async def _run(app: App, *, until_empty: bool, signals: bool) -> None:
             return
         while True:
             await retry_stalled(app)
-            await app.run_worker_async(wait=False, install_signal_handlers=signals)
+            # A worker starts only when there is a job to take: one waiting for the jobs
+            # that other workers still run only looks (two queries every POLL seconds),
+            # rather than starting, registering and listening anew each time, which cost
+            # a waiting process more CPU than the jobs left to the busy ones.
+            if await pending(app, due_only=True):
+                await app.run_worker_async(wait=False, install_signal_handlers=signals)
             if not await pending(app):
                 return
             await asyncio.sleep(POLL)
@@ -323,11 +328,15 @@ async def retry_stalled(app: App) -> int:
     return retried
 
 
-async def pending(app: App) -> int:
-    """How many jobs wait or run."""
+async def pending(app: App, *, due_only: bool = False) -> int:
+    """How many jobs wait or run (`due_only`: how many wait and may be taken now)."""
+    where = (
+        "status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())"
+        if due_only
+        else "status IN ('todo', 'doing')"
+    )
     row: dict[str, Any] = await app.connector.execute_query_one_async(
-        "SELECT count(*) AS n FROM procrastinate_jobs "
-        "WHERE queue_name = %(queue)s AND status IN ('todo', 'doing')",
+        f"SELECT count(*) AS n FROM procrastinate_jobs WHERE queue_name = %(queue)s AND {where}",
         queue=QUEUE,
     )
     return int(row["n"])

@@ -77,3 +77,26 @@ def test_a_new_journal_reads_what_others_wrote_before_it(tmp_path: Path) -> None
 
     assert later.status("a@x") == Status.SENT
     other.close()
+
+
+def test_a_batch_part_counts_its_own_recipients_from_the_one_read(tmp_path: Path) -> None:
+    from chanpub.batches import PartLedger, part_of
+
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    items = [f"w{n}@media.example" for n in range(40)]
+    mine = [item for item in items if part_of(item, 2) == 0]
+    for item in items[:10]:  # sent before, by either part
+        ledger.journal("key").sent(item)
+    statements = traced(ledger)
+
+    journal = PartLedger(ledger, "key", 0, 2).journal("key")
+    before = journal.counts()
+    for item in items:
+        if journal.status(item) is None:
+            journal.begin(item)
+            journal.failed(item, "550 gone") if item == mine[-1] else journal.sent(item)
+    after = journal.counts()
+
+    assert before == {"sent": len([i for i in items[:10] if i in mine])}
+    assert after == {"sent": len(mine) - 1, "failed": 1}
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1

@@ -163,3 +163,23 @@ def test_an_unreachable_database_is_a_clear_error_with_the_password_masked() -> 
     assert "s3cret-Passw0rd" not in message
     assert "postgresql://chanpub:***@127.0.0.1:1/chanpub" in message
     assert "check that PostgreSQL is running" in message
+
+
+def test_a_recipients_mark_is_one_statement_to_postgres(postgres_url: str, tmp_path: Path) -> None:
+    # Two marks per e-mail recipient: each is one statement (its own transaction in
+    # autocommit), not BEGIN, the statement and COMMIT, three round trips to the server.
+    ledger = Ledger(postgres_url)
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as file:
+        ledger.backend.db.pgconn.trace(file.fileno())  # type: ignore[attr-defined]
+        journal = ledger.journal("key")
+        journal.begin("a@x")
+        journal.sent("a@x", "<a@x>")
+        ledger.backend.db.pgconn.untrace()  # type: ignore[attr-defined]
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    queries = [fields[3] for fields in sent if len(fields) > 3 and fields[1] == "F"]
+
+    assert "Query" not in queries, "no BEGIN/COMMIT"
+    assert queries.count("Sync") == 2
+    assert ledger.item_status("key", "a@x") == "sent"
+    ledger.close()

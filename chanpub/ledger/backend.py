@@ -36,6 +36,10 @@ class Backend(Protocol):
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query outside any write transaction."""
 
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """Run one writing statement as a transaction of its own (committed when it
+        returns); returns how many rows it changed."""
+
     def transaction(self) -> AbstractContextManager[Transaction]:
         """A write transaction: committed when the block ends, rolled back on error."""
 

@@ -99,6 +99,15 @@ class Ledger(ItemQueries):
             except self.backend.errors as error:
                 raise self._failure(error) from None
 
+    def _write_one(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """One writing statement, committed on its own (the per-recipient marks): no
+        BEGIN and COMMIT around it; returns how many rows it changed."""
+        with self._lock:
+            try:
+                return self.backend.execute(sql, args)
+            except self.backend.errors as error:
+                raise self._failure(error) from None
+
     @contextmanager
     def connection(self) -> Iterator[Any]:
         """The PostgreSQL connection inside one ledger transaction, so what belongs with

@@ -85,6 +85,10 @@ class SqliteBackend:
         """Run a query outside any write transaction."""
         return list(self.db.execute(sql, args).fetchall())
 
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        """One statement, a transaction of its own (the connection is in autocommit)."""
+        return self.db.execute(sql, args).rowcount
+
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
         """`BEGIN IMMEDIATE`: the write lock is taken first, so no writer waits mid-way."""

@@ -75,3 +75,33 @@ def test_inline_addresses_need_no_file(tmp_path: Path) -> None:
     check_source("humas@example.go.id", tmp_path, "channels.press.lists.default")
     [recipient] = iter_recipients({"default": ["humas@example.go.id"]}, tmp_path, [])
     assert recipient.key == "humas@example.go.id"
+
+
+def test_a_list_read_again_in_the_same_process_checks_each_address_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker reads a large list once per batch job (and once for the preview): the
+    # address check, the costly part, is remembered, with the same answer and errors.
+    import email_validator
+
+    (tmp_path / "media.csv").write_text(
+        "email\nDewi@Harian.Example\nrina@@radio.example\neko@warga.example\n", encoding="utf-8"
+    )
+    checked: list[str] = []
+    real = email_validator.validate_email
+
+    def counting(address: str, **options: bool) -> email_validator.ValidatedEmail:
+        checked.append(address)
+        return real(address, **options)
+
+    monkeypatch.setattr(email_validator, "validate_email", counting)
+    readings = []
+    for _ in range(3):
+        invalid: list[Invalid] = []
+        emails = [r.email for r in iter_recipients({"press": ["media.csv"]}, tmp_path, invalid)]
+        readings.append((emails, [(i.address, i.reason) for i in invalid]))
+
+    assert readings[0][0] == ["Dewi@harian.example", "eko@warga.example"]
+    assert readings[0][1][0][0] == "rina@@radio.example"
+    assert readings[1] == readings[0] and readings[2] == readings[0]
+    assert sorted(checked) == ["Dewi@Harian.Example", "eko@warga.example", "rina@@radio.example"]

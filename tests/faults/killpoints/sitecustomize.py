@@ -65,6 +65,18 @@ def _install() -> None:
 
     ledger.Ledger._write = write  # type: ignore[method-assign]
 
+    original_write_one = ledger.Ledger._write_one
+
+    def write_one(self: ledger.Ledger, sql: str, args: Any = ()) -> int:
+        # One statement in autocommit: stopped before it runs is what a transaction
+        # stopped before its COMMIT leaves (nothing), so the points count it the same.
+        _maybe_stop("mid-ledger-write")
+        changed = original_write_one(self, sql, args)
+        _maybe_stop("after-ledger-write")
+        return changed
+
+    ledger.Ledger._write_one = write_one  # type: ignore[method-assign]
+
     original_finish = ledger.Ledger.finish
 
     def finish(self: ledger.Ledger, **kwargs: Any) -> None:
