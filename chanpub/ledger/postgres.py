@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import dict_row
 
 from chanpub.errors import LedgerUnavailable, StateError
@@ -67,6 +68,23 @@ def _sql(sql: str) -> str:
     return sql.replace("?", "%s")  # the shared queries hold no other '?' and no '%'
 
 
+def _numbered(sql: str) -> str:
+    """The shared query with PostgreSQL's own placeholders, $1, $2, ..."""
+    parts = sql.split("?")
+    return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], start=1)) + parts[-1]
+
+
+def _checked(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
+    """The result of a statement run through libpq directly, or psycopg's error for it
+    (OperationalError when the connection is gone, as psycopg's own calls raise)."""
+    if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+        return result
+    message = (result.error_message or pgconn.error_message).decode("utf-8", "replace")
+    if pgconn.status == pq.ConnStatus.BAD:
+        raise psycopg.OperationalError(message)
+    raise psycopg.DatabaseError(message)
+
+
 class PostgresTransaction:
     """Statements inside one PostgreSQL transaction."""
 
@@ -96,6 +114,7 @@ class PostgresBackend:
         self.url = url
         self.where = masked_url(url)
         self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        self._prepared: dict[str, bytes] = {}  # statement -> its prepared name on this session
         upgrade(self.db)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
@@ -104,8 +123,28 @@ class PostgresBackend:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         """One statement in autocommit, a transaction of its own: one round trip to the
-        server instead of three (BEGIN, the statement, COMMIT)."""
-        return self.db.execute(_sql(sql), tuple(args)).rowcount
+        server instead of three (BEGIN, the statement, COMMIT). A statement whose values
+        are all text (a recipient's mark: two per recipient of a big list) goes straight
+        to libpq as a prepared statement; psycopg's own execute spends about 40 µs more
+        of Python on each call. The caller holds the ledger's lock, as for every call."""
+        values = tuple(args)
+        if all(value is None or isinstance(value, str) for value in values):
+            return self._execute_prepared(sql, values)
+        return self.db.execute(_sql(sql), values).rowcount
+
+    def _execute_prepared(self, sql: str, values: tuple[str | None, ...]) -> int:
+        """Run `sql` as this session's prepared statement (prepared on first use), with
+        libpq's text format: https://www.postgresql.org/docs/current/libpq-exec.html"""
+        pgconn = self.db.pgconn
+        name = self._prepared.get(sql)
+        if name is None:
+            name = f"chanpub_{len(self._prepared)}".encode()
+            _checked(pgconn.prepare(name, _numbered(sql).encode()), pgconn)
+            self._prepared[sql] = name
+        params = [None if value is None else value.encode() for value in values]
+        # None is SQL NULL to libpq (psycopg passes NULLs so itself; its stub omits it).
+        result = _checked(pgconn.exec_prepared(name, params), pgconn)  # type: ignore[arg-type]
+        return int(result.command_tuples or 0)
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
