@@ -180,7 +180,7 @@ def test_a_recipients_mark_is_one_statement_to_postgres(postgres_url: str, tmp_p
     queries = [fields[3] for fields in sent if len(fields) > 3 and fields[1] == "F"]
 
     assert "Query" not in queries, "no BEGIN/COMMIT"
-    assert queries.count("Sync") == 2 + 1  # and, once per session, preparing the statement
+    assert queries.count("Sync") == 2 + 2  # and, once per session, preparing each statement
     assert ledger.item_status("key", "a@x") == "sent"
     ledger.close()
 
@@ -188,8 +188,8 @@ def test_a_recipients_mark_is_one_statement_to_postgres(postgres_url: str, tmp_p
 def test_a_recipients_mark_binds_a_prepared_statement_from_the_first_on(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    # The statement text is parsed by the server once per connection; every later mark
-    # only sends its values (what psycopg's own execute spends per call, about 40 µs of
+    # The statements (the mark, the outcome) are parsed by the server once per connection;
+    # every later one only sends its values (what psycopg's own execute spends per call, about 40 µs of
     # Python, counts twice per recipient on a list of thousands).
     ledger = Ledger(postgres_url)
     trace = tmp_path / "libpq.trace"
@@ -203,7 +203,7 @@ def test_a_recipients_mark_binds_a_prepared_statement_from_the_first_on(
     sent = [line.split("\t") for line in trace.read_text().splitlines()]
     messages = [fields[3] for fields in sent if len(fields) > 3 and fields[1] == "F"]
 
-    assert messages.count("Parse") == 1
+    assert messages.count("Parse") == 2
     assert messages.count("Bind") == 6
     assert ledger.item_states("key") == {"a@x": "sent", "b@x": "sent", "c@x": "sent"}
     ledger.close()
@@ -215,4 +215,32 @@ def test_a_failing_mark_says_the_database_is_lost(postgres_url: str) -> None:
     ledger.backend.db.execute("ALTER TABLE items ADD CONSTRAINT short CHECK (length(item) < 5)")
     with pytest.raises(StateError, match="lost the ledger database"):
         ledger.journal("key").begin("toolong@x")
+    ledger.close()
+
+
+def test_an_outcome_after_the_mark_updates_the_row_the_mark_made(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # The mark inserts the recipient's row; the outcome only changes it, and a plain
+    # UPDATE costs the server less than an upsert that runs into its own row.
+    ledger = Ledger(postgres_url)
+    ledger.journal("key").begin("a@x")
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as file:
+        ledger.backend.db.pgconn.trace(file.fileno())  # type: ignore[attr-defined]
+        ledger.journal("key").sent("a@x", "<a@x>")
+        ledger.backend.db.pgconn.untrace()  # type: ignore[attr-defined]
+    parsed = [line for line in trace.read_text().splitlines() if "\tParse\t" in line]
+
+    assert len(parsed) == 1 and "UPDATE items" in parsed[0]
+    assert ledger.item_status("key", "a@x") == "sent"
+    ledger.close()
+
+
+def test_an_outcome_without_a_mark_is_still_recorded(ledger_at: Path | str) -> None:
+    # A delivery receipt (WhatsApp's webhook) may name a message no mark of ours made.
+    ledger = Ledger(ledger_at)
+    ledger.set_item("key", "6281234567890", "delivered", remote_id="wamid.1")
+    assert ledger.item_status("key", "6281234567890") == "delivered"
+    assert ledger.item_remote_id("key", "6281234567890") == "wamid.1"
     ledger.close()

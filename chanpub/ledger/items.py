@@ -65,7 +65,16 @@ class ItemQueries:
         error: str | None = None,
     ) -> None:
         """Record one item's state, committed at once (one statement: the hot path of a
-        large list, two per recipient)."""
+        large list, two per recipient). After its in-progress mark an item has its row, so
+        its outcome is a plain UPDATE, which costs the database less than an upsert that
+        runs into its own row; an item with no row yet (a delivery receipt for a message
+        of another run) is inserted."""
+        if status != Status.IN_PROGRESS and self._write_one(
+            """UPDATE items SET status=?, remote_id=?, error=?, updated_at=?
+               WHERE delivery_key=? AND item=?""",
+            (status, remote_id, error, now(), key, item),
+        ):
+            return
         self._write_one(
             """INSERT INTO items (delivery_key, item, status, remote_id, error, updated_at)
                VALUES (?, ?, ?, ?, ?, ?)
