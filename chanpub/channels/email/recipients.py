@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,27 +92,19 @@ def _column(header: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-# Each address's check, remembered for the process: a worker reads a large list once
-# per batch job and once per preview, and the check (email_validator, ~100 µs) was most
-# of that reading's cost. The check is a pure function of the text, so a remembered
-# answer is the same answer; plain dict reads and writes are safe between threads.
-# Bounded (forgotten all at once when full) so a long-running worker does not grow.
-_CHECKED: dict[str, str | ValueError] = {}
-CHECKED_MAX = 200_000
-
-
 def _validate(address: str) -> str:
-    answer = _CHECKED.get(address)
-    if answer is None:
-        answer = _check(address)
-        if len(_CHECKED) >= CHECKED_MAX:
-            _CHECKED.clear()
-        _CHECKED[address] = answer
+    answer = _check(address)
     if isinstance(answer, ValueError):
         raise ValueError(str(answer))
     return answer
 
 
+# Each address's check, remembered for the process: a worker reads a large list once
+# per batch job and once per preview, and the check (email_validator, ~100 µs) was most
+# of that reading's cost. The check is a pure function of the text, so a remembered
+# answer is the same answer; lru_cache is safe between threads and bounded, so a
+# long-running worker does not grow.
+@functools.lru_cache(maxsize=200_000)
 def _check(address: str) -> str | ValueError:
     """The address normalised by email_validator, or why it is not an address."""
     import email_validator
