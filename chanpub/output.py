@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from chanpub.actions import ChannelCheck, ChannelStatus
     from chanpub.ledger import Delivery
-    from chanpub.outcomes import RunResult
+    from chanpub.outcomes import Outcome, RunResult
     from chanpub.release import Release
 
 STATUS_STYLE = {
@@ -107,11 +107,22 @@ def counts_text(details: Mapping[str, Any]) -> str:
 
 def plain_lines(result: RunResult) -> Iterator[str]:
     """One line per channel outcome: slug, channel, status, then the URL or the reason."""
+    # The releases a folder scan answered from memory share their outcomes (one tuple per
+    # kind of "not now"), so each tuple's text is made once, not once per release.
+    tails: dict[int, list[str]] = {}
     for release in result.releases:
-        for outcome in release.outcomes:
-            detail = outcome.url or outcome.error or counts_text(outcome.details)
-            status = f"{outcome.status} ({outcome.action})" if outcome.action else outcome.status
-            yield f"{release.slug}  {outcome.channel}  {status}  {detail}".rstrip()
+        tail = tails.get(id(release.outcomes))
+        if tail is None:
+            tail = tails[id(release.outcomes)] = [_tail(o) for o in release.outcomes]
+        for text in tail:
+            yield f"{release.slug}  {text}"
+
+
+def _tail(outcome: Outcome) -> str:
+    """An outcome's line after the slug: channel, status, then the URL or the reason."""
+    detail = outcome.url or outcome.error or counts_text(outcome.details)
+    status = f"{outcome.status} ({outcome.action})" if outcome.action else outcome.status
+    return f"{outcome.channel}  {status}  {detail}".rstrip()
 
 
 def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = None) -> None:
