@@ -58,7 +58,10 @@ class LedgerJournal:
     def _set(
         self, item: str, status: Status, remote_id: str | None = None, error: str | None = None
     ) -> None:
-        self.ledger.set_item(self.key, item, status, remote_id, error)
+        # An outcome need not be waited for: the ledger commits it before its next
+        # statement, while the next message is on its way (the hot path of a big list).
+        wait = status == Status.IN_PROGRESS
+        self.ledger.set_item(self.key, item, status, remote_id, error, wait=wait)
         if self._states is not None:  # after the commit: what the ledger says now
             self._states[item] = status
 

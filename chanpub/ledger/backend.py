@@ -40,6 +40,18 @@ class Backend(Protocol):
         """Run one writing statement as a transaction of its own (committed when it
         returns); returns how many rows it changed."""
 
+    def execute_soon(
+        self,
+        sql: str,
+        args: Sequence[Any] = (),
+        *,
+        otherwise: tuple[str, Sequence[Any]] | None = None,
+    ) -> None:
+        """Run one writing statement as a transaction of its own, committed before this
+        backend's next statement runs (a backend may send it without waiting for the
+        answer; its error is then raised by that next call); `otherwise` (sql, args) runs
+        instead of it when it changed no row."""
+
     def transaction(self) -> AbstractContextManager[Transaction]:
         """A write transaction: committed when the block ends, rolled back on error."""
 

@@ -76,8 +76,12 @@ class Ledger(ItemQueries):
         return self.backend.where
 
     def close(self) -> None:
-        """Close the database."""
-        self.backend.close()
+        """Close the database (once a statement still in flight is committed)."""
+        with self._lock:
+            try:
+                self.backend.close()
+            except self.backend.errors as error:
+                raise self._failure(error) from None
 
     def _failure(self, error: Exception) -> StateError:
         if is_database_url(self.path):
@@ -105,6 +109,17 @@ class Ledger(ItemQueries):
         with self._lock:
             try:
                 return self.backend.execute(sql, args)
+            except self.backend.errors as error:
+                raise self._failure(error) from None
+
+    def _write_soon(
+        self, sql: str, args: Sequence[Any], *, otherwise: tuple[str, Sequence[Any]]
+    ) -> None:
+        """One writing statement committed on its own, whose answer the caller does not
+        wait for (a recipient's outcome): see Backend.execute_soon."""
+        with self._lock:
+            try:
+                self.backend.execute_soon(sql, args, otherwise=otherwise)
             except self.backend.errors as error:
                 raise self._failure(error) from None
 

@@ -28,6 +28,11 @@ class ItemQueries:
     def _write_one(self, sql: str, args: Sequence[Any] = ()) -> int:
         raise NotImplementedError
 
+    def _write_soon(
+        self, sql: str, args: Sequence[Any], *, otherwise: tuple[str, Sequence[Any]]
+    ) -> None:
+        raise NotImplementedError
+
     def stored(self, namespace: str, key: str) -> Any:
         raise NotImplementedError
 
@@ -63,19 +68,18 @@ class ItemQueries:
         status: str,
         remote_id: str | None = None,
         error: str | None = None,
+        *,
+        wait: bool = True,
     ) -> None:
         """Record one item's state, committed at once (one statement: the hot path of a
         large list, two per recipient). After its in-progress mark an item has its row, so
         its outcome is a plain UPDATE, which costs the database less than an upsert that
         runs into its own row; an item with no row yet (a delivery receipt for a message
-        of another run) is inserted."""
-        if status != Status.IN_PROGRESS and self._write_one(
-            """UPDATE items SET status=?, remote_id=?, error=?, updated_at=?
-               WHERE delivery_key=? AND item=?""",
-            (status, remote_id, error, now(), key, item),
-        ):
-            return
-        self._write_one(
+        of another run) is inserted. With `wait=False` an outcome is committed before the
+        ledger's next statement rather than before this returns (Backend.execute_soon);
+        an in-progress mark is always waited for: it must be committed before the message
+        ends."""
+        upsert = (
             """INSERT INTO items (delivery_key, item, status, remote_id, error, updated_at)
                VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (delivery_key, item) DO UPDATE SET status=excluded.status,
@@ -83,6 +87,16 @@ class ItemQueries:
                    updated_at=excluded.updated_at""",
             (key, item, status, remote_id, error, now()),
         )
+        if status == Status.IN_PROGRESS:
+            self._write_one(*upsert)
+            return
+        update = """UPDATE items SET status=?, remote_id=?, error=?, updated_at=?
+                    WHERE delivery_key=? AND item=?"""
+        values = (status, remote_id, error, now(), key, item)
+        if not wait:
+            self._write_soon(update, values, otherwise=upsert)
+        elif not self._write_one(update, values):
+            self._write_one(*upsert)
 
     def delivered_items(self, key: str) -> list[tuple[str, str]]:
         """(item, remote id) of the items of a delivery that arrived (sent, delivered or

@@ -9,6 +9,7 @@ https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -74,6 +75,18 @@ def _numbered(sql: str) -> str:
     return "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], start=1)) + parts[-1]
 
 
+Fallback = tuple[str, Sequence[Any]]  # a statement and its values
+
+
+def _all_text(values: tuple[Any, ...]) -> bool:
+    return all(value is None or isinstance(value, str) for value in values)
+
+
+def _encoded(values: tuple[str | None, ...]) -> list[bytes | None]:
+    # None is SQL NULL to libpq (psycopg passes NULLs so itself; its stub omits it).
+    return [None if value is None else value.encode() for value in values]
+
+
 def _checked(result: pq.abc.PGresult, pgconn: pq.abc.PGconn) -> pq.abc.PGresult:
     """The result of a statement run through libpq directly, or psycopg's error for it
     (OperationalError when the connection is gone, as psycopg's own calls raise)."""
@@ -113,9 +126,19 @@ class PostgresBackend:
     def __init__(self, url: str) -> None:
         self.url = url
         self.where = masked_url(url)
-        self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        self._db = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
         self._prepared: dict[str, bytes] = {}  # statement -> its prepared name on this session
-        upgrade(self.db)
+        self._in_flight = False  # a statement sent by execute_soon is not answered yet
+        self._otherwise: Fallback | None = None  # and what runs when it changed no row
+        upgrade(self._db)
+
+    @property
+    def db(self) -> psycopg.Connection[Row]:
+        """The session, once the statement execute_soon sent is answered: whatever runs
+        next on it runs after that statement, and its error is raised here."""
+        if self._in_flight:
+            self._collect()
+        return self._db
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         """Run a query outside any write transaction."""
@@ -128,23 +151,62 @@ class PostgresBackend:
         to libpq as a prepared statement; psycopg's own execute spends about 40 µs more
         of Python on each call. The caller holds the ledger's lock, as for every call."""
         values = tuple(args)
-        if all(value is None or isinstance(value, str) for value in values):
+        if _all_text(values):
             return self._execute_prepared(sql, values)
         return self.db.execute(_sql(sql), values).rowcount
+
+    def execute_soon(
+        self, sql: str, args: Sequence[Any] = (), *, otherwise: Fallback | None = None
+    ) -> None:
+        """Send one statement in autocommit without waiting for the server's answer (a
+        recipient's outcome), which is collected before the next statement on this session
+        (`db`): the server commits it while the caller builds and sends the next message.
+        libpq in blocking mode has handed the whole statement to the kernel when this
+        returns, so the server runs it even if this process is killed now. When it changed
+        no row, `otherwise` (sql, args) runs then, waited for."""
+        values = tuple(args)
+        if not _all_text(values):  # not the hot path: wait, as execute does
+            if not self.execute(sql, values) and otherwise is not None:
+                self.execute(*otherwise)
+            return
+        pgconn = self.db.pgconn
+        pgconn.send_query_prepared(self._statement(sql), _encoded(values))
+        self._in_flight, self._otherwise = True, otherwise
+
+    def _collect(self) -> None:
+        """Wait for the answer to the statement in flight; run its fallback if it changed
+        no row. The wait is on the socket (select), so other threads run meanwhile."""
+        self._in_flight = False
+        pgconn = self._db.pgconn
+        pgconn.consume_input()
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        results = []
+        while (result := pgconn.get_result()) is not None:  # to the end: the session is idle
+            results.append(result)
+        for result in results:
+            _checked(result, pgconn)
+        changed = int(results[-1].command_tuples or 0) if results else 0
+        if not changed and self._otherwise is not None:
+            self.execute(*self._otherwise)
 
     def _execute_prepared(self, sql: str, values: tuple[str | None, ...]) -> int:
         """Run `sql` as this session's prepared statement (prepared on first use), with
         libpq's text format: https://www.postgresql.org/docs/current/libpq-exec.html"""
         pgconn = self.db.pgconn
+        result = pgconn.exec_prepared(self._statement(sql), _encoded(values))  # type: ignore[arg-type]
+        return int(_checked(result, pgconn).command_tuples or 0)
+
+    def _statement(self, sql: str) -> bytes:
+        """The name of `sql` prepared on this session, preparing it on first use."""
         name = self._prepared.get(sql)
         if name is None:
+            pgconn = self.db.pgconn
             name = f"chanpub_{len(self._prepared)}".encode()
             _checked(pgconn.prepare(name, _numbered(sql).encode()), pgconn)
             self._prepared[sql] = name
-        params = [None if value is None else value.encode() for value in values]
-        # None is SQL NULL to libpq (psycopg passes NULLs so itself; its stub omits it).
-        result = _checked(pgconn.exec_prepared(name, params), pgconn)  # type: ignore[arg-type]
-        return int(result.command_tuples or 0)
+        return name
 
     @contextmanager
     def transaction(self) -> Iterator[PostgresTransaction]:
@@ -161,14 +223,18 @@ class PostgresBackend:
         return bool(self.db.execute("SELECT 1 AS ok").fetchone())
 
     def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
+        """Close the connection, once the statement in flight is answered."""
+        try:
+            if self._in_flight and not self._db.closed:
+                self._collect()
+        finally:
+            self._db.close()
 
     def __del__(self) -> None:
         # A ledger dropped without close() still ends its session cleanly (psycopg
         # warns about connections left to the garbage collector).
-        if getattr(self, "db", None) is not None:
-            self.db.close()
+        if getattr(self, "_db", None) is not None:
+            self._db.close()
 
 
 def upgrade(db: psycopg.Connection[Row]) -> None:

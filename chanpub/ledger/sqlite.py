@@ -89,6 +89,17 @@ class SqliteBackend:
         """One statement, a transaction of its own (the connection is in autocommit)."""
         return self.db.execute(sql, args).rowcount
 
+    def execute_soon(
+        self,
+        sql: str,
+        args: Sequence[Any] = (),
+        *,
+        otherwise: tuple[str, Sequence[Any]] | None = None,
+    ) -> None:
+        """As execute: a write to a local file has no answer worth not waiting for."""
+        if not self.execute(sql, args) and otherwise is not None:
+            self.execute(*otherwise)
+
     @contextmanager
     def transaction(self) -> Iterator[SqliteTransaction]:
         """`BEGIN IMMEDIATE`: the write lock is taken first, so no writer waits mid-way."""
