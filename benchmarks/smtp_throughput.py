@@ -198,6 +198,10 @@ def counting_ledger(path: Path | str) -> Any:
             COMMITS.append(1)  # one statement, committed on its own
             return changed
 
+        def _write_soon(self, sql: str, args: Any, *, otherwise: Any) -> None:
+            super()._write_soon(sql, args, otherwise=otherwise)
+            COMMITS.append(1)  # one statement, committed before the ledger's next one
+
     COMMITS.clear()
     return Counting(path)
 
