@@ -14,6 +14,7 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from chanpub.channels.email import address_notes
 from chanpub.channels.email.message import Composer, MessageParts, message_id, subject_for
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
 from chanpub.channels.email.transport import Job, Transport, due
@@ -118,6 +119,14 @@ class EmailChannel:
     def _lists(self) -> dict[str, list[str]]:
         return {name: spec.sources for name, spec in self.options.named_lists().items()}
 
+    def _recipients(self, invalid: list[Invalid]) -> Iterator[Recipient]:
+        """The lists' recipients, with the address checks earlier readings of the list
+        files noted in the ledger (none without a ledger, as in a preview on its own)."""
+        notes = None
+        if self.context.store_factory is not None:
+            notes = self.context.store(address_notes.NAMESPACE)
+        return iter_recipients(self._lists(), self.context.base_dir, invalid, notes)
+
     def check(self) -> None:
         """Fail before sending on list files that are missing or lack an email column."""
         from chanpub.channels.email.recipients import check_source
@@ -165,7 +174,7 @@ class EmailChannel:
         invalid: list[Invalid] = []
         count = 0
         first: Recipient | None = None
-        for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
+        for recipient in self._recipients(invalid):
             count += 1
             first = first or recipient
         sample = first or Recipient("penerima@example.go.id", "")
@@ -260,7 +269,7 @@ class EmailChannel:
         composer = Composer(release, parts, key=key)
 
         def jobs() -> Iterator[Job]:
-            for recipient in iter_recipients(self._lists(), self.context.base_dir, invalid):
+            for recipient in self._recipients(invalid):
                 if not due(journal, recipient.key, transport):
                     continue
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []
@@ -294,7 +303,7 @@ class EmailChannel:
         parts = notice.notice_parts(self._parts(release, preview.links), amendment.kind)
         values = notice.notice_values(amendment, parts.language)
         composer = Composer(release, parts, key=key, templates=notice.TEMPLATES, extra=values)
-        lists = iter_recipients(self._lists(), self.context.base_dir, [])
+        lists = self._recipients([])
         known = notice.named(lists, {item for item, _id in reached})
 
         def jobs() -> Iterator[Job]:
