@@ -7,7 +7,7 @@ Transports: `outbox` (RFC 5322 .eml files in a folder, no credentials) and `smtp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from email.utils import parseaddr
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -31,6 +31,7 @@ from chanpub.contract import (
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.status import Status
 
 IMAGE = "image"  # in `attach:`, the release's own image
 
@@ -119,13 +120,17 @@ class EmailChannel:
     def _lists(self) -> dict[str, list[str]]:
         return {name: spec.sources for name, spec in self.options.named_lists().items()}
 
-    def _recipients(self, invalid: list[Invalid]) -> Iterator[Recipient]:
-        """The lists' recipients, with the address checks earlier readings of the list
-        files noted in the ledger (none without a ledger, as in a preview on its own)."""
+    def _recipients(
+        self, invalid: list[Invalid], wanted: Callable[[str], bool] | None = None
+    ) -> Iterator[Recipient]:
+        """The lists' recipients (those `wanted`, by key), with the address checks earlier
+        readings of the list files noted in the ledger (none without a ledger, as in a
+        preview on its own)."""
         notes = None
         if self.context.store_factory is not None:
             notes = self.context.store(address_notes.NAMESPACE)
-        return iter_recipients(self._lists(), self.context.base_dir, invalid, notes)
+        lists, base_dir = self._lists(), self.context.base_dir
+        return iter_recipients(lists, base_dir, invalid, notes, wanted=wanted)
 
     def check(self) -> None:
         """Fail before sending on list files that are missing or lack an email column."""
@@ -268,8 +273,11 @@ class EmailChannel:
         invalid: list[Invalid] = []
         composer = Composer(release, parts, key=key)
 
+        def shown(key: str) -> bool:  # a batch job's journal hides the other parts' items
+            return journal.status(key) != Status.NOT_SELECTED
+
         def jobs() -> Iterator[Job]:
-            for recipient in self._recipients(invalid):
+            for recipient in self._recipients(invalid, wanted=shown):
                 if not due(journal, recipient.key, transport):
                     continue
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []

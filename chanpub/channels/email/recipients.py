@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -115,30 +115,62 @@ def _check(address: str) -> str | ValueError:
     return address if normalised == address else normalised  # one string kept, not two
 
 
-def _rows(
-    entry: str, base_dir: Path, list_name: str
-) -> Iterator[tuple[str, str, dict[str, str], str]]:
+Details = Callable[[], tuple[str, dict[str, str]]]  # a row's name and other columns
+
+
+def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, Details, str]]:
+    """(address, its row's details, source) for each row of an entry of `lists:`. The
+    details are made only when asked for: a batch job skips most rows of a list."""
     if is_inline_address(entry):
         name, _sep, address = entry.rpartition("<")
         if _sep:
-            yield address.rstrip(">").strip(), name.strip().strip('"'), {}, list_name
+            yield address.rstrip(">").strip(), lambda: (name.strip().strip('"'), {}), list_name
         else:
-            yield entry.strip(), "", {}, list_name
+            yield entry.strip(), lambda: ("", {}), list_name
         return
     path = base_dir / entry
+    source = f"{list_name}:{entry}"
     with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file)
-        email_column = _column(list(reader.fieldnames or []), EMAIL_COLUMNS)
-        name_column = _column(list(reader.fieldnames or []), NAME_COLUMNS)
+        reader = csv.reader(file)
+        columns = _Columns.of(next(reader, []), path)
+        for row in reader:
+            if row:  # a blank line is no row (as csv.DictReader has it)
+                yield columns.address(row), functools.partial(columns.details, row), source
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """A list file's header: which column is the address, which the name."""
+
+    names: list[str]
+    email: int
+    name: int | None
+
+    @classmethod
+    def of(cls, header: list[str], path: Path) -> _Columns:
+        email_column = _column(header, EMAIL_COLUMNS)
         if email_column is None:
             raise ConfigError(_("{path} has no 'email' column").format(path=path))
-        for row in reader:
-            address = (row.get(email_column) or "").strip()
-            name = (row.get(name_column) or "").strip() if name_column else ""
-            others = {
-                k: (v or "") for k, v in row.items() if k not in (email_column,) and k is not None
-            }
-            yield address, name, others, f"{list_name}:{entry}"
+        name_column = _column(header, NAME_COLUMNS)
+        name = None if name_column is None else _last(header, name_column)
+        return cls(header, _last(header, email_column), name)
+
+    def address(self, row: list[str]) -> str:
+        return row[self.email].strip() if self.email < len(row) else ""
+
+    def details(self, row: list[str]) -> tuple[str, dict[str, str]]:
+        """The name and the other columns by header (missing ones empty, extra ones left
+        out, a repeated header's last value), as csv.DictReader gives them."""
+        name = row[self.name].strip() if self.name is not None and self.name < len(row) else ""
+        email = self.names[self.email]
+        values = dict(zip(self.names, row, strict=False))
+        others = {k: values.get(k, "") for k in self.names if k != email}
+        return name, others
+
+
+def _last(header: list[str], column: str) -> int:
+    """Where a column is (its last place, when the header repeats it)."""
+    return len(header) - 1 - header[::-1].index(column)
 
 
 def iter_recipients(
@@ -146,12 +178,17 @@ def iter_recipients(
     base_dir: Path,
     invalid: list[Invalid],
     notes: Store | None = None,
+    *,
+    wanted: Callable[[str], bool] | None = None,
 ) -> Iterator[Recipient]:
     """Every valid, distinct recipient, in list order; invalid ones go to `invalid`.
 
     Streams the files: only the set of addresses seen is held in memory. With `notes` (the
     ledger's store of address_notes.NAMESPACE), a list file's addresses are answered from
-    what an earlier reading of it noted, and only new ones are checked.
+    what an earlier reading of it noted, and only new ones are checked. With `wanted`, a
+    filter on the recipient's key (its address in lower case), other rows are skipped
+    before anything is made of them: a batch job reads the whole list to find its part,
+    and all rows of one address fall in the same part, so the first of them still wins.
     """
     seen: set[str] = set()
     for list_name, entries in lists.items():
@@ -160,7 +197,7 @@ def iter_recipients(
             if notes is not None and not is_inline_address(entry):
                 reading = ListNotes(base_dir / entry, notes, _check)
             check = reading.check if reading is not None else _check
-            for address, name, others, source in _rows(entry, base_dir, list_name):
+            for address, details, source in _rows(entry, base_dir, list_name):
                 if not address:
                     continue
                 normalised = check(address)
@@ -168,9 +205,10 @@ def iter_recipients(
                     invalid.append(Invalid(address, str(normalised), source))
                     continue
                 folded = normalised.lower()
-                if folded in seen:
+                if folded in seen or (wanted is not None and not wanted(folded)):
                     continue
                 seen.add(folded)
+                name, others = details()
                 yield Recipient(normalised, name, list_name, others)
             if reading is not None:
                 reading.file_read()

@@ -105,3 +105,49 @@ def test_a_list_read_again_in_the_same_process_checks_each_address_once(
     assert readings[0][1][0][0] == "rina@@radio.example"
     assert readings[1] == readings[0] and readings[2] == readings[0]
     assert sorted(checked) == ["Dewi@Harian.Example", "eko@warga.example", "rina@@radio.example"]
+
+
+def test_a_rows_columns_are_read_as_a_spreadsheet_writes_them(tmp_path: Path) -> None:
+    # Short rows, long rows, blank lines and a repeated header, as csv.DictReader has them.
+    (tmp_path / "media.csv").write_text(
+        "email,nama,media,media\n"
+        "budi@harian.example,Budi,Harian,Harian Pagi\n"
+        "\n"
+        "siti@radio.example,Siti\n"
+        "ani@tv.example,Ani,TV,TV Kota,lebih\n",
+        encoding="utf-8",
+    )
+
+    recipients = list(iter_recipients({"press": ["media.csv"]}, tmp_path, []))
+
+    assert [(r.email, r.name, dict(r.fields)) for r in recipients] == [
+        ("budi@harian.example", "Budi", {"nama": "Budi", "media": "Harian Pagi"}),
+        ("siti@radio.example", "Siti", {"nama": "Siti", "media": ""}),
+        ("ani@tv.example", "Ani", {"nama": "Ani", "media": "TV Kota"}),
+    ]
+
+
+def test_a_batch_job_takes_its_part_and_the_first_row_of_each_address_in_it(
+    tmp_path: Path,
+) -> None:
+    from chanpub.batches import part_of
+
+    rows = "".join(f"orang{n}@kota.example,Orang {n}\n" for n in range(200))
+    again = "ORANG7@KOTA.EXAMPLE,Orang Tujuh Lagi\n"
+    (tmp_path / "warga.csv").write_text("email,nama\n" + rows + again, encoding="utf-8")
+    everyone = list(iter_recipients({"warga": ["warga.csv"]}, tmp_path, []))
+
+    parts = [
+        list(
+            iter_recipients(
+                {"warga": ["warga.csv"]}, tmp_path, [], wanted=lambda key, p=p: part_of(key, 3) == p
+            )
+        )
+        for p in range(3)
+    ]
+
+    assert sorted((r.key, r.name) for part in parts for r in part) == sorted(
+        (r.key, r.name) for r in everyone
+    )
+    assert all(part_of(r.key, 3) == p for p, part in enumerate(parts) for r in part)
+    assert len(everyone) == 200
