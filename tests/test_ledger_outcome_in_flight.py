@@ -180,3 +180,19 @@ def test_a_ledger_sending_from_several_threads_keeps_every_outcome(
 
     assert ledger.item_counts("key") == {"sent": 200}
     ledger.close()
+
+
+def test_the_run_claim_is_let_go_after_the_last_outcome_of_a_run(postgres_url: str) -> None:
+    # A run stopped right after a recipient's outcome went out leaves the claim through
+    # the same session: the outcome is collected first.
+    ledger = Ledger(postgres_url)
+    with ledger.claim_run():
+        journal = ledger.journal("key")
+        journal.begin("a@x")
+        journal.sent("a@x", "<a@x>")
+    ledger.close()
+
+    other = Ledger(postgres_url)
+    with other.claim_run():
+        assert other.item_states("key") == {"a@x": "sent"}
+    other.close()

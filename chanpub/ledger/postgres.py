@@ -290,6 +290,7 @@ def claim_run(backend: PostgresBackend, started_at: str) -> Iterator[None]:
         )
         yield
     finally:
+        db = backend.db  # a recipient's outcome still in flight is collected first
         if not db.closed and not db.broken:  # a lost connection let the lock go already
             db.execute("DELETE FROM send_claims WHERE name = 'send' AND pid = %s", (os.getpid(),))
             db.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
