@@ -9,6 +9,7 @@ import pytest
 
 from chanpub.channels.whatsapp.subscribers import (
     Invalid,
+    _parsed,
     check_source,
     iter_subscribers,
     normalise,
@@ -64,3 +65,33 @@ def test_a_list_without_a_phone_column_is_refused_before_sending(tmp_path: Path)
         check_source("salah.csv", tmp_path, "channels.wa.lists.default")
     with pytest.raises(ConfigError, match="does not exist"):
         check_source("hilang.csv", tmp_path, "channels.wa.lists.default")
+
+
+def test_a_list_read_again_in_the_same_process_parses_each_number_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker reads a large list once for the preview and once per batch job: parsing a
+    # number (phonenumbers, about 20 µs) is remembered, with the same answer and errors.
+    import phonenumbers
+
+    (tmp_path / "warga.csv").write_text(
+        "phone,nama\n0812-7777-0001,Dewi\n12345,Salah\n+62 812 7777 0002,Eko\n", encoding="utf-8"
+    )
+    parsed: list[str] = []
+    real = phonenumbers.parse
+
+    def counting(number: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+        parsed.append(number)
+        return real(number, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counting)
+    _parsed.cache_clear()  # as in a fresh worker process
+    readings = []
+    for _ in range(3):
+        invalid: list[Invalid] = []
+        subscribers = list(iter_subscribers({"warga": ["warga.csv"]}, tmp_path, invalid))
+        readings.append(([s.phone for s in subscribers], [(i.number, i.reason) for i in invalid]))
+
+    assert sorted(parsed) == sorted(["0812-7777-0001", "12345", "+62 812 7777 0002"])
+    assert readings[0] == readings[1] == readings[2]
+    assert readings[0][0] == ["+6281277770001", "+6281277770002"]
