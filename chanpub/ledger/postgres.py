@@ -9,7 +9,7 @@ https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 
 from __future__ import annotations
 
-import select
+import selectors
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -175,13 +175,16 @@ class PostgresBackend:
 
     def _collect(self) -> None:
         """Wait for the answer to the statement in flight; run its fallback if it changed
-        no row. The wait is on the socket (select), so other threads run meanwhile."""
+        no row. The wait is on the socket, so other threads run meanwhile."""
         self._in_flight = False
         pgconn = self._db.pgconn
         pgconn.consume_input()
-        while pgconn.is_busy():
-            select.select([pgconn.socket], [], [])
-            pgconn.consume_input()
+        if pgconn.is_busy():  # not answered yet (usually it is, by the next message)
+            with selectors.DefaultSelector() as waiting:  # no FD_SETSIZE limit, unlike select
+                waiting.register(pgconn.socket, selectors.EVENT_READ)
+                while pgconn.is_busy():
+                    waiting.select()
+                    pgconn.consume_input()
         results = []
         while (result := pgconn.get_result()) is not None:  # to the end: the session is idle
             results.append(result)
