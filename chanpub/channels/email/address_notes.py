@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "email-address-checks"
 Answer = str | ValueError  # the normalised address, or why it is not one
+KINDS = {"valid": list, "changed": dict, "invalid": dict}  # a note's parts and their types
 
 
 class ListNotes:
@@ -83,9 +84,6 @@ def _usable(note: Any) -> dict[str, Any] | None:
     if not all(isinstance(note.get(k), t) for k, t in KINDS.items()):
         return None
     return note
-
-
-KINDS = {"valid": list, "changed": dict, "invalid": dict}
 
 
 def _validator_version() -> str:
