@@ -8,6 +8,7 @@ from pathlib import Path
 
 import email_validator
 import pytest
+from recorded_calls import record_calls
 
 from chanpub.channels.email import address_notes
 from chanpub.channels.email.recipients import Invalid, Recipient, _check, iter_recipients
@@ -26,14 +27,7 @@ budi@example.go.id,Budi lagi
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The addresses email_validator is asked about, as if in a fresh process."""
-    asked: list[str] = []
-    real = email_validator.validate_email
-
-    def counting(address: str, **options: object) -> object:
-        asked.append(address)
-        return real(address, **options)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(email_validator, "validate_email", counting)
+    asked = record_calls(monkeypatch, email_validator, "validate_email")
     _check.cache_clear()  # the per-process memo: each reading below is "another process"
     yield asked
     _check.cache_clear()

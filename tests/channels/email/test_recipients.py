@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from recorded_calls import record_calls
 
 from chanpub.channels.email.recipients import Invalid, check_source, iter_recipients
 from chanpub.errors import ConfigError
@@ -87,14 +88,7 @@ def test_a_list_read_again_in_the_same_process_checks_each_address_once(
     (tmp_path / "media.csv").write_text(
         "email\nDewi@Harian.Example\nrina@@radio.example\neko@warga.example\n", encoding="utf-8"
     )
-    checked: list[str] = []
-    real = email_validator.validate_email
-
-    def counting(address: str, **options: bool) -> email_validator.ValidatedEmail:
-        checked.append(address)
-        return real(address, **options)
-
-    monkeypatch.setattr(email_validator, "validate_email", counting)
+    checked = record_calls(monkeypatch, email_validator, "validate_email")
     readings = []
     for _ in range(3):
         invalid: list[Invalid] = []

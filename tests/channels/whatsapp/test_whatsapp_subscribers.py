@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from recorded_calls import record_calls
 
 from chanpub.channels.whatsapp.subscribers import (
     Invalid,
@@ -77,14 +78,7 @@ def test_a_list_read_again_in_the_same_process_parses_each_number_once(
     (tmp_path / "warga.csv").write_text(
         "phone,nama\n0812-7777-0001,Dewi\n12345,Salah\n+62 812 7777 0002,Eko\n", encoding="utf-8"
     )
-    parsed: list[str] = []
-    real = phonenumbers.parse
-
-    def counting(number: str, region: str | None = None) -> phonenumbers.PhoneNumber:
-        parsed.append(number)
-        return real(number, region)
-
-    monkeypatch.setattr(phonenumbers, "parse", counting)
+    parsed = record_calls(monkeypatch, phonenumbers, "parse")
     _parsed.cache_clear()  # as in a fresh worker process
     readings = []
     for _ in range(3):
