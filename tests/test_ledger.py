@@ -244,3 +244,24 @@ def test_an_outcome_without_a_mark_is_still_recorded(ledger_at: Path | str) -> N
     assert ledger.item_status("key", "6281234567890") == "delivered"
     assert ledger.item_remote_id("key", "6281234567890") == "wamid.1"
     ledger.close()
+
+
+def test_versions_published_within_one_second_keep_their_order(ledger_at: Path | str) -> None:
+    # A correction and a retraction sent moments apart: the retraction must follow the
+    # correction, whatever order their content hashes sort in.
+    ledger = Ledger(ledger_at)
+    for content_hash in ("zz-first", "aa-second"):
+        key = f"k-{content_hash}"
+        ledger.begin(
+            slug="s",
+            content_hash=content_hash,
+            channel="letters",
+            channel_type="letter-pdf",
+            title="T",
+            key=key,
+        )
+        ledger.finish(slug="s", content_hash=content_hash, channel="letters", status="published")
+
+    versions = [d.content_hash for d in ledger.published_versions("s", "letters")]
+    assert versions == ["zz-first", "aa-second"]
+    ledger.close()

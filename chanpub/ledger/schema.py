@@ -89,8 +89,10 @@ UNSETTLED = (Status.IN_PROGRESS, Status.UNKNOWN)  # items a person must settle (
 
 
 def now() -> str:
-    """The current UTC time as the ledger writes it."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    """The current UTC time as the ledger writes it: to the microsecond, because versions
+    are ordered by when they finished, and a correction and a retraction can finish within
+    one second (ISO text still sorts rightly against older rows kept to the second)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
