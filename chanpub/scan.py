@@ -13,25 +13,25 @@ timestamps are younger than SETTLE_NS when it is read is not remembered: on a fi
 with coarse timestamps a second edit within the same tick would leave its stat unchanged.
 
 A folder of tens of thousands of releases is the case this is for, so what a remembered
-file costs is kept to one `stat` and a few list reads: a folder's memory is kept column by
-column (names, stats, slugs, titles, ...), and its files are handled as text, without a
-`Path` or any other object per file.
+file costs is kept to one `stat`: its files are handled as text, without a `Path` or any
+other object per file, and the usual cron run, over a folder that lists the same files
+with the same stats as the last run, is answered by whole-list steps (chanpub.scan_memory
+keeps every file listed, including those read every run, so that this is the usual case).
 """
 
 from __future__ import annotations
 
-import base64
 import gc
 import hashlib
 import json
 import os
 import time
-from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,7 @@ from chanpub.i18n import current_language
 from chanpub.intake import folder_names, named_file
 from chanpub.outcomes import Outcome, ReleaseResult
 from chanpub.plan import ReleasePlan, skip_text
+from chanpub.scan_memory import READ, Memory, Stat, packed, stat_key
 from chanpub.status import Status
 
 if TYPE_CHECKING:
@@ -49,22 +50,22 @@ if TYPE_CHECKING:
     from chanpub.release import Release
 
 NAMESPACE = "folder-scan"  # one store row per folder (its memory), and '' listing the folders
-FORMAT = 2  # bump when the memory's layout or meaning changes: older rows are dropped
+FORMAT = 3  # bump when the memory's layout or meaning changes: older rows are dropped
 SETTLE_NS = 2_000_000_000  # FAT keeps mtime in 2 s steps; ext4 and XFS far finer
-STAT_FIELDS = 5
 clock = time.time_ns  # the wall clock that file timestamps are compared with
-
-Stat = list[int]  # size, mtime_ns, inode, ctime_ns, device
-Kind = tuple[bool, str | None, tuple[str, ...] | None]  # signed off, publish_at, channels
 
 
 def file_stat(path: Path | str) -> Stat | None:
     """The stat fields that change when a file's bytes do; None when it cannot be read."""
+    key = _stat_key(path)
+    return None if key is None else list(key)
+
+
+def _stat_key(path: Path | str) -> tuple[int, ...] | None:
     try:
-        info = os.stat(path)
+        return stat_key(os.stat(path))
     except OSError:
         return None
-    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns, info.st_dev]
 
 
 def settled(stat: Stat, now_ns: int) -> bool:
@@ -84,86 +85,6 @@ def fingerprint(config: Config) -> str:
     parts = [FORMAT, __version__, current_language(), str(config.path), channels]
     parts.append(repr(config.approvers))
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
-
-
-@dataclass
-class Memory:
-    """One folder's remembered files, column by column: the i-th file is names[i], its
-    stat is stats[5i:5i+5], and so on; pictures and warnings are few, so kept by name."""
-
-    names: list[str] = field(default_factory=list)
-    stats: list[int] = field(default_factory=list)
-    slugs: list[str] = field(default_factory=list)
-    titles: list[str] = field(default_factory=list)
-    kinds: list[int] = field(default_factory=list)  # index into `table`
-    table: list[list[Any]] = field(default_factory=list)  # [signed_off, publish_at, channels]
-    pictures: dict[str, list[Any]] = field(default_factory=dict)  # name -> [path, *stat]
-    warnings: dict[str, list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, value: dict[str, Any]) -> Memory:
-        fields = {name: value[name] for name in cls.__dataclass_fields__}
-        if isinstance(fields["stats"], str):  # packed: see dump
-            fields["stats"] = array("q", base64.b64decode(fields["stats"])).tolist()
-        return cls(**fields)
-
-    def dump(self, fingerprint: str) -> dict[str, Any]:
-        """The memory as JSON values; the stats packed as 64-bit integers in base64, read
-        back in a third of the time of a JSON list (a 20,000-file folder has 100,000)."""
-        value = {"fingerprint": fingerprint, **self.__dict__}
-        with suppress(OverflowError):  # an inode above 2**63 (some network filesystems)
-            value["stats"] = base64.b64encode(array("q", self.stats).tobytes()).decode()
-        return value
-
-    def stat(self, at: int) -> Stat:
-        return self.stats[at * STAT_FIELDS : (at + 1) * STAT_FIELDS]
-
-    def places(self, names: list[str]) -> list[int] | range:
-        """For each file name, its place in this memory, or -1 when it has none."""
-        if names == self.names:  # nothing added or deleted: the same places
-            return range(len(names))
-        index = {name: at for at, name in enumerate(self.names)}
-        return [index.get(name, -1) for name in names]
-
-    def same_stat(self, at: int, path: str) -> bool:
-        """Whether the file at `path` has the stat remembered for the `at`-th file."""
-        try:
-            info = os.stat(path)
-        except OSError:
-            return False
-        i = at * STAT_FIELDS
-        stats = self.stats
-        return (  # the fields most likely to differ first
-            info.st_mtime_ns == stats[i + 1]
-            and info.st_ctime_ns == stats[i + 3]
-            and info.st_size == stats[i]
-            and info.st_ino == stats[i + 2]
-            and info.st_dev == stats[i + 4]
-        )
-
-    def kind(self, at: int) -> Kind:
-        signed_off, publish_at, channels = self.table[self.kinds[at]]
-        return bool(signed_off), publish_at, None if channels is None else tuple(channels)
-
-    def add(self, name: str, stat: Stat, slug: str, title: str, kind: Kind) -> None:
-        signed_off, publish_at, channels = kind
-        row = [signed_off, publish_at, None if channels is None else list(channels)]
-        if row not in self.table:
-            self.table.append(row)
-        self.names.append(name)
-        self.stats.extend(stat)
-        self.slugs.append(slug)
-        self.titles.append(title)
-        self.kinds.append(self.table.index(row))
-
-    def carry(self, other: Memory, at: int) -> None:
-        """Keep the `at`-th file of another memory (the last run's) in this one."""
-        name = other.names[at]
-        self.add(name, other.stat(at), other.slugs[at], other.titles[at], other.kind(at))
-        if name in other.pictures:
-            self.pictures[name] = other.pictures[name]
-        if name in other.warnings:
-            self.warnings[name] = other.warnings[name]
 
 
 @dataclass
@@ -220,6 +141,8 @@ class FolderScan:
         self.fingerprint = fingerprint(config)
         self.memories = memories  # folder (resolved) -> its memory
         self.kept: dict[str, list[int]] = {}  # folder -> its remembered files still so
+        self.listed: dict[str, tuple[str, list[str]]] = {}  # folder -> its prefix, its names
+        self.unchanged: set[str] = set()  # folders whose memory stays as it is
         self.learned: dict[str, Memory] = {}  # folder -> files read and remembered now
         self._read: dict[str, tuple[str, Stat, int]] = {}  # file -> folder, stat, read at
 
@@ -253,16 +176,20 @@ class FolderScan:
     def _survey_folder(self, folder: Path, now: datetime, survey: Survey, remember: bool) -> None:
         key = str(folder.resolve())
         memory = self.memories.get(key, Memory()) if remember else Memory()
-        kept = self.kept[key] = []  # the memory is rewritten, so that deleted files go
-        answers = [self._held_outcomes(kind, now) for kind in memory.table]
-        prefix = os.path.join(str(folder), "")
+        # The text of str(folder / name), without a Path per file (Path('.') / 'a.md' is 'a.md')
+        prefix = "" if str(folder) == "." else os.path.join(str(folder), "")
         names = folder_names(folder, files_only=False)  # a remembered file is one: its stat says
+        self.listed[key] = (prefix, names)
+        if self._survey_unchanged(key, prefix, names, memory, now, survey):
+            return
+        kept = self.kept[key] = []  # the memory is rewritten, so that deleted files go
+        answers = self._answers(memory, now)
         kinds, slugs, titles, pictures = memory.kinds, memory.slugs, memory.titles, memory.pictures
         hold, place, keep = survey.held.append, survey.held_places.append, kept.append
+        rows = memory.rows()
         for name, at in zip(names, memory.places(names), strict=True):
             text = prefix + name
-            # The hot loop of a big folder: a remembered file costs one stat, and a result.
-            if at >= 0 and memory.same_stat(at, text):
+            if at >= 0 and _stat_key(text) == rows[at]:
                 outcomes = answers[kinds[at]]
                 if outcomes is not None and (not pictures or _picture_unchanged(memory, name)):
                     place(survey.files)
@@ -276,9 +203,60 @@ class FolderScan:
             stat = file_stat(text)
             if stat is not None:
                 self._read[text] = (key, stat, clock())
+        self._carry_warnings(memory, [memory.names[at] for at in kept], survey)
+
+    def _survey_unchanged(
+        self, key: str, prefix: str, names: list[str], memory: Memory, now: datetime, survey: Survey
+    ) -> bool:
+        """The cron case: the folder lists the files of the last run, each with the stat it
+        had then. One stat a file and a few whole-list steps answer it; the files that may
+        go out now (read every run, due now, or with a changed picture) are read. False,
+        having done nothing, when anything differs: the caller goes file by file."""
+        if not names or names != memory.names:
+            return False
+        paths = [prefix + name for name in names]
+        try:
+            infos = list(map(os.stat, paths))
+        except OSError:  # a file went away since the folder was listed
+            return False
+        if not memory.same_stats(packed(map(stat_key, infos))):
+            return False
+        answers = self._answers(memory, now)
+        outcomes = list(map(answers.__getitem__, memory.kinds))  # None: read it
+        for name in memory.pictures:
+            at = bisect_left(names, name)
+            if outcomes[at] is not None and not _picture_unchanged(memory, name):
+                outcomes[at] = None
+        held = [outcome is not None for outcome in outcomes]
+        first = survey.files
+        survey.held_places.extend(compress(range(first, first + len(names)), held))
+        columns = (memory.slugs, memory.titles, paths, outcomes)
+        # ReleaseResult(slug, title, path, outcomes) for each held file, built in C
+        values = zip(*(compress(column, held) for column in columns), repeat(None))
+        survey.held.extend(map(tuple.__new__, repeat(ReleaseResult), values))
+        for at in (at for at, remembered in enumerate(held) if not remembered):
+            survey.places[paths[at]] = first + at
+            survey.to_read.append((Path(paths[at]), False))
+            self._read[paths[at]] = (key, list(stat_key(infos[at])), clock())
+        survey.files = first + len(names)
+        self.kept[key] = kept = list(compress(range(len(names)), held))
+        if len(kept) == len(names) - memory.kinds.count(READ):  # all remembered are still so
+            self.unchanged.add(key)
+        warned = [name for name in sorted(memory.warnings) if held[bisect_left(names, name)]]
+        self._carry_warnings(memory, warned, survey)
+        return True
+
+    @staticmethod
+    def _carry_warnings(memory: Memory, names: Iterable[str], survey: Survey) -> None:
+        """The warnings of the remembered files (unknown fields), as a read would give."""
         if memory.warnings:
-            names_kept = (memory.names[at] for at in kept)
-            survey.warnings.extend(w for name in names_kept for w in memory.warnings.get(name, ()))
+            survey.warnings.extend(w for name in names for w in memory.warnings.get(name, ()))
+
+    def _answers(self, memory: Memory, now: datetime) -> dict[int, tuple[Outcome, ...] | None]:
+        """What each kind of remembered file gets now; None (and READ): read it."""
+        answers = {at: self._held_outcomes(kind, now) for at, kind in enumerate(memory.table)}
+        answers[READ] = None
+        return answers
 
     def _held_outcomes(self, kind: list[Any], now: datetime) -> tuple[Outcome, ...] | None:
         """The skipped outcomes of a remembered release of this kind ([signed_off,
@@ -324,19 +302,24 @@ class FolderScan:
             store.put("", known)
 
     def _memory(self, folder: str) -> Memory | None:
-        """A folder's memory for the next run: the files still remembered and those
-        learned now; None when it is the same as the last run's."""
-        old = self.memories.get(folder, Memory())
-        kept = self.kept.get(folder, [])
+        """A folder's memory for the next run: every file listed now, in name order, each
+        still remembered, learned now, or to be read every run; None when it is the same
+        as the last run's."""
         learned = self.learned.get(folder)
-        if learned is None and kept == list(range(len(old.names))):
+        if learned is None and folder in self.unchanged:
             return None
-        files = [(old, at) for at in kept]
-        if learned is not None:
-            files.extend((learned, at) for at in range(len(learned.names)))
+        old = self.memories.get(folder, Memory())
+        kept = {old.names[at]: at for at in self.kept.get(folder, [])}
+        new = {name: at for at, name in enumerate(learned.names)} if learned else {}
+        prefix, names = self.listed[folder]
         memory = Memory()
-        for source, at in sorted(files, key=lambda file: file[0].names[file[1]]):
-            memory.carry(source, at)  # in name order, as a folder is read
+        for name in names:
+            if name in kept:
+                memory.carry(old, kept[name])
+            elif name in new and learned is not None:
+                memory.carry(learned, new[name])
+            elif (read := self._read.get(prefix + name)) is not None:
+                memory.add(name, read[1], "", "", None)  # read again on every run
         return memory
 
     def clashes(

@@ -260,3 +260,72 @@ def test_a_folder_memory_reads_back_as_it_was_kept(inode: int) -> None:
     again = scan.Memory.load(json.loads(json.dumps(memory.dump("fingerprint"))))
     assert again == memory
     assert again.kind(0) == kind
+
+
+def test_an_unchanged_folder_reads_only_what_may_go_out_and_keeps_its_memory_as_it_is(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="a.md", title="Rapat Koordinasi", approved=False)
+    write_release(folder, name="b.md", title="Layanan Keliling")
+    write_release(folder, name="c.md", title="Jadwal Vaksinasi", publish_at=LATER)
+    (folder / "d.md").write_text("---\ntitle: [unclosed\n---\nIsi.\n", encoding="utf-8")
+    send(folder, config)
+    send(folder, config)
+    written = stored_rows(config)
+    reads.clear()
+    result = send(folder, config)
+    assert reads == ["b.md", "d.md"]  # the published one and the broken one, every run
+    assert [Path(r.path).name for r in result.releases] == ["a.md", "b.md", "c.md", "d.md"]
+    assert statuses(result) == {
+        "a.md": "skipped",
+        "b.md": "already-published",
+        "c.md": "skipped",
+        "d.md": "invalid",
+    }
+    assert stored_rows(config) == written  # nothing new: the folder's row is not rewritten
+
+
+def stored_rows(config: Config) -> list[tuple[str, str]]:
+    """The folder-scan rows of the state database, with the time each was written."""
+    import sqlite3
+
+    database = sqlite3.connect(config.state_dir / "ledger.sqlite3")
+    try:
+        query = "SELECT key, updated_at FROM store WHERE namespace=? ORDER BY key"
+        return database.execute(query, (scan.NAMESPACE,)).fetchall()
+    finally:
+        database.close()
+
+
+def test_a_run_over_the_current_folder_remembers_too(
+    tmp_path: Path, config: Config, reads: list[str], settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="draft.md", approved=False)
+    monkeypatch.chdir(folder)
+    first = send(Path("."), config)
+    reads.clear()
+    second = send(Path("."), config)
+    assert reads == []
+    assert [r.path for r in second.releases] == [r.path for r in first.releases] == ["draft.md"]
+
+
+def test_a_scheduled_release_in_an_unchanged_folder_goes_out_when_its_time_comes(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = tmp_path / "releases"
+    write_release(folder, name="a.md", title="Rapat Koordinasi", approved=False)
+    write_release(folder, name="later.md", publish_at=LATER)
+    send(folder, config)
+    send(folder, config)
+    reads.clear()
+    result = send(folder, config, now=AFTER_LATER)
+    assert reads == ["later.md"]
+    assert statuses(result) == {"a.md": "skipped", "later.md": "published"}
+    reads.clear()
+    assert statuses(send(folder, config, now=AFTER_LATER)) == {
+        "a.md": "skipped",
+        "later.md": "already-published",
+    }
+    assert reads == ["later.md"]  # published: no longer "not now", so read every run
