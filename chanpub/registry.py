@@ -39,9 +39,18 @@ def _entry_points() -> list[metadata.EntryPoint]:
     return list(metadata.entry_points(group=GROUP))
 
 
-def _distribution(entry_point: metadata.EntryPoint) -> str:
+def _distribution(entry_point: metadata.EntryPoint, names: dict[int, str] | None = None) -> str:
+    """The name of the distribution that ships an entry point. Its entry points share one
+    Distribution, whose name is parsed from its METADATA file on every asking, so the
+    name is kept per Distribution in `names` (chanpub alone ships fourteen adapters)."""
     dist = getattr(entry_point, "dist", None)
-    return str(dist.name) if dist is not None else "?"
+    if dist is None:
+        return "?"
+    if names is None:
+        return str(dist.name)
+    if id(dist) not in names:
+        names[id(dist)] = str(dist.name)
+    return names[id(dist)]
 
 
 def available(entry_points: Iterable[metadata.EntryPoint] | None = None) -> list[AdapterInfo]:
@@ -50,8 +59,10 @@ def available(entry_points: Iterable[metadata.EntryPoint] | None = None) -> list
     Raises PluginError when two distributions claim the same type.
     """
     found: dict[str, AdapterInfo] = {}
-    for entry_point in _entry_points() if entry_points is None else entry_points:
-        info = AdapterInfo(entry_point.name, entry_point.value, _distribution(entry_point))
+    names: dict[int, str] = {}
+    listed = list(_entry_points() if entry_points is None else entry_points)
+    for entry_point in listed:  # (listed: kept alive, so that no id is reused meanwhile)
+        info = AdapterInfo(entry_point.name, entry_point.value, _distribution(entry_point, names))
         other = found.get(info.type)
         if other is not None and (other.value, other.distribution) != (
             info.value,

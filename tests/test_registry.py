@@ -30,6 +30,28 @@ def test_builtins_are_listed_through_entry_points_without_importing() -> None:
     assert "chanpub.channels.static_site" not in sys.modules
 
 
+class CountingDist(FakeDist):
+    """A distribution whose name is read from its metadata each time, as metadata's is."""
+
+    def __init__(self, name: str) -> None:
+        self._name, self.reads = name, 0
+
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        self.reads += 1
+        return self._name
+
+
+def test_a_distribution_s_metadata_is_read_once_however_many_adapters_it_ships() -> None:
+    dist = CountingDist("chanpub")
+    points = [
+        EntryPoint(name, f"chanpub.channels.{name}:Channel", registry.GROUP)._for(dist)  # type: ignore[attr-defined]
+        for name in ("email", "telegram", "mastodon")
+    ]
+    assert [info.distribution for info in registry.available(points)] == ["chanpub"] * 3
+    assert dist.reads == 1
+
+
 def test_two_distributions_claiming_one_type_is_an_error_naming_both() -> None:
     points = [entry("mastodon", "a:A", "chanpub"), entry("mastodon", "b:B", "chanpub-toot")]
     with pytest.raises(PluginError, match="both chanpub and chanpub-toot"):
