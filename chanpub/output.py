@@ -54,12 +54,14 @@ def warn(message: str) -> None:
 
 def print_invalid(result: RunResult) -> None:
     """Each release held back as broken, on stderr: file, field and what to do."""
+    errors = [line for r in result.releases if r.error for line in r.error.splitlines()]
+    if not errors:  # the usual cron run: no terminal renderer to import
+        return
     from rich.markup import escape
 
     console = stderr_console()
-    for release in result.releases:
-        for line in release.error.splitlines() if release.error else ():
-            console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
+    for line in errors:
+        console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
 
 
 def check_log_file(path: Path) -> None:

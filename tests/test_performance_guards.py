@@ -114,3 +114,32 @@ def test_help_leaves_the_postgres_driver_and_the_task_queue_unimported() -> None
     )
     assert result.stdout.splitlines()[-1] == "loaded: []"
     assert " db " in result.stdout  # the db commands are there, their libraries are not
+
+
+def test_a_cron_run_with_nothing_to_warn_about_leaves_the_terminal_renderer_unimported(
+    tmp_path: Path,
+) -> None:
+    from chanpub.testing import write_release
+
+    write_release(tmp_path / "releases", name="draft.md", approved=False)
+    website = {"type": "static-site", "canonical": True, "path": "public"}
+    website["base_url"] = "https://kominfo.example.go.id/siaran/"
+    config = {"channels": {"website": website}}
+    (tmp_path / "channels.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    probe = (
+        "import sys\nsys.argv = ['chanpub', 'send', 'releases', '--config', 'channels.yaml']\n"
+        "from chanpub.cli import app\ntry:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('loaded:', [m for m in sys.modules if m.startswith('rich')])\n"
+    )
+    env = {**os.environ, "CHANPUB_STATE_DIR": str(tmp_path / "state")}
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert "draft-" in result.stdout or "skipped" in result.stdout, result.stdout
+    assert result.stdout.splitlines()[-1] == "loaded: []", result.stderr
