@@ -9,8 +9,9 @@ reuses that answer for each file whose stats are unchanged and reads only the ot
 The answer can only ever be "not now": whatever may go out (due, approved, or broken) is
 read and hashed in full on every run, so a remembered file cannot let an edited release
 through, and a scheduled one is read again as soon as its time has come. A file whose
-timestamps are younger than SETTLE_NS when it is read is not remembered: on a filesystem
-with coarse timestamps a second edit within the same tick would leave its stat unchanged.
+timestamps are younger than two seconds when it is read is not remembered: on a filesystem
+with coarse timestamps a second edit within the same tick would leave its stat unchanged
+(chanpub.file_stats).
 
 A folder of tens of thousands of releases is the case this is for, so what a remembered
 file costs is kept to one `stat`: its files are handled as text, without a `Path` or any
@@ -37,11 +38,12 @@ from typing import TYPE_CHECKING, Any
 
 from chanpub.config import Config
 from chanpub.context import Observer
+from chanpub.file_stats import Stat, file_stat, settled, stat_key, stat_tuple
 from chanpub.i18n import current_language
 from chanpub.intake import folder_names, named_file
 from chanpub.outcomes import Outcome, ReleaseResult
 from chanpub.plan import ReleasePlan, skip_text
-from chanpub.scan_memory import READ, Memory, Stat, packed, stat_key
+from chanpub.scan_memory import READ, Memory, packed
 from chanpub.status import Status
 
 if TYPE_CHECKING:
@@ -51,26 +53,7 @@ if TYPE_CHECKING:
 
 NAMESPACE = "folder-scan"  # one store row per folder (its memory), and '' listing the folders
 FORMAT = 3  # bump when the memory's layout or meaning changes: older rows are dropped
-SETTLE_NS = 2_000_000_000  # FAT keeps mtime in 2 s steps; ext4 and XFS far finer
 clock = time.time_ns  # the wall clock that file timestamps are compared with
-
-
-def file_stat(path: Path | str) -> Stat | None:
-    """The stat fields that change when a file's bytes do; None when it cannot be read."""
-    key = _stat_key(path)
-    return None if key is None else list(key)
-
-
-def _stat_key(path: Path | str) -> tuple[int, ...] | None:
-    try:
-        return stat_key(os.stat(path))
-    except OSError:
-        return None
-
-
-def settled(stat: Stat, now_ns: int) -> bool:
-    """Whether both timestamps are old enough that an edit must have changed them."""
-    return now_ns - max(stat[1], stat[3]) > SETTLE_NS
 
 
 def fingerprint(config: Config) -> str:
@@ -189,7 +172,7 @@ class FolderScan:
         rows = memory.rows()
         for name, at in zip(names, memory.places(names), strict=True):
             text = prefix + name
-            if at >= 0 and _stat_key(text) == rows[at]:
+            if at >= 0 and stat_tuple(text) == rows[at]:
                 outcomes = answers[kinds[at]]
                 if outcomes is not None and (not pictures or _picture_unchanged(memory, name)):
                     place(survey.files)

@@ -11,17 +11,16 @@ nothing changed, one comparison of bytes stands for 100,000 of numbers.
 from __future__ import annotations
 
 import base64
-import operator
 from array import array
 from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
-Stat = list[int]  # size, mtime_ns, inode, ctime_ns, device
+from chanpub.file_stats import Stat
+
 Kind = tuple[bool, str | None, tuple[str, ...] | None]  # signed off, publish_at, channels
 STAT_FIELDS = 5
 READ = -1  # the kind of a listed file that is read on every run (due, broken, too young)
-stat_key = operator.attrgetter("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns", "st_dev")
 
 
 def packed(keys: Any) -> bytes | None:
