@@ -69,7 +69,7 @@ class ListNotes:
         self.store.put(
             self.key,
             {
-                "validator": _validator_version(),
+                "validator": validator_version(),
                 "valid": sorted(read & self.valid),
                 "changed": {a: n for a, n in self.changed.items() if a in read},
                 "invalid": {a: r for a, r in self.invalid.items() if a in read},
@@ -79,14 +79,14 @@ class ListNotes:
 
 def _usable(note: Any) -> dict[str, Any] | None:
     """The note, when it is one made with this email_validator."""
-    if not isinstance(note, dict) or note.get("validator") != _validator_version():
+    if not isinstance(note, dict) or note.get("validator") != validator_version():
         return None
     if not all(isinstance(note.get(k), t) for k, t in KINDS.items()):
         return None
     return note
 
 
-def _validator_version() -> str:
+def validator_version() -> str:
     import email_validator
 
     return str(email_validator.__version__)

@@ -14,7 +14,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from chanpub.channels.email import address_notes
+from chanpub.channels.email import address_notes, list_summary
+from chanpub.channels.email.list_summary import ListSummary, summarise
 from chanpub.channels.email.message import Composer, MessageParts, message_id, subject_for
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
 from chanpub.channels.email.transport import Job, Transport, due
@@ -132,6 +133,19 @@ class EmailChannel:
         lists, base_dir = self._lists(), self.context.base_dir
         return iter_recipients(lists, base_dir, invalid, notes, wanted=wanted)
 
+    def _summary(self) -> ListSummary:
+        """How many recipients the lists have, and the first of them: kept in the ledger
+        with the list files' stats, where there is a ledger (list_summary)."""
+        invalid: list[Invalid] = []
+
+        def read() -> ListSummary:
+            return summarise(self._recipients(invalid), invalid)
+
+        if self.context.store_factory is None:
+            return read()
+        store = self.context.store(list_summary.NAMESPACE)
+        return list_summary.remembered(self._lists(), self.context.base_dir, store, read)
+
     def check(self) -> None:
         """Fail before sending on list files that are missing or lack an email column."""
         from chanpub.channels.email.recipients import check_source
@@ -176,22 +190,17 @@ class EmailChannel:
         """The message a recipient gets (the first on the list), and how many get it."""
         self.check()
         parts = self._parts(release, links)
-        invalid: list[Invalid] = []
-        count = 0
-        first: Recipient | None = None
-        for recipient in self._recipients(invalid):
-            count += 1
-            first = first or recipient
-        sample = first or Recipient("penerima@example.go.id", "")
+        lists = self._summary()
+        sample = lists.first or Recipient("penerima@example.go.id", "")
         text_body, html_body = _bodies(release, parts, sample, self._unsubscribe(sample, release))
         files, missing = self._attachments(release, links)
         warnings = (
             [
                 _("{n} invalid address(es): {addresses}").format(
-                    n=len(invalid), addresses=", ".join(i.address for i in invalid[:5])
+                    n=lists.invalid_count, addresses=", ".join(lists.invalid)
                 )
             ]
-            if invalid
+            if lists.invalid_count
             else []
         )
         warnings += [
@@ -206,7 +215,7 @@ class EmailChannel:
             title=parts.subject,
             text=text_body,
             html=html_body,
-            recipients=count,
+            recipients=lists.count,
             warnings=tuple(warnings),
             attachments=tuple(files),
             kind=PreviewKind.MESSAGE,
@@ -215,7 +224,7 @@ class EmailChannel:
                 "from": self.options.sender,
                 "reply_to": self.options.reply_to,
                 "transport": self.options.transport,
-                "invalid": [i.address for i in invalid],
+                "invalid": list(lists.invalid),  # the first few (list_summary.SHOWN)
             },
         )
 
