@@ -1,21 +1,25 @@
-"""A preview's count of an e-mail channel's lists is kept in the ledger with the stat of
-each list file, so the batch jobs of a big list do not each read all of it to count it;
-an edit to a list is always noticed."""
+"""A preview's count of an e-mail or WhatsApp channel's lists is kept in the ledger with
+the stat of each list file, so the batch jobs of a big list do not each read all of it to
+count it; an edit to a list is always noticed."""
 
 from __future__ import annotations
 
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from recorded_calls import record_calls
 
 import chanpub
+from chanpub import file_stats
 from chanpub.channels.email import list_summary, recipients
 from chanpub.channels.email.channel import EmailChannel, EmailOptions
 from chanpub.channels.email.list_summary import ListSummary, remembered, summarise
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
+from chanpub.channels.whatsapp import subscribers
+from chanpub.channels.whatsapp.channel import WhatsappChannel, WhatsappOptions
 from chanpub.contract import Store
 from chanpub.ledger import Ledger
 from chanpub.testing import make_context, sample_links, sample_release
@@ -33,7 +37,7 @@ LISTS = {"pers": ["pers.csv", "humas@example.go.id"]}
 @pytest.fixture
 def settled(monkeypatch: pytest.MonkeyPatch) -> None:
     """Previews happen a minute after the list was written (its timestamps have settled)."""
-    monkeypatch.setattr(list_summary, "clock", lambda: time.time_ns() + 60_000_000_000)
+    monkeypatch.setattr(file_stats, "clock", lambda: time.time_ns() + 60_000_000_000)
 
 
 @pytest.fixture
@@ -142,3 +146,46 @@ def test_the_batch_jobs_of_a_list_count_it_once(
     assert [p.recipients for p in previews] == [4, 4, 4]
     assert reads == ["pers.csv", "humas@example.go.id"]  # the first job's reading only
     assert previews[1].warnings == previews[0].warnings
+
+
+SUBSCRIBERS = "phone,name\n0812-3456-7890,Budi\n+62 813 1111 2222,Siti\nbukan nomor,Salah\n"
+
+
+def whatsapp_channel(tmp_path: Path, **changes: Any) -> WhatsappChannel:
+    options = {
+        "phone_number_id": "106540352242922",
+        "business_account_id": "102290129340398",
+        "access_token": "EAAGwa-not-a-real-token",
+        "template": "siaran_resmi",
+        "template_language": "id",
+        "lists": ["warga.csv"],
+        **changes,
+    }
+    context = make_context(tmp_path, store_factory=Ledger(tmp_path / "ledger.sqlite3").store)
+    return WhatsappChannel("wa", WhatsappOptions.model_validate(options), context)
+
+
+def test_the_batch_jobs_of_a_whatsapp_list_count_it_once(
+    tmp_path: Path, settled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "warga.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    channel = whatsapp_channel(tmp_path)
+    release = sample_release(tmp_path / "rilis")
+    reads = record_calls(monkeypatch, subscribers, "_rows")
+
+    previews = [channel.preview(release, sample_links()) for _job in range(3)]
+
+    assert [p.recipients for p in previews] == [2, 2, 2]
+    assert reads == ["warga.csv"]
+    assert any("1 invalid number(s): bukan nomor" in w for w in previews[2].warnings)
+
+
+def test_an_edited_opt_out_file_is_counted_again(tmp_path: Path, settled: None) -> None:
+    (tmp_path / "warga.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    (tmp_path / "berhenti.csv").write_text("phone\n", encoding="utf-8")
+    channel = whatsapp_channel(tmp_path, opt_out="berhenti.csv")
+    release = sample_release(tmp_path / "rilis")
+    assert channel.preview(release, sample_links()).recipients == 2
+    with (tmp_path / "berhenti.csv").open("a", encoding="utf-8") as file:
+        file.write("+6281234567890\n")  # Budi asked to stop
+    assert channel.preview(release, sample_links()).recipients == 1

@@ -5,11 +5,9 @@ Every job of a delivery previews it, and a delivery to a big list is shared amon
 batch jobs (chanpub.batches): each of them used to read and check the whole list only to
 count it, so a list of L addresses in parts of B cost L x L/B row readings on top of the
 sending. The first reading of the lists now keeps its summary in the ledger's store, under
-the lists as configured, with the stat of every list file (chanpub.file_stats); a later
-preview, in any process on any host sharing the ledger, takes the summary as long as every
-file still has that stat, and reads the lists again otherwise. A summary is only kept when
-the files' timestamps had settled before they were read and were unchanged after, so an
-edit is always noticed, as in the folder scan.
+the lists as configured, and a later preview, in any process on any host sharing the
+ledger, takes it while every list file still has the stat it had then
+(chanpub.file_stats.kept_reading: an edit is always noticed, as in the folder scan).
 
 Only the preview is answered this way: the sending reads the list itself, every time.
 """
@@ -17,7 +15,6 @@ Only the preview is answered this way: the sending reads the list itself, every 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 from chanpub.channels.email.address_notes import validator_version
 from chanpub.channels.email.recipients import Invalid, Recipient, is_inline_address
-from chanpub.file_stats import Stat, file_stat, settled
+from chanpub.file_stats import kept_reading
 
 if TYPE_CHECKING:
     from chanpub.contract import Store
 
 NAMESPACE = "email-list-summaries"
 SHOWN = 5  # invalid addresses a preview names
-clock = time.time_ns  # the wall clock that file timestamps are compared with
 
 
 @dataclass(frozen=True)
@@ -63,61 +59,32 @@ def remembered(
     read: Callable[[], ListSummary],
 ) -> ListSummary:
     """The lists' summary: from the ledger while every list file has the stat it had when
-    the summary was kept, else from `read()` (and kept, when the files had settled)."""
+    the summary was kept, else from `read()`."""
+    from chanpub import __version__
+
     files = [
         str((base_dir / entry).resolve())
         for entries in lists.values()
         for entry in entries
         if not is_inline_address(entry)
     ]
-    key = json.dumps([str(base_dir.resolve()), lists], sort_keys=True, ensure_ascii=False)
-    before = _stats(files)
-    kept = _usable(store.get(key), before)
-    if kept is not None:
-        return kept
-    summary = read()
-    # Kept when the files had settled before the reading and were not written to during it.
-    if before is not None and all(settled(s, clock()) for s in before) and _stats(files) == before:
-        store.put(key, _note(summary, before))
-    return summary
+    # What else a count depends on: chanpub's reading, email_validator's, the lists' setting.
+    made_by = [__version__, validator_version(), str(base_dir.resolve()), lists]
+    key = json.dumps(made_by, sort_keys=True, ensure_ascii=False)
+    return kept_reading(files, store, key, read, _dump, _load)
 
 
-def _stats(files: list[str]) -> list[Stat] | None:
-    stats = [file_stat(path) for path in files]
-    return None if any(stat is None for stat in stats) else stats  # type: ignore[return-value]
+def _dump(summary: ListSummary) -> dict[str, Any]:
+    value = asdict(summary)
+    if summary.first is not None:
+        value["first"]["fields"] = dict(summary.first.fields)
+    return value
 
 
-def _note(summary: ListSummary, stats: list[Stat]) -> dict[str, Any]:
-    first = asdict(summary.first) if summary.first else None
-    if first is not None:
-        first["fields"] = dict(first["fields"])
-    return {
-        "made_by": _made_by(),
-        "stats": stats,
-        "count": summary.count,
-        "first": first,
-        "invalid_count": summary.invalid_count,
-        "invalid": list(summary.invalid),
-    }
-
-
-def _usable(note: Any, stats: list[Stat] | None) -> ListSummary | None:
-    """The kept summary, when the files are as they were; None otherwise, or when the
-    note is not one this version of chanpub wrote."""
-    if stats is None or not isinstance(note, dict) or note.get("stats") != stats:
-        return None
-    if note.get("made_by") != _made_by():  # another reading of the lists, or of addresses
-        return None
+def _load(value: Any) -> ListSummary | None:
     try:
-        first = Recipient(**note["first"]) if note["first"] else None
-        return ListSummary(
-            int(note["count"]), first, int(note["invalid_count"]), tuple(note["invalid"])
-        )
+        first = Recipient(**value["first"]) if value["first"] else None
+        count, invalid_count = int(value["count"]), int(value["invalid_count"])
+        return ListSummary(count, first, invalid_count, tuple(value["invalid"]))
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _made_by() -> list[str]:
-    from chanpub import __version__
-
-    return [__version__, validator_version()]

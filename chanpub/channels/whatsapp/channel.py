@@ -23,8 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from chanpub.channels.meta_graph import DEFAULT_API_VERSION, DEFAULT_GRAPH_BASE, numeric_id
 from chanpub.channels.meta_graph import api_version as valid_api_version
 from chanpub.channels.meta_graph import http_base as valid_http_base
+from chanpub.channels.whatsapp import list_summary
 from chanpub.channels.whatsapp.cloud_api import CloudApi, Template
 from chanpub.channels.whatsapp.followup import FollowUpTemplate
+from chanpub.channels.whatsapp.list_summary import ListSummary, summarise
 from chanpub.channels.whatsapp.message import PARAM_FIELDS, bubble_html, param_values
 from chanpub.channels.whatsapp.subscribers import Invalid, Subscriber
 from chanpub.contract import (
@@ -122,6 +124,20 @@ class WhatsappChannel:
         refused = opted_out(self.options.opt_out_sources(), base)
         return iter_subscribers(self.options.named_lists(), base, invalid, refused)
 
+    def _summary(self) -> ListSummary:
+        """How many subscribers get the message, and the invalid numbers: kept in the
+        ledger with the list files' stats, where there is a ledger (list_summary)."""
+        invalid: list[Invalid] = []
+
+        def read() -> ListSummary:
+            return summarise(self.subscribers(invalid), invalid)
+
+        if self.context.store_factory is None:
+            return read()
+        store = self.context.store(list_summary.NAMESPACE)
+        lists, opt_out = self.options.named_lists(), self.options.opt_out_sources()
+        return list_summary.remembered(lists, opt_out, self.context.base_dir, store, read)
+
     # --- preview ------------------------------------------------------------------------
 
     def header_image(self, release: Release, links: Links) -> Path | None:
@@ -138,11 +154,10 @@ class WhatsappChannel:
         """The template's parameters as WhatsApp shows them, the header image, and how
         many subscribers get it."""
         self.check()
-        invalid: list[Invalid] = []
-        count = sum(1 for _subscriber in self.subscribers(invalid))
+        lists = self._summary()
         values = param_values(release, links, self.context.organisation, self.options.params)
         image = self.header_image(release, links)
-        warnings = self._warnings(release, values, image, invalid)
+        warnings = self._warnings(release, values, image, lists)
         header = self._header_label(image)
         facts = [
             (_("Template"), f"{self.options.template} ({self.options.template_language})"),
@@ -167,11 +182,11 @@ class WhatsappChannel:
             html=bubble_html(self.options.template, self.options.template_language, values, header),
             warnings=tuple(warnings),
             attachments=(image,) if image else (),
-            recipients=count,
+            recipients=lists.count,
             kind=PreviewKind.MESSAGE,
             facts=tuple(facts),
             picture=image,
-            data={"params": values, "invalid": [i.number for i in invalid]},
+            data={"params": values, "invalid": list(lists.invalid)},  # the first few
         )
 
     def _header_label(self, image: Path | None) -> str | None:
@@ -184,13 +199,13 @@ class WhatsappChannel:
         return _("release image")
 
     def _warnings(
-        self, release: Release, values: list[str], image: Path | None, invalid: list[Invalid]
+        self, release: Release, values: list[str], image: Path | None, lists: ListSummary
     ) -> list[str]:
         warnings: list[str] = []
-        if invalid:
+        if lists.invalid_count:
             warnings.append(
                 _("{n} invalid number(s): {numbers}").format(
-                    n=len(invalid), numbers=", ".join(i.number for i in invalid[:5])
+                    n=lists.invalid_count, numbers=", ".join(lists.invalid)
                 )
             )
         for field, value in zip(self.options.params, values, strict=True):
