@@ -53,7 +53,7 @@ def settled(stat: Stat, now_ns: int) -> bool:
 
 def kept_reading(
     files: Sequence[str],
-    store: Store,
+    store: Store | None,
     key: str,
     read: Callable[[], T],
     dump: Callable[[T], Any],
@@ -63,7 +63,10 @@ def kept_reading(
     the reading depends on: configuration, versions) while every file has the stat it had
     when it was kept, else read, and kept when the files had settled before the reading
     and were not written to during it. `dump` makes the value JSON, `load` makes it back
-    (None when it cannot: then it is read again)."""
+    (None when it cannot: then it is read again). Without a store (a preview with no
+    ledger) it is read."""
+    if store is None:
+        return read()
     before = _stats(files)
     note = store.get(key)
     if before is not None and isinstance(note, dict) and note.get("stats") == before:

@@ -212,13 +212,18 @@ def test_a_dry_run_uses_what_the_last_run_remembered(
     assert statuses(result) == {"draft.md": "skipped"}
 
 
-def test_remembered_and_read_releases_are_reported_in_file_order(
-    tmp_path: Path, config: Config, reads: list[str], settled: None
-) -> None:
-    folder = tmp_path / "releases"
+def draft_due_and_scheduled(folder: Path) -> Path:
+    """a.md a draft, b.md approved and due, c.md approved and scheduled for LATER."""
     write_release(folder, name="a.md", title="Rapat Koordinasi", approved=False)
     write_release(folder, name="b.md", title="Layanan Keliling")
     write_release(folder, name="c.md", title="Jadwal Vaksinasi", publish_at=LATER)
+    return folder
+
+
+def test_remembered_and_read_releases_are_reported_in_file_order(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = draft_due_and_scheduled(tmp_path / "releases")
     send(folder, config)
     write_release(folder, name="ab.md", title="Peresmian Taman", approved=False)
     reads.clear()
@@ -265,10 +270,7 @@ def test_a_folder_memory_reads_back_as_it_was_kept(inode: int) -> None:
 def test_an_unchanged_folder_reads_only_what_may_go_out_and_keeps_its_memory_as_it_is(
     tmp_path: Path, config: Config, reads: list[str], settled: None
 ) -> None:
-    folder = tmp_path / "releases"
-    write_release(folder, name="a.md", title="Rapat Koordinasi", approved=False)
-    write_release(folder, name="b.md", title="Layanan Keliling")
-    write_release(folder, name="c.md", title="Jadwal Vaksinasi", publish_at=LATER)
+    folder = draft_due_and_scheduled(tmp_path / "releases")
     (folder / "d.md").write_text("---\ntitle: [unclosed\n---\nIsi.\n", encoding="utf-8")
     send(folder, config)
     send(folder, config)

@@ -55,7 +55,7 @@ def summarise(recipients: Iterable[Recipient], invalid: list[Invalid]) -> ListSu
 def remembered(
     lists: Mapping[str, list[str]],
     base_dir: Path,
-    store: Store,
+    store: Store | None,
     read: Callable[[], ListSummary],
 ) -> ListSummary:
     """The lists' summary: from the ledger while every list file has the stat it had when

@@ -132,9 +132,8 @@ class WhatsappChannel:
         def read() -> ListSummary:
             return summarise(self.subscribers(invalid), invalid)
 
-        if self.context.store_factory is None:
-            return read()
-        store = self.context.store(list_summary.NAMESPACE)
+        ledger = self.context.store_factory  # none for a preview on its own
+        store = ledger(list_summary.NAMESPACE) if ledger is not None else None
         lists, opt_out = self.options.named_lists(), self.options.opt_out_sources()
         return list_summary.remembered(lists, opt_out, self.context.base_dir, store, read)
 

@@ -44,7 +44,7 @@ def remembered(
     lists: Mapping[str, list[str]],
     opt_out: list[str],
     base_dir: Path,
-    store: Store,
+    store: Store | None,
     read: Callable[[], ListSummary],
 ) -> ListSummary:
     """The lists' summary: from the ledger while every list and opt-out file has the stat
