@@ -312,6 +312,12 @@ class ChannelContext:
 
         return Ledger(self.state_dir / "ledger.sqlite3").store(namespace)
 
+    def run_store(self, namespace: str) -> Store | None:
+        """The store in the run's ledger, for notes that only save work (what a list's
+        addresses were checked as, how many it has); None when the run has no ledger (a
+        preview on its own), which then does the work rather than open one."""
+        return self.store_factory(namespace) if self.store_factory is not None else None
+
     def resolve(self, path: str | Path) -> Path:
         """A path from channels.yaml, relative to the config's folder."""
         candidate = Path(path).expanduser()

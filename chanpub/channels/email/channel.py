@@ -28,7 +28,6 @@ from chanpub.contract import (
     Preview,
     PreviewKind,
     Receipt,
-    Store,
 )
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
@@ -128,7 +127,7 @@ class EmailChannel:
         """The lists' recipients (those `wanted`, by key), with the address checks earlier
         readings of the list files noted in the ledger (none without a ledger, as in a
         preview on its own)."""
-        notes = self._store(address_notes.NAMESPACE)
+        notes = self.context.run_store(address_notes.NAMESPACE)
         lists, base_dir = self._lists(), self.context.base_dir
         return iter_recipients(lists, base_dir, invalid, notes, wanted=wanted)
 
@@ -140,12 +139,8 @@ class EmailChannel:
         def read() -> ListSummary:
             return summarise(self._recipients(invalid), invalid)
 
-        store = self._store(list_summary.NAMESPACE)
+        store = self.context.run_store(list_summary.NAMESPACE)
         return list_summary.remembered(self._lists(), self.context.base_dir, store, read)
-
-    def _store(self, namespace: str) -> Store | None:
-        """The ledger's store, where there is a ledger (a preview on its own has none)."""
-        return self.context.store(namespace) if self.context.store_factory is not None else None
 
     def check(self) -> None:
         """Fail before sending on list files that are missing or lack an email column."""

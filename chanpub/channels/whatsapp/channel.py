@@ -132,8 +132,7 @@ class WhatsappChannel:
         def read() -> ListSummary:
             return summarise(self.subscribers(invalid), invalid)
 
-        ledger = self.context.store_factory  # none for a preview on its own
-        store = ledger(list_summary.NAMESPACE) if ledger is not None else None
+        store = self.context.run_store(list_summary.NAMESPACE)
         lists, opt_out = self.options.named_lists(), self.options.opt_out_sources()
         return list_summary.remembered(lists, opt_out, self.context.base_dir, store, read)
 
