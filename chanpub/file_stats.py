@@ -14,6 +14,7 @@ of a big list each read in full only to count it.
 
 from __future__ import annotations
 
+import json
 import operator
 import os
 import time
@@ -52,29 +53,31 @@ def settled(stat: Stat, now_ns: int) -> bool:
 
 
 def kept_reading(
-    files: Sequence[str],
+    files: Sequence[Path],
+    depends_on: Sequence[Any],
     store: Store | None,
-    key: str,
     read: Callable[[], T],
     dump: Callable[[T], Any],
     load: Callable[[Any], T | None],
 ) -> T:
-    """What `read()` makes of `files`: from `store` (under `key`, which must name all else
-    the reading depends on: configuration, versions) while every file has the stat it had
+    """What `read()` makes of `files`: from `store` while every file has the stat it had
     when it was kept, else read, and kept when the files had settled before the reading
-    and were not written to during it. `dump` makes the value JSON, `load` makes it back
-    (None when it cannot: then it is read again). Without a store (a preview with no
-    ledger) it is read."""
+    and were not written to during it. `depends_on` (JSON values) names all else the
+    reading depends on (configuration, versions): it is the value's key, with the files.
+    `dump` makes the value JSON, `load` makes it back (None when it cannot: then it is
+    read again). Without a store (a preview with no ledger) it is read."""
     if store is None:
         return read()
-    before = _stats(files)
+    paths = [str(path.resolve()) for path in files]
+    key = json.dumps([*depends_on, paths], sort_keys=True, ensure_ascii=False)
+    before = _stats(paths)
     note = store.get(key)
     if before is not None and isinstance(note, dict) and note.get("stats") == before:
         kept = load(note.get("value"))
         if kept is not None:
             return kept
     value = read()
-    if before is not None and all(settled(s, clock()) for s in before) and _stats(files) == before:
+    if before is not None and all(settled(s, clock()) for s in before) and _stats(paths) == before:
         store.put(key, {"stats": before, "value": dump(value)})
     return value
 

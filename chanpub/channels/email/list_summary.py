@@ -14,7 +14,6 @@ Only the preview is answered this way: the sending reads the list itself, every 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -63,15 +62,11 @@ def remembered(
     from chanpub import __version__
 
     files = [
-        str((base_dir / entry).resolve())
-        for entries in lists.values()
-        for entry in entries
-        if not is_inline_address(entry)
+        base_dir / e for entries in lists.values() for e in entries if not is_inline_address(e)
     ]
     # What else a count depends on: chanpub's reading, email_validator's, the lists' setting.
-    made_by = [__version__, validator_version(), str(base_dir.resolve()), lists]
-    key = json.dumps(made_by, sort_keys=True, ensure_ascii=False)
-    return kept_reading(files, store, key, read, _dump, _load)
+    depends_on = [__version__, validator_version(), str(base_dir.resolve()), lists]
+    return kept_reading(files, depends_on, store, read, _dump, _load)
 
 
 def _dump(summary: ListSummary) -> dict[str, Any]:

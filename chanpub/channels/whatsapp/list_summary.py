@@ -8,7 +8,6 @@ preview takes the kept summary while every file still has the stat it had then
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -54,12 +53,11 @@ def remembered(
     from chanpub import __version__
 
     entries = [entry for sources in lists.values() for entry in sources] + opt_out
-    files = [str((base_dir / e).resolve()) for e in entries if not is_inline_number(e)]
+    files = [base_dir / e for e in entries if not is_inline_number(e)]
     # What else a count depends on: chanpub's reading, phonenumbers' (its numbering plans
     # change), and the lists' setting.
-    made_by = [__version__, phonenumbers.__version__, str(base_dir.resolve()), lists, opt_out]
-    key = json.dumps(made_by, sort_keys=True, ensure_ascii=False)
-    return kept_reading(files, store, key, read, asdict, _load)
+    depends_on = [__version__, phonenumbers.__version__, str(base_dir.resolve()), lists, opt_out]
+    return kept_reading(files, depends_on, store, read, asdict, _load)
 
 
 def _load(value: Any) -> ListSummary | None:
