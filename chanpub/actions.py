@@ -73,8 +73,7 @@ def send(
     invalid: list[InvalidRelease] = []
     check_config(config)
     moment = now or now_utc()
-    scan = _recall(config)
-    survey = scan.survey(paths, moment)
+    scan, survey = _survey(config, paths, moment)
     releases = check_approvals(
         load_files(survey.to_read, warnings, invalid), invalid, config.approvers
     )
@@ -139,15 +138,16 @@ def _held_ledger(config: Config) -> Iterator[Ledger]:
             ledger.close()
 
 
-def _recall(config: Config) -> FolderScan:
-    """What earlier runs made of the folder's files (read before the send lock is taken,
-    so that a broken release is still reported first)."""
+def _survey(config: Config, paths: Sequence[Path], moment: datetime) -> tuple[FolderScan, Survey]:
+    """What earlier runs made of the folders' files, and so the files this run reads (done
+    before the send lock is taken, so that a broken release is still reported first)."""
     try:
         ledger = open_ledger(config, create=False)
     except StateError:  # unreadable: nothing remembered; the send lock says what is wrong
         ledger = None
     try:
-        return FolderScan.recall(config, ledger)
+        scan = FolderScan.recall(config, ledger)
+        return scan, scan.survey(paths, moment, ledger)
     finally:
         if ledger is not None:
             ledger.close()

@@ -31,8 +31,16 @@ from chanpub.status import Status
 Delivered = tuple[Outcome, Receipt | None]  # the outcome, and the receipt for later channels
 
 
-def _quiet(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
+class _Quiet:
     """An observer that ignores everything."""
+
+    events: frozenset[str] = frozenset()  # chanpub.context.listens
+
+    def __call__(self, event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
+        pass
+
+
+_quiet = _Quiet()
 
 
 @dataclass

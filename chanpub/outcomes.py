@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import chain, repeat
+from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
 from chanpub.contract import Action
@@ -36,6 +38,9 @@ class ReleaseResult(NamedTuple):
     error: str | None = None  # why a broken release was held back (status 'invalid')
 
 
+_error, _outcomes, _status = attrgetter("error"), attrgetter("outcomes"), attrgetter("status")
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything a send did; the exit code follows from it."""
@@ -47,9 +52,11 @@ class RunResult:
     def exit_code(self) -> ExitCode:
         """2 when a release was broken (the others still went out), else 1 when any
         channel failed, else 0."""
-        if any(r.error is not None for r in self.releases):
+        # map and attrgetter, not generators: a folder scan gives tens of thousands
+        if any(map(is_not, map(_error, self.releases), repeat(None))):
             return ExitCode.BAD_INPUT
-        failed = any(o.status == Status.FAILED for r in self.releases for o in r.outcomes)
+        outcomes = chain.from_iterable(map(_outcomes, self.releases))
+        failed = Status.FAILED in map(_status, outcomes)
         return ExitCode.CHANNEL_FAILED if failed else ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:

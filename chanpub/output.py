@@ -90,12 +90,19 @@ def quiet_library_logs() -> None:
     set_on_retry_hooks(())  # an empty list turns stamina's instrumentation off
 
 
-def report_retries(event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
+class RetryReport:
     """Dispatch's observer when there is no terminal: one stderr line per retry."""
-    if event == "retrying":
-        seconds = data.get("seconds")
-        state = _("retrying in {n}s").format(n=int(seconds)) if seconds else _("retrying")
-        warn(f"{slug} {channel}: {state}")
+
+    events = frozenset({"retrying"})  # the only one it wants (chanpub.context.listens)
+
+    def __call__(self, event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
+        if event == "retrying":
+            seconds = data.get("seconds")
+            state = _("retrying in {n}s").format(n=int(seconds)) if seconds else _("retrying")
+            warn(f"{slug} {channel}: {state}")
+
+
+report_retries = RetryReport()
 
 
 def counts_text(details: Mapping[str, Any]) -> str:
@@ -107,17 +114,18 @@ def counts_text(details: Mapping[str, Any]) -> str:
     )
 
 
-def plain_lines(result: RunResult) -> Iterator[str]:
+def plain_text(result: RunResult) -> str:
     """One line per channel outcome: slug, channel, status, then the URL or the reason."""
     # The releases a folder scan answered from memory share their outcomes (one tuple per
-    # kind of "not now"), so each tuple's text is made once, not once per release.
+    # kind of "not now"), so each tuple's text is made once, and a line is one concatenation.
     tails: dict[int, list[str]] = {}
+    lines: list[str] = []
     for release in result.releases:
         tail = tails.get(id(release.outcomes))
         if tail is None:
-            tail = tails[id(release.outcomes)] = [_tail(o) for o in release.outcomes]
-        for text in tail:
-            yield f"{release.slug}  {text}"
+            tail = tails[id(release.outcomes)] = [f"  {_tail(o)}\n" for o in release.outcomes]
+        lines.extend(map(release.slug.__add__, tail))
+    return "".join(lines)
 
 
 def _tail(outcome: Outcome) -> str:
@@ -135,7 +143,7 @@ def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = No
         return
     # One write for all the lines: with PYTHONUNBUFFERED (usual in containers) every
     # write is a system call, and a cron run over a big folder prints thousands of lines.
-    out.write("".join(f"{line}\n" for line in plain_lines(result)))
+    out.write(plain_text(result))
     out.flush()
 
 

@@ -18,6 +18,8 @@ file costs is kept to one `stat`: its files are handled as text, without a `Path
 other object per file, and the usual cron run, over a folder that lists the same files
 with the same stats as the last run, is answered by whole-list steps (chanpub.scan_memory
 keeps every file listed, including those read every run, so that this is the usual case).
+Nor is such a folder listed again while its own stat is the one remembered: adding,
+removing or renaming a file changes the folder's mtime, editing one changes the file's.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import compress, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chanpub.config import Config
-from chanpub.context import Observer
+from chanpub.context import Observer, listens
 from chanpub.file_stats import Stat, file_stat, settled, stat_key, stat_tuple
 from chanpub.i18n import current_language
 from chanpub.intake import folder_names, named_file
@@ -52,7 +55,8 @@ if TYPE_CHECKING:
     from chanpub.release import Release
 
 NAMESPACE = "folder-scan"  # one store row per folder (its memory), and '' listing the folders
-FORMAT = 3  # bump when the memory's layout or meaning changes: older rows are dropped
+STATS_NAMESPACE = "folder-scan-stats"  # one store row per folder: its memory's file stats
+FORMAT = 4  # bump when the memory's layout or meaning changes: older rows are dropped
 clock = time.time_ns  # the wall clock that file timestamps are compared with
 
 
@@ -109,6 +113,8 @@ class Survey:
 
     def report(self, observer: Observer) -> None:
         """Tell the observer about each remembered outcome, as dispatch does."""
+        if not listens(observer, "done"):
+            return
         for result in self.held:
             for outcome in result.outcomes:
                 event = {"status": outcome.status, "url": None, "error": outcome.error}
@@ -126,6 +132,7 @@ class FolderScan:
         self.kept: dict[str, list[int]] = {}  # folder -> its remembered files still so
         self.listed: dict[str, tuple[str, list[str]]] = {}  # folder -> its prefix, its names
         self.unchanged: set[str] = set()  # folders whose memory stays as it is
+        self.folder_stats: dict[str, Stat | None] = {}  # folder -> its stat, when settled
         self.learned: dict[str, Memory] = {}  # folder -> files read and remembered now
         self._read: dict[str, tuple[str, Stat, int]] = {}  # file -> folder, stat, read at
 
@@ -143,28 +150,43 @@ class FolderScan:
                 scan.memories[key] = Memory.load(value)
         return scan
 
-    def survey(self, paths: Sequence[Path], now: datetime, *, remember: bool = True) -> Survey:
+    def survey(
+        self,
+        paths: Sequence[Path],
+        now: datetime,
+        ledger: Ledger | None = None,
+        *,
+        remember: bool = True,
+    ) -> Survey:
         """The run's files: a folder's files answered from memory where their stats are
         unchanged (with `remember`), all others to read. Files named on the command line
-        are always read: their errors stop the run."""
+        are always read: their errors stop the run. The ledger (the one recalled from) is
+        read for the file stats of a folder where something changed."""
         survey = Survey()
         with paused_gc():  # thousands of small objects, no cycles: no collections meanwhile
             for path in paths:
                 if path.is_dir():
-                    self._survey_folder(path, now, survey, remember)
+                    memory = self._memory_of(path) if remember else Memory()
+                    self._survey_folder(path, memory, now, survey, ledger)
                 else:
                     survey.read(named_file(path), True)
         return survey
 
-    def _survey_folder(self, folder: Path, now: datetime, survey: Survey, remember: bool) -> None:
+    def _memory_of(self, folder: Path) -> Memory:
+        return self.memories.get(str(folder.resolve()), Memory())
+
+    def _survey_folder(
+        self, folder: Path, memory: Memory, now: datetime, survey: Survey, ledger: Ledger | None
+    ) -> None:
         key = str(folder.resolve())
-        memory = self.memories.get(key, Memory()) if remember else Memory()
         # The text of str(folder / name), without a Path per file (Path('.') / 'a.md' is 'a.md')
         prefix = "" if str(folder) == "." else os.path.join(str(folder), "")
-        names = folder_names(folder, files_only=False)  # a remembered file is one: its stat says
+        names = self._list(key, folder, memory)
         self.listed[key] = (prefix, names)
         if self._survey_unchanged(key, prefix, names, memory, now, survey):
             return
+        if not memory.stats_known:
+            memory = self.memories[key] = _with_stats(memory, key, ledger)
         kept = self.kept[key] = []  # the memory is rewritten, so that deleted files go
         answers = self._answers(memory, now)
         kinds, slugs, titles, pictures = memory.kinds, memory.slugs, memory.titles, memory.pictures
@@ -188,6 +210,15 @@ class FolderScan:
                 self._read[text] = (key, stat, clock())
         self._carry_warnings(memory, [memory.names[at] for at in kept], survey)
 
+    def _list(self, key: str, folder: Path, memory: Memory) -> list[str]:
+        """The folder's release names: the remembered ones while the folder has the stat
+        it had (taken before the listing, so that a file added meanwhile changes it)."""
+        stat = file_stat(folder)
+        self.folder_stats[key] = stat if stat is not None and settled(stat, clock()) else None
+        if memory.names and memory.folder is not None and stat == memory.folder:
+            return memory.names
+        return folder_names(folder, files_only=False)  # a remembered file is one: its stat says
+
     def _survey_unchanged(
         self, key: str, prefix: str, names: list[str], memory: Memory, now: datetime, survey: Survey
     ) -> bool:
@@ -199,10 +230,10 @@ class FolderScan:
             return False
         paths = [prefix + name for name in names]
         try:
-            infos = list(map(os.stat, paths))
+            now_stats = packed(map(stat_key, map(os.stat, paths)))
         except OSError:  # a file went away since the folder was listed
             return False
-        if not memory.same_stats(packed(map(stat_key, infos))):
+        if not memory.same_stats(now_stats):
             return False
         answers = self._answers(memory, now)
         outcomes = list(map(answers.__getitem__, memory.kinds))  # None: read it
@@ -220,10 +251,11 @@ class FolderScan:
         for at in (at for at, remembered in enumerate(held) if not remembered):
             survey.places[paths[at]] = first + at
             survey.to_read.append((Path(paths[at]), False))
-            self._read[paths[at]] = (key, list(stat_key(infos[at])), clock())
+            self._read[paths[at]] = (key, memory.stat(at), clock())
         survey.files = first + len(names)
         self.kept[key] = kept = list(compress(range(len(names)), held))
-        if len(kept) == len(names) - memory.kinds.count(READ):  # all remembered are still so
+        all_kept = len(kept) == len(names) - memory.kinds.count(READ)
+        if all_kept and memory.folder == self.folder_stats[key]:
             self.unchanged.add(key)
         warned = [name for name in sorted(memory.warnings) if held[bisect_left(names, name)]]
         self._carry_warnings(memory, warned, survey)
@@ -274,12 +306,17 @@ class FolderScan:
                 _remember(self.learned.setdefault(folder, Memory()), release, stat, picture)
 
     def save(self, ledger: Ledger) -> None:
-        """Keep what this run knows for the next one (a folder's row only when it changed)."""
-        store = ledger.store(NAMESPACE)
+        """Keep what this run knows for the next one (a folder's rows only when they
+        changed). The stats go first: a memory read with stats of another is not used."""
+        store, stats = ledger.store(NAMESPACE), ledger.store(STATS_NAMESPACE)
         for folder in self.kept.keys() | self.learned.keys():
             memory = self._memory(folder)
-            if memory is not None:
-                store.put(folder, memory.dump(self.fingerprint))
+            if memory is None:
+                continue
+            value = memory.dump(self.fingerprint)
+            if value["stats"] != self.memories.get(folder, Memory()).stats_digest:
+                stats.put(folder, memory.dump_stats())
+            store.put(folder, value)
         known = sorted(set(_folder_keys(ledger)) | self.kept.keys() | self.learned.keys())
         if known != _folder_keys(ledger):
             store.put("", known)
@@ -303,6 +340,8 @@ class FolderScan:
                 memory.carry(learned, new[name])
             elif (read := self._read.get(prefix + name)) is not None:
                 memory.add(name, read[1], "", "", None)  # read again on every run
+        if memory.names == names:  # the folder's stat stands for its listing only if all is in
+            memory.folder = self.folder_stats.get(folder)
         return memory
 
     def clashes(
@@ -315,7 +354,7 @@ class FolderScan:
         share a slug are all held back, which only a full read of the folder decides."""
         if not survey.held:
             return False
-        held = {r.slug for r in survey.held}
+        held = set(map(attrgetter("slug"), survey.held))
         if len(held) < len(survey.held):
             return True
         others = [release.slug for release, _explicit in releases] + [i.slug for i in invalid]
@@ -338,6 +377,13 @@ def _remember(memory: Memory, release: Release, stat: Stat, picture: list[Any] |
 def _picture_unchanged(memory: Memory, name: str) -> bool:
     picture = memory.pictures.get(name) if memory.pictures else None
     return picture is None or file_stat(picture[0]) == picture[1:]
+
+
+def _with_stats(memory: Memory, key: str, ledger: Ledger | None) -> Memory:
+    """The memory with its file stats read from the ledger; an empty memory (every file
+    read) when they are not there or not the ones it was kept with."""
+    stats = ledger.store(STATS_NAMESPACE).get(key) if ledger is not None else None
+    return memory if memory.load_stats(stats) else Memory()
 
 
 def _folder_keys(ledger: Ledger) -> list[str]:

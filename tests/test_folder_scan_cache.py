@@ -265,6 +265,21 @@ def test_a_folder_memory_reads_back_as_it_was_kept(inode: int) -> None:
     again = scan.Memory.load(json.loads(json.dumps(memory.dump("fingerprint"))))
     assert again == memory
     assert again.kind(0) == kind
+    assert not again.stats_known  # the usual run compares their digest alone
+    assert again.load_stats(json.loads(json.dumps(memory.dump_stats())))
+    assert again.stat(0) == memory.stat(0)
+
+
+def test_a_folder_memory_refuses_the_stats_of_another() -> None:
+    """A run stopped between writing a memory's stats and the memory itself leaves the
+    stats of one and the memory of another: its files are read again, not compared."""
+    stat = [864, 1_000_000_000, 2_261_976, 1796401793102571909, 65024]
+    first, second = scan.Memory(), scan.Memory()
+    first.add("a.md", stat, "a", "A", None)
+    second.add("a.md", [865, *stat[1:]], "a", "A", None)
+    again = scan.Memory.load(json.loads(json.dumps(second.dump("fingerprint"))))
+    assert not again.load_stats(first.dump_stats())
+    assert not again.stats_known
 
 
 def test_an_unchanged_folder_reads_only_what_may_go_out_and_keeps_its_memory_as_it_is(
@@ -331,3 +346,70 @@ def test_a_scheduled_release_in_an_unchanged_folder_goes_out_when_its_time_comes
         "later.md": "already-published",
     }
     assert reads == ["later.md"]  # published: no longer "not now", so read every run
+
+
+@pytest.fixture
+def listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the folders that a run lists."""
+    names: list[str] = []
+
+    def counting(folder: Path, *, files_only: bool = True) -> list[str]:
+        names.append(folder.name)
+        return intake.folder_names(folder, files_only=files_only)
+
+    monkeypatch.setattr(scan, "folder_names", counting)
+    return names
+
+
+def test_a_folder_whose_own_stat_is_unchanged_is_not_listed_again(
+    tmp_path: Path, config: Config, reads: list[str], listings: list[str], settled: None
+) -> None:
+    folder = draft_due_and_scheduled(tmp_path / "releases")
+    send(folder, config)
+    listings.clear()
+    assert statuses(send(folder, config))["a.md"] == "skipped"
+    assert listings == []
+    write_release(folder, name="d.md", title="Peresmian Taman")  # changes the folder's mtime
+    reads.clear()
+    assert statuses(send(folder, config))["d.md"] == "published"
+    assert listings == ["releases"]
+    assert reads == ["b.md", "d.md"]
+
+
+def test_a_release_linked_before_its_file_exists_goes_out_once_the_file_is_there(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    # The link is listed but is no file yet; the folder itself does not change when the
+    # file it points to appears elsewhere, so a folder holding such an entry is listed.
+    folder = draft_due_and_scheduled(tmp_path / "releases")
+    (folder / "linked.md").symlink_to(tmp_path / "elsewhere" / "linked.md")
+    send(folder, config)
+    assert "linked.md" not in statuses(send(folder, config))
+    write_release(tmp_path / "elsewhere", name="linked.md", title="Peresmian Taman")
+    assert statuses(send(folder, config))["linked.md"] == "published"
+
+
+def test_the_file_stats_are_read_only_for_a_folder_where_something_changed(
+    tmp_path: Path,
+    config: Config,
+    reads: list[str],
+    settled: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = draft_due_and_scheduled(tmp_path / "releases")
+    send(folder, config)
+    loaded: list[bool] = []
+    load_stats = scan.Memory.load_stats
+
+    def recorded(memory: scan.Memory, value: Any) -> bool:
+        loaded.append(load_stats(memory, value))
+        return loaded[-1]
+
+    monkeypatch.setattr(scan.Memory, "load_stats", recorded)
+    send(folder, config)
+    assert loaded == []
+    write_release(folder, name="a.md", title="Rapat Koordinasi")  # approved, in place
+    reads.clear()
+    assert statuses(send(folder, config))["a.md"] == "published"
+    assert loaded == [True]
+    assert reads == ["a.md", "b.md"]
