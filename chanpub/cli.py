@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -348,5 +350,16 @@ def init(
 
 from chanpub import cli_db, cli_worker  # noqa: E402, F401  # `chanpub db`, `chanpub worker`
 
-if __name__ == "__main__":  # pragma: no cover
+
+def main() -> None:
+    """The console script: the app, in a process that ends with it."""
+    # What a command built lives until the process ends, so at exit it is frozen: the
+    # interpreter's final collections (four full passes over every object, about 80 ms of
+    # a 300 ms cron run) then skip it. chanpub leaves nothing to them: files and the
+    # ledger are closed where they are used, and the interpreter flushes stdout and stderr.
+    atexit.register(gc.freeze)
     app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
