@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from itertools import chain, repeat
+from functools import cached_property
+from itertools import chain, compress, repeat
 from operator import attrgetter, is_not
 from typing import Any, NamedTuple
 
@@ -48,12 +49,17 @@ class RunResult:
     releases: tuple[ReleaseResult, ...]
     warnings: tuple[str, ...] = ()  # for stderr: unknown fields, files that are no release
 
+    @cached_property
+    def broken(self) -> tuple[ReleaseResult, ...]:
+        """The releases held back as broken."""
+        # map and attrgetter, not generators: a folder scan gives tens of thousands
+        return tuple(compress(self.releases, map(is_not, map(_error, self.releases), repeat(None))))
+
     @property
     def exit_code(self) -> ExitCode:
         """2 when a release was broken (the others still went out), else 1 when any
         channel failed, else 0."""
-        # map and attrgetter, not generators: a folder scan gives tens of thousands
-        if any(map(is_not, map(_error, self.releases), repeat(None))):
+        if self.broken:
             return ExitCode.BAD_INPUT
         outcomes = chain.from_iterable(map(_outcomes, self.releases))
         failed = Status.FAILED in map(_status, outcomes)

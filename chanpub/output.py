@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -54,7 +55,7 @@ def warn(message: str) -> None:
 
 def print_invalid(result: RunResult) -> None:
     """Each release held back as broken, on stderr: file, field and what to do."""
-    errors = [line for r in result.releases if r.error for line in r.error.splitlines()]
+    errors = [line for r in result.broken if r.error for line in r.error.splitlines()]
     if not errors:  # the usual cron run: no terminal renderer to import
         return
     from rich.markup import escape
@@ -116,16 +117,16 @@ def counts_text(details: Mapping[str, Any]) -> str:
 
 def plain_text(result: RunResult) -> str:
     """One line per channel outcome: slug, channel, status, then the URL or the reason."""
-    # The releases a folder scan answered from memory share their outcomes (one tuple per
-    # kind of "not now"), so each tuple's text is made once, and a line is one concatenation.
-    tails: dict[int, list[str]] = {}
-    lines: list[str] = []
-    for release in result.releases:
-        tail = tails.get(id(release.outcomes))
-        if tail is None:
-            tail = tails[id(release.outcomes)] = [f"  {_tail(o)}\n" for o in release.outcomes]
-        lines.extend(map(release.slug.__add__, tail))
-    return "".join(lines)
+    # The releases a folder scan answered from memory (tens of thousands) share their
+    # outcomes, one tuple per kind of "not now": each tuple's lines are made once, and a
+    # release's text is its slug joining them ("" + slug + line 1 + slug + line 2 ...),
+    # by C-level steps alone.
+    outcomes = list(map(attrgetter("outcomes"), result.releases))
+    keys = list(map(id, outcomes))
+    distinct = dict(zip(keys, outcomes, strict=True))
+    lines = {key: ["", *(f"  {_tail(o)}\n" for o in tuple_)] for key, tuple_ in distinct.items()}
+    slugs = map(attrgetter("slug"), result.releases)
+    return "".join(map(str.join, slugs, map(lines.__getitem__, keys)))
 
 
 def _tail(outcome: Outcome) -> str:

@@ -43,3 +43,26 @@ def test_a_big_folder_is_printed_in_one_write_not_one_per_line() -> None:
     print_result(folder_of_drafts(5000), as_json=False, stream=stream)
     assert stream.getvalue().count("\n") == 5000
     assert stream.writes == 1
+
+
+def test_braces_in_a_reason_or_link_print_as_they_are() -> None:
+    # Each kind of outcome is a str.format template filled with the slug: its own braces
+    # must not be read as fields.
+    failed = Outcome("social", "x", Status.FAILED, error="refused: {'code': 187}")
+    published = Outcome("website", "static-site", Status.PUBLISHED, url="https://x.id/{0}/a")
+    result = RunResult(
+        (
+            ReleaseResult("rapat-{0}", "Rapat", "a.md", (published, failed)),
+            ReleaseResult("layanan", "Layanan", "b.md", (published, failed)),
+            ReleaseResult("ditahan", "Ditahan", "c.md", (), error="c.md: title: missing"),
+        )
+    )
+    stream = io.StringIO()
+    print_result(result, as_json=False, stream=stream)
+    assert stream.getvalue() == (
+        "rapat-{0}  website  published  https://x.id/{0}/a\n"
+        "rapat-{0}  social  failed  refused: {'code': 187}\n"
+        "layanan  website  published  https://x.id/{0}/a\n"
+        "layanan  social  failed  refused: {'code': 187}\n"
+    )
+    assert result.broken == (result.releases[2],)
