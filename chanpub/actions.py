@@ -146,7 +146,7 @@ def _survey(config: Config, paths: Sequence[Path], moment: datetime) -> tuple[Fo
     except StateError:  # unreadable: nothing remembered; the send lock says what is wrong
         ledger = None
     try:
-        scan = FolderScan.recall(config, ledger)
+        scan = FolderScan(config)
         return scan, scan.survey(paths, moment, ledger)
     finally:
         if ledger is not None:

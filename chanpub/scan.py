@@ -28,6 +28,7 @@ import gc
 import hashlib
 import json
 import os
+import socket
 import time
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
@@ -54,9 +55,9 @@ if TYPE_CHECKING:
     from chanpub.ledger import Ledger
     from chanpub.release import Release
 
-NAMESPACE = "folder-scan"  # one store row per folder (its memory), and '' listing the folders
-STATS_NAMESPACE = "folder-scan-stats"  # one store row per folder: its memory's file stats
-FORMAT = 4  # bump when the memory's layout or meaning changes: older rows are dropped
+NAMESPACE = "folder-scan"  # one store row per folder and host (its memory; see _row)
+STATS_NAMESPACE = "folder-scan-stats"  # one store row per folder and host: its file stats
+FORMAT = 5  # bump when the memory's layout or meaning changes: older rows are dropped
 clock = time.time_ns  # the wall clock that file timestamps are compared with
 
 
@@ -125,30 +126,16 @@ class FolderScan:
     """What earlier runs made of the files of the folders of one run, and what this run
     learns for the next."""
 
-    def __init__(self, config: Config, memories: dict[str, Memory]) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
         self.fingerprint = fingerprint(config)
-        self.memories = memories  # folder (resolved) -> its memory
+        self.memories: dict[str, Memory] = {}  # folder (resolved) -> its memory, as recalled
         self.kept: dict[str, list[int]] = {}  # folder -> its remembered files still so
         self.listed: dict[str, tuple[str, list[str]]] = {}  # folder -> its prefix, its names
         self.unchanged: set[str] = set()  # folders whose memory stays as it is
         self.folder_stats: dict[str, Stat | None] = {}  # folder -> its stat, when settled
         self.learned: dict[str, Memory] = {}  # folder -> files read and remembered now
         self._read: dict[str, tuple[str, Stat, int]] = {}  # file -> folder, stat, read at
-
-    @classmethod
-    def recall(cls, config: Config, ledger: Ledger | None) -> FolderScan:
-        """The remembered files of every folder, when the ledger holds any."""
-        scan = cls(config, {})
-        if ledger is None:
-            return scan
-        store = ledger.store(NAMESPACE)
-        for key in _folder_keys(ledger):
-            with paused_gc():
-                value = store.get(key)
-            if isinstance(value, dict) and value.get("fingerprint") == scan.fingerprint:
-                scan.memories[key] = Memory.load(value)
-        return scan
 
     def survey(
         self,
@@ -158,27 +145,38 @@ class FolderScan:
         *,
         remember: bool = True,
     ) -> Survey:
-        """The run's files: a folder's files answered from memory where their stats are
-        unchanged (with `remember`), all others to read. Files named on the command line
-        are always read: their errors stop the run. The ledger (the one recalled from) is
-        read for the file stats of a folder where something changed."""
+        """The run's files: a folder's files answered from what the ledger remembers of
+        them where their stats are unchanged (with `remember`), all others to read. Files
+        named on the command line are always read: their errors stop the run."""
         survey = Survey()
         with paused_gc():  # thousands of small objects, no cycles: no collections meanwhile
             for path in paths:
                 if path.is_dir():
-                    memory = self._memory_of(path) if remember else Memory()
-                    self._survey_folder(path, memory, now, survey, ledger)
+                    key = str(path.resolve())
+                    memory = self._recall(key, ledger) if remember else Memory()
+                    self._survey_folder(path, key, memory, now, survey, ledger)
                 else:
                     survey.read(named_file(path), True)
         return survey
 
-    def _memory_of(self, folder: Path) -> Memory:
-        return self.memories.get(str(folder.resolve()), Memory())
+    def _recall(self, key: str, ledger: Ledger | None) -> Memory:
+        """What the last run on this host made of a folder's files, with this config."""
+        value = ledger.store(NAMESPACE).get(_row(key)) if ledger is not None else None
+        memory = Memory()
+        if isinstance(value, dict) and value.get("fingerprint") == self.fingerprint:
+            memory = Memory.load(value)
+        self.memories[key] = memory
+        return memory
 
     def _survey_folder(
-        self, folder: Path, memory: Memory, now: datetime, survey: Survey, ledger: Ledger | None
+        self,
+        folder: Path,
+        key: str,
+        memory: Memory,
+        now: datetime,
+        survey: Survey,
+        ledger: Ledger | None,
     ) -> None:
-        key = str(folder.resolve())
         # The text of str(folder / name), without a Path per file (Path('.') / 'a.md' is 'a.md')
         prefix = "" if str(folder) == "." else os.path.join(str(folder), "")
         names = self._list(key, folder, memory)
@@ -315,11 +313,8 @@ class FolderScan:
                 continue
             value = memory.dump(self.fingerprint)
             if value["stats"] != self.memories.get(folder, Memory()).stats_digest:
-                stats.put(folder, memory.dump_stats())
-            store.put(folder, value)
-        known = sorted(set(_folder_keys(ledger)) | self.kept.keys() | self.learned.keys())
-        if known != _folder_keys(ledger):
-            store.put("", known)
+                stats.put(_row(folder), memory.dump_stats())
+            store.put(_row(folder), value)
 
     def _memory(self, folder: str) -> Memory | None:
         """A folder's memory for the next run: every file listed now, in name order, each
@@ -382,14 +377,15 @@ def _picture_unchanged(memory: Memory, name: str) -> bool:
 def _with_stats(memory: Memory, key: str, ledger: Ledger | None) -> Memory:
     """The memory with its file stats read from the ledger; an empty memory (every file
     read) when they are not there or not the ones it was kept with."""
-    stats = ledger.store(STATS_NAMESPACE).get(key) if ledger is not None else None
+    stats = ledger.store(STATS_NAMESPACE).get(_row(key)) if ledger is not None else None
     return memory if memory.load_stats(stats) else Memory()
 
 
-def _folder_keys(ledger: Ledger) -> list[str]:
-    """The folders that have a row (kept under the key '')."""
-    keys = ledger.store(NAMESPACE).get("")
-    return [str(key) for key in keys] if isinstance(keys, list) else []
+def _row(folder: str) -> str:
+    """A folder's key in the store: this host's name and the folder. Hosts that share a
+    folder (a network mount, with a ledger in PostgreSQL) each see its files with their own
+    device numbers, so each keeps a memory of its own rather than overwriting the other's."""
+    return f"{socket.gethostname()}:{folder}"
 
 
 @contextmanager

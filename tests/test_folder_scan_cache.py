@@ -14,7 +14,7 @@ import pytest
 from fake_channels import FakeChannel, fresh_board, make_config
 from PIL import Image
 
-from chanpub import actions, intake, scan
+from chanpub import actions, file_stats, intake, scan
 from chanpub.config import Config
 from chanpub.outcomes import RunResult
 from chanpub.release import load_release
@@ -413,3 +413,32 @@ def test_the_file_stats_are_read_only_for_a_folder_where_something_changed(
     assert statuses(send(folder, config))["a.md"] == "published"
     assert loaded == [True]
     assert reads == ["a.md", "b.md"]
+
+
+def test_hosts_sharing_a_folder_and_a_ledger_each_keep_a_memory_of_their_own(
+    tmp_path: Path,
+    config: Config,
+    reads: list[str],
+    settled: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two hosts with cron on one releases folder (a network mount) and one ledger (in
+    # PostgreSQL): each sees the files with the device number of its own mount.
+    folder = draft_due_and_scheduled(tmp_path / "releases")
+
+    def on_host(name: str, device: int) -> None:
+        def stat_key(st: os.stat_result) -> tuple[int, ...]:
+            return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, device
+
+        monkeypatch.setattr(scan.socket, "gethostname", lambda: name)
+        monkeypatch.setattr(scan, "stat_key", stat_key)
+        monkeypatch.setattr(file_stats, "stat_key", stat_key)
+
+    for host, device in [("kominfo-1", 41), ("kominfo-2", 42)]:
+        on_host(host, device)
+        send(folder, config)
+    for host, device in [("kominfo-1", 41), ("kominfo-2", 42)]:
+        on_host(host, device)
+        reads.clear()
+        assert statuses(send(folder, config))["a.md"] == "skipped"
+        assert reads == ["b.md"]  # the due one alone: its memory was not overwritten
