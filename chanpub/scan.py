@@ -315,6 +315,8 @@ class FolderScan:
             if value["stats"] != self.memories.get(folder, Memory()).stats_digest:
                 stats.put(_row(folder), memory.dump_stats())
             store.put(_row(folder), value)
+            for old in (folder, ""):  # the rows before FORMAT 5: one per folder, and their list
+                store.delete(old)
 
     def _memory(self, folder: str) -> Memory | None:
         """A folder's memory for the next run: every file listed now, in name order, each

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -442,3 +443,22 @@ def test_hosts_sharing_a_folder_and_a_ledger_each_keep_a_memory_of_their_own(
         reads.clear()
         assert statuses(send(folder, config))["a.md"] == "skipped"
         assert reads == ["b.md"]  # the due one alone: its memory was not overwritten
+
+
+def test_a_memory_kept_before_rows_were_per_host_is_dropped_when_the_folder_is_remembered(
+    tmp_path: Path, config: Config, reads: list[str], settled: None
+) -> None:
+    folder = draft_due_and_scheduled(tmp_path / "releases")
+    send(folder, config)  # creates the ledger
+    ledger = actions.open_ledger(config)
+    assert ledger is not None
+    try:  # what chanpub kept before FORMAT 5: a row under the folder alone, and their list
+        old = ledger.store(scan.NAMESPACE)
+        old.put(str(folder.resolve()), {"fingerprint": "format 3", "names": ["a.md"]})
+        old.put("", [str(folder.resolve())])
+    finally:
+        ledger.close()
+    write_release(folder, name="d.md", title="Peresmian Taman", approved=False)
+    send(folder, config)
+    keys = [key for key, _written in stored_rows(config)]
+    assert keys == [f"{socket.gethostname()}:{folder.resolve()}"]
