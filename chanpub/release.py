@@ -31,11 +31,16 @@ from chanpub.release_fields import (
     control_characters,
     date_field,
     image_field,
+    kind_fields,
+    language_field,
     publish_at_field,
+    slug_field,
+    status_fields,
     string_list,
     text_field,
-    title_problems,
+    title_field,
 )
+from chanpub.release_fields import slugify as slugify  # chanpub.release.slugify, as before
 from chanpub.yaml_load import YamlContentError, YamlSyntaxError, load_yaml
 
 # `approvals`: signed approval records (chanpub.approvals), outside the hash they sign.
@@ -47,8 +52,6 @@ KNOWN_FIELDS = frozenset(
         "retraction", *APPROVAL_FIELDS,
     }
 )  # fmt: skip
-KINDS = ("release", "clarification")
-STATUSES = ("draft", "approved", "retracted")  # retracted: an approved retraction
 FILE_FIELDS = ("image",)  # fields naming a file whose bytes go out with the release
 MAX_RELEASE_BYTES = 1_000_000  # a release is text; pictures are separate files
 MAX_FILE_BYTES = 50_000_000  # a picture larger than this is no web or print picture
@@ -269,13 +272,6 @@ def file_digests(folder: Path, front_matter: Mapping[str, Any]) -> dict[str, str
     }
 
 
-def slugify(text: str) -> str:
-    """A stable, URL-safe id from a title: ASCII, lower case, words joined by '-'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:80].rstrip("-") or "release"
-
-
 def load_release(path: Path | str) -> Release:
     """Read and validate a release file; raises ReleaseError listing every problem."""
     path = Path(path)
@@ -291,64 +287,17 @@ def _build(path: Path, data: dict[str, Any], body: str, problems: Problems) -> R
     for key in data:
         if key not in KNOWN_FIELDS:
             problems.warn(key, _("unknown field, ignored: check the spelling"))
-    title = text_field(data, "title", problems)
-    if data.get("title") is None or not str(data["title"]).strip():
-        problems.error("title", _("is missing: add a line 'title: ...' to the front matter"))
-    elif title is not None:
-        title_problems(title, problems)
+    title = title_field(data, problems)
     if not body.strip():
         problems.errors.append(
             _("{path}: the release has no text after the front matter: write the body").format(
                 path=path
             )
         )
-    kind = text_field(data, "kind", problems) or "release"
-    if kind not in KINDS:
-        problems.error(
-            "kind", _("must be 'release' or 'clarification', not '{value}'").format(value=kind)
-        )
-    claim = text_field(data, "claim", problems)
-    verdict = text_field(data, "verdict", problems)
-    if kind == "clarification":
-        if not claim:
-            problems.error(
-                "claim",
-                _("a clarification needs the false statement it answers: add 'claim: ...'"),
-                near="kind",
-            )
-        if not verdict:
-            problems.error(
-                "verdict",
-                _("a clarification needs a verdict: add e.g. 'verdict: HOAKS'"),
-                near="kind",
-            )
-    status = text_field(data, "status", problems) or "draft"
-    if status not in STATUSES:
-        problems.error(
-            "status",
-            _("must be 'draft' or 'approved', not '{value}': use chanpub approve").format(
-                value=status
-            ),
-        )
-    correction = text_field(data, "correction", problems)
-    retraction = text_field(data, "retraction", problems)
-    if status == "retracted" and not retraction:
-        problems.error(
-            "retraction",
-            _("a withdrawn release needs the reason: add 'retraction: ...' and approve it again"),
-            near="status",
-        )
-    slug = text_field(data, "slug", problems)
-    if slug is not None and slug != slugify(slug):
-        problems.error(
-            "slug",
-            _("may hold only a-z, 0-9 and '-': write e.g. '{example}'").format(
-                example=slugify(slug)
-            ),
-        )
-    language = text_field(data, "language", problems)
-    if language is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
-        problems.error("language", _("is not a language code: write e.g. 'id' or 'en'"))
+    kind, claim, verdict = kind_fields(data, problems)
+    status, correction, retraction = status_fields(data, problems)
+    slug = slug_field(data, problems)
+    language = language_field(data, problems)
     summary = text_field(data, "summary", problems)
     result = dict(
         date=date_field(data, problems),

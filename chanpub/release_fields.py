@@ -13,6 +13,9 @@ from typing import Any
 
 from chanpub.i18n import _
 
+KINDS = ("release", "clarification")
+STATUSES = ("draft", "approved", "retracted")  # retracted: an approved retraction
+
 
 @dataclass
 class Problems:
@@ -228,3 +231,87 @@ def title_problems(title: str, problems: Problems) -> None:
         problems.error(
             "title", _("has no visible characters: write the title in words people can read")
         )
+
+
+def title_field(data: Mapping[str, Any], problems: Problems) -> str | None:
+    """The title: required, one line, and short enough to stand as a headline."""
+    title = text_field(data, "title", problems)
+    if data.get("title") is None or not str(data["title"]).strip():
+        problems.error("title", _("is missing: add a line 'title: ...' to the front matter"))
+    elif title is not None:
+        title_problems(title, problems)
+    return title
+
+
+def kind_fields(data: Mapping[str, Any], problems: Problems) -> tuple[str, str | None, str | None]:
+    """kind, claim and verdict: a clarification names the false statement it answers
+    and its verdict."""
+    kind = text_field(data, "kind", problems) or "release"
+    if kind not in KINDS:
+        problems.error(
+            "kind", _("must be 'release' or 'clarification', not '{value}'").format(value=kind)
+        )
+    claim = text_field(data, "claim", problems)
+    verdict = text_field(data, "verdict", problems)
+    if kind == "clarification" and not claim:
+        problems.error(
+            "claim",
+            _("a clarification needs the false statement it answers: add 'claim: ...'"),
+            near="kind",
+        )
+    if kind == "clarification" and not verdict:
+        problems.error(
+            "verdict", _("a clarification needs a verdict: add e.g. 'verdict: HOAKS'"), near="kind"
+        )
+    return kind, claim, verdict
+
+
+def status_fields(
+    data: Mapping[str, Any], problems: Problems
+) -> tuple[str, str | None, str | None]:
+    """status, correction and retraction: a withdrawn release says why."""
+    status = text_field(data, "status", problems) or "draft"
+    if status not in STATUSES:
+        problems.error(
+            "status",
+            _("must be 'draft' or 'approved', not '{value}': use chanpub approve").format(
+                value=status
+            ),
+        )
+    correction = text_field(data, "correction", problems)
+    retraction = text_field(data, "retraction", problems)
+    if status == "retracted" and not retraction:
+        problems.error(
+            "retraction",
+            _("a withdrawn release needs the reason: add 'retraction: ...' and approve it again"),
+            near="status",
+        )
+    return status, correction, retraction
+
+
+def slug_field(data: Mapping[str, Any], problems: Problems) -> str | None:
+    """An explicit slug, already in the form slugify gives (it becomes a URL path)."""
+    slug = text_field(data, "slug", problems)
+    if slug is not None and slug != slugify(slug):
+        problems.error(
+            "slug",
+            _("may hold only a-z, 0-9 and '-': write e.g. '{example}'").format(
+                example=slugify(slug)
+            ),
+        )
+    return slug
+
+
+def language_field(data: Mapping[str, Any], problems: Problems) -> str | None:
+    """A BCP 47 language tag such as 'id' or 'en-GB'."""
+    language = text_field(data, "language", problems)
+    if language is not None and not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", language):
+        problems.error("language", _("is not a language code: write e.g. 'id' or 'en'"))
+    return language
+
+
+def slugify(text: str) -> str:
+    """A stable, URL-safe id from a title: ASCII, lower case, words joined by '-'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:80].rstrip("-") or "release"
