@@ -56,13 +56,13 @@ def send(
 
     Example: [bold]chanpub send releases/[/] (cron: only approved and due releases go out)
     """
-    from chanpub import actions, output
+    from chanpub import actions, output, run_log
 
     def work() -> int:
         output.quiet_library_logs()
         cfg = actions.load(config, language=language_option())
         if log_file is not None:
-            output.check_log_file(log_file)
+            run_log.check_log_file(log_file)
         live = sys.stdout.isatty() and not json_output
         if live:
             view = output.LiveView()
@@ -90,7 +90,7 @@ def send(
             output.warn(message)
         output.print_invalid(result)
         if log_file is not None:
-            output.append_log(log_file, result)
+            run_log.append_log(log_file, result)
         return int(result.exit_code)
 
     raise typer.Exit(run_stoppable(work))

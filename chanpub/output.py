@@ -1,5 +1,5 @@
 """What the user sees: a live table on a terminal, one plain line per outcome otherwise,
-the `--json` document, and `--log-file` JSON lines for cron."""
+and the `--json` document (the `--log-file` lines: chanpub.run_log)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from operator import attrgetter
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from chanpub.i18n import _
@@ -63,23 +61,6 @@ def print_invalid(result: RunResult) -> None:
     console = stderr_console()
     for line in errors:
         console.print(f"[bold red]chanpub: error:[/] {escape(line)}")
-
-
-def check_log_file(path: Path) -> None:
-    """Refuse, before anything is sent, a --log-file that cannot be appended to."""
-    from chanpub.errors import InputError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8"):
-            pass
-    except OSError as error:
-        raise InputError(
-            _(
-                "--log-file {path}: cannot be written ({reason}): give a file in a folder "
-                "this account can write to"
-            ).format(path=path, reason=error.strerror or error)
-        ) from None
 
 
 def quiet_library_logs() -> None:
@@ -167,31 +148,6 @@ def print_summary_table(result: RunResult) -> None:
                 outcome.url or outcome.error or counts_text(outcome.details),
             )
     stdout_console().print(table)
-
-
-def append_log(path: Path, result: RunResult) -> None:
-    """Append one JSON line per outcome: time, release, channel, status, url, error; a
-    release held back as broken gets one line with no channel and status 'invalid'."""
-    moment = datetime.now(UTC).isoformat(timespec="seconds")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as file:
-        for release in result.releases:
-            if release.error is not None:
-                entry = {"time": moment, "release": release.slug, "channel": None}
-                entry.update(status="invalid", url=None, error=release.error)
-                file.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            for outcome in release.outcomes:
-                line: dict[str, str | None] = {
-                    "time": moment,
-                    "release": release.slug,
-                    "channel": outcome.channel,
-                    "status": outcome.status,
-                    "url": outcome.url,
-                    "error": outcome.error,
-                }
-                if outcome.action is not None:  # a correction or a retraction
-                    line["action"] = outcome.action
-                file.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
 def progress_bar(done: int, total: int, width: int = 20) -> str:

@@ -156,7 +156,7 @@ def test_a_failed_amendment_is_retried_by_the_next_run_only_where_it_failed(offi
 
 
 def test_json_and_log_file_say_what_was_done(office, board, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from chanpub.output import append_log
+    from chanpub.run_log import append_log
 
     config, path = office
     actions.send([path], config)
