@@ -10,7 +10,9 @@ static-site channel. Every folder gets its own state directory and one first run
 publishes the due ones); then the runs with nothing new are interleaved across folders, so
 load on the machine hits all of them alike, and their medians are compared. Targets with
 nothing new: 2,000 vs 20 at most 1.2x, 20,000 vs 20 at most 1.3x, and the folder of 20 with
-20,000 published releases in the ledger at most 1.1x the same with only its own.
+20,000 published releases in the ledger at most 1.1x the same with only its own. The biggest
+folder is also run as the README's cron line runs it, with `--log-file` (one line per
+outcome, skipped ones included), to show what the log adds.
 """
 
 from __future__ import annotations
@@ -71,13 +73,13 @@ def chanpub_script() -> Path:
     return Path(sys.executable).parent / "chanpub"
 
 
-def timed_send(office: Path, folder: Path, state: Path) -> tuple[float, float]:
+def timed_send(office: Path, folder: Path, state: Path, *options: str) -> tuple[float, float]:
     """Wall time and CPU time (user + system) of one `chanpub send folder` with this state
     directory. The CPU time hardly moves with other load on the machine; the wall time is
     what the target is about."""
     env = {**os.environ, "CHANPUB_STATE_DIR": str(state), "LANG": "C.UTF-8"}
     command = [sys.executable, str(chanpub_script()), "send", str(folder)]
-    command += ["--config", str(office / "channels.yaml")]
+    command += ["--config", str(office / "channels.yaml"), *options]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -154,11 +156,21 @@ def main() -> None:
         add_published(office / "state-ledger", args.published)
         walls: dict[str, list[float]] = {name: [] for name in folders}
         cpus: dict[str, list[float]] = {name: [] for name in folders}
+        # The README's cron line also keeps a log: the biggest folder again, with --log-file
+        # (each run's log deleted after it, so that every run appends to an empty file).
+        log, biggest = office / "send.log", str(sizes[-1])
+        walls["log"], cpus["log"] = [], []
         for _ in range(args.runs):
             for name, folder in folders.items():
                 wall, cpu = timed_send(office, folder, office / f"state-{name}")
                 walls[name].append(wall)
                 cpus[name].append(cpu)
+            wall, cpu = timed_send(
+                office, folders[biggest], office / f"state-{biggest}", "--log-file", str(log)
+            )
+            log.unlink()
+            walls["log"].append(wall)
+            cpus["log"].append(cpu)
     report(args, sizes, first, walls, cpus)
 
 
@@ -192,6 +204,12 @@ def report(
         if name.isdigit():
             per = (wall[name] - wall["due"]) / (int(name) - args.due) * 1e6
             print(f"    cost of each release that is not due: {per:.1f} us")
+    biggest = str(sizes[-1])
+    print(
+        f"  folder of {biggest:>6} with --log-file (the README's cron line): "
+        f"{wall['log'] * 1000:.0f} ms = {wall['log'] / wall['due']:.2f}x, the log "
+        f"{(wall['log'] - wall[biggest]) * 1000:.0f} ms of it"
+    )
 
 
 if __name__ == "__main__":
