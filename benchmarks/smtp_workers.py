@@ -89,7 +89,8 @@ def office(folder: Path, port: int, releases: int, recipients: int, batch: int =
 
 
 def run(folder: Path, url: str, *args: str) -> subprocess.Popen[str]:
-    """`chanpub ARGS` in the office folder, this checkout's code first on the path."""
+    """`chanpub ARGS` in the office folder, this checkout's code first on the path, started
+    as the console script starts it (`chanpub.cli:main`, which a systemd unit runs)."""
     root = str(Path(__file__).resolve().parents[1])
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
     env = {
@@ -98,7 +99,7 @@ def run(folder: Path, url: str, *args: str) -> subprocess.Popen[str]:
         "CHANPUB_STATE_DIR": str(folder / ".s"),
         "PYTHONPATH": path,
     }
-    command = [sys.executable, "-c", "from chanpub.cli import app; app()", *args]
+    command = [sys.executable, "-c", "from chanpub.cli import main; main()", *args]
     return subprocess.Popen(
         command, cwd=folder, env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
