@@ -42,10 +42,22 @@ def check_log_file(path: Path) -> None:
 
 
 def append_log(path: Path, result: RunResult, moment: datetime | None = None) -> None:
-    """Append the run's lines (`log_text`) to `path`, in one write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as file:
-        file.write(log_text(result, moment or datetime.now(UTC)))
+    """Append the run's lines (`log_text`) to `path`, in one write. The run is over by
+    then: a log that cannot take them (a disk that filled up) is an InputError (exit 2)
+    that says where the outcomes are kept, not a traceback."""
+    from chanpub.errors import InputError
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as file:
+            file.write(log_text(result, moment or datetime.now(UTC)))
+    except OSError as error:
+        raise InputError(
+            _(
+                "--log-file {path}: this run's lines could not be written ({reason}); what "
+                "was sent is recorded in the ledger: see 'chanpub history'"
+            ).format(path=path, reason=error.strerror or error)
+        ) from None
 
 
 def log_text(result: RunResult, moment: datetime) -> str:

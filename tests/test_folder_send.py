@@ -278,6 +278,21 @@ def test_a_log_file_that_cannot_be_written_is_refused_before_sending(office: Pat
     assert "--log-file logs" in result.stderr
 
 
+def test_a_log_that_cannot_take_the_lines_after_sending_is_an_error_not_a_traceback(
+    office: Path,
+) -> None:
+    # /dev/full opens for appending, as a log on a disk that fills up during the run does,
+    # and refuses every write with ENOSPC.
+    result = run("send", "releases/", "--log-file", "/dev/full")
+    assert result.returncode == ExitCode.BAD_INPUT, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "--log-file /dev/full" in result.stderr
+    assert "No space left on device" in result.stderr
+    assert "chanpub history" in result.stderr  # where the run's outcomes are kept
+    assert f"{GOOD_SLUG}  website  published" in result.stdout
+    assert (office / "public" / f"{GOOD_SLUG}.html").is_file()
+
+
 # --- a default slug that is already taken -----------------------------------------------
 
 
