@@ -184,13 +184,7 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
             )
         )
     problems: list[str] = []
-    for key in data:
-        if key not in TOP_LEVEL:
-            problems.append(
-                _("{path}: {key}: unknown setting: use one of {known}").format(
-                    path=path, key=key, known=", ".join(TOP_LEVEL)
-                )
-            )
+    _unknown_settings(data, path, problems)
     environment = environment_for(path)
     organisation = _top_text(data, "organisation", path, problems) or ""
     language_setting = _top_text(data, "language", path, problems) or None
@@ -198,32 +192,13 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
     from chanpub.approvals.record import load_approvers
 
     approvers = load_approvers(data, path, problems, state_dir)
-    masked: list[str] = []
+    masked: list[str] = []  # every secret value, to be masked in all that is shown
     database = _database(data.get("database"), path, environment, problems, masked)
     batch = _batch(data.get("queue"), path, problems)
-    channels_data = data.get("channels") or {}
-    if not isinstance(channels_data, dict):
-        problems.append(
-            _("{path}: channels: must be a mapping of channel name to settings").format(path=path)
-        )
-        channels_data = {}
-    channels: dict[str, ChannelConfig] = {}
-    entry_points = installed_adapters() if load_adapters and channels_data else None
-    for name, entry in channels_data.items():
-        channel = _load_channel(path, str(name), entry, environment, problems, entry_points)
-        if channel is not None:
-            channels[str(name)] = channel
-            masked.extend(
-                v for v in secret_values(channel.variables, environment) if v not in masked
-            )
-    canonical = [c.name for c in channels.values() if c.canonical and c.enabled]
-    if len(canonical) > 1:
-        problems.append(
-            _(
-                "{path}: channels: {names} are all marked canonical: keep "
-                "'canonical: true' on one channel only"
-            ).format(path=path, names=", ".join(canonical))
-        )
+    channels = _channels(data.get("channels"), path, environment, problems, load_adapters)
+    for channel in channels.values():
+        masked.extend(v for v in secret_values(channel.variables, environment) if v not in masked)
+    _one_canonical(channels, path, problems)
     if problems:
         raise ConfigError(problems)
     remember_secrets(masked)  # error messages and cut reasons are masked from now on
@@ -239,6 +214,51 @@ def load_config(path: Path, *, load_adapters: bool = True) -> Config:
         database=database,
         batch=batch,
     )
+
+
+def _unknown_settings(data: Mapping[str, Any], path: Path, problems: list[str]) -> None:
+    for key in data:
+        if key not in TOP_LEVEL:
+            problems.append(
+                _("{path}: {key}: unknown setting: use one of {known}").format(
+                    path=path, key=key, known=", ".join(TOP_LEVEL)
+                )
+            )
+
+
+def _channels(
+    value: Any,
+    path: Path,
+    environment: Mapping[str, str],
+    problems: list[str],
+    load_adapters: bool,
+) -> dict[str, ChannelConfig]:
+    """`channels:`, each checked against its adapter's options (with `load_adapters`)."""
+    channels_data = value or {}
+    if not isinstance(channels_data, dict):
+        problems.append(
+            _("{path}: channels: must be a mapping of channel name to settings").format(path=path)
+        )
+        return {}
+    channels: dict[str, ChannelConfig] = {}
+    entry_points = installed_adapters() if load_adapters and channels_data else None
+    for name, entry in channels_data.items():
+        channel = _load_channel(path, str(name), entry, environment, problems, entry_points)
+        if channel is not None:
+            channels[str(name)] = channel
+    return channels
+
+
+def _one_canonical(channels: Mapping[str, ChannelConfig], path: Path, problems: list[str]) -> None:
+    """At most one enabled channel holds the official article the others link to."""
+    canonical = [c.name for c in channels.values() if c.canonical and c.enabled]
+    if len(canonical) > 1:
+        problems.append(
+            _(
+                "{path}: channels: {names} are all marked canonical: keep "
+                "'canonical: true' on one channel only"
+            ).format(path=path, names=", ".join(canonical))
+        )
 
 
 def _batch(value: Any, path: Path, problems: list[str]) -> int:
@@ -336,15 +356,7 @@ def _load_channel(
             )
         )
         return None
-    flags = {}
-    for flag, default in (("enabled", True), ("canonical", False)):
-        value = entry.get(flag, default)
-        if not isinstance(value, bool):
-            problems.append(
-                _("{where}.{flag}: must be true or false").format(where=where, flag=flag)
-            )
-            value = default
-        flags[flag] = value
+    flags = _flags(entry, where, problems)
     options_raw = {k: v for k, v in entry.items() if k not in COMMON_KEYS}
     substitution = Substitution(environment)
     options = substitution.expand(options_raw)
@@ -378,3 +390,17 @@ def _load_channel(
         variables=tuple(dict.fromkeys(n for names in variables.values() for n in names)),
         problem=problem,
     )
+
+
+def _flags(entry: Mapping[str, Any], where: str, problems: list[str]) -> dict[str, bool]:
+    """`enabled:` (default true) and `canonical:` (default false) of one channel."""
+    flags = {}
+    for flag, default in (("enabled", True), ("canonical", False)):
+        value = entry.get(flag, default)
+        if not isinstance(value, bool):
+            problems.append(
+                _("{where}.{flag}: must be true or false").format(where=where, flag=flag)
+            )
+            value = default
+        flags[flag] = value
+    return flags
