@@ -210,27 +210,10 @@ def _card(
     sending: bool,
 ) -> Card:
     """A card from a channel's Preview: only the contract's typed fields are read."""
-    prefix = f"{channel.name}: "  # the card already names the channel
-    flags = [
-        Flag("warning", w[len(prefix) :] if w.startswith(prefix) else w) for w in preview.warnings
-    ]
-    if preview.over_limit:
-        flags.insert(
-            0,
-            Flag(
-                "error",
-                _("{length} of {limit} {unit}: over the limit").format(
-                    length=preview.length, limit=preview.limit, unit=preview.unit
-                ),
-            ),
-        )
     release = preview.release
     pictures = [p for p in preview.attachments if Path(p).suffix.lower() in IMAGE_SUFFIXES]
     alt = release.image_alt if preview.image_alt is None else preview.image_alt
-    if pictures and not (alt or "").strip():
-        flags.append(
-            Flag("warning", _("the image has no alt text: add 'image_alt:' to the release"))
-        )
+    flags = _flags(channel.name, preview, missing_alt=bool(pictures) and not (alt or "").strip())
     shown = preview.picture or (pictures[0] if pictures else None)
     rows = list(preview.facts)
     if preview.recipients is not None:
@@ -280,6 +263,25 @@ def _card(
         image_alt=(alt or None) if shown else None,
         **common,
     )
+
+
+def _flags(name: str, preview: Preview, *, missing_alt: bool) -> list[Flag]:
+    """What the card warns of: over the limit first, then the channel's own warnings
+    (without its name: the card already names it), then a picture without alt text."""
+    prefix = f"{name}: "
+    flags = [
+        Flag("warning", w[len(prefix) :] if w.startswith(prefix) else w) for w in preview.warnings
+    ]
+    if preview.over_limit:
+        over = _("{length} of {limit} {unit}: over the limit").format(
+            length=preview.length, limit=preview.limit, unit=preview.unit
+        )
+        flags.insert(0, Flag("error", over))
+    if missing_alt:
+        flags.append(
+            Flag("warning", _("the image has no alt text: add 'image_alt:' to the release"))
+        )
+    return flags
 
 
 def _attachment_line(path: Path) -> str:
