@@ -56,7 +56,7 @@ def send(
 
     Example: [bold]chanpub send releases/[/] (cron: only approved and due releases go out)
     """
-    from chanpub import actions, output, run_log
+    from chanpub import actions, output, run_log, terminal_view
 
     def work() -> int:
         output.quiet_library_logs()
@@ -65,7 +65,7 @@ def send(
             run_log.check_log_file(log_file)
         live = sys.stdout.isatty() and not json_output
         if live:
-            view = output.LiveView()
+            view = terminal_view.LiveView()
             with view.running():
                 result = actions.send(
                     paths,
@@ -75,7 +75,7 @@ def send(
                     observer=view.observe,
                     enqueue_only=enqueue_only,
                 )
-            output.print_summary_table(result)
+            terminal_view.print_summary_table(result)
         else:
             result = actions.send(
                 paths,

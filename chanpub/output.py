@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -129,89 +127,10 @@ def print_result(result: RunResult, *, as_json: bool, stream: TextIO | None = No
     out.flush()
 
 
-def print_summary_table(result: RunResult) -> None:
-    """The final table on a terminal."""
-    from rich.table import Table
-
-    table = Table(show_edge=False, pad_edge=False)
-    for column in (_("Release"), _("Channel"), _("Status"), _("Link or reason")):
-        table.add_column(column, overflow="fold")
-    for release in result.releases:
-        if release.error is not None:  # the reason is on stderr, line by line
-            table.add_row(release.slug, "", "[bold red]invalid[/]", release.error.splitlines()[0])
-        for outcome in release.outcomes:
-            style = STATUS_STYLE.get(outcome.status, "")
-            table.add_row(
-                release.slug,
-                outcome.channel,
-                f"[{style}]{outcome.status}[/]",
-                outcome.url or outcome.error or counts_text(outcome.details),
-            )
-    stdout_console().print(table)
-
-
 def progress_bar(done: int, total: int, width: int = 20) -> str:
     """'██████░░░░ 120/500' for an e-mail list being sent."""
     filled = min(width, round(width * done / total)) if total else 0
     return "█" * filled + "░" * (width - filled) + f" {done}/{total}"
-
-
-class LiveView:
-    """A live table of channel states while `send` runs on a terminal."""
-
-    def __init__(self) -> None:
-        self._rows: dict[tuple[str, str], str] = {}
-        self._totals: dict[tuple[str, str], int] = {}  # recipients per e-mail delivery
-        self._lock = threading.Lock()
-
-    def observe(self, event: str, slug: str, channel: str, data: Mapping[str, Any]) -> None:
-        """Dispatch's observer: record the new state and redraw."""
-        state = {
-            "waiting": _("waiting"),
-            "publishing": _("publishing…"),
-            "skipped": _("skipped"),
-        }.get(event)
-        if event == "retrying":
-            seconds = data.get("seconds")
-            state = _("retrying in {n}s").format(n=int(seconds)) if seconds else _("retrying")
-        elif event == "progress":
-            sent = int(data.get("sent", 0))
-            total = self._totals.get((slug, channel))
-            state = (
-                progress_bar(sent, total) if total else _("sending: {sent} sent").format(sent=sent)
-            )
-        elif event == "done":
-            state = f"{data.get('status')} {data.get('url') or data.get('error') or ''}"
-        if state is None or not slug:
-            return
-        with self._lock:
-            if event == "publishing" and data.get("total"):
-                self._totals[(slug, channel)] = int(data["total"])
-            self._rows[(slug, channel)] = state
-
-    def __rich__(self) -> Any:
-        """The table as it stands: rich asks at its refresh rate, not at every event."""
-        with self._lock:
-            return self._table()
-
-    def _table(self) -> Any:
-        from rich.table import Table
-
-        table = Table(show_edge=False, pad_edge=False)
-        table.add_column(_("Release"))
-        table.add_column(_("Channel"))
-        table.add_column(_("State"), overflow="fold")
-        for (slug, channel), state in self._rows.items():
-            table.add_row(slug, channel, state)
-        return table
-
-    @contextmanager
-    def running(self) -> Iterator[LiveView]:
-        """Show the table while the block runs."""
-        from rich.live import Live
-
-        with Live(self, console=stdout_console(), refresh_per_second=8, transient=True):
-            yield self
 
 
 def print_check(release: Release, checks: list[ChannelCheck]) -> None:

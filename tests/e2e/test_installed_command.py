@@ -173,3 +173,56 @@ def test_init_then_approve_then_send(tmp_path: Path) -> None:
     sent = chanpub(office, "send", "releases/")
     assert sent.returncode == 0, sent.stderr
     assert "website  published" in sent.stdout
+
+
+def on_a_terminal(folder: Path, *args: str, rows: int = 24) -> tuple[int, str]:
+    """`chanpub ARGS` with stdout and stderr on a pseudo-terminal of `rows` x 160, as an
+    officer runs it by hand; what the screen got, and the exit code."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    command = shutil.which("chanpub")
+    assert command, "chanpub is not installed: pip install -e '.[test]'"
+    main, screen = pty.openpty()
+    fcntl.ioctl(screen, termios.TIOCSWINSZ, struct.pack("HHHH", rows, 160, 0, 0))
+    environment = {**os.environ, "CHANPUB_STATE_DIR": str(folder / ".chanpub"), "TERM": "xterm"}
+    for variable in ("COLUMNS", "LINES", "NO_COLOR", "FORCE_COLOR", "TTY_COMPATIBLE"):
+        environment.pop(variable, None)
+    process = subprocess.Popen(
+        [command, *args], cwd=folder, env=environment, stdout=screen, stderr=screen
+    )
+    os.close(screen)
+    received = bytearray()
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the command ended and closed the terminal
+            break
+        if not chunk:
+            break
+        received += chunk
+    os.close(main)
+    return process.wait(timeout=120), received.decode("utf-8", "replace")
+
+
+def test_by_hand_over_a_big_folder_the_screen_shows_what_happened(office: Path) -> None:
+    folder = office / "releases"
+    folder.mkdir()
+    shutil.copy(office / "examples" / "release.md", folder / "release.md")
+    shutil.copy(office / "examples" / "layanan-keliling.jpg", folder / "layanan-keliling.jpg")
+    draft = (office / "examples" / "draft.md").read_text(encoding="utf-8")
+    for number in range(300):
+        (folder / f"draf-{number:03}.md").write_text(
+            draft.replace("title: ", f"slug: draf-{number:03}\ntitle: ", 1), encoding="utf-8"
+        )
+    code, screen = on_a_terminal(office, "send", "releases/")
+    assert code == 0, screen
+    slug = "layanan-adminduk-keliling"
+    assert f"https://kominfo.example.go.id/siaran/{slug}.html" in screen
+    assert "Not listed: 900 skipped." in screen  # 300 drafts on 3 channels
+    assert "draf-299" not in screen.split("Release")[-1]  # not in the final table
+    assert len(screen) < 60_000  # a few screens of redrawing, not a 900-row table
+    lines = chanpub(office, "send", "releases/").stdout.splitlines()  # piped: every line
+    assert sum("  skipped  " in line for line in lines) == 900
