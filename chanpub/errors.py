@@ -63,7 +63,9 @@ class ChanpubError(Exception):
 
 
 class InputError(ChanpubError):
-    """Bad input: a release, the config or an approval. Nothing is sent."""
+    """Bad input: a release, the config, an approval or `--log-file`. Found before the
+    run, nothing is sent; a log that fails after the run says that what was sent is
+    recorded in the ledger."""
 
     exit_code = ExitCode.BAD_INPUT
 
