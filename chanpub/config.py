@@ -118,6 +118,13 @@ def find_config(option: Path | None, cwd: Path | None = None) -> Path:
     ]
     for path, origin in candidates:
         if path is not None:
+            if path.is_dir():
+                raise ConfigError(
+                    _(
+                        "{path}: is a folder, not a config file (from {origin}): give the "
+                        "file in it, e.g. {example}"
+                    ).format(path=path, origin=origin, example=path / CONFIG_NAME)
+                )
             if not path.is_file():
                 raise ConfigError(
                     _("{path}: no such config file (from {origin}): check the path").format(

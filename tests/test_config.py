@@ -184,6 +184,16 @@ def test_config_is_found_by_option_then_environment_then_cwd(
         find_config(None)
 
 
+def test_a_folder_given_as_the_config_names_the_file_to_give(tmp_path: Path) -> None:
+    write_config(tmp_path, "channels: {}\n")
+    with pytest.raises(ConfigError) as caught:
+        find_config(tmp_path)  # the office folder, as officers often give it
+    assert caught.value.message == (
+        f"{tmp_path}: is a folder, not a config file (from --config): "
+        f"give the file in it, e.g. {tmp_path / 'channels.yaml'}"
+    )
+
+
 def test_no_config_suggests_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="run 'chanpub init'"):
