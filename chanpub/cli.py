@@ -247,7 +247,7 @@ def history(
         if json_output:
             typer.echo(output.history_json(rows, signers))
             return
-        output.print_history(rows, signers)
+        output.print_history(rows, signers, slug)
         print_page_log(cfg, slug)
         for line in settling.open_items(cfg, rows):
             typer.echo(line)

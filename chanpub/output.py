@@ -194,10 +194,23 @@ def print_channels(statuses: list[ChannelStatus], adapters: list[Any]) -> None:
         console.print(line)
 
 
-def print_history(rows: list[Delivery], signers: Sequence[Mapping[str, str]] = ()) -> None:
-    """What went where and when, and who signed each approval that went out."""
+def print_history(
+    rows: list[Delivery], signers: Sequence[Mapping[str, str]] = (), slug: str | None = None
+) -> None:
+    """What went where and when (of the release `slug`, when given), and who signed each
+    approval that went out."""
     from rich.table import Table
 
+    if not rows and slug is not None:  # most often a slug mistyped or cut short
+        stdout_console().print(
+            _(
+                "Nothing recorded for {slug}: check the name ('chanpub history' lists every "
+                "release)."
+            ).format(slug=slug),
+            highlight=False,
+            soft_wrap=True,
+        )
+        return
     if not rows:
         stdout_console().print(_("Nothing has been sent yet."))
         return

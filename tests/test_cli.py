@@ -148,6 +148,14 @@ def test_history_shows_what_went_where(office: Path) -> None:
     assert run("history").returncode == 0
 
 
+def test_history_of_a_slug_with_nothing_recorded_says_so_by_name(office: Path) -> None:
+    run("send", "releases/")
+    result = run("history", "pemkot-buka-layanan")  # a slug cut short, as officers type it
+    assert result.returncode == 0
+    assert "Nothing recorded for pemkot-buka-layanan" in result.stdout
+    assert "'chanpub history' lists every release" in result.stdout
+
+
 def test_bad_config_lists_every_problem(office: Path) -> None:
     (office / "channels.yaml").write_text(
         "channels:\n  web:\n    type: nope\n  x:\n    type: email\n"
