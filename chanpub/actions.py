@@ -389,10 +389,16 @@ def load(config_option: Path | None, *, language: str | None = None) -> Config:
 
 
 def approve(
-    path: Path, by: str, key: Path | None, config_option: Path | None
+    path: Path,
+    by: str,
+    key: Path | None,
+    config_option: Path | None,
+    *,
+    language: str | None = None,
 ) -> tuple[Release, Signer | None]:
     """`chanpub approve`: signed by `by` when the config lists approvers, else the
-    unsigned approval fields. With no config here (and none given), unsigned."""
+    unsigned approval fields. With no config here (and none given), unsigned. Messages
+    are in the language `load` would choose."""
     from chanpub.approval import approve as approve_unsigned
     from chanpub.approvals.sign import approve_signed
     from chanpub.config import find_config
@@ -400,10 +406,13 @@ def approve(
 
     approvers = None
     try:
-        approvers = load_config(find_config(config_option), load_adapters=False).approvers
+        config = load_config(find_config(config_option), load_adapters=False)
     except ConfigError:
         if config_option is not None:
             raise
+    else:
+        set_language(choose_language(language, config.language_setting))
+        approvers = config.approvers
     if approvers is not None:
         return approve_signed(path, by, key, approvers)
     if key is not None:

@@ -184,7 +184,7 @@ def approve(
     from chanpub import actions
 
     def work() -> None:
-        release, signer = actions.approve(file, by, key, config)
+        release, signer = actions.approve(file, by, key, config, language=language_option())
         if signer is not None:
             typer.echo(
                 _("{path}: signed by {signer} (sha256 {hash})").format(

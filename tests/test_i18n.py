@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from chanpub.cli import app
 from chanpub.errors import ExitCode
 from chanpub.i18n import current_language
+from chanpub.testing import write_release
 
 ROOT = Path(__file__).parent.parent
 UPDATE = "python scripts/i18n.py update"
@@ -137,3 +138,13 @@ def test_a_run_leaves_the_language_as_it_found_it(office: Path) -> None:
     before = current_language()
     missing_release("--lang", "id")
     assert current_language() == before
+
+
+def test_approve_speaks_the_configs_language_too(office: Path) -> None:
+    (office / "channels.yaml").write_text("language: id\n" + (office / "channels.yaml").read_text())
+    release = write_release(office / "releases", approved=False)
+    result = CliRunner().invoke(app, ["approve", str(release), "--by", " "])
+    assert result.exit_code == ExitCode.BAD_INPUT
+    assert result.stderr == (
+        'chanpub: error: --by: tuliskan nama pemberi persetujuan, misalnya --by "Kepala Dinas"\n'
+    )
