@@ -14,7 +14,7 @@ from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
 from chanpub.contract import Mechanism, Preview
 from chanpub.dispatch import Dispatcher, _quiet
-from chanpub.errors import ChanpubError, ConfigError, StateError
+from chanpub.errors import ChanpubError, ConfigError, ReleaseError, StateError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, choose_language, set_language
 from chanpub.intake import (
@@ -221,6 +221,14 @@ def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
     """Validate a release and the config; preview what every channel would publish."""
     from chanpub.context import channel_context
 
+    if path.is_dir():  # load_releases would take the folder's releases: one is wanted here
+        raise ReleaseError(
+            _(
+                "{path}: is a folder, not a release file: give one release file, e.g. "
+                "releases/banjir.md; to check every release in it, run 'chanpub send "
+                "{path} --dry-run'"
+            ).format(path=path)
+        )
     releases = load_releases([path])
     release = releases[0][0]
     plan = plan_releases(releases, config, now_utc(), context_factory(config, None))[0]

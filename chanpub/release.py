@@ -165,23 +165,29 @@ def open_regular(path: Path, limit: int, error: type[ReleaseError]) -> io.Buffer
         raise error(
             _("{path}: cannot be read ({reason})").format(path=path, reason=problem.strerror)
         ) from None
-    file = os.fdopen(fd, "rb")
-    info = os.fstat(fd)
+    info = os.fstat(fd)  # checked before fdopen, which refuses a folder with an OSError
+    refusal = _not_readable(path, info, limit)
+    if refusal is not None:
+        os.close(fd)
+        raise error(refusal)
+    return os.fdopen(fd, "rb")
+
+
+def _not_readable(path: Path, info: os.stat_result, limit: int) -> str | None:
+    """Why the file with this stat is not to be read as a release, or None."""
     if stat.S_ISDIR(info.st_mode):
-        file.close()
-        raise error(_("{path}: is a folder, not a release file").format(path=path))
+        return _(
+            "{path}: is a folder, not a release file: give one release file, e.g. "
+            "releases/banjir.md"
+        ).format(path=path)
     if not stat.S_ISREG(info.st_mode):
-        file.close()
-        raise error(
-            _(
-                "{path}: is not a regular file (a device, pipe or socket): give the path "
-                "of a release file"
-            ).format(path=path)
-        )
+        return _(
+            "{path}: is not a regular file (a device, pipe or socket): give the path "
+            "of a release file"
+        ).format(path=path)
     if info.st_size > limit:
-        file.close()
-        raise error(_too_large(path, limit))
-    return file
+        return _too_large(path, limit)
+    return None
 
 
 def split_front_matter(path: Path, text: str) -> tuple[str, str, int]:

@@ -277,3 +277,26 @@ def test_titles_that_hide_or_reorder_their_text_are_refused(
 def test_titles_in_right_to_left_scripts_and_with_emoji_still_load(tmp_path: Path) -> None:
     title = "بيان صحفي 👩\u200d👩\u200d👧 Layanan"
     assert load_release(release_with(tmp_path, "", title=title)).title == title
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("check",), ("preview",), ("approve", "--by", "Kepala Dinas")],
+    ids=["check", "preview", "approve"],
+)
+def test_a_folder_where_one_release_file_is_wanted_is_refused_by_name(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """check, preview and approve take one release: given the releases folder (as officers
+    type it), they name the folder and what to give, and approve writes nothing."""
+    config = tmp_path / "channels.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    folder = release_with(tmp_path / "releases", "status: draft").parent
+    before = (folder / "rilis.md").read_bytes()
+    name, *options = command
+    code, stdout, stderr = cli(name, str(folder), *options, "--config", str(config))
+    assert code == 2, (stdout, stderr)
+    assert "Traceback" not in stdout + stderr
+    assert stderr.startswith(f"chanpub: error: {folder}: ") and "rilis.md" not in stdout, stderr
+    assert "releases/banjir.md" in stderr or "send" in stderr, stderr  # what to give instead
+    assert (folder / "rilis.md").read_bytes() == before
