@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chanpub.channels.email.address_notes import ListNotes
+from chanpub.channels.list_files import require_list_file
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -54,13 +55,7 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
     if is_inline_address(entry):
         return
     path = base_dir / entry
-    if not path.is_file():
-        raise ConfigError(
-            _(
-                "{where}: list file {path} does not exist: check the path "
-                "(relative to channels.yaml)"
-            ).format(where=where, path=path)
-        )
+    require_list_file(path, where, "email")
     _check_utf8(path, where)
     with path.open(encoding="utf-8-sig", newline="") as file:
         header = next(csv.reader(file), [])

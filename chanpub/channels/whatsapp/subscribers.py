@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from chanpub.channels.list_files import require_list_file
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -90,13 +91,7 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
     if is_inline_number(entry):
         return
     path = base_dir / entry
-    if not path.is_file():
-        raise ConfigError(
-            _(
-                "{where}: list file {path} does not exist: check the path "
-                "(relative to channels.yaml)"
-            ).format(where=where, path=path)
-        )
+    require_list_file(path, where, "phone")
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
             header = next(csv.reader(file), [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,18 @@ def test_a_bad_list_file_is_a_config_error(
 
     assert expected in caught.value.message
     assert caught.value.message.startswith("channels.press.lists.press: ")
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_list_that_is_no_file_is_named_so_and_never_read(tmp_path: Path, kind: str) -> None:
+    media = tmp_path / "media.csv"
+    media.mkdir() if kind == "folder" else os.mkfifo(media)  # a FIFO would block a read
+    with pytest.raises(ConfigError) as caught:
+        check_source("media.csv", tmp_path, "channels.press.lists.press")
+    assert caught.value.message == (
+        f"channels.press.lists.press: {media} is not a file (a folder, pipe or device): "
+        "give a CSV file with the column 'email'"
+    )
 
 
 def test_inline_addresses_need_no_file(tmp_path: Path) -> None:

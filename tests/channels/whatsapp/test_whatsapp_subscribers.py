@@ -89,3 +89,13 @@ def test_a_list_read_again_in_the_same_process_parses_each_number_once(
     assert sorted(parsed) == sorted(["0812-7777-0001", "12345", "+62 812 7777 0002"])
     assert readings[0] == readings[1] == readings[2]
     assert readings[0][0] == ["+6281277770001", "+6281277770002"]
+
+
+def test_a_subscriber_list_that_is_a_folder_is_named_so(tmp_path: Path) -> None:
+    (tmp_path / "pelanggan.csv").mkdir()
+    with pytest.raises(ConfigError) as caught:
+        check_source("pelanggan.csv", tmp_path, "channels.wa.lists.default")
+    assert caught.value.message == (
+        f"channels.wa.lists.default: {tmp_path / 'pelanggan.csv'} is not a file (a folder, "
+        "pipe or device): give a CSV file with the column 'phone'"
+    )

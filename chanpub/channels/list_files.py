@@ -1,0 +1,28 @@
+"""Recipient list files named in channels.yaml (e-mail addresses, WhatsApp numbers): the
+checks every list gets before anything is sent, whatever its columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chanpub.errors import ConfigError
+from chanpub.i18n import _
+
+
+def require_list_file(path: Path, where: str, column: str) -> None:
+    """Fail, naming the setting, on a list that is missing or no file at all (a folder, or
+    a FIFO that a read would wait on forever); `column` is the one the list must have."""
+    if path.exists() and not path.is_file():
+        raise ConfigError(
+            _(
+                "{where}: {path} is not a file (a folder, pipe or device): give a CSV file "
+                "with the column '{column}'"
+            ).format(where=where, path=path, column=column)
+        )
+    if not path.is_file():
+        raise ConfigError(
+            _(
+                "{where}: list file {path} does not exist: check the path "
+                "(relative to channels.yaml)"
+            ).format(where=where, path=path)
+        )
