@@ -271,7 +271,7 @@ class Dispatcher:
             "{channel}: the text is {length} {unit}, over the limit of {limit}, and cannot "
             "be shortened: shorten the template or the title"
         ).format(
-            channel=channel.name, length=preview.length, unit=preview.unit, limit=preview.limit
+            channel=channel.name, length=preview.length, unit=_(preview.unit), limit=preview.limit
         )
         return self._done(release, channel, Status.FAILED, error=message)
 

@@ -52,3 +52,9 @@ def current_language() -> str:
 def _(message: str) -> str:
     """Translate a message; use named `{placeholders}` and `.format()` after `_()`."""
     return _translation.gettext(message)
+
+
+def N_(message: str) -> str:  # the gettext convention (gettext_noop)
+    """Mark a message for the catalogue without translating it here: a value kept in a
+    constant (an adapter's length unit) and translated with `_()` where it is shown."""
+    return message

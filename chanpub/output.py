@@ -155,7 +155,7 @@ def print_check(release: Release, checks: list[ChannelCheck]) -> None:
         measure = ""
         if preview.length is not None and preview.limit is not None:
             colour = "red" if preview.over_limit else "green"
-            measure = f"  [{colour}]{preview.length}/{preview.limit} {preview.unit}[/]"
+            measure = f"  [{colour}]{preview.length}/{preview.limit} {_(preview.unit)}[/]"
         elif preview.recipients is not None:
             measure = "  " + _("{n} recipient(s)").format(n=preview.recipients)
         if item.reason:

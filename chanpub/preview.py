@@ -226,7 +226,7 @@ def _card(
         "title": preview.title,
         "length": preview.length,
         "limit": preview.limit,
-        "unit": preview.unit,
+        "unit": _(preview.unit),
         "details": tuple(rows),
     }
     kind = preview.shown_as
@@ -274,7 +274,7 @@ def _flags(name: str, preview: Preview, *, missing_alt: bool) -> list[Flag]:
     ]
     if preview.over_limit:
         over = _("{length} of {limit} {unit}: over the limit").format(
-            length=preview.length, limit=preview.limit, unit=preview.unit
+            length=preview.length, limit=preview.limit, unit=_(preview.unit)
         )
         flags.insert(0, Flag("error", over))
     if missing_alt:

@@ -73,7 +73,7 @@ def extract() -> Any:
     for filename, lineno, message, comments, context in extract_from_dir(
         str(PACKAGE),
         method_map=method_map,
-        keywords={"_": None},
+        keywords={"_": None, "N_": None},
         comment_tags=("TRANSLATORS:",),
         strip_comment_tags=True,
     ):

@@ -148,3 +148,19 @@ def test_approve_speaks_the_configs_language_too(office: Path) -> None:
     assert result.stderr == (
         'chanpub: error: --by: tuliskan nama pemberi persetujuan, misalnya --by "Kepala Dinas"\n'
     )
+
+
+def test_length_units_are_shown_in_the_officers_language(office: Path) -> None:
+    (office / "channels.yaml").write_text(
+        "language: id\norganisation: Diskominfo\nchannels:\n"
+        "  website:\n    type: static-site\n    canonical: true\n    path: public\n"
+        "  bluesky:\n    type: bluesky\n    enabled: false\n    handle: humas.example\n"
+        "    app_password: ${BLUESKY_APP_PASSWORD}\n"
+        "  x:\n    type: x\n    enabled: false\n    oauth2_token: ${X_OAUTH2_TOKEN}\n",
+        encoding="utf-8",
+    )
+    release = write_release(office / "releases")
+    result = CliRunner().invoke(app, ["check", str(release)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "grafem" in result.stdout and "graphemes" not in result.stdout
+    assert "karakter berbobot" in result.stdout and "weighted" not in result.stdout

@@ -52,7 +52,7 @@ from chanpub.contract import (
 )
 from chanpub.errors import AmbiguousError, AuthError, ChannelError, PermanentError, RetryableError
 from chanpub.files import read_file_for
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, fit_image, prepare_image
@@ -102,7 +102,7 @@ class BlueskyChannel:
     Options: ClassVar[type[BaseModel]] = BlueskyOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=GRAPHEME_LIMIT,
-        length_unit="graphemes",
+        length_unit=N_("graphemes"),
         images=1,
         idempotent=True,
         corrections=Mechanism.REPLY,
@@ -136,7 +136,7 @@ class BlueskyChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The post (or the thread's posts) exactly as they will be created."""
-        rule = LengthRule(GRAPHEME_LIMIT, "graphemes", bluesky_length)
+        rule = LengthRule(GRAPHEME_LIMIT, N_("graphemes"), bluesky_length)
         parts, warnings = social_parts(self, release, links, rule)
         card = self.options.link_card and bool(links.canonical_url)
         fitted, note = prepare_image(
@@ -151,7 +151,7 @@ class BlueskyChannel:
             text="\n\n---\n\n".join(parts),
             length=max(count_graphemes(part) for part in parts),
             limit=GRAPHEME_LIMIT,
-            unit="graphemes",
+            unit=N_("graphemes"),
             warnings=tuple(warnings),
             attachments=(fitted.path,) if fitted else (),
             parts=tuple(parts),

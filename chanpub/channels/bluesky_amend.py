@@ -19,6 +19,7 @@ from chanpub.channels.atproto import GRAPHEME_LIMIT, POST, bluesky_length, facet
 from chanpub.channels.post_texts import amendment_text
 from chanpub.contract import Action, Amendment, Preview, Receipt
 from chanpub.errors import AmbiguousError, RetryableError
+from chanpub.i18n import N_
 from chanpub.render.notices import amendment_label
 from chanpub.render.shaping import LengthRule
 
@@ -67,7 +68,7 @@ def _reply(
     """The correction reply's URI, created once at the record key of this amendment."""
     language = preview.release.language or channel.context.language
     link = preview.links.canonical_url or ""
-    rule = LengthRule(GRAPHEME_LIMIT, "graphemes", bluesky_length)
+    rule = LengthRule(GRAPHEME_LIMIT, N_("graphemes"), bluesky_length)
     text = amendment_text(amendment_label("correction", language), amendment.note, rule, link=link)
     notes = channel.notes(f"amend:{key}", [text], link)
     rkey = channel.finder_key(notes, 0)

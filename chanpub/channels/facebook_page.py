@@ -29,7 +29,7 @@ from pydantic import BaseModel, SecretStr, field_validator
 from chanpub.channels import meta_graph, meta_tokens
 from chanpub.contract import Action, Amendment, Capabilities, Links, Mechanism, Preview, Receipt
 from chanpub.errors import AuthError, ChannelError, PermanentError, RetryableError
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 from chanpub.render.notices import labelled_note
@@ -84,7 +84,7 @@ class FacebookPageChannel(meta_graph.GraphChannel):
     Options: ClassVar[type[BaseModel]] = FacebookPageOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=TEXT_LIMIT,
-        length_unit="characters",
+        length_unit=N_("characters"),
         images=1,
         corrections=Mechanism.EDIT,
         retractions=Mechanism.DELETE,
@@ -99,7 +99,7 @@ class FacebookPageChannel(meta_graph.GraphChannel):
         fitted, warnings = fit_post(
             release,
             links,
-            LengthRule(TEXT_LIMIT, "characters", len),
+            LengthRule(TEXT_LIMIT, N_("characters"), len),
             channel=self.name,
             template=self.options.template,
             organisation=self.context.organisation,

@@ -42,7 +42,7 @@ from chanpub.contract import (
 from chanpub.errors import AuthError, ChannelError, ConfigError, PermanentError, RetryableError
 from chanpub.files import read_file_for
 from chanpub.http import retry_after_seconds, send
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, fit_image, prepare_image
@@ -84,7 +84,7 @@ class MastodonChannel:
     Options: ClassVar[type[BaseModel]] = MastodonOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=500,
-        length_unit="characters",
+        length_unit=N_("characters"),
         images=1,
         idempotent=True,
         corrections=Mechanism.EDIT,
@@ -102,7 +102,7 @@ class MastodonChannel:
 
     def rule(self) -> LengthRule:
         """How this channel counts a status, and its limit (max_chars)."""
-        return LengthRule(self.options.max_chars, "characters", count_mastodon)
+        return LengthRule(self.options.max_chars, N_("characters"), count_mastodon)
 
     def check_release(self, release: Release) -> None:
         """The release's picture can be read, so it can be fitted (ReleaseError if not)."""

@@ -32,7 +32,7 @@ from chanpub.contract import (
 )
 from chanpub.errors import ConfigError, PermanentError, ReleaseError
 from chanpub.files import check_writable_folder, remove_stale_temporaries, write_atomically
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.dates import release_day
@@ -245,7 +245,7 @@ class PosterPdfChannel:
             title=release.title,
             text=text,
             length=len(text),
-            unit="characters",
+            unit=N_("characters"),
             warnings=tuple(warnings),
             attachments=(release.image,) if release.image else (),
             kind=PreviewKind.PICTURE,

@@ -112,12 +112,12 @@ def fit_post(
             _(
                 "{channel}: {length} of {limit} {unit}: too long even after "
                 "shortening the summary and title; shorten the template"
-            ).format(channel=channel, length=fitted.length, limit=fitted.limit, unit=fitted.unit)
+            ).format(channel=channel, length=fitted.length, limit=fitted.limit, unit=_(fitted.unit))
         )
     elif fitted.shortened:
         warnings.append(
             _("{channel}: the text was shortened to fit {limit} {unit}").format(
-                channel=channel, limit=fitted.limit, unit=fitted.unit
+                channel=channel, limit=fitted.limit, unit=_(fitted.unit)
             )
         )
     return fitted, warnings

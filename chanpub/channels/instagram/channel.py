@@ -40,7 +40,7 @@ from chanpub.channels.instagram.publishing import CONTAINER, PUBLISHED, Containe
 from chanpub.channels.instagram.tokens import TokenKeeper
 from chanpub.contract import Capabilities, ChannelContext, Links, Mechanism, Preview, Receipt
 from chanpub.errors import ChannelError, PermanentError
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image, public_copy
 from chanpub.render.shaping import HASHTAG_PATTERN, LengthRule, hashtags
@@ -103,7 +103,7 @@ class InstagramChannel(meta_graph.GraphChannel, ContainerSteps, CommentSteps):
     Options: ClassVar[type[BaseModel]] = InstagramOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=CAPTION_LIMIT,
-        length_unit="characters",
+        length_unit=N_("characters"),
         images=1,
         corrections=Mechanism.REPLY,
         retractions=Mechanism.REPLY,
@@ -126,7 +126,7 @@ class InstagramChannel(meta_graph.GraphChannel, ContainerSteps, CommentSteps):
         fitted, warnings = fit_post(
             release,
             links,
-            LengthRule(CAPTION_LIMIT, "characters", len),
+            LengthRule(CAPTION_LIMIT, N_("characters"), len),
             channel=self.name,
             template=self.options.template,
             organisation=self.context.organisation,

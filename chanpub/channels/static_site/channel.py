@@ -38,7 +38,7 @@ from chanpub.files import (
     remove_stale_temporaries,
     write_atomically,
 )
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec
@@ -121,7 +121,7 @@ class StaticSiteChannel:
             title=release.title,
             text=release.summary,
             html=page.html,
-            unit="characters",
+            unit=N_("characters"),
             attachments=(release.image,) if release.image else (),
             data={"url": self.canonical_url(release), "path": str(self.folder)},
         )

@@ -30,7 +30,7 @@ from chanpub.channels.telegram.botapi import (
 )
 from chanpub.contract import Action, Amendment, ItemJournal, Preview, Receipt
 from chanpub.errors import AmbiguousError, ChannelError, PermanentError
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.render.notices import notice_labels, notice_time
 from chanpub.render.shaping import LengthRule, fit
 
@@ -108,7 +108,7 @@ def corrected_html(
     def render(values: dict[str, str]) -> str:
         return f"{header}\n\n{_escape(values['body'])}{tail}"
 
-    rule = LengthRule(first_limit, "characters", count_telegram_html)
+    rule = LengthRule(first_limit, N_("characters"), count_telegram_html)
     fitted = fit(render, {"body": first}, rule)
     return [fitted.text, *(_escape(part) for part in parts[1:])]
 
@@ -121,7 +121,7 @@ def retraction_html(amendment: Amendment, language: str, limit: int) -> str:
         f"({_escape(notice_time(amendment.at, language))}): "
         f"{_escape(labels['retracted_notice'])}\n{_escape(labels['reason'])}: "
     )
-    rule = LengthRule(limit, "characters", count_telegram_html)
+    rule = LengthRule(limit, N_("characters"), count_telegram_html)
     return fit(lambda v: header + _escape(v["note"]), {"note": amendment.note}, rule).text
 
 

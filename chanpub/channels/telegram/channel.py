@@ -46,7 +46,7 @@ from chanpub.contract import (
 )
 from chanpub.errors import PermanentError
 from chanpub.files import read_file_for
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
@@ -86,7 +86,7 @@ class TelegramChannel:
     Options: ClassVar[type[BaseModel]] = TelegramOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=MESSAGE_LIMIT,
-        length_unit="characters",
+        length_unit=N_("characters"),
         images=1,
         corrections=Mechanism.EDIT,
         retractions=Mechanism.DELETE,
@@ -111,8 +111,8 @@ class TelegramChannel:
 
     def preview(self, release: Release, links: Links) -> Preview:
         """The message (or caption, or the thread's messages) exactly as it will be sent."""
-        message = LengthRule(MESSAGE_LIMIT, "characters", telegram_length)
-        caption = LengthRule(CAPTION_LIMIT, "characters", telegram_length)
+        message = LengthRule(MESSAGE_LIMIT, N_("characters"), telegram_length)
+        caption = LengthRule(CAPTION_LIMIT, N_("characters"), telegram_length)
         first = caption if release.image else message
         parts, warnings = social_parts(self, release, links, message, first_rule=first)
         fitted, note = prepare_image(release, PHOTO_SPEC, self.context.state_dir)
@@ -126,7 +126,7 @@ class TelegramChannel:
             html="\n\n".join(html.escape(part, quote=False) for part in parts),
             length=max(telegram_length(part) for part in parts),
             limit=first.limit,
-            unit="characters",
+            unit=N_("characters"),
             warnings=tuple(warnings),
             attachments=(fitted.path,) if fitted else (),
             parts=tuple(parts),

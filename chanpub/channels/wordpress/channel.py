@@ -54,7 +54,7 @@ from chanpub.contract import (
 )
 from chanpub.errors import DuplicateError, PermanentError
 from chanpub.files import read_file_for
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.options import WebAddress
 from chanpub.release import Release
 
@@ -137,7 +137,7 @@ class WordpressChannel:
             title=release.title,
             text=release.summary,
             html=to_html(release.body),
-            unit="characters",
+            unit=N_("characters"),
             attachments=(release.image,) if release.image else (),
             warnings=tuple(warnings),
             data={

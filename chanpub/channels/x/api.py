@@ -22,7 +22,7 @@ from chanpub.channels.x.tokens import BearerTokens
 from chanpub.channels.x_text import count_x, link_texts
 from chanpub.contract import ChannelContext, Store
 from chanpub.errors import AuthError, ChannelError, DuplicateError, PermanentError
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.render.shaping import LengthRule
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ CLOCK_SKEW = timedelta(minutes=2)  # our clock against X's, for time windows
 TEXT_LIMIT = (
     280  # weighted, as twitter-text counts (https://docs.x.com/fundamentals/counting-characters)
 )
-RULE = LengthRule(TEXT_LIMIT, "weighted", count_x)
+RULE = LengthRule(TEXT_LIMIT, N_("weighted characters"), count_x)
 
 
 def status_url(post_id: str) -> str:

@@ -23,7 +23,7 @@ from chanpub.contract import (
     Receipt,
 )
 from chanpub.errors import PermanentError
-from chanpub.i18n import _
+from chanpub.i18n import N_, _
 from chanpub.release import Release
 from chanpub.render.media import MediaSpec, check_release_image, prepare_image
 
@@ -43,7 +43,7 @@ class XChannel:
     Options: ClassVar[type[BaseModel]] = XOptions
     capabilities: ClassVar[Capabilities] = Capabilities(
         max_length=TEXT_LIMIT,
-        length_unit="weighted characters",
+        length_unit=N_("weighted characters"),
         images=1,
         corrections=Mechanism.REPLY,
         retractions=Mechanism.DELETE,
@@ -107,7 +107,7 @@ class XChannel:
             text="\n\n---\n\n".join(parts),
             length=max(count_x(part) for part in parts),
             limit=TEXT_LIMIT,
-            unit="weighted characters",
+            unit=N_("weighted characters"),
             warnings=tuple(warnings),
             attachments=(picture.path,) if picture else (),
             parts=tuple(parts),
