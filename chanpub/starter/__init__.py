@@ -25,7 +25,7 @@ def check_free(directory: Path) -> None:
     existing = [directory / name for name in STARTER_FILES if (directory / name).exists()]
     if existing:
         raise InputError(
-            _("{paths} already exist(s): chanpub init never overwrites; use another folder").format(
+            _("already here: {paths}: chanpub init never overwrites; use another folder").format(
                 paths=", ".join(map(str, existing))
             )
         )
