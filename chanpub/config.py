@@ -125,6 +125,12 @@ def find_config(option: Path | None, cwd: Path | None = None) -> Path:
                         "file in it, e.g. {example}"
                     ).format(path=path, origin=origin, example=path / CONFIG_NAME)
                 )
+            if path.exists() and not path.is_file():
+                raise ConfigError(
+                    _(
+                        "{path}: is not a regular file (from {origin}): give the path of {name}"
+                    ).format(path=path, origin=origin, name=CONFIG_NAME)
+                )
             if not path.is_file():
                 raise ConfigError(
                     _("{path}: no such config file (from {origin}): check the path").format(

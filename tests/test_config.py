@@ -194,6 +194,14 @@ def test_a_folder_given_as_the_config_names_the_file_to_give(tmp_path: Path) -> 
     )
 
 
+def test_a_device_given_as_the_config_is_named_so(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        find_config(Path("/dev/null"))
+    assert caught.value.message == (
+        "/dev/null: is not a regular file (from --config): give the path of channels.yaml"
+    )
+
+
 def test_no_config_suggests_init(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="run 'chanpub init'"):
