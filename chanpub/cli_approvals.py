@@ -58,12 +58,15 @@ def serve(
         import uvicorn
 
         from chanpub.approvals.admin import approvers_of, origin_for
+        from chanpub.intake import release_files
         from chanpub.web.app import create_app
         from chanpub.web.pages import Pages
 
         cfg = _load(config)
         approvers_of(cfg)
-        pages = Pages(cfg, tuple(paths or [Path("releases")]), origin_for(cfg, origin, port))
+        served = tuple(paths or [Path("releases")])
+        release_files(served)  # a mistyped folder is an error, not a page with nothing on it
+        pages = Pages(cfg, served, origin_for(cfg, origin, port))
         typer.echo(_("Approval page: {origin}/ (Ctrl-C stops it)").format(origin=pages.origin))
         uvicorn.run(create_app(cfg, pages=pages), host=host, port=port, log_level="warning")
 

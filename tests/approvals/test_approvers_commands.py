@@ -111,3 +111,16 @@ def test_sign_in_is_rate_limited_and_logged(store: PasskeyStore) -> None:
     assert run("history")[0] == 0
     _code, out, _err = run("history")
     assert re.search(r"refused (\S+ )?\? \(testclient\): sign-in rate limit", out), out
+
+
+def test_the_approval_page_is_not_served_for_a_folder_that_is_not_there(
+    store: PasskeyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: served.append(args))
+    code, out, err = run("approvals", "serve", "rilis/")  # "releases/" mistyped
+    assert code == ExitCode.BAD_INPUT, out + err
+    assert "rilis: no such file or folder: check the path" in err
+    assert served == []  # an empty page would have said nothing waits for approval
