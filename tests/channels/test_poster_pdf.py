@@ -58,7 +58,10 @@ def png_size(path: Path) -> tuple[int, int]:
 def decode_qr(png: bytes) -> list[str]:
     """The texts of the QR codes found in a PNG."""
     with Image.open(io.BytesIO(png)) as image:
-        return [result.text for result in zxingcpp.read_barcodes(image)]
+        return [
+            result.text
+            for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+        ]
 
 
 def qr_of(pdf: Path) -> list[str]:
