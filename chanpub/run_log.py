@@ -14,9 +14,11 @@ text as `json.dumps` of each line, without encoding the same outcome again per r
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chanpub.i18n import _
 
@@ -26,38 +28,39 @@ if TYPE_CHECKING:
 
 def check_log_file(path: Path) -> None:
     """Refuse, before anything is sent, a --log-file that cannot be appended to."""
-    from chanpub.errors import InputError
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8"):
-            pass
-    except OSError as error:
-        raise InputError(
-            _(
-                "--log-file {path}: cannot be written ({reason}): give a file in a folder "
-                "this account can write to"
-            ).format(path=path, reason=error.strerror or error)
-        ) from None
+    refusal = _(
+        "--log-file {path}: cannot be written ({reason}): give a file in a folder this "
+        "account can write to"
+    )
+    with _appending(path, refusal):
+        pass
 
 
 def append_log(path: Path, result: RunResult, moment: datetime | None = None) -> None:
     """Append the run's lines (`log_text`) to `path`, in one write. The run is over by
     then: a log that cannot take them (a disk that filled up) is an InputError (exit 2)
     that says where the outcomes are kept, not a traceback."""
+    refusal = _(
+        "--log-file {path}: this run's lines could not be written ({reason}); what was sent "
+        "is recorded in the ledger: see 'chanpub history'"
+    )
+    with _appending(path, refusal) as file:
+        file.write(log_text(result, moment or datetime.now(UTC)))
+
+
+@contextmanager
+def _appending(path: Path, refusal: str) -> Iterator[TextIO]:
+    """The log opened for appending (its folder made); any OSError, in opening, writing or
+    closing, becomes an InputError with `refusal` ({path}, {reason}) filled in."""
     from chanpub.errors import InputError
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as file:
-            file.write(log_text(result, moment or datetime.now(UTC)))
+            yield file
     except OSError as error:
-        raise InputError(
-            _(
-                "--log-file {path}: this run's lines could not be written ({reason}); what "
-                "was sent is recorded in the ledger: see 'chanpub history'"
-            ).format(path=path, reason=error.strerror or error)
-        ) from None
+        reason = error.strerror or error
+        raise InputError(refusal.format(path=path, reason=reason)) from None
 
 
 def log_text(result: RunResult, moment: datetime) -> str:
