@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chanpub import folder_stats
 from chanpub.cli_approvals import approvals_app, approvers_app, print_page_log
 from chanpub.cli_base import (
     ConfigOption,
@@ -358,6 +359,7 @@ def main() -> None:
     # a 300 ms cron run) then skip it. chanpub leaves nothing to them: files and the
     # ledger are closed where they are used, and the interpreter flushes stdout and stderr.
     atexit.register(gc.freeze)
+    folder_stats.start(sys.argv[1:])  # the folders' stats, on the other core meanwhile
     app()
 
 

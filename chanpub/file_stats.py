@@ -15,12 +15,13 @@ of a big list each read in full only to count it.
 from __future__ import annotations
 
 import json
-import operator
 import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from chanpub.folder_stats import stat_key
 
 if TYPE_CHECKING:
     from chanpub.contract import Store
@@ -30,7 +31,6 @@ clock = time.time_ns  # the wall clock that file timestamps are compared with
 
 SETTLE_NS = 2_000_000_000  # FAT keeps mtime in 2 s steps; ext4 and XFS far finer
 Stat = list[int]  # size, mtime_ns, inode, ctime_ns, device
-stat_key = operator.attrgetter("st_size", "st_mtime_ns", "st_ino", "st_ctime_ns", "st_dev")
 
 
 def file_stat(path: Path | str) -> Stat | None:

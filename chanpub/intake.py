@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from chanpub.config import ChannelConfig
 from chanpub.contract import ChannelContext
 from chanpub.errors import ApprovalError, ChanpubError, InputError, ReleaseError
+from chanpub.folder_stats import release_names
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
 from chanpub.release_image import check_image
@@ -83,10 +84,9 @@ def folder_names(folder: Path, *, files_only: bool = True) -> list[str]:
     if files_only:
         with os.scandir(folder) as entries:
             names = [e.name for e in entries if _release_name(e.name) and e.is_file()]
-    else:  # the test inline, not a call per name: this is the whole cost of the listing
-        names = [n for n in os.listdir(folder) if n.endswith(".md") and not n.startswith(".")]
-    names.sort()
-    return names
+        names.sort()
+        return names
+    return release_names(folder)
 
 
 def _release_name(name: str) -> bool:

@@ -20,6 +20,8 @@ with the same stats as the last run, is answered by whole-list steps (chanpub.sc
 keeps every file listed, including those read every run, so that this is the usual case).
 Nor is such a folder listed again while its own stat is the one remembered: adding,
 removing or renaming a file changes the folder's mtime, editing one changes the file's.
+Those stats of the folders named on the command line are taken by a second process while
+chanpub starts up (chanpub.folder_stats), on the machine's other core.
 """
 
 from __future__ import annotations
@@ -40,14 +42,15 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from chanpub import folder_stats
 from chanpub.config import Config
 from chanpub.context import Observer, listens
-from chanpub.file_stats import Stat, file_stat, settled, stat_key, stat_tuple
+from chanpub.file_stats import Stat, file_stat, settled, stat_tuple
 from chanpub.i18n import current_language
 from chanpub.intake import folder_names, named_file
 from chanpub.outcomes import Outcome, ReleaseResult
 from chanpub.plan import ReleasePlan, skip_text
-from chanpub.scan_memory import READ, Memory, packed
+from chanpub.scan_memory import READ, Memory
 from chanpub.status import Status
 
 if TYPE_CHECKING:
@@ -227,11 +230,8 @@ class FolderScan:
         if not names or names != memory.names:
             return False
         paths = [prefix + name for name in names]
-        try:
-            now_stats = packed(map(stat_key, map(os.stat, paths)))
-        except OSError:  # a file went away since the folder was listed
-            return False
-        if not memory.same_stats(now_stats):
+        now_stats = folder_stats.stats_for(key, names) or folder_stats.packed_stats(paths)
+        if not memory.same_stats(now_stats):  # None: a file went away since the listing
             return False
         answers = self._answers(memory, now)
         outcomes = list(map(answers.__getitem__, memory.kinds))  # None: read it

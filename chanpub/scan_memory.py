@@ -18,7 +18,6 @@ import hashlib
 import json
 from array import array
 from dataclasses import dataclass, field
-from itertools import chain
 from typing import Any
 
 from chanpub.file_stats import Stat
@@ -31,15 +30,6 @@ KINDS = "i"  # array type of the kinds: places in the table, or READ
 
 def digest(packed_stats: bytes) -> str:
     return hashlib.blake2b(packed_stats, digest_size=16).hexdigest()
-
-
-def packed(keys: Any) -> bytes | None:
-    """Stat keys (tuples of stat_key's fields) packed as Memory keeps them; None when a
-    number does not fit 64 bits (an inode above 2**63 on some network filesystems)."""
-    try:
-        return array("q", chain.from_iterable(keys)).tobytes()
-    except OverflowError:
-        return None
 
 
 def packed_list(stats: list[int]) -> bytes:

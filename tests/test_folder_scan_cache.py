@@ -15,7 +15,7 @@ import pytest
 from fake_channels import FakeChannel, fresh_board, make_config
 from PIL import Image
 
-from chanpub import actions, file_stats, intake, scan
+from chanpub import actions, file_stats, folder_stats, intake, scan
 from chanpub.config import Config
 from chanpub.outcomes import RunResult
 from chanpub.release import load_release
@@ -432,7 +432,7 @@ def test_hosts_sharing_a_folder_and_a_ledger_each_keep_a_memory_of_their_own(
             return st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, device
 
         monkeypatch.setattr(scan.socket, "gethostname", lambda: name)
-        monkeypatch.setattr(scan, "stat_key", stat_key)
+        monkeypatch.setattr(folder_stats, "stat_key", stat_key)
         monkeypatch.setattr(file_stats, "stat_key", stat_key)
 
     for host, device in [("kominfo-1", 41), ("kominfo-2", 42)]:

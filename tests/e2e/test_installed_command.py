@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,31 @@ def test_an_edit_after_approval_is_refused(office: Path) -> None:
     assert "changed after it was approved by Kepala Dinas Kominfo Kota Contoh" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (office / "public").exists()
+
+
+def test_cron_notices_a_draft_approved_in_place(office: Path, tmp_path: Path) -> None:
+    # The installed command takes a folder's stats in a second process while it starts
+    # up (chanpub.folder_stats); a draft approved in place, its size and mtime kept (an
+    # editor saving twice within one timestamp tick), still goes out on the next run.
+    from test_folder_scan_cache import rewrite_keeping_stat
+
+    from chanpub.testing import write_release
+
+    approved = write_release(tmp_path / "elsewhere", name="a.md").read_text(encoding="utf-8")
+    draft = write_release(office / "rilis", name="a.md", approved=False)
+    draft.write_text(draft.read_text(encoding="utf-8").ljust(len(approved)), encoding="utf-8")
+    time.sleep(2.1)  # the file's timestamps settle: the runs remember it (chanpub.file_stats)
+
+    def statuses() -> list[str]:
+        result = chanpub(office, "send", "rilis/", "--json")
+        assert result.returncode == 0, result.stderr
+        return [c["status"] for r in json.loads(result.stdout)["releases"] for c in r["channels"]]
+
+    assert set(statuses()) == {"skipped"}
+    assert set(statuses()) == {"skipped"}  # answered from what the first run remembered
+    rewrite_keeping_stat(draft, approved)
+    assert "published" in statuses()
+    assert (office / "public").is_dir()
 
 
 def test_a_concurrent_run_exits_75(office: Path) -> None:
