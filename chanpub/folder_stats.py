@@ -105,8 +105,14 @@ def start(argv: Sequence[str]) -> None:
 
 
 def _can_spawn() -> bool:
-    """Whether `sys.executable -I -S -c` is a Python to run (not a frozen chanpub binary)."""
-    return bool(sys.executable) and hasattr(os, "posix_spawn") and not getattr(sys, "frozen", False)
+    """Whether there is another core to take the stats on, and `sys.executable -I -S -c`
+    is a Python to run them (not a frozen chanpub binary)."""
+    if not sys.executable or not hasattr(os, "posix_spawn") or getattr(sys, "frozen", False):
+        return False
+    cores = (
+        os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    )
+    return len(cores) > 1  # on one core the child's start-up would only add to the run
 
 
 def stats_for(folder: str, names: list[str]) -> bytes | None:

@@ -101,6 +101,15 @@ def test_only_the_folders_given_to_send_get_a_child(
     assert (folder_stats._child is not None) == bool(expected)
 
 
+def test_on_one_core_the_scan_takes_the_stats_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A container limited to one CPU: the child would only add its start-up to the run.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    folder_stats.start(["send", str(a_folder(tmp_path / "releases"))])
+    assert folder_stats._child is None
+
+
 @pytest.mark.parametrize(
     "child",
     [
