@@ -61,12 +61,32 @@ def release_files(paths: Sequence[Path]) -> list[tuple[Path, bool]]:
     A folder contributes every `*.md` directly inside it, in name order.
     """
     found: list[tuple[Path, bool]] = []
-    for path in paths:
+    for path in distinct_paths(paths):
         if path.is_dir():
             found.extend((path / name, False) for name in folder_names(path))
         else:
             found.append((named_file(path), True))
     return found
+
+
+def distinct_paths(paths: Sequence[Path]) -> list[Path]:
+    """The folders and files of a command line, each once, in order: a folder given twice
+    (`rilis/ ./rilis`), or a release named beside its own folder, is one release to read,
+    not two that share a slug. A release file inside a folder that is also given is read
+    as part of it."""
+    folders = {os.path.realpath(path) for path in paths if path.is_dir()}
+    seen: set[str] = set()
+    distinct: list[Path] = []
+    for path in paths:
+        where = os.path.join(os.path.realpath(path.parent), path.name)  # a file's own link kept
+        if path.is_dir():
+            where = os.path.realpath(path)
+        elif _release_name(path.name) and os.path.dirname(where) in folders:
+            continue
+        if where not in seen:
+            seen.add(where)
+            distinct.append(path)
+    return distinct
 
 
 def named_file(path: Path) -> Path:

@@ -47,7 +47,7 @@ from chanpub.config import Config
 from chanpub.context import Observer, listens
 from chanpub.file_stats import Stat, file_stat, settled, stat_tuple
 from chanpub.i18n import current_language
-from chanpub.intake import folder_names, named_file
+from chanpub.intake import distinct_paths, folder_names, named_file
 from chanpub.outcomes import Outcome, ReleaseResult
 from chanpub.plan import ReleasePlan, skip_text
 from chanpub.scan_memory import READ, Memory
@@ -153,7 +153,7 @@ class FolderScan:
         named on the command line are always read: their errors stop the run."""
         survey = Survey()
         with paused_gc():  # thousands of small objects, no cycles: no collections meanwhile
-            for path in paths:
+            for path in distinct_paths(paths):
                 if path.is_dir():
                     key = str(path.resolve())
                     memory = self._recall(key, ledger) if remember else Memory()

@@ -138,6 +138,29 @@ def test_two_releases_with_one_slug_in_a_folder_are_both_held_back(tmp_path: Pat
     assert len(board.posts) == 1
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["releases", "releases"],  # the folder twice
+        ["releases", "./releases/"],  # the same folder written another way
+        ["releases", "releases/good.md"],  # a file beside its own folder
+        ["releases/good.md", "releases"],
+        ["releases/good.md", "releases/good.md"],
+    ],
+)
+def test_a_file_given_twice_is_one_release_not_a_slug_clash_with_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, arguments: list[str]
+) -> None:
+    board = fresh_board()
+    write_release(tmp_path / "releases", title="Layanan Keliling", name="good.md")
+    monkeypatch.chdir(tmp_path)
+    config = make_config(tmp_path, {"social": (FakeChannel, {})})
+    result = actions.send([Path(argument) for argument in arguments], config)
+    assert statuses(result) == {"Layanan Keliling": "published"}
+    assert len(board.posts) == 1
+    assert result.exit_code == ExitCode.OK
+
+
 def test_a_broken_file_named_among_several_paths_refuses_the_whole_run(
     tmp_path: Path,
 ) -> None:
