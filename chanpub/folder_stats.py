@@ -17,7 +17,9 @@ each stat is taken before the scan decides anything, and a file edited after its
 noticed by the next run, as one edited just after the scan's own stat would be.
 
 Only the standard library is imported here, and not pathlib: the child's imports are part
-of its time, which the parent may wait for.
+of its time, which the parent may wait for. -I keeps the folder cron runs in off the
+child's module path (and PYTHON* variables out): a file there named like a module is
+never imported.
 """
 
 from __future__ import annotations
@@ -159,16 +161,21 @@ def _folders(argv: Sequence[str]) -> list[str]:
 
 
 def _collect(child: _Child) -> Answer:
-    """The child's answer, once it has exited with it whole; {} when it has not."""
+    """The child's answer, once it has exited with it whole; {} when it has not. The pipe
+    is closed and the child waited for either way: no descriptor or zombie is left."""
     chunks = []
     try:
         while chunk := os.read(child.reading, 1 << 20):
             chunks.append(chunk)
-        os.close(child.reading)
-        _pid, status = os.waitpid(child.pid, 0)
     except OSError:
+        chunks = []
+    finally:
+        os.close(child.reading)
+    try:
+        _pid, status = os.waitpid(child.pid, 0)
+    except ChildProcessError:
         return {}
-    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+    if not chunks or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
         return {}
     try:
         value = marshal.loads(b"".join(chunks))

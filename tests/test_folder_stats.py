@@ -178,6 +178,17 @@ def test_an_edit_after_the_childs_stat_goes_out_with_the_next_run(
     assert statuses(actions.send([folder], config, now=NOW))["a.md"] == "published"
 
 
+def test_modules_in_the_folder_cron_runs_in_are_not_the_childs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = a_folder(tmp_path / "releases")
+    (tmp_path / "operator.py").write_text("raise SystemExit(3)\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    folder_stats.start(["send", "releases"])
+    assert folder_stats.stats_for(str(folder.resolve()), ["a.md", "b.md"]) is not None
+
+
 def test_the_child_never_writes_to_the_terminal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
