@@ -92,17 +92,20 @@ def start(argv: Sequence[str]) -> None:
     command = [sys.executable, "-I", "-S", "-c", CHILD, package_parent, *folders]
     try:
         reading, writing = os.pipe()
-        try:
-            actions = [
-                (os.POSIX_SPAWN_DUP2, writing, 1),  # its answer, on its stdout
-                (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),  # never on the terminal
-                (os.POSIX_SPAWN_CLOSE, reading),
-            ]
-            pid = os.posix_spawn(sys.executable, command, os.environ, file_actions=actions)
-        finally:
-            os.close(writing)
     except OSError:
         return  # no second process today: the scan stats the files itself
+    actions = [
+        (os.POSIX_SPAWN_DUP2, writing, 1),  # its answer, on its stdout
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),  # never on the terminal
+        (os.POSIX_SPAWN_CLOSE, reading),
+    ]
+    try:
+        pid = os.posix_spawn(sys.executable, command, os.environ, file_actions=actions)
+    except OSError:  # a sandbox that allows no new program: as above
+        os.close(reading)
+        return
+    finally:
+        os.close(writing)
     _child = _Child(pid, reading)
 
 

@@ -178,6 +178,24 @@ def test_an_edit_after_the_childs_stat_goes_out_with_the_next_run(
     assert statuses(actions.send([folder], config, now=NOW))["a.md"] == "published"
 
 
+def test_where_no_program_may_be_started_the_scan_stats_the_files_itself(
+    tmp_path: Path, config: Config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: object, **kwargs: object) -> int:
+        raise PermissionError(1, "Operation not permitted")  # seccomp, AppArmor
+
+    monkeypatch.setattr(os, "posix_spawn", refused)
+    descriptors = set(os.listdir("/proc/self/fd"))
+    folder = a_folder(tmp_path / "releases")
+    folder_stats.start(["send", str(folder)])
+    assert folder_stats._child is None
+    assert set(os.listdir("/proc/self/fd")) == descriptors  # the pipe closed again
+    assert statuses(actions.send([folder], config, now=NOW)) == {
+        "a.md": "skipped",
+        "b.md": "skipped",
+    }
+
+
 def test_modules_in_the_folder_cron_runs_in_are_not_the_childs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
