@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from chanpub.channels.email.address_notes import ListNotes
-from chanpub.channels.list_files import require_list_file
+from chanpub.channels.list_files import require_list_file, separator
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -58,7 +58,7 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
     require_list_file(path, where, "email")
     _check_utf8(path, where)
     with path.open(encoding="utf-8-sig", newline="") as file:
-        header = next(csv.reader(file), [])
+        header = next(csv.reader(file, delimiter=separator(file)), [])
     if _column(header, EMAIL_COLUMNS) is None:
         raise ConfigError(
             _(
@@ -126,7 +126,7 @@ def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, Det
     path = base_dir / entry
     source = f"{list_name}:{entry}"
     with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file)
+        reader = csv.reader(file, delimiter=separator(file))
         columns = _Columns.of(next(reader, []), path)
         for row in reader:
             if row:  # a blank line is no row (as csv.DictReader has it)

@@ -7,6 +7,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from chanpub.channels.list_files import separator
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -41,7 +42,7 @@ def read_recipients(path: Path, where: str) -> list[LetterRecipient]:
     naming `where` (the option) and what to do."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
-            rows = list(csv.reader(file))
+            rows = list(csv.reader(file, delimiter=separator(file)))
     except FileNotFoundError:
         raise ConfigError(
             _("{where}: {path} does not exist: check the path (relative to channels.yaml)").format(

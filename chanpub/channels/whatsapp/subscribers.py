@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chanpub.channels.list_files import require_list_file
+from chanpub.channels.list_files import require_list_file, separator
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -94,7 +94,7 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
     require_list_file(path, where, "phone")
     try:
         with path.open(encoding="utf-8-sig", newline="") as file:
-            header = next(csv.reader(file), [])
+            header = next(csv.reader(file, delimiter=separator(file)), [])
     except UnicodeDecodeError:
         raise ConfigError(
             _(
@@ -117,7 +117,7 @@ def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, str
         return
     path = base_dir / entry
     with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file)
+        reader = csv.DictReader(file, delimiter=separator(file))
         phone_column = _column(reader.fieldnames or [], PHONE_COLUMNS)
         name_column = _column(reader.fieldnames or [], NAME_COLUMNS)
         if phone_column is None:
