@@ -144,15 +144,22 @@ def test_with_the_childs_answer_the_scan_takes_no_stat_of_its_own(
     assert taken == []
 
 
-def test_a_draft_approved_in_place_goes_out_with_the_childs_answer(
-    tmp_path: Path, config: Config, settled: None
-) -> None:
+def remembered_draft(tmp_path: Path, config: Config) -> tuple[Path, str]:
+    """A folder whose draft a.md a run has remembered, and the approved text of that
+    draft, of the same size (the draft is padded with trailing blanks: no change)."""
     folder = a_folder(tmp_path / "releases")
     approved = write_release(tmp_path / "elsewhere", name="a.md").read_text()
     draft = folder / "a.md"
-    draft.write_text(draft.read_text().ljust(len(approved)))  # trailing blanks: no change
+    draft.write_text(draft.read_text().ljust(len(approved)))
     actions.send([folder], config, now=NOW)
-    rewrite_keeping_stat(draft, approved)  # same size and mtime: only the ctime tells
+    return folder, approved
+
+
+def test_a_draft_approved_in_place_goes_out_with_the_childs_answer(
+    tmp_path: Path, config: Config, settled: None
+) -> None:
+    folder, approved = remembered_draft(tmp_path, config)
+    rewrite_keeping_stat(folder / "a.md", approved)  # same size and mtime: only ctime tells
     folder_stats.start(["send", str(folder)])
     assert statuses(actions.send([folder], config, now=NOW)) == {
         "a.md": "published",
@@ -166,14 +173,10 @@ def test_an_edit_after_the_childs_stat_goes_out_with_the_next_run(
 ) -> None:
     # The child's stat stands for the moment it was taken, as the scan's own would: an
     # approval saved after it (here: before this run's scan) waits for the next cron run.
-    folder = a_folder(tmp_path / "releases")
-    approved = write_release(tmp_path / "elsewhere", name="a.md").read_text()
-    draft = folder / "a.md"
-    draft.write_text(draft.read_text().ljust(len(approved)))
-    actions.send([folder], config, now=NOW)
+    folder, approved = remembered_draft(tmp_path, config)
     folder_stats.start(["send", str(folder)])
     folder_stats.stats_for("", [])  # the child has answered
-    rewrite_keeping_stat(draft, approved)
+    rewrite_keeping_stat(folder / "a.md", approved)
     assert statuses(actions.send([folder], config, now=NOW))["a.md"] == "skipped"
     assert statuses(actions.send([folder], config, now=NOW))["a.md"] == "published"
 
