@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from chanpub.config import ChannelConfig
 from chanpub.contract import ChannelContext
 from chanpub.errors import ApprovalError, ChanpubError, InputError, ReleaseError
-from chanpub.folder_stats import release_names
+from chanpub.folder_stats import is_release_name, release_names
 from chanpub.i18n import _
 from chanpub.release import Release, load_release
 from chanpub.release_image import check_image
@@ -78,11 +78,12 @@ def distinct_paths(paths: Sequence[Path]) -> list[Path]:
     seen: set[str] = set()
     distinct: list[Path] = []
     for path in paths:
-        where = os.path.join(os.path.realpath(path.parent), path.name)  # a file's own link kept
         if path.is_dir():
             where = os.path.realpath(path)
-        elif _release_name(path.name) and os.path.dirname(where) in folders:
-            continue
+        else:
+            where = os.path.join(os.path.realpath(path.parent), path.name)  # its own link kept
+            if is_release_name(path.name) and os.path.dirname(where) in folders:
+                continue  # read as part of its folder
         if where not in seen:
             seen.add(where)
             distinct.append(path)
@@ -103,14 +104,10 @@ def folder_names(folder: Path, *, files_only: bool = True) -> list[str]:
     cheaper still for a folder of tens of thousands."""
     if files_only:
         with os.scandir(folder) as entries:
-            names = [e.name for e in entries if _release_name(e.name) and e.is_file()]
+            names = [e.name for e in entries if is_release_name(e.name) and e.is_file()]
         names.sort()
         return names
     return release_names(folder)
-
-
-def _release_name(name: str) -> bool:
-    return name.endswith(".md") and not name.startswith(".")
 
 
 def load_releases(
