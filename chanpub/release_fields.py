@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -59,6 +59,23 @@ def text_field(
         return None
     text = str(value).strip()
     return text or None
+
+
+def choice_field(
+    data: Mapping[str, Any],
+    name: str,
+    problems: Problems,
+    *,
+    default: str,
+    allowed: Collection[str],
+    refusal: str,
+) -> str:
+    """A field whose value is one of `allowed` (`default` when absent); any other value is
+    refused with `refusal`, which names it as {value}."""
+    value = text_field(data, name, problems) or default
+    if value not in allowed:
+        problems.error(name, refusal.format(value=value))
+    return value
 
 
 def string_list(data: Mapping[str, Any], name: str, problems: Problems) -> tuple[str, ...] | None:
@@ -246,11 +263,14 @@ def title_field(data: Mapping[str, Any], problems: Problems) -> str | None:
 def kind_fields(data: Mapping[str, Any], problems: Problems) -> tuple[str, str | None, str | None]:
     """kind, claim and verdict: a clarification names the false statement it answers
     and its verdict."""
-    kind = text_field(data, "kind", problems) or "release"
-    if kind not in KINDS:
-        problems.error(
-            "kind", _("must be 'release' or 'clarification', not '{value}'").format(value=kind)
-        )
+    kind = choice_field(
+        data,
+        "kind",
+        problems,
+        default="release",
+        allowed=KINDS,
+        refusal=_("must be 'release' or 'clarification', not '{value}'"),
+    )
     claim = text_field(data, "claim", problems)
     verdict = text_field(data, "verdict", problems)
     if kind == "clarification" and not claim:
@@ -270,14 +290,14 @@ def status_fields(
     data: Mapping[str, Any], problems: Problems
 ) -> tuple[str, str | None, str | None]:
     """status, correction and retraction: a withdrawn release says why."""
-    status = text_field(data, "status", problems) or "draft"
-    if status not in STATUSES:
-        problems.error(
-            "status",
-            _("must be 'draft' or 'approved', not '{value}': use chanpub approve").format(
-                value=status
-            ),
-        )
+    status = choice_field(
+        data,
+        "status",
+        problems,
+        default="draft",
+        allowed=STATUSES,
+        refusal=_("must be 'draft' or 'approved', not '{value}': use chanpub approve"),
+    )
     correction = text_field(data, "correction", problems)
     retraction = text_field(data, "retraction", problems)
     if status == "retracted" and not retraction:
