@@ -60,6 +60,17 @@ class Relay:
             self.sources[peer] = victim if peer[1] in ports else None
         return self.sources[peer]
 
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd's own EHLO would have done
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]  # as MTAs offer it (RFC 2920)
+
     async def handle_RCPT(
         self,
         server: SMTP,

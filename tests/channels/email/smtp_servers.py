@@ -48,6 +48,11 @@ class RecordingHandler:
     refuse: set[str] = field(default_factory=set)  # 550 5.1.1 always
     drop_at_rcpt_once: set[str] = field(default_factory=set)  # connection cut before DATA
     drop_after_data: set[str] = field(default_factory=set)  # message kept, reply never sent
+    close_at_rcpt_once: set[str] = field(default_factory=set)  # 421, then the line is closed
+    open_data_anyway: set[str] = field(default_factory=set)  # 550 at RCPT, yet 354 at DATA
+    sender_refusal: str | None = None  # the reply to every MAIL, instead of 250
+    pipelining: bool = True  # EHLO lists PIPELINING, as providers' servers do
+    pipelined: list[bool] = field(default_factory=list)  # per MAIL: RCPT and DATA came with it
     on_message: Callable[[Received], None] | None = None
     on_rcpt: Callable[[str], None] | None = None  # called with each address, before the reply
     received: list[Received] = field(default_factory=list)
@@ -65,7 +70,28 @@ class RecordingHandler:
     ) -> list[str]:
         session.host_name = hostname  # what aiosmtpd's own EHLO would have done
         self.sessions.add(session.peer)
+        if self.pipelining:  # RFC 2920; aiosmtpd reads pipelined commands but lists none
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        # What the client sent after MAIL without waiting for its reply (aiosmtpd's reader).
+        early = bool(server._reader._buffer)  # type: ignore[attr-defined]
+        self.pipelined.append(early)
+        if early and not self.pipelining:  # what Postfix's reject_unauth_pipelining says
+            return "503 5.5.0 Improper use of SMTP command pipelining"
+        if self.sender_refusal is not None:
+            return self.sender_refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self,
@@ -83,6 +109,15 @@ class RecordingHandler:
         if folded in self.defer_once:
             self.defer_once.discard(folded)
             return "451 4.3.0 Mailbox busy, try again later"
+        if folded in self.close_at_rcpt_once:
+            self.close_at_rcpt_once.discard(folded)
+            await server.push("421 4.3.2 Service shutting down, closing channel")
+            assert server.transport is not None
+            server.transport.close()
+            return "421 4.3.2 Service shutting down, closing channel"  # lost: the line is shut
+        if folded in self.open_data_anyway:
+            envelope.rcpt_tos.append(address)  # aiosmtpd then opens DATA for it
+            return "550 5.1.1 No such user here"
         if folded in self.drop_at_rcpt_once:
             self.drop_at_rcpt_once.discard(folded)
             assert server.transport is not None
