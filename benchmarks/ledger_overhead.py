@@ -2,33 +2,30 @@
 smtp_throughput.py, which prints it with --database).
 
 One process, one SMTP connection into the same local aiosmtpd, measured in turn: the
-ready-bytes `sendmail` loop, chanpub with an in-memory journal, with the SQLite ledger and
-with the PostgreSQL ledger, in a different order each round; the medians are compared.
+ready-bytes loop (smtp_throughput.ready_bytes_seconds), chanpub with an in-memory journal,
+with the SQLite ledger and with the PostgreSQL ledger, in a different order each round;
+the medians are compared.
 """
 
 from __future__ import annotations
 
 import os
-import smtplib
 import statistics
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
-from smtp_throughput import channel_options, chanpub_rate, free_port, server, write_csv
-
-
-def ready_bytes_seconds(port: int, wire: list[tuple[str, bytes]]) -> float:
-    """Seconds per message of the bare smtplib `sendmail` loop over ready-made bytes."""
-    start = time.perf_counter()
-    with smtplib.SMTP("127.0.0.1", port, local_hostname="bench.example") as smtp:
-        for to, data in wire:
-            smtp.sendmail("humas@example.go.id", [to], data)
-    return (time.perf_counter() - start) / len(wire)
+from smtp_throughput import (
+    channel_options,
+    chanpub_rate,
+    free_port,
+    ready_bytes_seconds,
+    server,
+    write_csv,
+)
 
 
 def wire_messages(port: int, folder: Path, release: Any) -> list[tuple[str, bytes]]:
