@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from chanpub.channels.email.envelope import open_data
+from chanpub.channels.email.envelope import check_size, open_data
 from chanpub.errors import AuthError, PermanentError, RetryableError, shorten_reason
 from chanpub.i18n import _
 
@@ -293,6 +293,7 @@ class SmtpConnection:
         earlier leaves an unfinished transaction, which the server discards.
         """
         smtp = self._require()
+        check_size(smtp, len(message.data), self.channel, self.address)
         options: list[str] = []
         if message.utf8:
             if not smtp.has_extn("smtputf8"):

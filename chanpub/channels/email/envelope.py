@@ -10,6 +10,10 @@ the DATA after it too (503 or 554), so nothing is delivered for that message.
 Docs: https://www.rfc-editor.org/rfc/rfc2920 (sections 3.1 and 3.2).
 A server that lists no PIPELINING gets each command on its own: some refuse a client
 that talks before its turn (Postfix's reject_unauth_pipelining).
+
+Before any of it, the message's size against the SIZE the server lists (RFC 1870): over it,
+the server would take every copy over the wire and then refuse it (552).
+Docs: https://www.rfc-editor.org/rfc/rfc1870 (section 4).
 """
 
 from __future__ import annotations
@@ -17,8 +21,34 @@ from __future__ import annotations
 import smtplib
 from typing import NamedTuple
 
+from chanpub.errors import PermanentError
+from chanpub.i18n import _
+from chanpub.render.pictures import byte_label
+
 ACCEPTED = {"mail": (250,), "rcpt": (250, 251), "data": (354,)}
 CLOSING = 421  # the server ends the session: no reply follows this one
+
+
+def check_size(smtp: smtplib.SMTP, size: int, channel: str, address: str) -> None:
+    """Refuse, for the whole channel, a message larger than the server takes. Its copies
+    differ only in their addresses, so the first one over the limit stops the channel,
+    before anyone is sent anything."""
+    limit = smtp.esmtp_features.get("size", "")
+    if not limit.isdigit() or int(limit) == 0:  # SIZE 0, or no number: no limit announced
+        return
+    if size > int(limit):
+        raise PermanentError(
+            _(
+                "{channel}: a message is {size}, more than the {limit} the SMTP server "
+                "{address} takes (its SIZE): attach fewer or smaller files ('attach:') "
+                "or ask the mail administrator to raise it"
+            ).format(
+                channel=channel,
+                size=byte_label(size),
+                limit=byte_label(int(limit)),
+                address=address,
+            )
+        )
 
 
 class Refusal(NamedTuple):
