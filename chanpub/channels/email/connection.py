@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
-Verdict = Literal["sent", "deferred", "failed", "ambiguous"]
+Verdict = Literal["sent", "deferred", "failed", "ambiguous", "halted"]
+# An enhanced status code (RFC 3463) at the start of a reply's text: class.subject.detail.
+_ENHANCED_STATUS = re.compile(rb"\s*[245]\.(\d{1,3})\.(\d{1,3})(?!\S)")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,16 @@ def reply_text(code: int, reply: bytes | str) -> str:
     """'451 4.3.0 Try again later', at most ~200 characters, for the journal and messages."""
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     return shorten_reason(f"{code} {text}")  # masked before it is cut
+
+
+def halts_sending(code: int, reply: bytes) -> bool:
+    """A permanent refusal about the sending mail system, not the mailbox: X.4.5 'mail
+    system congestion' (RFC 3463 3.5), which Gmail gives once an account's rolling 24-hour
+    limit is reached ('550 5.4.5 Daily user sending limit exceeded') and to every message
+    after it (https://support.google.com/a/answer/3726730). Every later recipient would be
+    refused the same, and none of them is at fault."""
+    found = _ENHANCED_STATUS.match(reply)
+    return code >= 500 and found is not None and (int(found[1]), int(found[2])) == (4, 5)
 
 
 def dot_stuffed(data: bytes) -> bytes:
@@ -348,6 +360,8 @@ class SmtpConnection:
                 smtp.rset()
         except (OSError, smtplib.SMTPException):
             self.close()
+        if halts_sending(code, reply):
+            return Outcome("halted", text)
         if stage == "mail" and code >= 500:
             raise self._sender_refused(code, text)
         if 400 <= code < 500:

@@ -229,6 +229,16 @@ class _Run:
                 ).format(channel=self.transport.channel, address=session.address, reason=lost)
             ) from None
         self._record(message, outcome)
+        if outcome.verdict == "halted":  # the account's limit: no later recipient would go
+            raise RetryableError(
+                _(
+                    "{channel}: the SMTP server {address} stopped taking messages from this "
+                    "account ({reply}): the recipients not reached yet are sent by the next "
+                    "run, once its sending limit allows (Gmail counts a rolling 24 hours)"
+                ).format(
+                    channel=self.transport.channel, address=session.address, reply=outcome.reason
+                )
+            )
         return outcome.verdict
 
     def _attempt(self, session: SmtpConnection, message: Outgoing) -> Outcome:
@@ -262,7 +272,7 @@ class _Run:
                 self.sent += 1
                 sent = self.sent
             self.report("progress", {"sent": sent})
-        elif outcome.verdict == "deferred":
+        elif outcome.verdict in ("deferred", "halted"):  # not taken: the next run sends it
             self.journal.failed(
                 message.item,
                 _("the server said try later: {reply}").format(reply=outcome.reason),

@@ -19,6 +19,9 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 USER = "humas"
 PASSWORD = "s3cr3t-CANARY-7f2a"  # chanpub.testing.SECRET_MARKER: must never show anywhere
+# Gmail's reply once an account's rolling 24-hour limit is reached, to every message after:
+# https://support.google.com/a/answer/3726730 (Gmail SMTP errors and codes)
+QUOTA_REPLY = "550 5.4.5 Daily user sending limit exceeded. - gsmtp"
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class RecordingHandler:
     close_at_rcpt_once: set[str] = field(default_factory=set)  # 421, then the line is closed
     open_data_anyway: set[str] = field(default_factory=set)  # 550 at RCPT, yet 354 at DATA
     sender_refusal: str | None = None  # the reply to every MAIL, instead of 250
+    quota: int | None = None  # messages taken before the account's sending limit is reached
+    quota_stage: str = "end"  # where the limit's 550 5.4.5 comes: mail, rcpt or end
     pipelining: bool = True  # EHLO lists PIPELINING, as providers' servers do
     pipelined: list[bool] = field(default_factory=list)  # per MAIL: RCPT and DATA came with it
     on_message: Callable[[Received], None] | None = None
@@ -89,6 +94,8 @@ class RecordingHandler:
             return "503 5.5.0 Improper use of SMTP command pipelining"
         if self.sender_refusal is not None:
             return self.sender_refusal
+        if self._over_quota("mail"):
+            return QUOTA_REPLY
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
@@ -109,6 +116,8 @@ class RecordingHandler:
         if folded in self.defer_once:
             self.defer_once.discard(folded)
             return "451 4.3.0 Mailbox busy, try again later"
+        if self._over_quota("rcpt"):
+            return QUOTA_REPLY
         if folded in self.close_at_rcpt_once:
             self.close_at_rcpt_once.discard(folded)
             await server.push("421 4.3.2 Service shutting down, closing channel")
@@ -128,6 +137,8 @@ class RecordingHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert server.transport is not None
+        if self._over_quota("end"):
+            return QUOTA_REPLY
         content = envelope.original_content or b""
         message = Received(
             mail_from=str(envelope.mail_from),
@@ -145,6 +156,13 @@ class RecordingHandler:
         if {r.lower() for r in envelope.rcpt_tos} & self.drop_after_data:
             server.transport.abort()
         return "250 2.0.0 OK queued"
+
+    def _over_quota(self, stage: str) -> bool:
+        return (
+            stage == self.quota_stage
+            and self.quota is not None
+            and (len(self.received) >= self.quota)
+        )
 
     def to(self, address: str) -> list[Received]:
         """Every message that was addressed to `address`."""
