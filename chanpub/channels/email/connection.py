@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from chanpub.channels.email.envelope import check_size, open_data
+from chanpub.channels.email.envelope import check_size, open_data, size_limit
 from chanpub.errors import AuthError, PermanentError, RetryableError, shorten_reason
 from chanpub.i18n import _
 
@@ -271,14 +271,15 @@ class SmtpConnection:
             )
         )
 
-    def noop(self) -> None:
-        """A cheap round trip (verify)."""
+    def noop(self) -> int | None:
+        """A cheap round trip (verify); returns the largest message the server takes."""
         smtp = self._require()
         try:
             smtp.noop()
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise self._unreachable(error) from None
+        return size_limit(smtp)
 
     def close(self) -> None:
         """Say QUIT if the server still listens, and drop the socket."""

@@ -29,14 +29,19 @@ ACCEPTED = {"mail": (250,), "rcpt": (250, 251), "data": (354,)}
 CLOSING = 421  # the server ends the session: no reply follows this one
 
 
+def size_limit(smtp: smtplib.SMTP) -> int | None:
+    """The largest message the server takes, in bytes, or None when it announces none
+    (no SIZE, SIZE without a number, or SIZE 0)."""
+    limit = smtp.esmtp_features.get("size", "")
+    return int(limit) if limit.isdigit() and int(limit) > 0 else None
+
+
 def check_size(smtp: smtplib.SMTP, size: int, channel: str, address: str) -> None:
     """Refuse, for the whole channel, a message larger than the server takes. Its copies
     differ only in their addresses, so the first one over the limit stops the channel,
     before anyone is sent anything."""
-    limit = smtp.esmtp_features.get("size", "")
-    if not limit.isdigit() or int(limit) == 0:  # SIZE 0, or no number: no limit announced
-        return
-    if size > int(limit):
+    limit = size_limit(smtp)
+    if limit is not None and size > limit:
         raise PermanentError(
             _(
                 "{channel}: a message is {size}, more than the {limit} the SMTP server "
@@ -45,7 +50,7 @@ def check_size(smtp: smtplib.SMTP, size: int, channel: str, address: str) -> Non
             ).format(
                 channel=channel,
                 size=byte_label(size),
-                limit=byte_label(int(limit)),
+                limit=byte_label(limit),
                 address=address,
             )
         )

@@ -32,6 +32,7 @@ from chanpub.contract import ChannelContext, ItemJournal
 from chanpub.errors import ChannelError, RetryableError
 from chanpub.i18n import _
 from chanpub.pacing import Pacer
+from chanpub.render.pictures import byte_label
 
 if TYPE_CHECKING:
     from chanpub.channels.email.channel import EmailOptions
@@ -89,13 +90,18 @@ class SmtpTransport:
         )
 
     def verify(self) -> None:
-        """Connect, secure and log in, then say NOOP and QUIT; nothing is sent."""
+        """Connect, secure and log in, then say NOOP and QUIT; nothing is sent. Reports
+        the largest message the server takes, which the attachments must stay under."""
         connection = self.connection()
         connection.open()
         try:
-            connection.noop()
+            limit = connection.noop()
         finally:
             connection.close()
+        if limit is not None:
+            self.context.report(
+                "verified", account=_("messages up to {size}").format(size=byte_label(limit))
+            )
 
     def deliver(self, jobs: Iterator[Job], journal: ItemJournal, report: Report) -> None:
         """Send every job; 4xx answers get a few rounds with back-off, then wait for the

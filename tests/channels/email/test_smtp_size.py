@@ -69,3 +69,20 @@ def test_a_message_within_the_servers_size_goes_out(tmp_path: Path) -> None:
         running.close()
 
     assert sorted(m.rcpt_tos[0] for m in server.handler.received) == PRESS
+
+
+def test_channels_verify_tells_the_largest_message_the_server_takes(tmp_path: Path) -> None:
+    facts: list[tuple[str, dict[str, object]]] = []
+    running = run_server(
+        RecordingHandler(), auth_required=False, auth_require_tls=True, data_size_limit=10_000_000
+    )
+    server = next(running)
+    try:
+        options = EmailOptions.model_validate(server.options(security="none", lists=PRESS))
+        context = make_context(tmp_path, progress=lambda event, data: facts.append((event, data)))
+        EmailChannel("press", options, context).verify()
+    finally:
+        running.close()
+
+    assert facts == [("verified", {"account": "messages up to 10.0 MB"})]
+    assert server.handler.received == []
