@@ -44,6 +44,7 @@ RETRY_WAIT_INITIAL = 5.0  # seconds before the first round
 RETRY_WAIT_MAX = 60.0
 RETRY_TIMEOUT = 180.0  # seconds in all, so a cron run ends; the rest waits for the next run
 RETRY_KEEP = 1000  # deferred messages kept in memory for this run's rounds
+LIMIT_WAIT = 3600.0  # seconds: an account's sending limit lasts hours (Gmail: 24 h)
 PREFETCH = 8  # messages built ahead of the senders
 _DONE = object()
 
@@ -243,7 +244,8 @@ class _Run:
                     "run, once its sending limit allows (Gmail counts a rolling 24 hours)"
                 ).format(
                     channel=self.transport.channel, address=session.address, reply=outcome.reason
-                )
+                ),
+                retry_after=LIMIT_WAIT,  # longer than a run waits: not tried again in this one
             )
         return outcome.verdict
 

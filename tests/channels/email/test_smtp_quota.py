@@ -14,6 +14,7 @@ from chanpub.channels.email.channel import EmailChannel, EmailOptions
 from chanpub.errors import RetryableError
 from chanpub.ledger import Ledger
 from chanpub.release import load_release
+from chanpub.retry import MAX_RETRY_WAIT
 from chanpub.testing import make_context, sample_links, write_release
 
 KEY = "4d" * 32
@@ -50,6 +51,7 @@ def test_the_run_stops_at_the_limit_and_the_next_sends_the_rest_once(
 
     assert "550 5.4.5 Daily user sending limit exceeded" in stopped.value.message
     assert "next run" in stopped.value.message
+    assert (stopped.value.retry_after or 0) > MAX_RETRY_WAIT  # the run does not try again
     assert statuses == ["sent", "sent", "deferred", None, None]  # nobody refused for good
     assert sorted(m.rcpt_tos[0] for m in handler.received) == PRESS  # each exactly once
     assert [ledger.journal(KEY).status(address) for address in PRESS] == ["sent"] * 5
