@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from mta_ehlo import ehlo_reply
 
 
 @dataclass
@@ -68,8 +69,7 @@ class Relay:
         hostname: str,
         responses: list[str],
     ) -> list[str]:
-        session.host_name = hostname  # what aiosmtpd's own EHLO would have done
-        return [*responses[:-1], "250-PIPELINING", responses[-1]]  # as MTAs offer it (RFC 2920)
+        return ehlo_reply(session, hostname, responses, pipelining=True)
 
     async def handle_RCPT(
         self,

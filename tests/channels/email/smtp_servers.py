@@ -16,6 +16,7 @@ from typing import Any
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from mta_ehlo import ehlo_reply
 
 USER = "humas"
 PASSWORD = "s3cr3t-CANARY-7f2a"  # chanpub.testing.SECRET_MARKER: must never show anywhere
@@ -73,11 +74,8 @@ class RecordingHandler:
         hostname: str,
         responses: list[str],
     ) -> list[str]:
-        session.host_name = hostname  # what aiosmtpd's own EHLO would have done
         self.sessions.add(session.peer)
-        if self.pipelining:  # RFC 2920; aiosmtpd reads pipelined commands but lists none
-            return [*responses[:-1], "250-PIPELINING", responses[-1]]
-        return responses
+        return ehlo_reply(session, hostname, responses, self.pipelining)
 
     async def handle_MAIL(
         self,
