@@ -240,10 +240,14 @@ class _Run:
             raise RetryableError(
                 _(
                     "{channel}: the SMTP server {address} stopped taking messages from this "
-                    "account ({reply}): the recipients not reached yet are sent by the next "
-                    "run, once its sending limit allows (Gmail counts a rolling 24 hours)"
+                    "account after {sent} in this run ({reply}): the recipients not reached "
+                    "yet are sent by the next run, once its sending limit allows (Gmail "
+                    "counts a rolling 24 hours)"
                 ).format(
-                    channel=self.transport.channel, address=session.address, reply=outcome.reason
+                    channel=self.transport.channel,
+                    address=session.address,
+                    sent=self.sent,
+                    reply=outcome.reason,
                 ),
                 retry_after=LIMIT_WAIT,  # longer than a run waits: not tried again in this one
             )

@@ -49,7 +49,9 @@ def test_the_run_stops_at_the_limit_and_the_next_sends_the_rest_once(
     finally:
         running.close()
 
-    assert "550 5.4.5 Daily user sending limit exceeded" in stopped.value.message
+    assert "after 2 in this run (550 5.4.5 Daily user sending limit exceeded" in (
+        stopped.value.message
+    )
     assert "next run" in stopped.value.message
     assert (stopped.value.retry_after or 0) > MAX_RETRY_WAIT  # the run does not try again
     assert statuses == ["sent", "sent", "deferred", None, None]  # nobody refused for good
