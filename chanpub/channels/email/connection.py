@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from chanpub.channels.email.envelope import check_size, open_data, size_limit
-from chanpub.errors import AuthError, PermanentError, RetryableError, shorten_reason
+from chanpub.channels.email.replies import halts_sending, reply_text
+from chanpub.errors import AuthError, PermanentError, RetryableError
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
@@ -27,8 +28,6 @@ DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
 
 Verdict = Literal["sent", "deferred", "failed", "ambiguous", "halted"]
-# An enhanced status code (RFC 3463) at the start of a reply's text: class.subject.detail.
-_ENHANCED_STATUS = re.compile(rb"\s*[245]\.(\d{1,3})\.(\d{1,3})(?!\S)")
 
 
 @dataclass(frozen=True)
@@ -53,22 +52,6 @@ class Outgoing:
 
 class ConnectionLost(Exception):
     """The connection broke before the message was complete: nothing was delivered."""
-
-
-def reply_text(code: int, reply: bytes | str) -> str:
-    """'451 4.3.0 Try again later', at most ~200 characters, for the journal and messages."""
-    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    return shorten_reason(f"{code} {text}")  # masked before it is cut
-
-
-def halts_sending(code: int, reply: bytes) -> bool:
-    """A permanent refusal about the sending mail system, not the mailbox: X.4.5 'mail
-    system congestion' (RFC 3463 3.5), which Gmail gives once an account's rolling 24-hour
-    limit is reached ('550 5.4.5 Daily user sending limit exceeded') and to every message
-    after it (https://support.google.com/a/answer/3726730). Every later recipient would be
-    refused the same, and none of them is at fault."""
-    found = _ENHANCED_STATUS.match(reply)
-    return code >= 500 and found is not None and (int(found[1]), int(found[2])) == (4, 5)
 
 
 def dot_stuffed(data: bytes) -> bytes:
@@ -361,7 +344,7 @@ class SmtpConnection:
                 smtp.rset()
         except (OSError, smtplib.SMTPException):
             self.close()
-        if halts_sending(code, reply):
+        if halts_sending(text):
             return Outcome("halted", text)
         if stage == "mail" and code >= 500:
             raise self._sender_refused(code, text)

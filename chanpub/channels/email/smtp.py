@@ -27,6 +27,7 @@ from chanpub.channels.email.connection import (
     Outgoing,
     SmtpConnection,
 )
+from chanpub.channels.email.replies import about_the_address
 from chanpub.channels.email.transport import Job, Report, Stopped
 from chanpub.contract import ChannelContext, ItemJournal
 from chanpub.errors import ChannelError, RetryableError
@@ -45,6 +46,9 @@ RETRY_WAIT_MAX = 60.0
 RETRY_TIMEOUT = 180.0  # seconds in all, so a cron run ends; the rest waits for the next run
 RETRY_KEEP = 1000  # deferred messages kept in memory for this run's rounds
 LIMIT_WAIT = 3600.0  # seconds: an account's sending limit lasts hours (Gmail: 24 h)
+# Messages refused in a row with the same words, not about their addresses, after which the
+# run stops: at most this many of a list are lost to what is the account's or the message's.
+REFUSAL_STREAK = 10
 PREFETCH = 8  # messages built ahead of the senders
 _DONE = object()
 
@@ -125,6 +129,7 @@ class _Run:
         self.report = report
         self.lock = threading.Lock()
         self.sent = 0
+        self.streak: tuple[str, int] = ("", 0)  # the last refusal's words, how often in a row
         self.connections: list[SmtpConnection] = []
         self.stopped = False  # a stop was asked for while recipients were left
 
@@ -236,6 +241,7 @@ class _Run:
                 ).format(channel=self.transport.channel, address=session.address, reason=lost)
             ) from None
         self._record(message, outcome)
+        self._stop_on_a_streak(session, outcome)
         if outcome.verdict == "halted":  # the account's limit: no later recipient would go
             raise RetryableError(
                 _(
@@ -252,6 +258,34 @@ class _Run:
                 retry_after=LIMIT_WAIT,  # longer than a run waits: not tried again in this one
             )
         return outcome.verdict
+
+    def _stop_on_a_streak(self, session: SmtpConnection, outcome: Outcome) -> None:
+        """Stop the run once REFUSAL_STREAK messages in a row were refused with the same
+        words, none of them about the address (RFC 3463 X.1, X.2): a provider's filter
+        refusing the message, or a relay refusing the account, would refuse the whole list
+        the same way and record every recipient as refused for good."""
+        counted = outcome.verdict == "failed" and not about_the_address(outcome.reason)
+        with self.lock:
+            words, count = self.streak
+            count = count + 1 if counted and outcome.reason == words else int(counted)
+            self.streak = (outcome.reason if counted else "", count)
+        if count < REFUSAL_STREAK:
+            return
+        raise RetryableError(
+            _(
+                "{channel}: the SMTP server {address} refused {count} messages in a row with "
+                "the same answer ({reply}), which is not about their addresses: chanpub "
+                "stopped so that the rest of the list is not refused the same way. If the "
+                "answer is about the account or the message, settle that with the mail "
+                "administrator; the next run goes on with the recipients not reached yet"
+            ).format(
+                channel=self.transport.channel,
+                address=session.address,
+                count=count,
+                reply=outcome.reason,
+            ),
+            retry_after=LIMIT_WAIT,  # the same answer would come again within this run
+        )
 
     def _attempt(self, session: SmtpConnection, message: Outgoing) -> Outcome:
         if not session.is_open:

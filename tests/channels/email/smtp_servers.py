@@ -56,6 +56,7 @@ class RecordingHandler:
     open_data_anyway: set[str] = field(default_factory=set)  # 550 at RCPT, yet 354 at DATA
     sender_refusal: str | None = None  # the reply to every MAIL, instead of 250
     quota: int | None = None  # messages taken before the account's sending limit is reached
+    content_refusal: str | None = None  # the reply to every end of DATA, instead of 250
     quota_stage: str = "end"  # where the limit's 550 5.4.5 comes: mail, rcpt or end
     pipelining: bool = True  # EHLO lists PIPELINING, as providers' servers do
     pipelined: list[bool] = field(default_factory=list)  # per MAIL: RCPT and DATA came with it
@@ -137,6 +138,8 @@ class RecordingHandler:
         assert server.transport is not None
         if self._over_quota("end"):
             return QUOTA_REPLY
+        if self.content_refusal is not None:
+            return self.content_refusal
         content = envelope.original_content or b""
         message = Received(
             mail_from=str(envelope.mail_from),
