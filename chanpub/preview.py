@@ -21,6 +21,7 @@ from chanpub.errors import ChanpubError, InputError
 from chanpub.handle import ChannelHandle
 from chanpub.i18n import _, current_language
 from chanpub.release import Release
+from chanpub.render.pictures import byte_label
 
 EMBED_LIMIT = 400_000  # bytes: larger pictures are scaled down before they are embedded
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
@@ -289,11 +290,7 @@ def _attachment_line(path: Path) -> str:
         size = Path(path).stat().st_size
     except OSError:
         return Path(path).name
-    return f"{Path(path).name} ({_size(size)})"
-
-
-def _size(count: int) -> str:
-    return f"{count / 1024:.0f} KB" if count < 1024 * 1024 else f"{count / 1048576:.1f} MB"
+    return f"{Path(path).name} ({byte_label(size)})"  # as SMTP servers state their SIZE
 
 
 def _frame(html: str | None, release: Release) -> str | None:

@@ -293,3 +293,21 @@ def test_the_core_names_no_adapter_and_reads_no_adapter_payload(module: str) -> 
     for key in PAYLOAD_KEYS:
         assert f'data["{key}"]' not in source and f'data.get("{key}"' not in source, (module, key)
     assert "preview.data" not in source and ".data[" not in source and ".data.get(" not in source
+
+
+def test_an_attachment_shows_its_size_in_the_units_smtp_servers_state(office: Path) -> None:
+    config_file = office / "channels.yaml"
+    config_file.write_text(
+        config_file.read_text(encoding="utf-8").replace(
+            '    lists: ["Redaksi <redaksi@media.example.com>"]\n',
+            '    lists: ["Redaksi <redaksi@media.example.com>"]\n    attach: [image]\n',
+        ),
+        encoding="utf-8",
+    )
+    photo = office / "releases" / "foto.jpg"
+    photo.write_bytes(photo.read_bytes() + b"\0" * (1_500_000 - photo.stat().st_size))
+
+    page = build_preview(release_file(office), load_config(config_file))
+
+    card = next(card for card in page.cards if card.name == "press")
+    assert card.attachments == ("foto.jpg (1.5 MB)",)  # 1,500,000 bytes; SIZE 10000000 is 10 MB
