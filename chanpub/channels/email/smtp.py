@@ -263,13 +263,17 @@ class _Run:
         """Stop the run once REFUSAL_STREAK messages in a row were refused with the same
         words, none of them about the address (RFC 3463 X.1, X.2): a provider's filter
         refusing the message, or a relay refusing the account, would refuse the whole list
-        the same way and record every recipient as refused for good."""
+        the same way and record every recipient as refused for good. A message sent ends a
+        streak; one refused for its address, deferred or unknown leaves it as it was."""
         counted = outcome.verdict == "failed" and not about_the_address(outcome.reason)
         with self.lock:
             words, count = self.streak
-            count = count + 1 if counted and outcome.reason == words else int(counted)
-            self.streak = (outcome.reason if counted else "", count)
-        if count < REFUSAL_STREAK:
+            if counted:
+                count = count + 1 if outcome.reason == words else 1
+                self.streak = (outcome.reason, count)
+            elif outcome.verdict == "sent":
+                self.streak = ("", 0)
+        if not counted or count < REFUSAL_STREAK:
             return
         raise RetryableError(
             _(

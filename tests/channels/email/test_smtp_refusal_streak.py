@@ -89,3 +89,18 @@ def test_a_message_sent_between_refusals_breaks_the_streak(
 
     journal = ledger.journal(KEY)
     assert all(journal.status(a) == "failed" for a in refused)
+
+
+def test_an_address_refused_inside_the_streak_neither_counts_nor_breaks_it(
+    tmp_path: Path, server: SmtpServer
+) -> None:
+    server.handler.content_refusal = SPAM
+    server.handler.refuse.add(LIST[4])  # 550 5.1.1 at RCPT: this address's own refusal
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    with pytest.raises(RetryableError):
+        send(server, tmp_path, ledger)
+
+    journal = ledger.journal(KEY)
+    refused = [address for address in LIST if journal.status(address) == "failed"]
+    assert refused == LIST[: REFUSAL_STREAK + 1]  # ten refused alike, and the dead address
+    assert "5.1.1" in dict(ledger.failed_items(KEY))[LIST[4]]
