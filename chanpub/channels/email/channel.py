@@ -32,6 +32,7 @@ from chanpub.contract import (
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
 from chanpub.release import Release
+from chanpub.render.pictures import byte_label
 from chanpub.status import Status
 
 IMAGE = "image"  # in `attach:`, the release's own image
@@ -215,7 +216,7 @@ class EmailChannel:
             warnings=tuple(warnings),
             attachments=tuple(files),
             kind=PreviewKind.MESSAGE,
-            facts=self._facts(parts.subject),
+            facts=self._facts(parts.subject, self._size(release, parts, sample, files)),
             data={
                 "from": self.options.sender,
                 "reply_to": self.options.reply_to,
@@ -224,12 +225,28 @@ class EmailChannel:
             },
         )
 
-    def _facts(self, subject: str) -> tuple[tuple[str, str], ...]:
-        """The message's header as the preview card shows it."""
+    def _facts(self, subject: str, size: int | None) -> tuple[tuple[str, str], ...]:
+        """The message's header as the preview card shows it, and its size."""
         rows = [(_("From"), self.options.sender), (_("Subject"), subject)]
         if self.options.reply_to:
             rows.append((_("Reply-To"), self.options.reply_to))
+        if size is not None:  # to set against the server's limit (channels --verify)
+            rows.append((_("Size"), byte_label(size)))
         return tuple(rows)
+
+    def _size(
+        self, release: Release, parts: MessageParts, recipient: Recipient, files: list[Path]
+    ) -> int | None:
+        """The bytes of `recipient`'s whole message, attachments encoded; None when an
+        attachment cannot be read now (publishing says which)."""
+        with_files = MessageParts(**{**parts.__dict__, "attachments": tuple(files)})
+        try:
+            composed = Composer(release, with_files, key="0" * 64).compose(
+                recipient, unsubscribe=self._unsubscribe(recipient, release)
+            )
+        except OSError:
+            return None
+        return len(composed.data)
 
     def _unsubscribe(self, recipient: Recipient, release: Release) -> str | None:
         from urllib.parse import quote

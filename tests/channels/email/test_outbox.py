@@ -11,6 +11,7 @@ from pathlib import Path
 from chanpub.channels.email.channel import EmailChannel, EmailOptions
 from chanpub.channels.email.message import Composer, render_bodies
 from chanpub.channels.email.recipients import Recipient
+from chanpub.render.pictures import byte_label
 from chanpub.testing import (
     check_contract,
     check_receipt,
@@ -94,3 +95,19 @@ def test_message_bodies_match_the_golden_files(
     assert 'href="https://kominfo.example.go.id/u/a&amp;b"' in str(
         subscriber.get_body(("html",)).get_content()
     )  # type: ignore[union-attr]
+
+
+def test_the_preview_states_the_size_the_first_recipient_s_message_has(tmp_path: Path) -> None:
+    release = sample_release(tmp_path / "r")
+    photo = tmp_path / "r" / "foto.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4000)  # about 1 MB
+    release = release.__class__(**{**release.__dict__, "image": photo})
+    options = {**OPTIONS, "lists": ["Budi Santoso <budi@harian.example>"], "attach": ["image"]}
+    channel = EmailChannel("press", EmailOptions.model_validate(options), make_context(tmp_path))
+
+    preview = channel.preview(release, sample_links(URL))
+    receipt = channel.publish(preview, "cd" * 32)
+
+    written = (receipt.files[0] / "budi@harian.example.eml").stat().st_size
+    assert written > 1_300_000  # the photo, base64-encoded
+    assert dict(preview.facts)["Size"] == byte_label(written)
