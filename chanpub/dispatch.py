@@ -28,6 +28,10 @@ from chanpub.release import Release, now_utc
 from chanpub.retry import with_retries
 from chanpub.status import Status
 
+# An item's states worth a count in the history (in_progress is only ever transient).
+SETTLED_ITEMS = (Status.SENT, Status.DELIVERED, Status.READ, Status.FAILED, Status.DEFERRED,
+                 Status.UNKNOWN)  # fmt: skip
+
 Delivered = tuple[Outcome, Receipt | None]  # the outcome, and the receipt for later channels
 
 
@@ -400,9 +404,18 @@ class Dispatcher:
                 return self._done(release, channel, Status.FAILED, error=message), None
             return self._done(release, channel, Status.FAILED, error=error.message), None
         except ChannelError as error:
-            self._record(release, channel, Status.FAILED, error=error.message)
+            reached = self._items_so_far(key)  # a list stopped midway: how far it went
+            self._record(release, channel, Status.FAILED, error=error.message, details=reached)
             return self._done(release, channel, Status.FAILED, error=error.message), None
         return self._published(release, channel, receipt)
+
+    def _items_so_far(self, key: str | None) -> dict[str, int]:
+        """The delivery's items by state (sent 2,000, deferred 1), for the history of a
+        channel that failed partway through a list; empty for one without items."""
+        if key is None or self.ledger is None or self.dry_run:
+            return {}
+        counts = self.ledger.item_counts(key)
+        return {state: counts[state] for state in SETTLED_ITEMS if counts.get(state)}
 
     def _retrying(self, release: Release, channel: ChannelPlan, seconds: float | None) -> None:
         self.observer("retrying", release.slug, channel.name, {"seconds": seconds})
@@ -427,6 +440,7 @@ class Dispatcher:
         *,
         receipt: Receipt | None = None,
         error: str | None = None,
+        details: Mapping[str, Any] | None = None,
     ) -> None:
         if self.ledger is None or self.dry_run:
             return
@@ -438,7 +452,7 @@ class Dispatcher:
             remote_id=receipt.remote_id if receipt else None,
             url=receipt.url if receipt else None,
             error=self.config.redact(error) if error else None,
-            details=ledger_details(receipt) if receipt else {},
+            details=ledger_details(receipt) if receipt else details,
         )
 
 

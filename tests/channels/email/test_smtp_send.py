@@ -120,3 +120,25 @@ def test_an_unreachable_smtp_server_fails_only_its_channel(tmp_path: Path) -> No
     assert outcomes["website"]["status"] == "published"
     assert outcomes["press"]["status"] == "failed"
     assert f"127.0.0.1:{port}" in outcomes["press"]["error"]
+
+
+def test_a_list_stopped_midway_shows_in_the_history_how_far_it_went(
+    tmp_path: Path, starttls_server: SmtpServer
+) -> None:
+    starttls_server.handler.quota = 2  # the account's daily limit, after two messages
+    addresses = [f"wartawan{n}@media.example" for n in range(5)]
+    (tmp_path / "media.csv").write_text("email\n" + "\n".join(addresses) + "\n", encoding="utf-8")
+    config = write_config(tmp_path, starttls_server.port)
+    release = write_release(tmp_path / "rilis")
+    env = {"SMTP_USER": USER, "SMTP_PASSWORD": PASSWORD}
+
+    sent = CliRunner().invoke(app, ["send", "--config", str(config), str(release)], env=env)
+    history = CliRunner().invoke(app, ["history", "--json", "--config", str(config)], env=env)
+    wide = {**env, "COLUMNS": "400"}  # the table on one line a row
+    shown = CliRunner().invoke(app, ["history", "--config", str(config)], env=wide)
+
+    assert sent.exit_code == 1, sent.output
+    [press] = [d for d in json.loads(history.stdout)["deliveries"] if d["channel"] == "press"]
+    assert press["status"] == "failed" and "5.4.5" in press["error"]
+    assert press["details"] == {"sent": 2, "deferred": 1}  # the other two: not tried yet
+    assert "sent 2, deferred 1" in shown.stdout
