@@ -18,11 +18,11 @@ from pathlib import Path
 import psutil
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from mta_ehlo import ehlo_reply
+from mta_ehlo import ListsPipelining
 
 
 @dataclass
-class Relay:
+class Relay(ListsPipelining):
     """Stores messages; `hold_at` makes the N-th message's reply wait (the message is kept)."""
 
     hold_at: int | None = None
@@ -60,16 +60,6 @@ class Relay:
                 ports = set()
             self.sources[peer] = victim if peer[1] in ports else None
         return self.sources[peer]
-
-    async def handle_EHLO(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
-        return ehlo_reply(session, hostname, responses, pipelining=True)
 
     async def handle_RCPT(
         self,

@@ -16,7 +16,7 @@ from typing import Any
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from mta_ehlo import ehlo_reply
+from mta_ehlo import ListsPipelining
 
 USER = "humas"
 PASSWORD = "s3cr3t-CANARY-7f2a"  # chanpub.testing.SECRET_MARKER: must never show anywhere
@@ -45,7 +45,7 @@ class Received:
 
 
 @dataclass
-class RecordingHandler:
+class RecordingHandler(ListsPipelining):
     """Accepts mail and keeps it; chosen recipients get 451 once, 550, or a dropped line."""
 
     defer_once: set[str] = field(default_factory=set)  # 451 4.3.0 the first time
@@ -67,16 +67,8 @@ class RecordingHandler:
     sessions: set[Any] = field(default_factory=set)  # peers that said EHLO
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_EHLO(
-        self,
-        server: SMTP,
-        session: Session,
-        envelope: Envelope,
-        hostname: str,
-        responses: list[str],
-    ) -> list[str]:
+    def saw_ehlo(self, session: Session) -> None:
         self.sessions.add(session.peer)
-        return ehlo_reply(session, hostname, responses, self.pipelining)
 
     async def handle_MAIL(
         self,
