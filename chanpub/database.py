@@ -32,6 +32,7 @@ def upgrade(config: Config) -> list[str]:
     try:
         done.append(_("ledger tables ready in {where}").format(where=ledger.where))
         done.append(upgrade_queue(ledger))
+        done.append(durability(str(ledger.backend.rows("SHOW fsync")[0]["fsync"])))
     finally:
         ledger.close()
     return done
@@ -44,6 +45,20 @@ def upgrade_queue(ledger: Ledger) -> str:
     if install_schema(ledger):
         return _("task queue schema created")
     return _("task queue schema already present")
+
+
+def durability(fsync: str) -> str:
+    """What the server's `fsync` setting means for exactly once. chanpub's sessions commit
+    synchronously (PostgresBackend), but only fsync puts a commit on the disk: without it a
+    power cut or crash of the database host can undo the marks of the last moments, and
+    what they guarded is sent again. https://www.postgresql.org/docs/current/runtime-config-wal.html"""
+    if fsync == "on":
+        return _("durability: each commit is on the disk before the server confirms it (fsync on)")
+    return _(
+        "warning: the server runs with fsync=off: a power cut or crash of the database host "
+        "can undo what chanpub recorded, and it would then send those e-mails and posts "
+        "again. Set 'fsync = on' in postgresql.conf and reload the server."
+    )
 
 
 def import_sqlite(path: Path, *, config: Config) -> dict[str, int]:

@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from chanpub.cli import app
+from chanpub.database import durability
 from chanpub.testing import write_release
 
 runner = CliRunner()
@@ -42,6 +43,24 @@ def test_upgrade_creates_the_schema_and_can_run_again(
     again = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
     assert again.exit_code == 0, again.output
     assert "task queue schema already present" in again.stdout
+
+
+def test_upgrade_warns_when_the_server_does_not_put_commits_on_the_disk(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CHANPUB_DATABASE_URL", postgres_url)
+    result = runner.invoke(
+        app, ["db", "upgrade", "--config", str(_office(tmp_path, database=True))]
+    )
+    assert result.exit_code == 0, result.output
+    # The test cluster runs with fsync=off (tests/postgres_server.py); an office's must not.
+    assert "warning: the server runs with fsync=off" in result.stdout
+    assert "Set 'fsync = on' in postgresql.conf" in result.stdout
+
+
+def test_a_server_that_flushes_each_commit_is_named_as_such() -> None:
+    assert "on the disk before the server confirms it" in durability("on")
+    assert "fsync=off" not in durability("on")
 
 
 def test_db_commands_need_a_database_setting(tmp_path: Path) -> None:

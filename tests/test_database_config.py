@@ -63,3 +63,24 @@ def test_with_database_the_ledger_is_postgres(
     assert ledger is not None
     assert ledger.where.startswith("postgresql://postgres:***@127.0.0.1:")
     assert not (config.state_dir / "ledger.sqlite3").exists()
+
+
+def test_a_database_set_to_commit_asynchronously_still_gets_durable_marks(
+    postgres_url: str,
+) -> None:
+    import psycopg
+
+    from chanpub.ledger import Ledger
+
+    name = postgres_url.rsplit("/", 1)[1]
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
+        assert admin.execute("SHOW synchronous_commit").fetchone() == ("on",)  # not yet
+    ledger = Ledger(postgres_url)
+    try:
+        # A mark committed asynchronously could be undone by a crash of the database host.
+        assert ledger.backend.rows("SHOW synchronous_commit") == [{"synchronous_commit": "on"}]
+    finally:
+        ledger.close()
+    with psycopg.connect(postgres_url) as other:  # the database's default is as set
+        assert other.execute("SHOW synchronous_commit").fetchone() == ("off",)

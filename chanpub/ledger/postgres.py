@@ -127,6 +127,10 @@ class PostgresBackend:
         self.url = url
         self.where = masked_url(url)
         self._db = psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=10)
+        # A mark must be on the disk when the server says it is committed, or a crash of
+        # the database host undoes it and what it guarded is sent again: whatever the
+        # database's or role's default, this session's commits wait for the flush.
+        self._db.execute("SET synchronous_commit = on")
         self._prepared: dict[str, bytes] = {}  # statement -> its prepared name on this session
         self._in_flight = False  # a statement sent by execute_soon is not answered yet
         self._otherwise: Fallback | None = None  # and what runs when it changed no row
