@@ -102,7 +102,7 @@ def postgres_database(where: str) -> Iterator[str]:
     bin_dir = binaries()
     if bin_dir is None:
         raise SystemExit("PostgreSQL is not installed (.ci/setup.d/60-postgresql.sh)")
-    postgres = PostgresServer(bin_dir)
+    postgres = PostgresServer(bin_dir, durable=True)
     postgres.start()
     try:
         yield postgres.new_database()

@@ -242,7 +242,7 @@ def main() -> None:
     if options.database is None:
         bin_dir = binaries()
         assert bin_dir is not None, "PostgreSQL is not installed (.ci/setup.d)"
-        postgres = PostgresServer(bin_dir)
+        postgres = PostgresServer(bin_dir, durable=True)
         postgres.start()
 
     def database() -> str:
