@@ -5,6 +5,11 @@ other program's files: mode 0666 and 0777 less the umask, so 0644 and 0755 under
 umask 0022, and a web server running as another user can serve them. The state directory
 is the exception: `private=True` gives 0600 files in 0700 folders.
 
+A file is on the disk, not only in the kernel's cache, before the function writing it
+returns: its bytes are flushed before the rename and its folder after it. Otherwise a power
+cut could leave an empty or missing page under a name the ledger (committed next) says
+was published, and no later run would write it again.
+
 A temporary file is named `.<name>.<host>-<pid>-<random>.chanpub-tmp`, so that a later run
 can tell one that a killed writer left (`remove_stale_temporaries`) from one that a live
 writer is still filling.
@@ -41,7 +46,34 @@ def make_private_folder(path: Path) -> None:
     """Create a folder only this user can enter (0700), with any missing parents as usual.
 
     A folder that already exists keeps the permissions its administrator gave it."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_folder(path, mode=0o700)
+
+
+def make_folder(path: Path, mode: int = 0o777) -> None:
+    """Create a folder and any missing parents (mode less the umask), each on the disk."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    path.mkdir(parents=True, exist_ok=True, mode=mode)
+    for folder in reversed(missing):
+        sync_folder(folder.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a file renamed or created in it) to the disk."""
+    handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def _flush(file: BinaryIO) -> None:
+    """Put a file's bytes on the disk (before the rename that gives it its name)."""
+    file.flush()
+    os.fsync(file.fileno())
 
 
 def temporary_name(name: str, pid: int | None = None) -> str:
@@ -68,10 +100,12 @@ def _write_through(path: Path, mode: int, fill: Callable[[BinaryIO], object]) ->
     try:
         with os.fdopen(handle, "wb") as file:
             fill(file)
+            _flush(file)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    sync_folder(path.parent)
 
 
 def write_atomically(path: Path, content: str | bytes, *, private: bool = False) -> None:
@@ -82,14 +116,14 @@ def write_atomically(path: Path, content: str | bytes, *, private: bool = False)
     if private:
         make_private_folder(path.parent)
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
     data = content.encode("utf-8") if isinstance(content, str) else content
     _write_through(path, 0o600 if private else 0o666, lambda file: file.write(data))
 
 
 def copy_atomically(source: Path, target: Path) -> None:
     """Copy a file (an image for the website) the same way: whole, and following the umask."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(target.parent)
     with source.open("rb") as original:
         _write_through(target, 0o666, lambda file: shutil.copyfileobj(original, file))
 
@@ -116,13 +150,16 @@ def replace_keeping_owner(path: Path, content: str | bytes) -> None:
             if (now.st_uid, now.st_gid) != (before.st_uid, before.st_gid):
                 os.fchown(file.fileno(), before.st_uid, before.st_gid)
             os.fchmod(file.fileno(), stat.S_IMODE(before.st_mode))  # after: chown may clear bits
+            _flush(file)
         os.replace(temporary, path)
     except PermissionError:
         temporary.unlink(missing_ok=True)
         _rewrite_in_place(path, data)
+        return
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    sync_folder(path.parent)
 
 
 def _rewrite_in_place(path: Path, data: bytes) -> None:
@@ -130,8 +167,7 @@ def _rewrite_in_place(path: Path, data: bytes) -> None:
     with path.open("r+b") as file:
         file.write(data)
         file.truncate()
-        file.flush()
-        os.fsync(file.fileno())
+        _flush(file)
 
 
 def _abandoned(match: re.Match[str], age: float, older_than: float) -> bool:
