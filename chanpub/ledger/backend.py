@@ -47,10 +47,11 @@ class Backend(Protocol):
         *,
         otherwise: tuple[str, Sequence[Any]] | None = None,
     ) -> None:
-        """Run one writing statement as a transaction of its own, committed before this
-        backend's next statement runs (a backend may send it without waiting for the
-        answer; its error is then raised by that next call); `otherwise` (sql, args) runs
-        instead of it when it changed no row."""
+        """Run one writing statement (an `UPDATE ... WHERE`: a recipient's outcome) as a
+        transaction of its own, committed before this backend's next statement runs (a
+        backend may send it without waiting for the answer; its error is then raised by
+        that next call); `otherwise` (sql, args) runs instead of it when it changed no row.
+        Its commit need not be on the disk until the next one's is."""
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         """A write transaction: committed when the block ends, rolled back on error."""

@@ -78,6 +78,18 @@ def _numbered(sql: str) -> str:
 Fallback = tuple[str, Sequence[Any]]  # a statement and its values
 
 
+def _unflushed(update: str) -> str:
+    """An `UPDATE ... WHERE ...` whose commit does not wait for the WAL's flush: a
+    recipient's outcome. The next mark's flush, before its message ends, puts it on the disk
+    too (the WAL is flushed in order), so a crash of the server loses at most this outcome,
+    and that recipient is unknown, never sent twice; for one flush per recipient instead of
+    two. set_config(..., true) is SET LOCAL from inside the statement (no BEGIN and COMMIT
+    round trips); evaluated for the row found, and with no row nothing is written anyway.
+    https://www.postgresql.org/docs/current/wal-async-commit.html"""
+    assert update.lstrip().upper().startswith("UPDATE") and "WHERE" in update.upper()
+    return f"{update} AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+
+
 def _all_text(values: tuple[Any, ...]) -> bool:
     return all(value is None or isinstance(value, str) for value in values)
 
@@ -166,15 +178,16 @@ class PostgresBackend:
         recipient's outcome), which is collected before the next statement on this session
         (`db`): the server commits it while the caller builds and sends the next message.
         libpq in blocking mode has handed the whole statement to the kernel when this
-        returns, so the server runs it even if this process is killed now. When it changed
-        no row, `otherwise` (sql, args) runs then, waited for."""
+        returns, so the server runs it even if this process is killed now. Its commit does
+        not wait for the disk (`_unflushed`). When it changed no row, `otherwise` (sql,
+        args) runs then, waited for."""
         values = tuple(args)
         if not _all_text(values):  # not the hot path: wait, as execute does
             if not self.execute(sql, values) and otherwise is not None:
                 self.execute(*otherwise)
             return
         pgconn = self.db.pgconn
-        pgconn.send_query_prepared(self._statement(sql), _encoded(values))
+        pgconn.send_query_prepared(self._statement(_unflushed(sql)), _encoded(values))
         self._in_flight, self._otherwise = True, otherwise
 
     def _collect(self) -> None:
