@@ -12,6 +12,7 @@ from __future__ import annotations
 import selectors
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -78,6 +79,7 @@ def _numbered(sql: str) -> str:
 Fallback = tuple[str, Sequence[Any]]  # a statement and its values
 
 
+@cache  # one per statement: the check and the text are the same for every recipient
 def _unflushed(update: str) -> str:
     """An `UPDATE ... WHERE ...` whose commit does not wait for the WAL's flush: a
     recipient's outcome. The next mark's flush, before its message ends, puts it on the disk
