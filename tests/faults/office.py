@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -126,11 +126,12 @@ def command() -> list[str]:
 
 
 def chanpub(
-    folder: Path, *args: str, timeout: float = 60, **extra: str
+    folder: Path, *args: str, timeout: float = 60, under: Sequence[str] = (), **extra: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run `chanpub ARGS` in `folder` the way cron does (no terminal) and wait for it."""
+    """Run `chanpub ARGS` in `folder` the way cron does (no terminal) and wait for it;
+    `under` is a command it runs under (strace ...)."""
     return subprocess.run(
-        [*command(), *args],
+        [*under, *command(), *args],
         cwd=folder,
         capture_output=True,
         text=True,

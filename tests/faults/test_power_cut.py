@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from .fault_server import FaultServer
-from .office import command, environment, item_rows, ledger_rows, smtp, telegram, write_office
+from .office import chanpub, item_rows, ledger_rows, smtp, telegram, write_office
 from .smtp_relay import Relay, press_list, running
 
 RECIPIENTS = 5
@@ -50,16 +50,7 @@ def traced(
     # -f: every thread; -yy: each descriptor's file or socket; -s: enough of each buffer
     strace = [STRACE, "-f", "-qq", "-yy", "-s", "256", "-e", f"trace={syscalls}",
               "-e", "signal=none", "-o", str(trace)]  # fmt: skip
-    run = subprocess.run(
-        [*strace, *command(), *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        env=environment(folder),
-        timeout=120,
-        check=False,
-    )
-    return run, trace
+    return chanpub(folder, *args, timeout=120, under=strace), trace
 
 
 def irreversible_sends(trace: Path, smtp_port: int, http_port: int) -> list[Send]:
