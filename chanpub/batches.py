@@ -22,11 +22,10 @@ from __future__ import annotations
 
 import json
 import math
-import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chanpub.journal import HIDDEN, LedgerJournal
+from chanpub.journal import HIDDEN, LedgerJournal, part_of
 from chanpub.ledger import Ledger
 from chanpub.status import Status
 
@@ -38,11 +37,6 @@ WORST = (Status.NEEDS_CHECK, Status.FAILED, Status.PUBLISHED)  # the row takes t
 def parts_for(recipients: int | None, batch: int) -> int:
     """How many jobs share a list of `recipients` (1: the delivery is one job)."""
     return max(1, math.ceil((recipients or 0) / batch))
-
-
-def part_of(item: str, parts: int) -> int:
-    """The part an item belongs to: stable across runs, hosts and list order."""
-    return zlib.crc32(item.encode("utf-8")) % parts
 
 
 def clear_parts(db: Any, key: str) -> None:

@@ -70,19 +70,27 @@ def kept_reading(
         return read()
     paths = [str(path.resolve()) for path in files]
     key = json.dumps([*depends_on, paths], sort_keys=True, ensure_ascii=False)
-    before = _stats(paths)
+    before = stats_of(paths)
     note = store.get(key)
     if before is not None and isinstance(note, dict) and note.get("stats") == before:
         kept = load(note.get("value"))
         if kept is not None:
             return kept
     value = read()
-    if before is not None and all(settled(s, clock()) for s in before) and _stats(paths) == before:
+    if keepable(paths, before):
         store.put(key, {"stats": before, "value": dump(value)})
     return value
 
 
-def _stats(files: Sequence[str]) -> list[Stat] | None:
+def keepable(paths: Sequence[str], before: list[Stat] | None) -> bool:
+    """Whether a reading of `paths` that began when they had the stats `before` may be
+    kept: each had settled by then, and none was written to since."""
+    if before is None or not all(settled(stat, clock()) for stat in before):
+        return False
+    return stats_of(paths) == before
+
+
+def stats_of(files: Sequence[str]) -> list[Stat] | None:
     """Each file's stat; None when one cannot be read (the reading says why)."""
     stats = [file_stat(path) for path in files]
     return None if any(stat is None for stat in stats) else stats  # type: ignore[return-value]

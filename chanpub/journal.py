@@ -3,6 +3,7 @@ posts, letters), kept in the ledger or, for previews and tests, in memory."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,19 @@ if TYPE_CHECKING:
     from chanpub.ledger import Ledger
 
 HIDDEN = Status.NOT_SELECTED  # what a journal restricted with `only` says of other items
+Part = tuple[int, int]  # one job's part of a delivery's items: its index and how many
+
+
+def part_of(item: str, parts: int) -> int:
+    """The part an item belongs to (chanpub.batches): stable across runs, hosts and list
+    order."""
+    return zlib.crc32(item.encode("utf-8")) % parts
+
+
+def journal_part(journal: object) -> Part | None:
+    """The part of the list a journal shows (a batch job's), None when it shows all."""
+    part = getattr(journal, "part", None)
+    return part if isinstance(part, tuple) else None
 
 
 def unknown_line(channel: str, slug: str, count: int) -> str:

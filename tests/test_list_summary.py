@@ -139,7 +139,7 @@ def test_the_batch_jobs_of_a_list_count_it_once(
     context = make_context(tmp_path, store_factory=ledger_store)
     channel = EmailChannel("pers", EmailOptions.model_validate(options), context)
     release = sample_release(tmp_path / "rilis")
-    reads = record_calls(monkeypatch, recipients, "_rows")
+    reads = record_calls(monkeypatch, recipients, "rows_of")
 
     previews = [channel.preview(release, sample_links()) for _job in range(3)]
 

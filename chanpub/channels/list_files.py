@@ -5,8 +5,10 @@ columns, and the column separator each is read with."""
 from __future__ import annotations
 
 import csv
+import io
+from collections import deque
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
@@ -38,7 +40,62 @@ def separator(file: TextIO) -> str:
     header decides: data rows may hold the other character ("Budi Santoso, S.Kom")."""
     header = file.readline()
     file.seek(0)
+    return separator_of(header)
+
+
+def separator_of(header: str) -> str:
+    """The column separator that a list's header line shows (see `separator`)."""
     try:
         return csv.Sniffer().sniff(header, delimiters=",;\t").delimiter
     except csv.Error:  # one column: nothing separates
         return ","
+
+
+BOM = b"\xef\xbb\xbf"  # what a spreadsheet's "CSV UTF-8" starts with (utf-8-sig)
+
+
+class OffsetLines:
+    """A list file's lines as text, for csv.reader, read from its bytes so that `offset`
+    always says where the next line starts: read before each record, it is where that
+    record starts (csv.reader takes lines only as a record needs them, one or, with a
+    quoted line break, more). Lines end as text mode with newline="" ends them (at
+    \\n, \\r\\n or a lone \\r), and the BOM at the file's start is left out, as utf-8-sig
+    does. `seek` goes to a record whose offset an earlier reading noted."""
+
+    def __init__(self, file: BinaryIO, chunk: int = io.DEFAULT_BUFFER_SIZE) -> None:
+        self.file, self.chunk = file, chunk
+        self.offset = 0
+        self._lines: deque[bytes] = deque()
+        self._tail = b""
+
+    def seek(self, offset: int) -> None:
+        self.file.seek(offset)
+        self.offset, self._tail = offset, b""
+        self._lines.clear()
+
+    def __iter__(self) -> OffsetLines:
+        return self
+
+    def __next__(self) -> str:
+        if not self._lines:
+            self._fill()
+            if not self._lines:
+                raise StopIteration
+        line = self._lines.popleft()
+        start, self.offset = self.offset, self.offset + len(line)
+        if start == 0 and line.startswith(BOM):
+            line = line[len(BOM) :]
+        return line.decode("utf-8")  # a line break never falls inside a UTF-8 character
+
+    def _fill(self) -> None:
+        while not self._lines:
+            chunk = self.file.read(self.chunk)
+            if not chunk:
+                if self._tail:
+                    self._lines.append(self._tail)
+                    self._tail = b""
+                return
+            lines = (self._tail + chunk).splitlines(keepends=True)
+            # The last line may go on in the next chunk (a "\\r" may be half of "\\r\\n").
+            self._tail = lines.pop() if not lines[-1].endswith(b"\n") else b""
+            self._lines.extend(lines)

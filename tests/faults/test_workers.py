@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,9 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
+
+from chanpub import file_stats
+from chanpub.channels.email import list_parts
 
 from .office import chanpub, smtp, start, write_office
 from .smtp_relay import Relay, press_list, running
@@ -142,6 +146,9 @@ def test_a_large_list_is_shared_by_three_workers_in_batches_one_killed(
     addresses = _office(folder, relay, RECIPIENTS)
     _batched(folder, 400)  # 2000 recipients: 5 batch jobs
     env = {"CHANPUB_DATABASE_URL": postgres_url}
+    # The list was written a while before, as an office's is: once a job has read it
+    # whole, the jobs after it read only their own rows (list_parts).
+    time.sleep(file_stats.SETTLE_NS / 1e9)
     queued = chanpub(folder, "send", "releases/", "--enqueue-only", **env)
     assert queued.returncode == 0, queued.stderr
 
@@ -167,7 +174,11 @@ def test_a_large_list_is_shared_by_three_workers_in_batches_one_killed(
     assert row["details"]["batches"] == 5  # type: ignore[index]
     with psycopg.connect(postgres_url) as db:
         done = db.execute("SELECT count(*) FROM store WHERE namespace = 'batches'").fetchone()
+        noted = db.execute(
+            "SELECT count(*) FROM store WHERE namespace = %s", (list_parts.NAMESPACE,)
+        ).fetchone()
     assert done == (5,), "each batch ended once"
+    assert noted == (5 + 1,), "each part's rows were noted, and the invalid addresses"
 
 
 def test_a_batch_with_refused_addresses_leaves_the_delivery_failed_and_listed(

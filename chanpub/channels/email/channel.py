@@ -8,15 +8,15 @@ Transports: `outbox` (RFC 5322 .eml files in a folder, no credentials) and `smtp
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from email.utils import parseaddr
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel
 
-from chanpub.channels.email import address_notes, list_summary
+from chanpub.channels.email import address_notes, list_parts, list_summary
 from chanpub.channels.email.list_summary import ListSummary, summarise
 from chanpub.channels.email.message import Composer, MessageParts, message_id, subject_for
+from chanpub.channels.email.options import EmailOptions
 from chanpub.channels.email.recipients import Invalid, Recipient, iter_recipients
 from chanpub.channels.email.transport import Job, Transport, due
 from chanpub.contract import (
@@ -31,69 +31,14 @@ from chanpub.contract import (
 )
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
+from chanpub.journal import Part, journal_part
 from chanpub.release import Release
 from chanpub.render.pictures import byte_label
 from chanpub.status import Status
 
+__all__ = ["EmailChannel", "EmailOptions"]  # the options model is kept in options.py
+
 IMAGE = "image"  # in `attach:`, the release's own image
-
-
-class RecipientList(BaseModel):
-    """A named list: its sources and, for subscribers, an unsubscribe link."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    sources: list[str]
-    unsubscribe: str | None = None  # URL or mailto: with {email} and {token} placeholders
-
-
-class EmailOptions(BaseModel):
-    """Options of an email channel (both transports)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    transport: Literal["outbox", "smtp"] = "outbox"
-    path: str | None = None
-    sender: str = Field(alias="from")
-    reply_to: str | None = None
-    lists: list[str] | dict[str, list[str] | RecipientList]
-    subject_prefix: str | None = None
-    attach: list[str] = []
-    host: str | None = None
-    port: int | None = Field(default=None, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username: str | None = None
-    password: SecretStr | None = None
-    connections: int = Field(default=1, ge=1, le=16)
-    rate_per_minute: int = Field(default=0, ge=0)
-    timeout: float = Field(default=30.0, gt=0, le=600)
-    verify_tls: bool = True
-
-    @field_validator("sender", "reply_to")
-    @classmethod
-    def _address(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in parseaddr(value)[1]:
-            raise ValueError(
-                'is not an e-mail address: write e.g. "Diskominfo <humas@example.go.id>"'
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _transport_needs(self) -> EmailOptions:
-        if self.transport == "outbox" and not self.path:
-            raise ValueError("the outbox transport needs 'path:' (the folder for .eml files)")
-        if self.transport == "smtp" and not self.host:
-            raise ValueError("the smtp transport needs 'host:' (the SMTP server)")
-        return self
-
-    def named_lists(self) -> dict[str, RecipientList]:
-        """Every list by name; a plain list of sources is the list 'default'."""
-        if isinstance(self.lists, list):
-            return {"default": RecipientList(sources=self.lists)}
-        return {
-            name: spec if isinstance(spec, RecipientList) else RecipientList(sources=spec)
-            for name, spec in self.lists.items()
-        }
 
 
 class EmailChannel:
@@ -123,13 +68,21 @@ class EmailChannel:
         return {name: spec.sources for name, spec in self.options.named_lists().items()}
 
     def _recipients(
-        self, invalid: list[Invalid], wanted: Callable[[str], bool] | None = None
+        self,
+        invalid: list[Invalid],
+        wanted: Callable[[str], bool] | None = None,
+        part: Part | None = None,
     ) -> Iterator[Recipient]:
-        """The lists' recipients (those `wanted`, by key), with the address checks earlier
-        readings of the list files noted in the ledger (none without a ledger, as in a
-        preview on its own)."""
+        """The lists' recipients (those `wanted`, by key; only a batch job's `part`), with
+        the address checks earlier readings of the list files noted in the ledger (none
+        without a ledger, as in a preview on its own)."""
         notes = self.context.run_store(address_notes.NAMESPACE)
         lists, base_dir = self._lists(), self.context.base_dir
+        places = self.context.run_store(list_parts.NAMESPACE) if part is not None else None
+        if part is not None and places is not None:
+            return list_parts.part_recipients(
+                lists, base_dir, invalid, notes, places, part, wanted=wanted
+            )
         return iter_recipients(lists, base_dir, invalid, notes, wanted=wanted)
 
     def _summary(self) -> ListSummary:
@@ -299,7 +252,7 @@ class EmailChannel:
             return journal.status(key) != Status.NOT_SELECTED
 
         def jobs() -> Iterator[Job]:
-            for recipient in self._recipients(invalid, wanted=shown):
+            for recipient in self._recipients(invalid, shown, journal_part(journal)):
                 if not due(journal, recipient.key, transport):
                     continue
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []

@@ -22,7 +22,7 @@ from chanpub.errors import AuthError, PermanentError, RetryableError
 from chanpub.i18n import _
 
 if TYPE_CHECKING:
-    from chanpub.channels.email.channel import EmailOptions
+    from chanpub.channels.email.options import EmailOptions
 
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)

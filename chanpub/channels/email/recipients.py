@@ -7,10 +7,15 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from chanpub.channels.email.address_notes import ListNotes
-from chanpub.channels.list_files import require_list_file, separator
+from chanpub.channels.list_files import (
+    OffsetLines,
+    require_list_file,
+    separator,
+    separator_of,
+)
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -111,26 +116,41 @@ def _check(address: str) -> str | ValueError:
 
 
 Details = Callable[[], tuple[str, dict[str, str]]]  # a row's name and other columns
+Row = tuple[str, Details, str, int]  # address, its details, source, where the row starts
 
 
-def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, Details, str]]:
-    """(address, its row's details, source) for each row of an entry of `lists:`. The
-    details are made only when asked for: a batch job skips most rows of a list."""
+def rows_of(entry: str, base_dir: Path, list_name: str) -> Iterator[Row]:
+    """(address, its row's details, source, offset) for each row of an entry of `lists:`:
+    the offset is where the row starts in the file (0 for an inline address), for a batch
+    job to read its rows again without the rest (list_parts). The details are made only
+    when asked for: a batch job skips most rows of a list."""
     if is_inline_address(entry):
         name, _sep, address = entry.rpartition("<")
         if _sep:
-            yield address.rstrip(">").strip(), lambda: (name.strip().strip('"'), {}), list_name
+            yield address.rstrip(">").strip(), lambda: (name.strip().strip('"'), {}), list_name, 0
         else:
-            yield entry.strip(), lambda: ("", {}), list_name
+            yield entry.strip(), lambda: ("", {}), list_name, 0
         return
     path = base_dir / entry
     source = f"{list_name}:{entry}"
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file, delimiter=separator(file))
-        columns = _Columns.of(next(reader, []), path)
-        for row in reader:
+    with path.open("rb") as file:
+        lines = OffsetLines(file)
+        reader, columns = list_reader(lines, path)
+        while True:
+            offset = lines.offset
+            row = next(reader, None)
+            if row is None:
+                return
             if row:  # a blank line is no row (as csv.DictReader has it)
-                yield columns.address(row), functools.partial(columns.details, row), source
+                yield columns.address(row), functools.partial(columns.details, row), source, offset
+
+
+def list_reader(lines: OffsetLines, path: Path) -> tuple[Iterator[list[str]], _Columns]:
+    """A CSV reader of a list file's lines, past its header, and what the header says."""
+    delimiter = separator_of(next(lines, ""))  # the header line decides (list_files)
+    lines.seek(0)
+    reader = csv.reader(lines, delimiter=delimiter)
+    return reader, _Columns.of(next(reader, []), path)
 
 
 @dataclass(frozen=True)
@@ -182,17 +202,42 @@ def iter_recipients(
     ledger's store of address_notes.NAMESPACE), a list file's addresses are answered from
     what an earlier reading of it noted, and only new ones are checked. With `wanted`, a
     filter on the recipient's key (its address in lower case), other rows are skipped
-    before anything is made of them: a batch job reads the whole list to find its part,
-    and all rows of one address fall in the same part, so the first of them still wins.
+    before anything is made of them: a batch job that reads the whole list to find its
+    part (list_parts) still takes the first row of each address of its part.
     """
+    for located in iter_located(lists, base_dir, invalid, notes, wanted=wanted):
+        yield located.recipient
+
+
+class Located(NamedTuple):
+    """A recipient and where its row is: the entry of `lists:` (counted across all the
+    lists, in order), the row's offset in that file, and the address as the row has it."""
+
+    recipient: Recipient
+    entry: int
+    offset: int
+    written: str
+
+
+def iter_located(
+    lists: Mapping[str, list[str]],
+    base_dir: Path,
+    invalid: list[Invalid],
+    notes: Store | None = None,
+    *,
+    wanted: Callable[[str], bool] | None = None,
+) -> Iterator[Located]:
+    """iter_recipients, each recipient with where its row is."""
     seen: set[str] = set()
+    entry_number = -1
     for list_name, entries in lists.items():
         for entry in entries:
+            entry_number += 1
             reading = None
             if notes is not None and not is_inline_address(entry):
                 reading = ListNotes(base_dir / entry, notes, _check)
             check = reading.check if reading is not None else _check
-            for address, details, source in _rows(entry, base_dir, list_name):
+            for address, details, source, offset in rows_of(entry, base_dir, list_name):
                 if not address:
                     continue
                 normalised = check(address)
@@ -204,6 +249,7 @@ def iter_recipients(
                     continue
                 seen.add(folded)
                 name, others = details()
-                yield Recipient(normalised, name, list_name, others)
+                recipient = Recipient(normalised, name, list_name, others)
+                yield Located(recipient, entry_number, offset, address)
             if reading is not None:
                 reading.file_read()

@@ -36,7 +36,7 @@ from chanpub.pacing import Pacer
 from chanpub.render.pictures import byte_label
 
 if TYPE_CHECKING:
-    from chanpub.channels.email.channel import EmailOptions
+    from chanpub.channels.email.options import EmailOptions
 
 RECONNECT_ATTEMPTS = 4  # per message, when a session breaks before the message is complete
 RECONNECT_TIMEOUT = 60.0
