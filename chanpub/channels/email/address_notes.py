@@ -2,7 +2,8 @@
 processes sharing a list do not each check all of it again.
 
 A batch job (chanpub.batches) sends to one part of a list but reads the whole list to find
-that part, and every worker process checked every address of it with email_validator
+that part (the first job that finds no note of where its rows are: list_parts), and every
+worker process checked every address of it with email_validator
 (about 40 µs each): N workers on a list of L addresses made N x L checks where one process
 makes L. A process that reads a list file to its end notes, in the ledger's store under the
 file's path, the answer for each address it read: valid as written, valid as another text

@@ -9,7 +9,8 @@ the lists as configured, and a later preview, in any process on any host sharing
 ledger, takes it while every list file still has the stat it had then
 (chanpub.file_stats.kept_reading: an edit is always noticed, as in the folder scan).
 
-Only the preview is answered this way: the sending reads the list itself, every time.
+The sending reads the list itself: a batch job only its own rows, once a job has noted
+where each part's rows are (list_parts).
 """
 
 from __future__ import annotations
