@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from chanpub.journal import HIDDEN, LedgerJournal, part_of
@@ -51,7 +51,11 @@ def clear_parts(db: Any, key: str) -> None:
 
 
 class PartJournal(LedgerJournal):
-    """The journal of one delivery as one part sees it: the other parts' items hidden."""
+    """The journal of one delivery as one part sees it: the other parts' items hidden.
+
+    Told its part's items (`narrow`: the part's rows of the list, which list_parts reads
+    without the rest), it reads only their states, not the whole delivery's: a job's
+    reading costs its part's size, not the list's."""
 
     def __init__(
         self,
@@ -64,23 +68,42 @@ class PartJournal(LedgerJournal):
     ) -> None:
         super().__init__(ledger, key, redact, only=only)
         self.part = part
+        self._narrowed: set[str] | None = None  # the items told of, when told
+
+    def narrow(self, items: Collection[str]) -> None:
+        """Read the states of these items of the part only (before any is asked about)."""
+        if self._states is None:
+            self._narrowed = set(items)
+            self._states = self.ledger.item_states(self.key, self._narrowed)
 
     def status(self, item: str) -> Status | None:
         """HIDDEN for another part's item (no database read), else as the ledger has it."""
         index, parts = self.part
         if part_of(item, parts) != index:
             return HIDDEN
+        if self._narrowed is not None and item not in self._narrowed:  # not expected: ask
+            self._narrowed.add(item)
+            found = self.ledger.item_status(self.key, item)
+            if found is not None and self._states is not None:
+                self._states[item] = found
         return super().status(item)
 
     def counts(self) -> dict[str, int]:
         """This part's items in each state (the others' in-flight marks are theirs), from
-        the one read of the delivery's states that this journal keeps up to date: only
-        this part's job writes this part's items (it holds the part's claim)."""
+        the states this journal reads and keeps up to date: only this part's job writes
+        this part's items (it holds the part's claim). Narrowed, the part's items no longer
+        on the list are counted from a read of the delivery's items not sent (the
+        unsettled and failed ones must be; those sent are counted by the last part, which
+        counts the whole delivery)."""
         if self._states is None:
             self._states = self.ledger.item_states(self.key)
+        states = self._states
+        if self._narrowed is not None:
+            others = self.ledger.item_states(self.key, unless=Status.SENT)
+            states = {**{i: s for i, s in others.items() if i not in states}, **states}
         index, parts = self.part
         totals: dict[str, int] = {}
-        for item, status in self._states.items():
+        for item, status in states.items():
             if part_of(item, parts) == index:
                 totals[str(status)] = totals.get(str(status), 0) + 1
         return totals

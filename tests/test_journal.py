@@ -100,3 +100,48 @@ def test_a_batch_part_counts_its_own_recipients_from_the_one_read(tmp_path: Path
     assert before == {"sent": len([i for i in items[:10] if i in mine])}
     assert after == {"sent": len(mine) - 1, "failed": 1}
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 1
+
+
+def test_a_batch_part_told_its_items_reads_only_their_states(tmp_path: Path) -> None:
+    from chanpub.batches import PartLedger, part_of
+
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    items = [f"w{n}@media.example" for n in range(400)]
+    mine = [item for item in items if part_of(item, 4) == 0]
+    on_list, removed = mine[:-2], mine[-2:]  # two of the part left the list since
+    earlier = ledger.journal("key")
+    earlier.sent(on_list[0])
+    earlier.failed(on_list[1], "550 gone")
+    earlier.unknown(removed[0], "reply lost")  # in doubt: must still be counted
+    earlier.sent(removed[1])  # sent: the last part counts it with the whole delivery
+    earlier.unknown(next(i for i in items if i not in mine), "another part's")
+    for item in items[-100:]:
+        if item not in mine:
+            earlier.sent(item)  # the other parts' rows, never read by this part
+    statements = traced(ledger)
+
+    journal = PartLedger(ledger, "key", 0, 4).journal("key")
+    journal.narrow(on_list)  # type: ignore[attr-defined]
+    before = journal.counts()
+    states = {item: journal.status(item) for item in on_list}
+    journal.begin(on_list[2])
+    journal.sent(on_list[2])
+
+    assert (states[on_list[0]], states[on_list[1]], states[on_list[3]]) == (
+        Status.SENT,
+        Status.FAILED,
+        None,
+    )
+    assert before == {"sent": 1, "failed": 1, "unknown": 1}
+    assert journal.counts() == {"sent": 2, "failed": 1, "unknown": 1}
+    assert journal.status(removed[0]) == Status.UNKNOWN  # not told of: asked for itself
+    assert journal.status(items[-1]) in (HIDDEN, None)
+    read = " ".join(s for s in statements if s.lstrip().upper().startswith("SELECT"))
+    assert "status <> 'sent'" in read and " IN (" in read
+    assert not [
+        s
+        for s in statements
+        if s.lstrip().upper().startswith("SELECT item, status FROM items")
+        and " IN (" not in s
+        and "<>" not in s
+    ], "the whole delivery's states were read"

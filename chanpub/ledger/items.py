@@ -3,7 +3,7 @@ and an adapter's key-value store, on either backend."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -11,6 +11,12 @@ from chanpub.i18n import _
 from chanpub.ledger.backend import Row, Transaction
 from chanpub.ledger.schema import UNSETTLED, now
 from chanpub.status import Status
+
+STATES_CHUNK = 1000  # items asked about in one statement (SQLite allows 32,766 parameters)
+
+
+def _states(rows: list[Row]) -> dict[str, Status]:
+    return {str(row["item"]): Status(row["status"]) for row in rows}
 
 
 class ItemQueries:
@@ -51,10 +57,22 @@ class ItemQueries:
         row = self._one("SELECT status FROM items WHERE delivery_key=? AND item=?", (key, item))
         return Status(row["status"]) if row else None
 
-    def item_states(self, key: str) -> dict[str, Status]:
-        """Every item of a delivery with its state, in one read."""
-        rows = self._rows("SELECT item, status FROM items WHERE delivery_key=?", (key,))
-        return {str(row["item"]): Status(row["status"]) for row in rows}
+    def item_states(
+        self, key: str, items: Collection[str] | None = None, *, unless: Status | None = None
+    ) -> dict[str, Status]:
+        """Every item of a delivery with its state, in one read; only `items` (read in
+        chunks of STATES_CHUNK), only those not in the state `unless`, when given."""
+        query, args = "SELECT item, status FROM items WHERE delivery_key=?", [key]
+        if unless is not None:
+            query, args = f"{query} AND status <> ?", [*args, unless]
+        if items is None:
+            return _states(self._rows(query, args))
+        wanted, states = sorted(items), {}
+        for start in range(0, len(wanted), STATES_CHUNK):
+            chunk = wanted[start : start + STATES_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            states.update(_states(self._rows(f"{query} AND item IN ({marks})", [*args, *chunk])))
+        return states
 
     def item_remote_id(self, key: str, item: str) -> str | None:
         """The remote id recorded for one item of a delivery (thread posts: the post id)."""

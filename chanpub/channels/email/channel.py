@@ -72,16 +72,18 @@ class EmailChannel:
         invalid: list[Invalid],
         wanted: Callable[[str], bool] | None = None,
         part: Part | None = None,
+        known: Callable[[list[str]], None] | None = None,
     ) -> Iterator[Recipient]:
-        """The lists' recipients (those `wanted`, by key; only a batch job's `part`), with
-        the address checks earlier readings of the list files noted in the ledger (none
-        without a ledger, as in a preview on its own)."""
+        """The lists' recipients (those `wanted`, by key; only a batch job's `part`, whose
+        keys `known` may be told first: list_parts), with the address checks earlier
+        readings of the list files noted in the ledger (none without a ledger, as in a
+        preview on its own)."""
         notes = self.context.run_store(address_notes.NAMESPACE)
         lists, base_dir = self._lists(), self.context.base_dir
         places = self.context.run_store(list_parts.NAMESPACE) if part is not None else None
         if part is not None and places is not None:
             return list_parts.part_recipients(
-                lists, base_dir, invalid, notes, places, part, wanted=wanted
+                lists, base_dir, invalid, notes, places, part, wanted=wanted, known=known
             )
         return iter_recipients(lists, base_dir, invalid, notes, wanted=wanted)
 
@@ -251,8 +253,11 @@ class EmailChannel:
         def shown(key: str) -> bool:  # a batch job's journal hides the other parts' items
             return journal.status(key) != Status.NOT_SELECTED
 
+        narrow = getattr(journal, "narrow", None)  # a batch job's: its part's states only
+        recipients = self._recipients(invalid, shown, journal_part(journal), narrow)
+
         def jobs() -> Iterator[Job]:
-            for recipient in self._recipients(invalid, shown, journal_part(journal)):
+            for recipient in recipients:
                 if not due(journal, recipient.key, transport):
                     continue
                 extra = [per_recipient[recipient.key]] if recipient.key in per_recipient else []

@@ -59,9 +59,12 @@ def part_recipients(
     part: Part,
     *,
     wanted: Callable[[str], bool] | None = None,
+    known: Callable[[list[str]], None] | None = None,
 ) -> Iterator[Recipient]:
     """The recipients of one part of the lists (those `wanted`, by key), in list order;
-    every invalid address of the lists goes to `invalid`, as a whole reading gives them."""
+    every invalid address of the lists goes to `invalid`, as a whole reading gives them.
+    Read from the note, the part's rows are read at once, and `known` is told their keys
+    before any is given to `wanted` (a batch job's journal then reads only their states)."""
     entries = [(name, entry) for name, listed in lists.items() for entry in listed]
     paths = [str((base_dir / e).resolve()) for _n, e in entries if not is_inline_address(e)]
     from chanpub import __version__
@@ -71,11 +74,12 @@ def part_recipients(
     before = stats_of(paths)
     noted = _noted(store, key, part, before, entries, base_dir) if before is not None else None
     if noted is None:
-        yield from _read_whole(lists, base_dir, invalid, notes, store, part, wanted, key, paths)
-        return
+        return _read_whole(lists, base_dir, invalid, notes, store, part, wanted, key, paths)
     recipients, invalid_noted = noted
     invalid.extend(invalid_noted)
-    yield from (r for r in recipients if wanted is None or wanted(r.key))
+    if known is not None:
+        known([r.key for r in recipients])
+    return (r for r in recipients if wanted is None or wanted(r.key))
 
 
 def _read_whole(

@@ -150,3 +150,28 @@ def test_offset_lines_say_where_each_record_starts_whatever_the_line_ends(chunk:
     assert [data[start:].decode("utf-8")[:1] for start in starts[1:]] == ["a", "b", '"', "\n", "d"]
     lines.seek(starts[3])
     assert next(csv.reader(lines)) == ["c\r\n@x.id"]
+
+
+def test_a_job_reading_from_the_note_names_its_part_before_anyone_is_asked_about(
+    folder: Path, store: Store
+) -> None:
+    told: list[list[str]] = []
+    asked: list[str] = []
+
+    def wanted(key: str) -> bool:
+        asked.append(key)
+        return True
+
+    whole_reading = part_recipients(
+        LISTS, folder, [], None, store, (2, PARTS), wanted=wanted, known=told.append
+    )
+    first = list(whole_reading)
+    assert told == []  # read whole: nothing could be told before the first was asked about
+    asked.clear()
+
+    from_note = part_recipients(
+        LISTS, folder, [], None, store, (2, PARTS), wanted=wanted, known=told.append
+    )
+
+    assert told == [[r.key for r in first]] and asked == []
+    assert list(from_note) == first and asked == told[0]
