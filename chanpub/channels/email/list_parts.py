@@ -40,7 +40,7 @@ from chanpub.channels.email.recipients import (
     rows_of,
 )
 from chanpub.channels.list_files import OffsetLines
-from chanpub.file_stats import Stat, keepable, stats_of
+from chanpub.file_stats import keepable, stats_of
 from chanpub.journal import Part, part_of
 
 if TYPE_CHECKING:
@@ -69,12 +69,18 @@ def part_recipients(
     paths = [str((base_dir / e).resolve()) for _n, e in entries if not is_inline_address(e)]
     from chanpub import __version__
 
-    depends_on = [__version__, validator_version(), str(base_dir.resolve()), lists, part[1]]
-    key = json.dumps([*depends_on, paths], sort_keys=True, ensure_ascii=False)
+    # The key names the lists; what else a note depends on is in it, beside the stats: a
+    # new note of the same lists (edited, or in another number of parts) replaces it.
+    key = json.dumps([str(base_dir.resolve()), lists, paths], sort_keys=True, ensure_ascii=False)
+    made_by = [__version__, validator_version(), part[1]]
     before = stats_of(paths)
-    noted = _noted(store, key, part, before, entries, base_dir) if before is not None else None
+    noted = None
+    if before is not None:
+        noted = _noted(store, key, part, [before, *made_by], entries, base_dir)
     if noted is None:
-        return _read_whole(lists, base_dir, invalid, notes, store, part, wanted, key, paths)
+        return _read_whole(
+            lists, base_dir, invalid, notes, store, part, wanted, (key, paths, made_by)
+        )
     recipients, invalid_noted = noted
     invalid.extend(invalid_noted)
     if known is not None:
@@ -90,12 +96,13 @@ def _read_whole(
     store: Store,
     part: Part,
     wanted: Callable[[str], bool] | None,
-    key: str,
-    paths: list[str],
+    noting: tuple[str, list[str], list[Any]],
 ) -> Iterator[Recipient]:
     """Read the lists whole, yield this part's recipients as they come, and note every
-    part's rows for the jobs after this one."""
+    part's rows for the jobs after this one (`noting`: the note's key, the list files,
+    and what else the note depends on)."""
     index, parts = part
+    key, paths, made_by = noting
     before = stats_of(paths)
     places = [array("q") for _ in range(parts)]  # entry, offset, entry, offset, ...
     changed: list[dict[str, str]] = [{} for _ in range(parts)]
@@ -109,11 +116,12 @@ def _read_whole(
             yield recipient
     if not keepable(paths, before):
         return
+    made = [before, *made_by]
     for number, rows in enumerate(places):
         store.put(
-            f"{key}#{number}", {"stats": before, "rows": rows.tolist(), "changed": changed[number]}
+            f"{key}#{number}", {"made": made, "rows": rows.tolist(), "changed": changed[number]}
         )
-    store.put(f"{key}#invalid", {"stats": before, "invalid": [list(i) for i in _fields(invalid)]})
+    store.put(f"{key}#invalid", {"made": made, "invalid": [list(i) for i in _fields(invalid)]})
 
 
 def _fields(invalid: list[Invalid]) -> Iterator[tuple[str, str, str]]:
@@ -125,14 +133,16 @@ def _noted(
     store: Store,
     key: str,
     part: Part,
-    stats: list[Stat],
+    made: list[Any],
     entries: list[tuple[str, str]],
     base_dir: Path,
 ) -> tuple[list[Recipient], list[Invalid]] | None:
     """This part's recipients and the lists' invalid addresses, read from the rows the
-    note names; None when there is no current note or a row is not what it says."""
+    note names; None when there is no note made as `made` says (from files with the
+    stats they have now, by this chanpub and email_validator, in as many parts) or a row
+    is not what it says."""
     rows, invalid = store.get(f"{key}#{part[0]}"), store.get(f"{key}#invalid")
-    if not (_current(rows, stats) and _current(invalid, stats)):
+    if not (_current(rows, made) and _current(invalid, made)):
         return None
     try:
         recipients = _read_rows(rows["rows"], rows["changed"], entries, base_dir, part)
@@ -142,8 +152,8 @@ def _noted(
     return (recipients, invalid_noted) if recipients is not None else None
 
 
-def _current(note: Any, stats: list[Stat]) -> bool:
-    return isinstance(note, dict) and note.get("stats") == stats
+def _current(note: Any, made: list[Any]) -> bool:
+    return isinstance(note, dict) and note.get("made") == made
 
 
 def _read_rows(

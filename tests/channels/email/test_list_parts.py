@@ -175,3 +175,18 @@ def test_a_job_reading_from_the_note_names_its_part_before_anyone_is_asked_about
 
     assert told == [[r.key for r in first]] and asked == []
     assert list(from_note) == first and asked == told[0]
+
+
+def test_a_note_in_another_number_of_parts_is_replaced_not_added_to(
+    folder: Path, store: Store
+) -> None:
+    job(folder, store, 0)  # noted in 4 parts
+    invalid: list[Invalid] = []
+
+    in_three = [
+        list(part_recipients(LISTS, folder, invalid, None, store, (i, 3))) for i in range(3)
+    ]
+
+    everyone = list(iter_recipients(LISTS, folder, []))
+    assert in_three == [[r for r in everyone if part_of(r.key, 3) == i] for i in range(3)]
+    assert len(store_items(folder)) == PARTS + 1  # the 4 parts' places, then 3 of them again
