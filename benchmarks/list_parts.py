@@ -9,23 +9,30 @@ first job still does) or, once a job has read it whole, reading only its rows fr
 note in the ledger (chanpub.channels.email.list_parts). Both are timed in this process on
 the same list, the address checks answered from the ledger's notes in both (as a worker's
 are after its first job), and the time for all jobs of the list projected from them.
+
+Then the journal's side, with the delivery half sent (every other address in the ledger,
+a SQLite file here): the states a job reads to answer for its part and count it, the
+whole delivery's (before) against its part's alone (`PartJournal.narrow`).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from smtp_throughput import write_csv
 
 from chanpub import file_stats
+from chanpub.batches import PartLedger
 from chanpub.channels.email import address_notes, list_parts
 from chanpub.channels.email.list_parts import part_recipients
 from chanpub.channels.email.recipients import Invalid, iter_recipients
@@ -71,6 +78,7 @@ def main() -> None:
                 count = read(index)
                 timed[name].append(time.perf_counter() - started)
             assert count == noted(index) == whole(index)
+        states = journal_reads(ledger, folder, lists, notes, places, parts, options.jobs)
         ledger.close()
     per_job = {name: statistics.median(times) for name, times in timed.items()}
     print(
@@ -86,6 +94,44 @@ def main() -> None:
         f"all {parts} jobs of the list: {all_whole:.1f} s reading it whole each, "
         f"{all_noted:.1f} s with the note: {all_whole / all_noted:.0f}x less"
     )
+    print(
+        f"a job's journal, the delivery half sent: {states['whole'] * 1e3:.2f} ms reading "
+        f"the whole delivery's states, {states['narrowed'] * 1e3:.2f} ms its part's: "
+        f"{states['whole'] / states['narrowed']:.0f}x less"
+    )
+
+
+def journal_reads(
+    ledger: Ledger,
+    folder: Path,
+    lists: dict[str, list[str]],
+    notes: Any,
+    places: Any,
+    parts: int,
+    jobs: int,
+) -> dict[str, float]:
+    """Median seconds a job spends on its journal's reads: whole against narrowed."""
+    key = "f" * 64
+    every = [r.key for r in iter_recipients(lists, folder, [], notes)]
+    with sqlite3.connect(folder / "ledger.sqlite3") as db:  # half the delivery sent before
+        db.executemany(
+            "INSERT INTO items (delivery_key, item, status, updated_at) VALUES (?, ?, 'sent', '')",
+            [(key, item) for item in every[::2]],
+        )
+    timed: dict[str, list[float]] = {"whole": [], "narrowed": []}
+    for index in range(1, jobs + 1):
+        mine = [r.key for r in part_recipients(lists, folder, [], notes, places, (index, parts))]
+        for name in timed:
+            started = time.perf_counter()
+            journal = PartLedger(ledger, key, index, parts).journal(key)
+            if name == "narrowed":
+                journal.narrow(mine)  # type: ignore[attr-defined]
+            journal.counts()
+            due = [item for item in mine if journal.status(item) is None]
+            journal.counts()
+            timed[name].append(time.perf_counter() - started)
+        assert len(due) in range(len(mine) // 3, len(mine))
+    return {name: statistics.median(times) for name, times in timed.items()}
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from typing import Any
 
 from chanpub.journal import HIDDEN, LedgerJournal, part_of
 from chanpub.ledger import Ledger
+from chanpub.ledger.schema import UNSETTLED
 from chanpub.status import Status
 
 BATCHED = ("email", "whatsapp", "letter-pdf")  # adapters that skip items a journal hides
@@ -90,20 +91,15 @@ class PartJournal(LedgerJournal):
 
     def counts(self) -> dict[str, int]:
         """This part's items in each state (the others' in-flight marks are theirs), from
-        the states this journal reads and keeps up to date: only this part's job writes
-        this part's items (it holds the part's claim). Narrowed, the part's items no longer
-        on the list are counted from a read of the delivery's items not sent (the
-        unsettled and failed ones must be; those sent are counted by the last part, which
-        counts the whole delivery)."""
+        the one read of the delivery's states that this journal keeps up to date: only
+        this part's job writes this part's items (it holds the part's claim). Narrowed,
+        the part's items no longer on the list are left out: the last part counts the
+        whole delivery (one of them in doubt still makes it need a check: `finish`)."""
         if self._states is None:
             self._states = self.ledger.item_states(self.key)
-        states = self._states
-        if self._narrowed is not None:
-            others = self.ledger.item_states(self.key, unless=Status.SENT)
-            states = {**{i: s for i, s in others.items() if i not in states}, **states}
         index, parts = self.part
         totals: dict[str, int] = {}
-        for item, status in states.items():
+        for item, status in self._states.items():
             if part_of(item, parts) == index:
                 totals[str(status)] = totals.get(str(status), 0) + 1
         return totals
@@ -178,6 +174,8 @@ class PartLedger(Ledger):
             counts = _counts(db, self.key)
             statuses = {e["status"] for e in ends}
             overall = next((s for s in WORST if s in statuses), Status.PUBLISHED)
+            if overall == Status.PUBLISHED and any(counts.get(s) for s in UNSETTLED):
+                overall = Status.NEEDS_CHECK  # in doubt, though on no part's list now
             errors = list(dict.fromkeys(e["error"] for e in ends if e["error"]))
             totals = _totals(counts, details or {})
             merged = {**dict(details or {}), **_joined(ends), **totals, "batches": self.parts}

@@ -57,21 +57,17 @@ class ItemQueries:
         row = self._one("SELECT status FROM items WHERE delivery_key=? AND item=?", (key, item))
         return Status(row["status"]) if row else None
 
-    def item_states(
-        self, key: str, items: Collection[str] | None = None, *, unless: Status | None = None
-    ) -> dict[str, Status]:
-        """Every item of a delivery with its state, in one read; only `items` (read in
-        chunks of STATES_CHUNK), only those not in the state `unless`, when given."""
-        query, args = "SELECT item, status FROM items WHERE delivery_key=?", [key]
-        if unless is not None:
-            query, args = f"{query} AND status <> ?", [*args, unless]
+    def item_states(self, key: str, items: Collection[str] | None = None) -> dict[str, Status]:
+        """Every item of a delivery with its state, in one read; only `items` when given
+        (read in chunks of STATES_CHUNK)."""
+        query = "SELECT item, status FROM items WHERE delivery_key=?"
         if items is None:
-            return _states(self._rows(query, args))
+            return _states(self._rows(query, (key,)))
         wanted, states = sorted(items), {}
         for start in range(0, len(wanted), STATES_CHUNK):
             chunk = wanted[start : start + STATES_CHUNK]
             marks = ", ".join("?" * len(chunk))
-            states.update(_states(self._rows(f"{query} AND item IN ({marks})", [*args, *chunk])))
+            states.update(_states(self._rows(f"{query} AND item IN ({marks})", (key, *chunk))))
         return states
 
     def item_remote_id(self, key: str, item: str) -> str | None:
