@@ -22,11 +22,11 @@ are the first of each address across all the lists, so the first row still wins.
 from __future__ import annotations
 
 import csv
-import functools
 import json
 from array import array
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,22 +65,10 @@ def part_recipients(
     every invalid address of the lists goes to `invalid`, as a whole reading gives them.
     Read from the note, the part's rows are read at once, and `known` is told their keys
     before any is given to `wanted` (a batch job's journal then reads only their states)."""
-    entries = [(name, entry) for name, listed in lists.items() for entry in listed]
-    paths = [str((base_dir / e).resolve()) for _n, e in entries if not is_inline_address(e)]
-    from chanpub import __version__
-
-    # The key names the lists; what else a note depends on is in it, beside the stats: a
-    # new note of the same lists (edited, or in another number of parts) replaces it.
-    key = json.dumps([str(base_dir.resolve()), lists, paths], sort_keys=True, ensure_ascii=False)
-    made_by = [__version__, validator_version(), part[1]]
-    before = stats_of(paths)
-    noted = None
-    if before is not None:
-        noted = _noted(store, key, part, [before, *made_by], entries, base_dir)
+    reading = _PartReading(lists, base_dir, store, part)
+    noted = reading.noted()
     if noted is None:
-        return _read_whole(
-            lists, base_dir, invalid, notes, store, part, wanted, (key, paths, made_by)
-        )
+        return reading.whole(invalid, notes, wanted)
     recipients, invalid_noted = noted
     invalid.extend(invalid_noted)
     if known is not None:
@@ -88,103 +76,98 @@ def part_recipients(
     return (r for r in recipients if wanted is None or wanted(r.key))
 
 
-def _read_whole(
-    lists: Mapping[str, list[str]],
-    base_dir: Path,
-    invalid: list[Invalid],
-    notes: Store | None,
-    store: Store,
-    part: Part,
-    wanted: Callable[[str], bool] | None,
-    noting: tuple[str, list[str], list[Any]],
-) -> Iterator[Recipient]:
-    """Read the lists whole, yield this part's recipients as they come, and note every
-    part's rows for the jobs after this one (`noting`: the note's key, the list files,
-    and what else the note depends on)."""
-    index, parts = part
-    key, paths, made_by = noting
-    before = stats_of(paths)
-    places = [array("q") for _ in range(parts)]  # entry, offset, entry, offset, ...
-    changed: list[dict[str, str]] = [{} for _ in range(parts)]
-    for located in iter_located(lists, base_dir, invalid, notes):
-        recipient = located.recipient
-        its = part_of(recipient.key, parts)
-        if recipient.email != located.written:
-            changed[its][str(len(places[its]) // 2)] = recipient.email
-        places[its].extend((located.entry, located.offset))
-        if its == index and (wanted is None or wanted(recipient.key)):
-            yield recipient
-    if not keepable(paths, before):
-        return
-    made = [before, *made_by]
-    for number, rows in enumerate(places):
-        store.put(
-            f"{key}#{number}", {"made": made, "rows": rows.tolist(), "changed": changed[number]}
-        )
-    store.put(f"{key}#invalid", {"made": made, "invalid": [list(i) for i in _fields(invalid)]})
+class _PartReading:
+    """One part of some lists, and the note of where each part's rows are. The note's key
+    names the lists; what else it depends on (the files' stats, chanpub's and
+    email_validator's versions, the number of parts) is in it: a new note of the same
+    lists, edited or in another number of parts, replaces it."""
 
+    def __init__(
+        self, lists: Mapping[str, list[str]], base_dir: Path, store: Store, part: Part
+    ) -> None:
+        from chanpub import __version__
 
-def _fields(invalid: list[Invalid]) -> Iterator[tuple[str, str, str]]:
-    for item in invalid:
-        yield item.address, item.reason, item.source
+        self.lists, self.base_dir, self.store, self.part = lists, base_dir, store, part
+        self.entries = [(name, entry) for name, listed in lists.items() for entry in listed]
+        self.paths = [
+            str((base_dir / e).resolve()) for _n, e in self.entries if not is_inline_address(e)
+        ]
+        where = [str(base_dir.resolve()), lists, self.paths]
+        self.key = json.dumps(where, sort_keys=True, ensure_ascii=False)
+        self.made_by = [__version__, validator_version(), part[1]]
 
+    def noted(self) -> tuple[list[Recipient], list[Invalid]] | None:
+        """This part's recipients and the lists' invalid addresses, read from the rows the
+        note names; None when there is no note made as this reading would make it (from
+        files with the stats they have now) or a row is not what it says."""
+        stats = stats_of(self.paths)
+        if stats is None:
+            return None
+        made = [stats, *self.made_by]
+        rows = self.store.get(f"{self.key}#{self.part[0]}")
+        invalid = self.store.get(f"{self.key}#invalid")
+        if not (_current(rows, made) and _current(invalid, made)):
+            return None
+        try:
+            recipients = self._read_rows(rows["rows"], rows["changed"])
+            invalid_noted = [Invalid(*map(str, fields)) for fields in invalid["invalid"]]
+        except (OSError, UnicodeDecodeError, csv.Error, ValueError, TypeError, KeyError):
+            return None  # the whole reading says what is wrong with a list, if anything is
+        return (recipients, invalid_noted) if recipients is not None else None
 
-def _noted(
-    store: Store,
-    key: str,
-    part: Part,
-    made: list[Any],
-    entries: list[tuple[str, str]],
-    base_dir: Path,
-) -> tuple[list[Recipient], list[Invalid]] | None:
-    """This part's recipients and the lists' invalid addresses, read from the rows the
-    note names; None when there is no note made as `made` says (from files with the
-    stats they have now, by this chanpub and email_validator, in as many parts) or a row
-    is not what it says."""
-    rows, invalid = store.get(f"{key}#{part[0]}"), store.get(f"{key}#invalid")
-    if not (_current(rows, made) and _current(invalid, made)):
-        return None
-    try:
-        recipients = _read_rows(rows["rows"], rows["changed"], entries, base_dir, part)
-        invalid_noted = [Invalid(*map(str, fields)) for fields in invalid["invalid"]]
-    except (OSError, UnicodeDecodeError, csv.Error, ValueError, TypeError, KeyError):
-        return None  # the whole reading says what is wrong with a list, if anything is
-    return (recipients, invalid_noted) if recipients is not None else None
+    def whole(
+        self, invalid: list[Invalid], notes: Store | None, wanted: Callable[[str], bool] | None
+    ) -> Iterator[Recipient]:
+        """Read the lists whole, yield this part's recipients as they come, and note every
+        part's rows for the jobs after this one."""
+        index, parts = self.part
+        before = stats_of(self.paths)
+        places = [array("q") for _ in range(parts)]  # entry, offset, entry, offset, ...
+        changed: list[dict[str, str]] = [{} for _ in range(parts)]
+        for located in iter_located(self.lists, self.base_dir, invalid, notes):
+            recipient = located.recipient
+            its = part_of(recipient.key, parts)
+            if recipient.email != located.written:
+                changed[its][str(len(places[its]) // 2)] = recipient.email
+            places[its].extend((located.entry, located.offset))
+            if its == index and (wanted is None or wanted(recipient.key)):
+                yield recipient
+        if not keepable(self.paths, before):
+            return
+        made = [before, *self.made_by]
+        for number, rows in enumerate(places):
+            note = {"made": made, "rows": rows.tolist(), "changed": changed[number]}
+            self.store.put(f"{self.key}#{number}", note)
+        invalid_fields = [[i.address, i.reason, i.source] for i in invalid]
+        self.store.put(f"{self.key}#invalid", {"made": made, "invalid": invalid_fields})
+
+    def _read_rows(self, places: list[int], changed: dict[str, str]) -> list[Recipient] | None:
+        """The recipients at the noted places; None at the first row that is not of this
+        part (a file changed without its stat changing)."""
+        recipients = []
+        with ExitStack() as files:
+            readers: dict[int, tuple[OffsetLines, Iterator[list[str]], Any]] = {}
+            for number in range(len(places) // 2):
+                entry, offset = places[2 * number], places[2 * number + 1]
+                list_name, source = self.entries[entry]
+                if is_inline_address(source):
+                    address, details, _s, _o = next(rows_of(source, self.base_dir, list_name))
+                else:
+                    if entry not in readers:
+                        path = self.base_dir / source
+                        lines = OffsetLines(files.enter_context(path.open("rb")), SEEK_CHUNK)
+                        readers[entry] = (lines, *list_reader(lines, path))
+                    lines, reader, columns = readers[entry]
+                    lines.seek(offset)
+                    row = next(reader)
+                    address, details = columns.address(row), partial(columns.details, row)
+                email = changed.get(str(number), address)
+                if not address or part_of(email.lower(), self.part[1]) != self.part[0]:
+                    return None
+                name, others = details()
+                recipients.append(Recipient(email, name, list_name, others))
+        return recipients
 
 
 def _current(note: Any, made: list[Any]) -> bool:
     return isinstance(note, dict) and note.get("made") == made
-
-
-def _read_rows(
-    places: list[int],
-    changed: dict[str, str],
-    entries: list[tuple[str, str]],
-    base_dir: Path,
-    part: Part,
-) -> list[Recipient] | None:
-    """The recipients at the noted places; None at the first row that is not of this
-    part (a file changed without its stat changing)."""
-    recipients = []
-    with ExitStack() as files:
-        readers: dict[int, tuple[OffsetLines, Iterator[list[str]], Any]] = {}
-        for number in range(len(places) // 2):
-            entry, offset = places[2 * number], places[2 * number + 1]
-            list_name, source = entries[entry]
-            if is_inline_address(source):
-                address, details, _source, _offset = next(rows_of(source, base_dir, list_name))
-            else:
-                if entry not in readers:
-                    path = base_dir / source
-                    lines = OffsetLines(files.enter_context(path.open("rb")), SEEK_CHUNK)
-                    readers[entry] = (lines, *list_reader(lines, path))
-                lines, reader, columns = readers[entry]
-                lines.seek(offset)
-                row = next(reader)
-                address, details = columns.address(row), functools.partial(columns.details, row)
-            email = changed.get(str(number), address)
-            if not address or part_of(email.lower(), part[1]) != part[0]:
-                return None
-            name, others = details()
-            recipients.append(Recipient(email, name, list_name, others))
-    return recipients
