@@ -1,6 +1,7 @@
 """What a batch job spends reading its part of a big list, whole against from the note.
 
     python benchmarks/list_parts.py [--recipients 100000] [--batch 250] [--jobs 20]
+                                    [--database URL|auto]
 
 A list of N addresses (CSV, as an office keeps its press and subscriber lists) is shared
 among ceil(N / batch) batch jobs (chanpub.batches). Each job must find its own
@@ -10,9 +11,11 @@ note in the ledger (chanpub.channels.email.list_parts). Both are timed in this p
 the same list, the address checks answered from the ledger's notes in both (as a worker's
 are after its first job), and the time for all jobs of the list projected from them.
 
-Then the journal's side, with the delivery half sent (every other address in the ledger,
-a SQLite file here): the states a job reads to answer for its part and count it, the
-whole delivery's (before) against its part's alone (`PartJournal.narrow`).
+Then the journal's side, with the delivery half sent (every other address in the ledger):
+the states a job reads to answer for its part and count it, the whole delivery's (before)
+against its part's alone (`PartJournal.narrow`). The ledger is a SQLite file, or with
+--database the PostgreSQL database that batch jobs share (auto: a throw-away server from
+Debian's binaries, flushing its commits as an office's does).
 """
 
 from __future__ import annotations
@@ -46,7 +49,19 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=250)
     parser.add_argument("--jobs", type=int, default=20, help="jobs timed each way")
+    parser.add_argument("--database", help="a postgresql:// URL, or auto")
     options = parser.parse_args()
+    if options.database:
+        from ledger_overhead import postgres_database
+
+        with postgres_database(options.database) as url:
+            measure(options, url)
+    else:
+        measure(options, None)
+
+
+def measure(options: argparse.Namespace, url: str | None) -> None:
+    """Time both readings, then the journal's reads, and print them."""
     parts = math.ceil(options.recipients / options.batch)
     # The list was written long before the run (file_stats: only settled files are noted).
     file_stats.clock = lambda: time.time_ns() + 60_000_000_000
@@ -54,7 +69,7 @@ def main() -> None:
         folder = Path(temporary)
         write_csv(folder / "media.csv", options.recipients)
         lists = {"pers": ["media.csv"]}
-        ledger = Ledger(folder / "ledger.sqlite3")
+        ledger = Ledger(url or folder / "ledger.sqlite3")
         notes, places = ledger.store(address_notes.NAMESPACE), ledger.store(list_parts.NAMESPACE)
         list(iter_recipients(lists, folder, [], notes))  # the addresses' checks noted
 
@@ -78,7 +93,7 @@ def main() -> None:
                 count = read(index)
                 timed[name].append(time.perf_counter() - started)
             assert count == noted(index) == whole(index)
-        states = journal_reads(ledger, folder, lists, notes, places, parts, options.jobs)
+        states = journal_reads(ledger, url, folder, lists, (notes, places), parts, options.jobs)
         ledger.close()
     per_job = {name: statistics.median(times) for name, times in timed.items()}
     print(
@@ -94,30 +109,38 @@ def main() -> None:
         f"all {parts} jobs of the list: {all_whole:.1f} s reading it whole each, "
         f"{all_noted:.1f} s with the note: {all_whole / all_noted:.0f}x less"
     )
+    where = "PostgreSQL" if url else "SQLite"
     print(
-        f"a job's journal, the delivery half sent: {states['whole'] * 1e3:.2f} ms reading "
-        f"the whole delivery's states, {states['narrowed'] * 1e3:.2f} ms its part's: "
+        f"a job's journal ({where}), the delivery half sent: {states['whole'] * 1e3:.2f} ms "
+        f"reading the whole delivery's states, {states['narrowed'] * 1e3:.2f} ms its part's: "
         f"{states['whole'] / states['narrowed']:.0f}x less"
     )
 
 
 def journal_reads(
     ledger: Ledger,
+    url: str | None,
     folder: Path,
     lists: dict[str, list[str]],
-    notes: Any,
-    places: Any,
+    stores: tuple[Any, Any],
     parts: int,
     jobs: int,
 ) -> dict[str, float]:
     """Median seconds a job spends on its journal's reads: whole against narrowed."""
-    key = "f" * 64
+    key, (notes, places) = "f" * 64, stores
     every = [r.key for r in iter_recipients(lists, folder, [], notes)]
-    with sqlite3.connect(folder / "ledger.sqlite3") as db:  # half the delivery sent before
-        db.executemany(
-            "INSERT INTO items (delivery_key, item, status, updated_at) VALUES (?, ?, 'sent', '')",
-            [(key, item) for item in every[::2]],
-        )
+    sent_before = [(key, item) for item in every[::2]]  # half the delivery sent before
+    insert = "INSERT INTO items (delivery_key, item, status, updated_at) VALUES (?, ?, 'sent', '')"
+    if url is None:
+        with sqlite3.connect(folder / "ledger.sqlite3") as db:
+            db.executemany(insert, sent_before)
+    else:
+        import psycopg
+
+        with psycopg.connect(url) as db:
+            db.cursor().executemany(insert.replace("?", "%s"), sent_before)
+        with psycopg.connect(url, autocommit=True) as db:
+            db.execute("ANALYZE items")  # as autovacuum does soon after a bulk of new rows
     timed: dict[str, list[float]] = {"whole": [], "narrowed": []}
     for index in range(1, jobs + 1):
         mine = [r.key for r in part_recipients(lists, folder, [], notes, places, (index, parts))]
