@@ -171,7 +171,7 @@ def test_the_batch_jobs_of_a_whatsapp_list_count_it_once(
     (tmp_path / "warga.csv").write_text(SUBSCRIBERS, encoding="utf-8")
     channel = whatsapp_channel(tmp_path)
     release = sample_release(tmp_path / "rilis")
-    reads = record_calls(monkeypatch, subscribers, "_rows")
+    reads = record_calls(monkeypatch, subscribers, "rows_of")
 
     previews = [channel.preview(release, sample_links()) for _job in range(3)]
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from chanpub.channels.meta_graph import DEFAULT_API_VERSION, DEFAULT_GRAPH_BASE, numeric_id
 from chanpub.channels.meta_graph import api_version as valid_api_version
 from chanpub.channels.meta_graph import http_base as valid_http_base
-from chanpub.channels.whatsapp import list_summary
+from chanpub.channels.whatsapp import list_parts, list_summary
 from chanpub.channels.whatsapp.cloud_api import CloudApi, Template
 from chanpub.channels.whatsapp.followup import FollowUpTemplate
 from chanpub.channels.whatsapp.list_summary import ListSummary, summarise
@@ -33,6 +33,7 @@ from chanpub.contract import (
     Amendment,
     Capabilities,
     ChannelContext,
+    ItemJournal,
     Links,
     Mechanism,
     Preview,
@@ -41,6 +42,7 @@ from chanpub.contract import (
 )
 from chanpub.errors import PermanentError
 from chanpub.i18n import _
+from chanpub.journal import journal_part
 from chanpub.release import Release
 
 Param = Literal["title", "url", "summary", "date", "organisation", "claim", "verdict"]
@@ -116,13 +118,29 @@ class WhatsappChannel:
         for source in self.options.opt_out_sources():
             check_source(source, self.context.base_dir, f"{where}.opt_out")
 
-    def subscribers(self, invalid: list[Invalid]) -> Iterator[Subscriber]:
-        """Every subscriber to message, opt-outs left out; invalid numbers go to `invalid`."""
+    def subscribers(
+        self, invalid: list[Invalid], journal: ItemJournal | None = None
+    ) -> Iterator[Subscriber]:
+        """Every subscriber to message, opt-outs left out; invalid numbers go to `invalid`.
+        A batch job's `journal` shows one part: only that part's rows are read, once a job
+        has noted where they are, and the journal told them (list_parts)."""
         from chanpub.channels.whatsapp.subscribers import iter_subscribers, opted_out
 
-        base = self.context.base_dir
-        refused = opted_out(self.options.opt_out_sources(), base)
-        return iter_subscribers(self.options.named_lists(), base, invalid, refused)
+        base, opt_out = self.context.base_dir, self.options.opt_out_sources()
+        refused = opted_out(opt_out, base)
+        part = journal_part(journal)
+        places = self.context.run_store(list_parts.NAMESPACE) if part is not None else None
+        if part is None or places is None:
+            return iter_subscribers(self.options.named_lists(), base, invalid, refused)
+        return list_parts.part_subscribers(
+            self.options.named_lists(),
+            (opt_out, refused),
+            base,
+            invalid,
+            places,
+            part,
+            known=getattr(journal, "narrow", None),
+        )
 
     def _summary(self) -> ListSummary:
         """How many subscribers get the message, and the invalid numbers: kept in the
@@ -286,8 +304,9 @@ class WhatsappChannel:
             )
         invalid: list[Invalid] = []
         journal = self.context.journal(key)
+        subscribers = self.subscribers(invalid, journal)  # a part's: its journal told first
         sender = Sender(self, api, journal, key=key, values=values, image=image, template=template)
-        sender.send(self.subscribers(invalid))
+        sender.send(subscribers)
         return run_receipt(sender, invalid, release)
 
     def amend(self, preview: Preview, amendment: Amendment, key: str) -> Receipt:

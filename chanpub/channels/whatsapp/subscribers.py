@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chanpub.channels.list_files import require_list_file, separator
+from chanpub.channels.list_files import OffsetLines, require_list_file, separator, separator_of
+from chanpub.channels.list_parts import Located
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -110,28 +111,72 @@ def check_source(entry: str, base_dir: Path, where: str) -> None:
         )
 
 
-def _rows(entry: str, base_dir: Path, list_name: str) -> Iterator[tuple[str, str, str]]:
-    """(number, name, source) for every row of one entry of `lists:`."""
+Row = tuple[str, str, str, int]  # number, name, source, where the row starts in its file
+
+
+def rows_of(entry: str, base_dir: Path, list_name: str) -> Iterator[Row]:
+    """(number, name, source, offset) for every row of one entry of `lists:`: the offset
+    is where the row starts in the file (0 for an inline number), for a batch job to read
+    its rows again without the rest (chanpub.channels.list_parts)."""
     if is_inline_number(entry):
-        yield entry, "", list_name
+        yield entry, "", list_name, 0
         return
     path = base_dir / entry
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.DictReader(file, delimiter=separator(file))
-        phone_column = _column(reader.fieldnames or [], PHONE_COLUMNS)
-        name_column = _column(reader.fieldnames or [], NAME_COLUMNS)
+    with path.open("rb") as file:
+        lines = OffsetLines(file)
+        reader, columns = list_reader(lines, path)
+        while True:
+            offset = lines.offset
+            row = next(reader, None)
+            if row is None:
+                return
+            if row:  # a blank line is no row (as csv.DictReader has it)
+                yield columns.number(row), columns.name(row), f"{list_name}:{entry}", offset
+
+
+def list_reader(lines: OffsetLines, path: Path) -> tuple[Iterator[list[str]], Columns]:
+    """A CSV reader of a subscriber list's lines, past its header, and what the header
+    says."""
+    delimiter = separator_of(next(lines, ""))  # the header line decides (list_files)
+    lines.seek(0)
+    reader = csv.reader(lines, delimiter=delimiter)
+    return reader, Columns.of(next(reader, []), path)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where a list's phone and name are: the last column under the header csv.DictReader
+    would take them from (it keeps a repeated header's last value)."""
+
+    phone_at: int
+    name_at: int | None
+
+    @classmethod
+    def of(cls, header: list[str], path: Path) -> Columns:
+        phone_column = _column(header, PHONE_COLUMNS)
         if phone_column is None:
             raise ConfigError(_("{path} has no 'phone' column").format(path=path))
-        for row in reader:
-            name = (row.get(name_column) or "").strip() if name_column else ""
-            yield (row.get(phone_column) or "").strip(), name, f"{list_name}:{entry}"
+        name_column = _column(header, NAME_COLUMNS)
+        name_at = _last(header, name_column) if name_column is not None else None
+        return cls(_last(header, phone_column), name_at)
+
+    def number(self, row: list[str]) -> str:
+        return row[self.phone_at].strip() if self.phone_at < len(row) else ""
+
+    def name(self, row: list[str]) -> str:
+        at = self.name_at
+        return row[at].strip() if at is not None and at < len(row) else ""
+
+
+def _last(header: list[str], column: str) -> int:
+    return len(header) - 1 - header[::-1].index(column)
 
 
 def opted_out(entries: Iterable[str], base_dir: Path) -> set[str]:
     """The E.164 numbers of the opt-out lists (invalid rows there are ignored)."""
     numbers: set[str] = set()
     for entry in entries:
-        for number, _name, _source in _rows(entry, base_dir, "opt_out"):
+        for number, _name, _source, _offset in rows_of(entry, base_dir, "opt_out"):
             try:
                 numbers.add(normalise(number))
             except ValueError:
@@ -147,10 +192,23 @@ def iter_subscribers(
 ) -> Iterator[Subscriber]:
     """Every valid, distinct subscriber not opted out, in list order; invalid numbers go
     to `invalid`. Streams the files: only the set of numbers seen is held in memory."""
+    for located in iter_located(lists, base_dir, invalid, opt_out):
+        yield located.item
+
+
+def iter_located(
+    lists: Mapping[str, list[str]],
+    base_dir: Path,
+    invalid: list[Invalid],
+    opt_out: set[str] | None = None,
+) -> Iterator[Located[Subscriber]]:
+    """iter_subscribers, each subscriber with where its row is (list_parts.Located)."""
     seen: set[str] = set(opt_out or ())
+    entry_number = -1
     for list_name, entries in lists.items():
         for entry in entries:
-            for number, name, source in _rows(entry, base_dir, list_name):
+            entry_number += 1
+            for number, name, source, offset in rows_of(entry, base_dir, list_name):
                 if not number:
                     continue
                 try:
@@ -161,4 +219,4 @@ def iter_subscribers(
                 if phone in seen:
                     continue
                 seen.add(phone)
-                yield Subscriber(phone, name, list_name)
+                yield Located(Subscriber(phone, name, list_name), entry_number, offset, number)
