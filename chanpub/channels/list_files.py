@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import BinaryIO, Generic, TextIO, TypeVar
 
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
@@ -99,3 +101,62 @@ class OffsetLines:
             # The last line may go on in the next chunk (a "\\r" may be half of "\\r\\n").
             self._tail = lines.pop() if not lines[-1].endswith(b"\n") else b""
             self._lines.extend(lines)
+
+
+Columns = TypeVar("Columns")  # what a kind of list makes of its header (where each column is)
+ColumnsOf = Callable[[list[str], Path], Columns]  # makes it; raises ConfigError without one
+SEEK_CHUNK = 4096  # bytes read at each noted row: a part's rows lie far apart in the file
+
+
+def list_reader(
+    lines: OffsetLines, path: Path, columns_of: ColumnsOf[Columns]
+) -> tuple[Iterator[list[str]], Columns]:
+    """A CSV reader of a list file's lines, past its header, and what the header says."""
+    delimiter = separator_of(next(lines, ""))  # the header line decides (`separator`)
+    lines.seek(0)
+    reader = csv.reader(lines, delimiter=delimiter)
+    return reader, columns_of(next(reader, []), path)
+
+
+def located_rows(
+    path: Path, columns_of: ColumnsOf[Columns]
+) -> Iterator[tuple[int, list[str], Columns]]:
+    """(offset, row, columns) for each row of a list file: where the row starts, for a
+    batch job to read it again without the rest (chanpub.channels.list_parts). A blank
+    line is no row (as csv.DictReader has it)."""
+    with path.open("rb") as file:
+        lines = OffsetLines(file)
+        reader, columns = list_reader(lines, path, columns_of)
+        while True:
+            offset = lines.offset
+            row = next(reader, None)
+            if row is None:
+                return
+            if row:
+                yield offset, row, columns
+
+
+class RowsAgain(Generic[Columns]):
+    """Rows of list files read again at offsets an earlier reading noted, each file opened
+    once (a context manager: the files close with it)."""
+
+    def __init__(self, base_dir: Path, columns_of: ColumnsOf[Columns]) -> None:
+        self.base_dir, self.columns_of = base_dir, columns_of
+        self.files = ExitStack()
+        self.readers: dict[str, tuple[OffsetLines, Iterator[list[str]], Columns]] = {}
+
+    def __enter__(self) -> RowsAgain[Columns]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.files.close()
+
+    def row(self, entry: str, offset: int) -> tuple[list[str], Columns]:
+        """The row of the list file `entry` that starts at `offset`, and its columns."""
+        if entry not in self.readers:
+            path = self.base_dir / entry
+            lines = OffsetLines(self.files.enter_context(path.open("rb")), SEEK_CHUNK)
+            self.readers[entry] = (lines, *list_reader(lines, path, self.columns_of))
+        lines, reader, columns = self.readers[entry]
+        lines.seek(offset)
+        return next(reader), columns

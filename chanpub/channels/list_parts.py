@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from chanpub.contract import Store
 
 T = TypeVar("T")
-SEEK_CHUNK = 4096  # bytes read at each noted row: a part's rows lie far apart in the file
 
 
 class Located(NamedTuple, Generic[T]):

@@ -4,21 +4,20 @@ lists as chanpub.channels.list_parts reads them (where that module says how)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chanpub.channels.email.address_notes import validator_version
 from chanpub.channels.email.recipients import (
+    Columns,
     Invalid,
     Recipient,
     is_inline_address,
     iter_located,
-    list_reader,
     rows_of,
 )
-from chanpub.channels.list_files import OffsetLines
-from chanpub.channels.list_parts import SEEK_CHUNK, Located, PartReading
+from chanpub.channels.list_files import RowsAgain
+from chanpub.channels.list_parts import Located, PartReading
 from chanpub.journal import Part
 
 if TYPE_CHECKING:
@@ -61,21 +60,14 @@ class EmailLists:
             yield Located(found.recipient, found.entry, found.offset, found.written)
 
     def rows_at(self, places: Sequence[tuple[int, int]]) -> Generator[tuple[str, Any]]:
-        with ExitStack() as files:
-            readers: dict[int, tuple[OffsetLines, Iterator[list[str]], Any]] = {}
+        with RowsAgain(self.base_dir, Columns.of) as again:
             for entry, offset in places:
                 list_name, source = self.entries[entry]
                 if is_inline_address(source):
                     address, details, _s, _o = next(rows_of(source, self.base_dir, list_name))
                     yield address, details()
                     continue
-                if entry not in readers:
-                    path = self.base_dir / source
-                    lines = OffsetLines(files.enter_context(path.open("rb")), SEEK_CHUNK)
-                    readers[entry] = (lines, *list_reader(lines, path))
-                lines, reader, columns = readers[entry]
-                lines.seek(offset)
-                row = next(reader)
+                row, columns = again.row(source, offset)
                 yield columns.address(row), columns.details(row)
 
     def make(self, text: str, row: Any, entry: int) -> Recipient:

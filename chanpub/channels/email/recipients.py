@@ -10,12 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from chanpub.channels.email.address_notes import ListNotes
-from chanpub.channels.list_files import (
-    OffsetLines,
-    require_list_file,
-    separator,
-    separator_of,
-)
+from chanpub.channels.list_files import located_rows, require_list_file, separator
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -131,30 +126,13 @@ def rows_of(entry: str, base_dir: Path, list_name: str) -> Iterator[Row]:
         else:
             yield entry.strip(), lambda: ("", {}), list_name, 0
         return
-    path = base_dir / entry
     source = f"{list_name}:{entry}"
-    with path.open("rb") as file:
-        lines = OffsetLines(file)
-        reader, columns = list_reader(lines, path)
-        while True:
-            offset = lines.offset
-            row = next(reader, None)
-            if row is None:
-                return
-            if row:  # a blank line is no row (as csv.DictReader has it)
-                yield columns.address(row), functools.partial(columns.details, row), source, offset
-
-
-def list_reader(lines: OffsetLines, path: Path) -> tuple[Iterator[list[str]], _Columns]:
-    """A CSV reader of a list file's lines, past its header, and what the header says."""
-    delimiter = separator_of(next(lines, ""))  # the header line decides (list_files)
-    lines.seek(0)
-    reader = csv.reader(lines, delimiter=delimiter)
-    return reader, _Columns.of(next(reader, []), path)
+    for offset, row, columns in located_rows(base_dir / entry, Columns.of):
+        yield columns.address(row), functools.partial(columns.details, row), source, offset
 
 
 @dataclass(frozen=True)
-class _Columns:
+class Columns:
     """A list file's header: which column is the address, which the name."""
 
     names: list[str]
@@ -162,7 +140,7 @@ class _Columns:
     name: int | None
 
     @classmethod
-    def of(cls, header: list[str], path: Path) -> _Columns:
+    def of(cls, header: list[str], path: Path) -> Columns:
         email_column = _column(header, EMAIL_COLUMNS)
         if email_column is None:
             raise ConfigError(_("{path} has no 'email' column").format(path=path))

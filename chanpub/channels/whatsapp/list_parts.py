@@ -7,18 +7,17 @@ job read the lists whole."""
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from chanpub.channels.list_files import OffsetLines
-from chanpub.channels.list_parts import SEEK_CHUNK, Located, PartReading
+from chanpub.channels.list_files import RowsAgain
+from chanpub.channels.list_parts import Located, PartReading
 from chanpub.channels.whatsapp.subscribers import (
+    Columns,
     Invalid,
     Subscriber,
     is_inline_number,
     iter_located,
-    list_reader,
 )
 from chanpub.journal import Part
 
@@ -70,20 +69,13 @@ class SubscriberLists:
         return iter_located(self.lists, self.base_dir, invalid, self.opt_out)
 
     def rows_at(self, places: Sequence[tuple[int, int]]) -> Generator[tuple[str, Any]]:
-        with ExitStack() as files:
-            readers: dict[int, tuple[OffsetLines, Iterator[list[str]], Any]] = {}
+        with RowsAgain(self.base_dir, Columns.of) as again:
             for entry, offset in places:
                 source = self.entries[entry][1]
                 if is_inline_number(source):
                     yield source, ""
                     continue
-                if entry not in readers:
-                    path = self.base_dir / source
-                    lines = OffsetLines(files.enter_context(path.open("rb")), SEEK_CHUNK)
-                    readers[entry] = (lines, *list_reader(lines, path))
-                lines, reader, columns = readers[entry]
-                lines.seek(offset)
-                row = next(reader)
+                row, columns = again.row(source, offset)
                 yield columns.number(row), columns.name(row)
 
     def make(self, text: str, row: Any, entry: int) -> Subscriber:

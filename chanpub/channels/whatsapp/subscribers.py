@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chanpub.channels.list_files import OffsetLines, require_list_file, separator, separator_of
+from chanpub.channels.list_files import located_rows, require_list_file, separator
 from chanpub.channels.list_parts import Located
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
@@ -121,26 +121,9 @@ def rows_of(entry: str, base_dir: Path, list_name: str) -> Iterator[Row]:
     if is_inline_number(entry):
         yield entry, "", list_name, 0
         return
-    path = base_dir / entry
-    with path.open("rb") as file:
-        lines = OffsetLines(file)
-        reader, columns = list_reader(lines, path)
-        while True:
-            offset = lines.offset
-            row = next(reader, None)
-            if row is None:
-                return
-            if row:  # a blank line is no row (as csv.DictReader has it)
-                yield columns.number(row), columns.name(row), f"{list_name}:{entry}", offset
-
-
-def list_reader(lines: OffsetLines, path: Path) -> tuple[Iterator[list[str]], Columns]:
-    """A CSV reader of a subscriber list's lines, past its header, and what the header
-    says."""
-    delimiter = separator_of(next(lines, ""))  # the header line decides (list_files)
-    lines.seek(0)
-    reader = csv.reader(lines, delimiter=delimiter)
-    return reader, Columns.of(next(reader, []), path)
+    source = f"{list_name}:{entry}"
+    for offset, row, columns in located_rows(base_dir / entry, Columns.of):
+        yield columns.number(row), columns.name(row), source, offset
 
 
 @dataclass(frozen=True)
