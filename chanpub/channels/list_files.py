@@ -53,6 +53,12 @@ def separator_of(header: str) -> str:
         return ","
 
 
+def last_place(header: list[str], column: str) -> int:
+    """Where a column is: its last place when the header repeats it (csv.DictReader keeps
+    a repeated header's last value)."""
+    return len(header) - 1 - header[::-1].index(column)
+
+
 BOM = b"\xef\xbb\xbf"  # what a spreadsheet's "CSV UTF-8" starts with (utf-8-sig)
 
 

@@ -56,8 +56,7 @@ class EmailLists:
         self.entries = [(name, entry) for name, listed in lists.items() for entry in listed]
 
     def located(self, invalid: list[Any]) -> Iterator[Located[Recipient]]:
-        for found in iter_located(self.lists, self.base_dir, invalid, self.notes):
-            yield Located(found.recipient, found.entry, found.offset, found.written)
+        return iter_located(self.lists, self.base_dir, invalid, self.notes)
 
     def rows_at(self, places: Sequence[tuple[int, int]]) -> Generator[tuple[str, Any]]:
         with RowsAgain(self.base_dir, Columns.of) as again:

@@ -7,10 +7,11 @@ import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from chanpub.channels.email.address_notes import ListNotes
-from chanpub.channels.list_files import located_rows, require_list_file, separator
+from chanpub.channels.list_files import last_place, located_rows, require_list_file, separator
+from chanpub.channels.list_parts import Located
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
 
@@ -145,8 +146,8 @@ class Columns:
         if email_column is None:
             raise ConfigError(_("{path} has no 'email' column").format(path=path))
         name_column = _column(header, NAME_COLUMNS)
-        name = None if name_column is None else _last(header, name_column)
-        return cls(header, _last(header, email_column), name)
+        name = None if name_column is None else last_place(header, name_column)
+        return cls(header, last_place(header, email_column), name)
 
     def address(self, row: list[str]) -> str:
         return row[self.email].strip() if self.email < len(row) else ""
@@ -159,11 +160,6 @@ class Columns:
         values = dict(zip(self.names, row, strict=False))
         others = {k: values.get(k, "") for k in self.names if k != email}
         return name, others
-
-
-def _last(header: list[str], column: str) -> int:
-    """Where a column is (its last place, when the header repeats it)."""
-    return len(header) - 1 - header[::-1].index(column)
 
 
 def iter_recipients(
@@ -184,17 +180,7 @@ def iter_recipients(
     part (list_parts) still takes the first row of each address of its part.
     """
     for located in iter_located(lists, base_dir, invalid, notes, wanted=wanted):
-        yield located.recipient
-
-
-class Located(NamedTuple):
-    """A recipient and where its row is: the entry of `lists:` (counted across all the
-    lists, in order), the row's offset in that file, and the address as the row has it."""
-
-    recipient: Recipient
-    entry: int
-    offset: int
-    written: str
+        yield located.item
 
 
 def iter_located(
@@ -204,8 +190,8 @@ def iter_located(
     notes: Store | None = None,
     *,
     wanted: Callable[[str], bool] | None = None,
-) -> Iterator[Located]:
-    """iter_recipients, each recipient with where its row is."""
+) -> Iterator[Located[Recipient]]:
+    """iter_recipients, each recipient with where its row is (list_parts.Located)."""
     seen: set[str] = set()
     entry_number = -1
     for list_name, entries in lists.items():

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from chanpub.channels.list_files import located_rows, require_list_file, separator
+from chanpub.channels.list_files import last_place, located_rows, require_list_file, separator
 from chanpub.channels.list_parts import Located
 from chanpub.errors import ConfigError
 from chanpub.i18n import _
@@ -140,8 +140,8 @@ class Columns:
         if phone_column is None:
             raise ConfigError(_("{path} has no 'phone' column").format(path=path))
         name_column = _column(header, NAME_COLUMNS)
-        name_at = _last(header, name_column) if name_column is not None else None
-        return cls(_last(header, phone_column), name_at)
+        name_at = last_place(header, name_column) if name_column is not None else None
+        return cls(last_place(header, phone_column), name_at)
 
     def number(self, row: list[str]) -> str:
         return row[self.phone_at].strip() if self.phone_at < len(row) else ""
@@ -149,10 +149,6 @@ class Columns:
     def name(self, row: list[str]) -> str:
         at = self.name_at
         return row[at].strip() if at is not None and at < len(row) else ""
-
-
-def _last(header: list[str], column: str) -> int:
-    return len(header) - 1 - header[::-1].index(column)
 
 
 def opted_out(entries: Iterable[str], base_dir: Path) -> set[str]:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_whatsapp_channel import options  # the WhatsApp channel's usual options
 
 from chanpub import file_stats
 from chanpub.batches import PartLedger
@@ -35,17 +36,9 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def channel(folder: Path) -> WhatsappChannel:
-    options = {
-        "phone_number_id": "106540352242922",
-        "business_account_id": "102290129340398",
-        "access_token": "EAAGwa-not-a-real-token",
-        "template": "siaran_resmi",
-        "template_language": "id",
-        "lists": {"warga": LISTS},
-        "opt_out": ["berhenti.csv"],
-    }
+    settings = options(lists={"warga": LISTS}, opt_out=["berhenti.csv"])
     context = make_context(folder, store_factory=Ledger(folder / "ledger.sqlite3").store)
-    return WhatsappChannel("wa", WhatsappOptions.model_validate(options), context)
+    return WhatsappChannel("wa", WhatsappOptions.model_validate(settings), context)
 
 
 def job(folder: Path, index: int) -> tuple[list[Subscriber], list[Invalid], object]:
