@@ -30,6 +30,7 @@ the target is measured on plain loopback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -143,6 +144,12 @@ class Measured:
     workers_cpu: float
     relay_cpu: float
     postgres_cpu: float
+    stolen: float  # the share of the cores' time the hypervisor gave to other machines
+
+
+def stolen_ticks() -> int:
+    """The whole machine's time taken by the hypervisor so far (/proc/stat's `steal`)."""
+    return int(Path("/proc/stat").read_text().split("\n", 1)[0].split()[8])
 
 
 def measure(
@@ -156,7 +163,7 @@ def measure(
     time.sleep(file_stats.SETTLE_NS / 1e9)
     queued = run(folder, url, "send", "releases/", "--enqueue-only")
     assert queued.wait() == 0, queued.communicate()[1]
-    before = (cpu_seconds(relay), server_cpu(master))
+    before = (cpu_seconds(relay), server_cpu(master), stolen_ticks())
     started = time.perf_counter()
     processes = [
         run(folder, url, "worker", "--until-empty", "--concurrency", "1") for _ in range(workers)
@@ -169,7 +176,8 @@ def measure(
         spent += usage.ru_utime + usage.ru_stime
     seconds = time.perf_counter() - started
     relay_cpu, postgres_cpu = cpu_seconds(relay) - before[0], server_cpu(master) - before[1]
-    return Measured(seconds, spent, relay_cpu, postgres_cpu)
+    stolen = (stolen_ticks() - before[2]) / TICK / (seconds * (os.cpu_count() or 1))
+    return Measured(seconds, spent, relay_cpu, postgres_cpu, stolen)
 
 
 def start_up(root: Path, url: str, port: int) -> tuple[float, float]:
@@ -214,12 +222,38 @@ def report(
         f"one worker process on an empty queue: {boot[0]:.2f} s, {boot[1]:.2f} s of CPU "
         "(start-up, connecting, looking at the queue)"
     )
+    print_bound(results, messages, median)
     ratio = median[1] / median[4]
     if delay_ms:  # the target is measured on plain loopback
         print(f"4 workers: {ratio:.2f}x of one over this link (no verdict: not the target's run)")
         return
     verdict = "ok" if ratio >= TARGET else "MISSED"
     print(f"target: 4 workers >= {TARGET}x of one: {ratio:.2f}x {verdict}")
+
+
+def print_bound(
+    results: dict[int, list[Measured]], messages: int, median: dict[int, float]
+) -> None:
+    """How busy each count kept the cores, and what the CPU a message costs with four
+    workers allows at best: every core busy with nothing but the workers, the relay and
+    PostgreSQL (the kernel's loopback work and this script are not counted, so the true
+    bound is lower)."""
+    cores = os.cpu_count() or 1
+    spent = {
+        n: statistics.median(m.workers_cpu + m.relay_cpu + m.postgres_cpu for m in runs)
+        for n, runs in results.items()
+    }
+    if any(math.isnan(cpu) for cpu in spent.values()):
+        return  # PostgreSQL's CPU is known only for a server this script started
+    busy = ", ".join(f"{n}: {spent[n] / median[n]:.2f}" for n in results)
+    stolen = max(m.stolen for runs in results.values() for m in runs)
+    most = cores / (spent[4] / messages) / (messages / median[1])
+    print(
+        f"cores kept busy (workers, relay, PostgreSQL) by 1, 2, 4 workers: {busy} of {cores}; "
+        f"at 4 workers' CPU per message ({spent[4] / messages * 1e3:.2f} ms), all {cores} "
+        f"cores busy would give at most {most:.2f}x of one (the hypervisor took up to "
+        f"{stolen:.0%} of the cores' time in a run)"
+    )
 
 
 def main() -> None:
