@@ -296,7 +296,10 @@ def status_fields(
         problems,
         default="draft",
         allowed=STATUSES,
-        refusal=_("must be 'draft' or 'approved', not '{value}': use chanpub approve"),
+        refusal=_(
+            "must be 'draft', 'approved' (chanpub approve sets it) or 'retracted' (with "
+            "'retraction: <the reason>'), not '{value}'"
+        ),
     )
     correction = text_field(data, "correction", problems)
     retraction = text_field(data, "retraction", problems)

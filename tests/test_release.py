@@ -84,7 +84,14 @@ def test_unknown_fields_warn_with_file_and_line(tmp_path: Path) -> None:
             "publish_at: has no UTC offset",
         ),
         ("---\ntitle: T\npublish_at: besok\n---\nIsi.\n", "publish_at: is not an ISO 8601 time"),
-        ("---\ntitle: T\nstatus: published\n---\nIsi.\n", "status: must be 'draft' or 'approved'"),
+        (
+            "---\ntitle: T\nstatus: published\n---\nIsi.\n",
+            "status: must be 'draft', 'approved' (chanpub approve sets it) or 'retracted'",
+        ),
+        (  # an officer withdrawing a release is told the word and what goes with it
+            "---\ntitle: T\nstatus: withdrawn\n---\nIsi.\n",
+            "or 'retracted' (with 'retraction: <the reason>'), not 'withdrawn'",
+        ),
         ("---\ntitle: T\nslug: Bad Slug!\n---\nIsi.\n", "slug: may hold only"),
         ("---\ntitle: T\ntags: {a: 1}\n---\nIsi.\n", "tags: must be a list"),
     ],
