@@ -42,7 +42,7 @@ TOP_LEVEL = (
     "database", "queue",
 )  # fmt: skip
 BATCH = 500  # recipients per queued job (`queue: batch:`)
-COMMON_KEYS = ("type", "enabled", "canonical")
+COMMON_KEYS = ("type", "enabled", "canonical", "backfill")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class ChannelConfig:
     type: str
     enabled: bool = True
     canonical: bool = False
+    backfill: bool = False  # also send the releases that went out before it was added
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
     options: BaseModel | None = field(default=None, repr=False)
     adapter: builtins.type[Channel] | None = field(default=None, repr=False)
@@ -395,6 +396,7 @@ def _load_channel(
         type=channel_type,
         enabled=flags["enabled"],
         canonical=flags["canonical"],
+        backfill=flags["backfill"],
         raw=options,
         options=model,
         adapter=adapter,
@@ -406,9 +408,10 @@ def _load_channel(
 
 
 def _flags(entry: Mapping[str, Any], where: str, problems: list[str]) -> dict[str, bool]:
-    """`enabled:` (default true) and `canonical:` (default false) of one channel."""
+    """`enabled:` (default true), `canonical:` and `backfill:` (default false) of one
+    channel."""
     flags = {}
-    for flag, default in (("enabled", True), ("canonical", False)):
+    for flag, default in (("enabled", True), ("canonical", False), ("backfill", False)):
         value = entry.get(flag, default)
         if not isinstance(value, bool):
             problems.append(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chanpub import shutdown
+from chanpub.channel_joined import JoinedChannels
 from chanpub.config import Config
 from chanpub.context import Observer
 from chanpub.contract import Action, Amendment, Links, Preview, Receipt
@@ -56,6 +57,9 @@ class Dispatcher:
     dry_run: bool = False  # render and report, record and send nothing
     update: bool = False
     observer: Observer = _quiet
+
+    def __post_init__(self) -> None:
+        self.joined = JoinedChannels(self.config, self.ledger, record=not self.dry_run)
 
     def run(self, plans: Sequence[ReleasePlan]) -> RunResult:
         """Publish every plan in order; one failing channel never stops the others."""
@@ -235,6 +239,9 @@ class Dispatcher:
         if release.retraction:  # never published here: there is nothing to withdraw
             reason = _("withdrawn before it was published here: nothing to do")
             return self._done(release, channel, Status.SKIPPED, error=reason), None
+        before = self.joined.reason(release, channel.config) if row is None else None
+        if before is not None:  # the channel was added since: not the archive at once
+            return self._skip(release, channel, before), None
         preview = handle.preview(release, links)
         if preview.over_limit:
             return self._over_limit(release, channel, preview), None

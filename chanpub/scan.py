@@ -70,7 +70,7 @@ def fingerprint(config: Config) -> str:
     from chanpub import __version__
 
     channels = [
-        (c.name, c.type, c.enabled, c.canonical, repr(c.options), c.problem)
+        (c.name, c.type, c.enabled, c.canonical, c.backfill, repr(c.options), c.problem)
         for c in config.channels.values()
     ]
     parts = [FORMAT, __version__, current_language(), str(config.path), channels]

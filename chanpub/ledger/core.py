@@ -235,6 +235,15 @@ class Ledger(ItemQueries):
         )
         return {str(row["source"]) for row in rows}
 
+    def first_published(self, slug: str) -> str | None:
+        """When the first delivery of a release that went out began (any version, any
+        channel), as the ledger writes times; None when none went out."""
+        row = self._one(
+            "SELECT min(started_at) AS earliest FROM deliveries WHERE slug=? AND status=?",
+            (slug, Status.PUBLISHED),
+        )
+        return None if row is None or row["earliest"] is None else str(row["earliest"])
+
     def finish(
         self,
         *,
@@ -329,6 +338,17 @@ class Ledger(ItemQueries):
                        updated_at=excluded.updated_at""",
                 (namespace, key, json.dumps(value, ensure_ascii=False), now()),
             )
+
+    def stored_once(self, namespace: str, key: str, value: Any) -> Any:
+        """The stored value of a key, storing `value` first when there is none: the first
+        writer wins, whichever process or host writes at the same moment."""
+        with self._write() as db:
+            db.execute(
+                """INSERT INTO store (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (namespace, key) DO NOTHING""",
+                (namespace, key, json.dumps(value, ensure_ascii=False), now()),
+            )
+        return self.stored(namespace, key)
 
     def stored_items(self, namespace: str) -> list[tuple[str, Any]]:
         """Every (key, JSON value) of one namespace, in key order."""
