@@ -10,8 +10,9 @@ So the ledger keeps, per channel name, when a run first found the channel ready 
 namespace `channels-joined`; the first writer wins, on any host), and a release that had
 gone out somewhere before that is not sent to it: skipped, saying why and how to ask for
 it (`backfill: true` on the channel). A channel that was ready once and then lacked its
-secret for a while still catches up, since only its first readiness counts; a channel
-renamed is a new channel. An earlier version already on the channel is not affected: the
+secret for a while still catches up, since only its first readiness counts; one switched
+off on purpose (`enabled: false`) while releases went out joins again when switched back
+on, so what went out meanwhile is not sent there; a channel renamed is a new channel. An earlier version already on the channel is not affected: the
 rule applies only where no version of the release went.
 """
 
@@ -54,6 +55,9 @@ class JoinedChannels:
         moment = now()
         times: dict[str, str] = {}
         for channel in self.config.channels.values():
+            if not channel.enabled and channel.name in known and self.record:
+                # switched off on purpose: switched on again, it starts from then
+                self.ledger.set_stored(NAMESPACE, channel.name, None)
             if not channel.ready:
                 continue
             if channel.name in known:

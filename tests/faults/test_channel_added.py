@@ -121,3 +121,38 @@ def test_a_channel_present_from_the_first_run_gets_everything(tmp_path: Path) ->
     statuses = _statuses(chanpub(folder, "send", "releases/", "--json"))
 
     assert {status for status, _error in statuses.values()} == {"published"}
+
+
+def test_a_channel_switched_off_and_on_again_skips_what_went_out_meanwhile(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "humas"
+    write_office(folder, {"press": _outbox("outbox")}, releases=1)
+    assert chanpub(folder, "send", "releases/").returncode == 0
+    _add_channel(folder, "press", {**_outbox("outbox"), "enabled": False})  # quiet period
+    write_release(folder / "releases", name="sepi.md", title="Rilis Masa Tenang")
+    assert chanpub(folder, "send", "releases/").returncode == 0
+    _add_channel(folder, "press", _outbox("outbox"))  # on again
+    write_release(folder / "releases", name="baru.md", title="Rilis Setelah Masa Tenang")
+
+    statuses = _statuses(chanpub(folder, "send", "releases/", "--json"))
+
+    assert statuses[("siaran-pers-nomor-0-kota-contoh", "press")][0] == "already-published"
+    assert statuses[("rilis-masa-tenang", "press")][0] == "skipped"
+    assert statuses[("rilis-setelah-masa-tenang", "press")][0] == "published"
+
+
+def test_a_channel_without_its_secret_for_a_while_catches_up(tmp_path: Path) -> None:
+    folder = tmp_path / "humas"
+    write_office(folder, {"press": _outbox("outbox")}, releases=1)
+    assert chanpub(folder, "send", "releases/").returncode == 0
+    missing = {**_outbox("outbox"), "from": "${PRESS_FROM_MISSING}"}
+    _add_channel(folder, "press", missing)  # the .env lost for a day
+    write_release(folder / "releases", name="hari-itu.md", title="Rilis Hari Itu")
+    that_day = _statuses(chanpub(folder, "send", "releases/", "--json"))
+    assert that_day[("rilis-hari-itu", "press")] == ("skipped", "missing secret PRESS_FROM_MISSING")
+    _add_channel(folder, "press", _outbox("outbox"))
+
+    statuses = _statuses(chanpub(folder, "send", "releases/", "--json"))
+
+    assert statuses[("rilis-hari-itu", "press")][0] == "published"
