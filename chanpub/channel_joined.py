@@ -12,8 +12,9 @@ gone out somewhere before that is not sent to it: skipped, saying why and how to
 it (`backfill: true` on the channel). A channel that was ready once and then lacked its
 secret for a while still catches up, since only its first readiness counts; one switched
 off on purpose (`enabled: false`) while releases went out joins again when switched back
-on, so what went out meanwhile is not sent there; a channel renamed is a new channel. An earlier version already on the channel is not affected: the
-rule applies only where no version of the release went.
+on, so what went out meanwhile is not sent there; a channel renamed is a new channel. An
+earlier version already on the channel is not affected: the rule applies only where no
+version of the release went.
 """
 
 from __future__ import annotations
