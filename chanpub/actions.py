@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chanpub.approvals.record import Signer
+from chanpub.channel_joined import JoinedChannels
 from chanpub.config import Config, load_config
 from chanpub.context import Observer, context_factory
 from chanpub.contract import Mechanism, Preview
@@ -257,7 +258,9 @@ def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
                 ChannelCheck(channel.name, channel.config.type, None, config.redact(error.message))
             )
             continue
-        amends = amendment_effect(handle, release, _reached(config, release, handle, preview))
+        amends = _not_amended(config, release, handle) or amendment_effect(
+            handle, release, _reached(config, release, handle, preview)
+        )
         checks.append(
             ChannelCheck(
                 channel.name, channel.config.type, preview, channel.skip_reason, handle, amends
@@ -284,6 +287,24 @@ def amendment_effect(handle: ChannelHandle, release: Release, recipients: int | 
     if kind == "retraction":
         return _("cannot be withdrawn automatically: do it by hand")
     return _("cannot be corrected automatically: do it by hand")
+
+
+def _not_amended(config: Config, release: Release, handle: ChannelHandle) -> str | None:
+    """Why a correction or retraction will not reach a channel no version of the release
+    went to, as `send` will say it; None when it will (or the release amends nothing)."""
+    ledger = open_ledger(config, create=False) if release.amendment else None
+    if ledger is None:
+        return None
+    try:
+        recipients = handle.capabilities.recipients
+        if earlier_version(ledger, release, handle.name, recipients=recipients) is not None:
+            return None
+        if release.retraction:
+            return _("withdrawn before it was published here: nothing to do")
+        joined = JoinedChannels(config, ledger, record=False)
+        return joined.reason(release, config.channels[handle.name])
+    finally:
+        ledger.close()
 
 
 def _reached(config: Config, release: Release, handle: ChannelHandle, preview: Preview) -> int:

@@ -100,11 +100,7 @@ def test_backfill_true_sends_the_archive_to_the_added_channel(office: Path) -> N
 
 def test_a_correction_goes_only_where_the_release_went(office: Path) -> None:
     _add_channel(office, "subscribers", _outbox("subscribers"))
-    path = office / "releases" / "rilis-0000.md"
-    text = path.read_text(encoding="utf-8").replace("12 kelurahan", "14 kelurahan")
-    path.write_text(text.replace("---\n", "---\ncorrection: 14 kelurahan, bukan 12.\n", 1))
-    approved = chanpub(office, "approve", "releases/rilis-0000.md", "--by", "Kepala Dinas")
-    assert approved.returncode == 0, approved.stderr
+    _correct(office / "releases" / "rilis-0000.md")
 
     statuses = _statuses(chanpub(office, "send", "releases/rilis-0000.md", "--json"))
 
@@ -112,6 +108,54 @@ def test_a_correction_goes_only_where_the_release_went(office: Path) -> None:
     assert statuses[(slug, "press")][0] == "published"  # the correction notice
     assert statuses[(slug, "subscribers")][0] == "skipped"
     assert not (office / "subscribers").exists()
+
+
+def test_check_and_preview_say_a_correction_will_not_reach_the_added_channel(
+    office: Path,
+) -> None:
+    _add_channel(office, "subscribers", _outbox("subscribers"))
+    _correct(office / "releases" / "rilis-0000.md")
+
+    checked = chanpub(office, "check", "releases/rilis-0000.md")
+
+    assert checked.returncode == 0, checked.stderr
+    effects = [line.strip() for line in checked.stdout.splitlines() if "  correction:" in line]
+    assert effects[0] == "correction: a notice goes to 1 recipient(s)", checked.stdout  # press
+    assert "correction: subscribers was added after this release" in effects[1]
+    assert "channels.subscribers.backfill" in effects[1]
+    assert effects[2] == "correction: will be edited"
+    assert not (office / "subscribers").exists()
+
+
+def test_check_says_a_retraction_has_nothing_to_withdraw_on_the_added_channel(
+    office: Path,
+) -> None:
+    _add_channel(office, "subscribers", _outbox("subscribers"))
+    path = office / "releases" / "rilis-0000.md"
+    text = path.read_text(encoding="utf-8").replace("status: approved", "status: retracted")
+    path.write_text(text.replace("---\n", "---\nretraction: Dibatalkan.\n", 1))
+    assert chanpub(office, "approve", "releases/rilis-0000.md", "--by", "Kadis").returncode == 0
+
+    checked = chanpub(office, "check", "releases/rilis-0000.md")
+    sent = _statuses(chanpub(office, "send", "releases/rilis-0000.md", "--json"))
+
+    effects = [line.strip() for line in checked.stdout.splitlines() if "  retraction:" in line]
+    said = "retraction: withdrawn before it was published here: nothing to do"
+    assert effects == [
+        "retraction: a notice goes to 1 recipient(s)",
+        said,
+        "retraction: will be edited",
+    ]
+    slug = "siaran-pers-nomor-0-kota-contoh"
+    assert sent[(slug, "subscribers")] == ("skipped", said.removeprefix("retraction: "))
+
+
+def _correct(path: Path) -> None:
+    """Correct a published release and approve the correction."""
+    text = path.read_text(encoding="utf-8").replace("12 kelurahan", "14 kelurahan")
+    path.write_text(text.replace("---\n", "---\ncorrection: 14 kelurahan, bukan 12.\n", 1))
+    approved = chanpub(path.parents[1], "approve", f"releases/{path.name}", "--by", "Kadis")
+    assert approved.returncode == 0, approved.stderr
 
 
 def test_a_channel_present_from_the_first_run_gets_everything(tmp_path: Path) -> None:
