@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,11 +160,15 @@ def _plan(
     return plans[0] if plans and plans[0].skip_reason is None else None
 
 
-def next_channels(plan: ReleasePlan, after: str | None) -> list[ChannelPlan]:
-    """The channels to queue once `after` is done (None: when the run starts)."""
+def next_channels(
+    plan: ReleasePlan, after: str | None, done: Collection[str] = ()
+) -> list[ChannelPlan]:
+    """The channels to queue once `after` is done (None: when the run starts, with the
+    channels in `done` published already: those are not queued again, and the channels
+    waiting only for them are queued at once)."""
     runnable = [c for c in plan.channels if c.adapter is not None]
     canonical = plan.canonical
-    if canonical is not None and after is None:
+    if canonical is not None and after is None and canonical.name not in done:
         return [canonical]
     others = [c for c in runnable if c is not canonical]
     names = {c.name for c in others}
@@ -173,9 +177,28 @@ def next_channels(plan: ReleasePlan, after: str | None) -> list[ChannelPlan]:
         assert channel.adapter is not None
         return set(channel.adapter.depends_on()) & names
 
-    if after is None or (canonical is not None and after == canonical.name):
+    if after is None:
+        return [c for c in others if c.name not in done and waits_for(c) <= set(done)]
+    if canonical is not None and after == canonical.name:
         return [c for c in others if not waits_for(c)]
     return [c for c in others if after in waits_for(c)]
+
+
+def already_published(ledger: Ledger, plans: Sequence[ReleasePlan]) -> dict[Key, Outcome]:
+    """The due deliveries this version already made: a run queues them no more (cron's
+    every run would otherwise queue a job for each, a job per part of each long list)."""
+    found: dict[Key, Outcome] = {}
+    for plan in plans:
+        if plan.skip_reason is not None:
+            continue
+        release = plan.release
+        for channel in plan.channels:
+            row = ledger.get(release.slug, release.content_sha256, channel.name)
+            if channel.adapter is not None and row is not None and row.status == Status.PUBLISHED:
+                key = (release.slug, release.content_sha256, channel.name)
+                kind, status = channel.config.type, Status.ALREADY_PUBLISHED
+                found[key] = Outcome(channel.name, kind, status, url=row.url)
+    return found
 
 
 def enqueue(
@@ -184,10 +207,12 @@ def enqueue(
     update: bool,
     after: str | None = None,
     batch: int | None = None,
+    done: Collection[Key] = (),
 ) -> int:
     """Queue the deliveries due now (or after the channel `after`), in one transaction
     of the ledger's connection; a list of more than `batch` recipients as several jobs
-    (chanpub.batches). Returns how many jobs were queued."""
+    (chanpub.batches); `done` are those published already. Returns how many jobs were
+    queued."""
     from procrastinate import exceptions
 
     app = _defer_app()
@@ -197,7 +222,7 @@ def enqueue(
         (plan, channel, _parts(ledger, plan, channel, batch))
         for plan in plans
         if plan.skip_reason is None
-        for channel in next_channels(plan, after)
+        for channel in next_channels(plan, after, _published_of(plan, done))
     ]
     with ledger.connection() as db:
         for plan, channel, parts in due:
@@ -223,6 +248,11 @@ def enqueue(
                 except exceptions.AlreadyEnqueued:
                     pass  # waiting in the queue already: once is enough
     return queued
+
+
+def _published_of(plan: ReleasePlan, done: Collection[Key]) -> set[str]:
+    release = plan.release
+    return {c.name for c in plan.channels if (release.slug, release.content_sha256, c.name) in done}
 
 
 def _parts(ledger: Ledger, plan: ReleasePlan, channel: ChannelPlan, batch: int | None) -> int:
@@ -365,7 +395,8 @@ def send_queued(
     """`send` with `database:`: queue the due deliveries, then (unless `enqueue_only`)
     work the queue until no job is left, and report what the run's deliveries came to."""
     install_schema(work.ledger)
-    enqueue(work.ledger, plans, update, batch=work.config.batch)
+    work.outcomes.update(already_published(work.ledger, plans))
+    enqueue(work.ledger, plans, update, batch=work.config.batch, done=set(work.outcomes))
     if not enqueue_only:
         run_jobs(work, concurrency=concurrency, until_empty=True, signals=False)
         if work.errors:
@@ -379,15 +410,18 @@ def _release_result(work: Work, plan: ReleasePlan, enqueue_only: bool) -> Releas
     for channel in plan.channels:
         if not channel.config.enabled:  # off: a setting, no outcome
             continue
+        key = (release.slug, release.content_sha256, channel.name)
         reason = plan.skip_reason or (channel.skip_reason if channel.adapter is None else None)
+        if reason is None and key in work.outcomes:
+            outcomes.append(work.outcomes[key])
+            continue
         if reason is not None or enqueue_only:
             skipped = reason if reason is not None else _("queued")
             outcomes.append(
                 Outcome(channel.name, channel.config.type, Status.SKIPPED, error=skipped)
             )
             continue
-        key = (release.slug, release.content_sha256, channel.name)
-        outcomes.append(work.outcomes.get(key) or _from_ledger(work, plan, channel))
+        outcomes.append(_from_ledger(work, plan, channel))
     return ReleaseResult(release.slug, release.title, str(release.path), tuple(outcomes))
 
 

@@ -202,3 +202,35 @@ def test_a_batch_with_refused_addresses_leaves_the_delivery_failed_and_listed(
     assert (row["details"]["sent"], row["details"]["failed"]) == (147, 3)  # type: ignore[index]
     history = chanpub(folder, "history", **env)
     assert all(address in history.stdout for address in refused), history.stdout
+
+
+def test_a_run_queues_nothing_for_what_is_already_published(
+    tmp_path: Path, relay: Relay, postgres_url: str
+) -> None:
+    folder = tmp_path / "humas"
+    addresses = _office(folder, relay, 10)
+    _batched(folder, 2)  # five parts: what cron would queue again every ten minutes
+    env = {"CHANPUB_DATABASE_URL": postgres_url}
+    assert chanpub(folder, "send", "releases/", **env).returncode == 0
+    queued = _jobs_queued(postgres_url)
+
+    again = chanpub(folder, "send", "releases/", "--json", **env)
+
+    assert again.returncode == 0, again.stderr
+    channels = json.loads(again.stdout)["releases"][0]["channels"]
+    assert {c["channel"]: c["status"] for c in channels} == {
+        "website": "already-published",
+        "press": "already-published",
+    }
+    assert _jobs_queued(postgres_url) == queued
+    assert all(relay.count(a, TITLE) == 1 for a in addresses)
+
+
+def _jobs_queued(url: str) -> int:
+    """Jobs ever inserted into procrastinate's table (done jobs are deleted)."""
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("SELECT pg_stat_force_next_flush()")
+        row = db.execute(
+            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'"
+        ).fetchone()
+    return int(row[0]) if row else 0
