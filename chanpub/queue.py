@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chanpub.batches import BATCHED, PartLedger, clear_parts, parts_for
+from chanpub.channel_joined import JoinedChannels
 from chanpub.config import Config
 from chanpub.context import Observer, context_factory
 from chanpub.dispatch import Dispatcher, _quiet
@@ -48,6 +49,7 @@ from chanpub.plan import (
     predicted_links,
     release_source,
 )
+from chanpub.receipts import earlier_version
 from chanpub.release import Release, now_utc
 from chanpub.status import Status
 
@@ -184,20 +186,31 @@ def next_channels(
     return [c for c in others if after in waits_for(c)]
 
 
-def already_published(ledger: Ledger, plans: Sequence[ReleasePlan]) -> dict[Key, Outcome]:
-    """The due deliveries this version already made: a run queues them no more (cron's
-    every run would otherwise queue a job for each, a job per part of each long list)."""
+def not_due(work: Work, plans: Sequence[ReleasePlan]) -> dict[Key, Outcome]:
+    """The deliveries of due versions a run does not queue: those already made, and those
+    to a channel added after the release went out (chanpub.channel_joined). Cron's every
+    run would otherwise queue a job for each, and one per part of each long list."""
+    ledger = work.ledger
+    joined = JoinedChannels(work.config, ledger, record=True)
     found: dict[Key, Outcome] = {}
     for plan in plans:
         if plan.skip_reason is not None:
             continue
         release = plan.release
         for channel in plan.channels:
-            row = ledger.get(release.slug, release.content_sha256, channel.name)
-            if channel.adapter is not None and row is not None and row.status == Status.PUBLISHED:
-                key = (release.slug, release.content_sha256, channel.name)
-                kind, status = channel.config.type, Status.ALREADY_PUBLISHED
-                found[key] = Outcome(channel.name, kind, status, url=row.url)
+            if channel.adapter is None:
+                continue
+            key = (release.slug, release.content_sha256, channel.name)
+            kind = channel.config.type
+            row = ledger.get(*key)
+            if row is not None and row.status == Status.PUBLISHED:
+                found[key] = Outcome(channel.name, kind, Status.ALREADY_PUBLISHED, url=row.url)
+            elif row is None and not release.retraction:
+                recipients = channel.adapter.capabilities.recipients
+                older = earlier_version(ledger, release, channel.name, recipients=recipients)
+                reason = None if older else joined.reason(release, channel.config)
+                if reason is not None:
+                    found[key] = Outcome(channel.name, kind, Status.SKIPPED, error=reason)
     return found
 
 
@@ -207,11 +220,11 @@ def enqueue(
     update: bool,
     after: str | None = None,
     batch: int | None = None,
-    done: Collection[Key] = (),
+    settled: Mapping[Key, Outcome] | None = None,
 ) -> int:
     """Queue the deliveries due now (or after the channel `after`), in one transaction
     of the ledger's connection; a list of more than `batch` recipients as several jobs
-    (chanpub.batches); `done` are those published already. Returns how many jobs were
+    (chanpub.batches); none of `settled` (see `not_due`). Returns how many jobs were
     queued."""
     from procrastinate import exceptions
 
@@ -222,7 +235,8 @@ def enqueue(
         (plan, channel, _parts(ledger, plan, channel, batch))
         for plan in plans
         if plan.skip_reason is None
-        for channel in next_channels(plan, after, _published_of(plan, done))
+        for channel in next_channels(plan, after, _published_of(plan, settled or {}))
+        if (plan.release.slug, plan.release.content_sha256, channel.name) not in (settled or {})
     ]
     with ledger.connection() as db:
         for plan, channel, parts in due:
@@ -250,9 +264,11 @@ def enqueue(
     return queued
 
 
-def _published_of(plan: ReleasePlan, done: Collection[Key]) -> set[str]:
+def _published_of(plan: ReleasePlan, settled: Mapping[Key, Outcome]) -> set[str]:
+    """The channels this version was published on before the run (their dependants may go)."""
     release = plan.release
-    return {c.name for c in plan.channels if (release.slug, release.content_sha256, c.name) in done}
+    keys = ((release.slug, release.content_sha256, c.name) for c in plan.channels)
+    return {k[2] for k in keys if k in settled and settled[k].status == Status.ALREADY_PUBLISHED}
 
 
 def _parts(ledger: Ledger, plan: ReleasePlan, channel: ChannelPlan, batch: int | None) -> int:
@@ -395,8 +411,9 @@ def send_queued(
     """`send` with `database:`: queue the due deliveries, then (unless `enqueue_only`)
     work the queue until no job is left, and report what the run's deliveries came to."""
     install_schema(work.ledger)
-    work.outcomes.update(already_published(work.ledger, plans))
-    enqueue(work.ledger, plans, update, batch=work.config.batch, done=set(work.outcomes))
+    settled = not_due(work, plans)
+    work.outcomes.update(settled)
+    enqueue(work.ledger, plans, update, batch=work.config.batch, settled=settled)
     if not enqueue_only:
         run_jobs(work, concurrency=concurrency, until_empty=True, signals=False)
         if work.errors:

@@ -15,6 +15,7 @@ import yaml
 from chanpub.testing import write_release
 
 from .office import chanpub, write_office
+from .test_workers import _jobs_queued
 
 
 def _outbox(path: str) -> dict[str, Any]:
@@ -84,9 +85,12 @@ def test_a_channel_added_later_gets_new_releases_not_the_archive(
     sent = sorted(path.parent.name for path in (office / "subscribers").rglob("*.eml"))
     assert sent == ["rilis-baru-setelah-kanal-ditambah"]
 
+    queued = _jobs_queued(env["CHANPUB_DATABASE_URL"]) if env else 0
     again = _statuses(chanpub(office, "send", "releases/", "--json", **env))  # cron, later
     assert [again[(slug, "subscribers")][0] for slug, _c in old] == ["skipped"] * len(old)
     assert sorted(p.parent.name for p in (office / "subscribers").rglob("*.eml")) == sent
+    if env:  # and the queue is left alone: nothing was due
+        assert _jobs_queued(env["CHANPUB_DATABASE_URL"]) == queued
 
 
 def test_backfill_true_sends_the_archive_to_the_added_channel(office: Path) -> None:
