@@ -14,7 +14,9 @@ secret for a while still catches up, since only its first readiness counts; one 
 off on purpose (`enabled: false`) while releases went out joins again when switched back
 on, so what went out meanwhile is not sent there; a channel renamed is a new channel. An
 earlier version already on the channel is not affected: the rule applies only where no
-version of the release went.
+version of the release went. The canonical channel is not held back: it carries the
+official article every other channel links to, so a new official website gets the archive
+(and a channel waiting for it is never left waiting).
 """
 
 from __future__ import annotations
@@ -72,11 +74,13 @@ class JoinedChannels:
     def reason(self, release: Release, channel: ChannelConfig) -> str | None:
         """Why `release`, which no version of went to `channel`, is not sent there now;
         None when it may be."""
-        if self.ledger is None or channel.backfill:
+        if self.ledger is None:
             return None
-        joined = self.times().get(channel.name)
-        went_out = self.ledger.first_published(release.slug) if joined else None
-        if joined is None or went_out is None or went_out >= joined:
+        joined = self.times().get(channel.name)  # first: before anything of the run goes out
+        if joined is None or channel.backfill or channel.canonical:
+            return None  # canonical: the official article, which every channel links to
+        went_out = self.ledger.first_published(release.slug)
+        if went_out is None or went_out >= joined:
             return None
         return _(
             "{channel} was added after this release went out ({when}), so it is not sent "

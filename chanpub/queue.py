@@ -166,8 +166,8 @@ def next_channels(
     plan: ReleasePlan, after: str | None, done: Collection[str] = ()
 ) -> list[ChannelPlan]:
     """The channels to queue once `after` is done (None: when the run starts, with the
-    channels in `done` published already: those are not queued again, and the channels
-    waiting only for them are queued at once)."""
+    channels in `done` settled before it, published or skipped: those are not queued, and
+    the channels waiting only for them are queued at once)."""
     runnable = [c for c in plan.channels if c.adapter is not None]
     canonical = plan.canonical
     if canonical is not None and after is None and canonical.name not in done:
@@ -235,7 +235,7 @@ def enqueue(
         (plan, channel, _parts(ledger, plan, channel, batch))
         for plan in plans
         if plan.skip_reason is None
-        for channel in next_channels(plan, after, _published_of(plan, settled or {}))
+        for channel in next_channels(plan, after, _settled_of(plan, settled or {}))
         if (plan.release.slug, plan.release.content_sha256, channel.name) not in (settled or {})
     ]
     with ledger.connection() as db:
@@ -264,11 +264,11 @@ def enqueue(
     return queued
 
 
-def _published_of(plan: ReleasePlan, settled: Mapping[Key, Outcome]) -> set[str]:
-    """The channels this version was published on before the run (their dependants may go)."""
-    release = plan.release
-    keys = ((release.slug, release.content_sha256, c.name) for c in plan.channels)
-    return {k[2] for k in keys if k in settled and settled[k].status == Status.ALREADY_PUBLISHED}
+def _settled_of(plan: ReleasePlan, settled: Mapping[Key, Outcome]) -> set[str]:
+    """The channels of this version settled before the run (published before, or skipped:
+    neither runs, so what waits for them may go)."""
+    slug, content_hash = plan.release.slug, plan.release.content_sha256
+    return {c.name for c in plan.channels if (slug, content_hash, c.name) in settled}
 
 
 def _parts(ledger: Ledger, plan: ReleasePlan, channel: ChannelPlan, batch: int | None) -> int:

@@ -204,3 +204,23 @@ def test_a_channel_without_its_secret_for_a_while_catches_up(tmp_path: Path) -> 
     statuses = _statuses(chanpub(folder, "send", "releases/", "--json"))
 
     assert statuses[("rilis-hari-itu", "press")][0] == "published"
+
+
+def test_a_new_official_website_gets_the_archive_and_the_channels_waiting_for_it_go(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    folder = tmp_path / "humas"
+    write_office(folder, {"press": _outbox("outbox")}, releases=1, website=False)
+    _set(folder, "database", "${CHANPUB_DATABASE_URL}")
+    env = {"CHANPUB_DATABASE_URL": postgres_url}
+    assert chanpub(folder, "send", "releases/", **env).returncode == 0
+    website = {"type": "static-site", "canonical": True, "path": "public"}
+    _add_channel(folder, "website", {**website, "base_url": "https://kominfo.example.go.id/"})
+    _add_channel(folder, "subscribers", {**_outbox("subscribers"), "backfill": True})
+
+    statuses = _statuses(chanpub(folder, "send", "releases/", "--json", **env))
+
+    slug = "siaran-pers-nomor-0-kota-contoh"
+    assert statuses[(slug, "website")][0] == "published"  # the official article, always
+    assert statuses[(slug, "subscribers")][0] == "published"  # it waited for the article
+    assert statuses[(slug, "press")][0] == "already-published"
