@@ -97,3 +97,16 @@ class PostgresServer:
         """Stop the server and delete the cluster."""
         self.stop("immediate")
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def rows_inserted(url: str, table: str) -> int:
+    """Rows ever inserted into `table` of the database at `url` (its statistics, made
+    current first), counting those deleted since: procrastinate deletes finished jobs."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("SELECT pg_stat_force_next_flush()")
+        row = db.execute(
+            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = %s", (table,)
+        ).fetchone()
+    return int(row[0]) if row else 0

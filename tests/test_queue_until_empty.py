@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from postgres_server import rows_inserted
 
 from chanpub import queue
 from chanpub.config import load_config
@@ -17,12 +18,7 @@ from chanpub.ledger import Ledger
 
 
 def _registrations(url: str) -> int:
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute("SELECT pg_stat_force_next_flush()")
-        row = db.execute(
-            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'procrastinate_workers'"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return rows_inserted(url, "procrastinate_workers")
 
 
 def test_a_worker_waiting_for_another_workers_last_job_does_not_start_again_and_again(

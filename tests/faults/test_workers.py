@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import yaml
+from postgres_server import rows_inserted
 
 from chanpub import file_stats
 from chanpub.channels.email import list_parts
@@ -227,10 +228,4 @@ def test_a_run_queues_nothing_for_what_is_already_published(
 
 
 def _jobs_queued(url: str) -> int:
-    """Jobs ever inserted into procrastinate's table (done jobs are deleted)."""
-    with psycopg.connect(url, autocommit=True) as db:
-        db.execute("SELECT pg_stat_force_next_flush()")
-        row = db.execute(
-            "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'procrastinate_jobs'"
-        ).fetchone()
-    return int(row[0]) if row else 0
+    return rows_inserted(url, "procrastinate_jobs")
