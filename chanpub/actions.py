@@ -258,9 +258,7 @@ def check(path: Path, config: Config) -> tuple[Release, list[ChannelCheck]]:
                 ChannelCheck(channel.name, channel.config.type, None, config.redact(error.message))
             )
             continue
-        amends = _not_amended(config, release, handle) or amendment_effect(
-            handle, release, _reached(config, release, handle, preview)
-        )
+        amends = _amends(config, release, handle, preview)
         checks.append(
             ChannelCheck(
                 channel.name, channel.config.type, preview, channel.skip_reason, handle, amends
@@ -289,33 +287,30 @@ def amendment_effect(handle: ChannelHandle, release: Release, recipients: int | 
     return _("cannot be corrected automatically: do it by hand")
 
 
-def _not_amended(config: Config, release: Release, handle: ChannelHandle) -> str | None:
-    """Why a correction or retraction will not reach a channel no version of the release
-    went to, as `send` will say it; None when it will (or the release amends nothing)."""
-    ledger = open_ledger(config, create=False) if release.amendment else None
-    if ledger is None:
+def _amends(
+    config: Config, release: Release, handle: ChannelHandle, preview: Preview
+) -> str | None:
+    """What a correction or retraction will do on this channel, as `send` will do it: the
+    ledger read once for the version the channel shows and the recipients it reached (a
+    notice goes to them; before anything went out, to the list as it is)."""
+    if release.amendment is None:
         return None
+    listed = preview.recipients or 0
+    ledger = open_ledger(config, create=False)
+    if ledger is None:
+        return amendment_effect(handle, release, listed)
     try:
         recipients = handle.capabilities.recipients
-        if earlier_version(ledger, release, handle.name, recipients=recipients) is not None:
-            return None
-        if release.retraction:
+        shown = earlier_version(ledger, release, handle.name, recipients=recipients)
+        if shown is None and release.retraction:
             return _("withdrawn before it was published here: nothing to do")
-        joined = JoinedChannels(config, ledger, record=False)
-        return joined.reason(release, config.channels[handle.name])
-    finally:
-        ledger.close()
-
-
-def _reached(config: Config, release: Release, handle: ChannelHandle, preview: Preview) -> int:
-    """How many recipients got the version the channel shows now (a notice goes to them);
-    before anything went out, the list as it is."""
-    ledger = open_ledger(config, create=False) if release.amendment else None
-    if ledger is None or not handle.capabilities.recipients:
-        return preview.recipients or 0
-    try:
-        shown = earlier_version(ledger, release, handle.name, recipients=True)
-        return len(ledger.delivered_items(shown.key)) if shown else preview.recipients or 0
+        if shown is None:  # no version went here: a channel added since is left out
+            joined = JoinedChannels(config, ledger, record=False)
+            reason = joined.reason(release, config.channels[handle.name])
+            if reason is not None:
+                return reason
+        reached = len(ledger.delivered_items(shown.key)) if shown and recipients else listed
+        return amendment_effect(handle, release, reached)
     finally:
         ledger.close()
 
